@@ -1,0 +1,44 @@
+# url_shortener: PGXS build of the PostgreSQL extension (C++17).
+#
+#   make && make install            build and install into pg_config's tree
+#   make installcheck               pg_regress + isolation tests against a running server
+#                                   (run it under pg_virtualenv for a throwaway cluster)
+
+MODULE_big = url_shortener
+OBJS = \
+	extension/entry_guard.o \
+	extension/settings.o \
+	extension/url_validation.o \
+	extension/code_alphabet.o \
+	extension/code_generator.o \
+	extension/link_store.o \
+	extension/shorten.o \
+	extension/resolve.o \
+	extension/module.o
+
+# The control file lives in extension/ with the scripts, so it is installed
+# through DATA (PGXS's EXTENSION variable expects it at the top level).
+MODULEDIR = extension
+DATA = extension/url_shortener.control extension/url_shortener--1.0.sql
+PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
+
+REGRESS = setup shorten resolve bad_input collisions locked settings
+REGRESS_OPTS = --inputdir=.
+
+ISOLATION = collision_retry collision_after_rollback locked_waits locked_vs_optimistic
+ISOLATION_OPTS = --inputdir=test/isolation
+
+SHLIB_LINK += -luriparser -lstdc++
+
+# PostgreSQL 15's spinlock headers still say "register", which C++17
+# removed; clang rejects it unless told otherwise.
+PG_CXXFLAGS += -std=c++17 -Wno-register
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The LLVM bitcode step (with_llvm=yes on Debian) compiles the C++ sources a
+# second time with clang for JIT inlining; it must see the same language
+# level.  Makefile.global defines COMPILE.cxx.bc, so this follows the include.
+COMPILE.cxx.bc += $(PG_CXXFLAGS)

@@ -1,0 +1,28 @@
+/*
+ * entry_guard.h
+ *    Every SQL-callable function of url_shortener enters through
+ *    call_guarded(), which makes sure no C++ exception ever unwinds into
+ *    PostgreSQL: anything thrown becomes an ereport(ERROR) raised after the
+ *    C++ handler has finished.
+ *
+ *    The bodies themselves are C-style code with trivial locals, so an
+ *    ereport(ERROR) longjmp out of them skips no destructor.
+ */
+#ifndef URL_SHORTENER_ENTRY_GUARD_H
+#define URL_SHORTENER_ENTRY_GUARD_H
+
+#include "postgres_headers.h"
+
+Datum call_guarded(PGFunction body, FunctionCallInfo fcinfo);
+
+/* Declares the SQL-callable symbol `name`, running `body` under the guard. */
+#define URL_SHORTENER_SQL_FUNCTION(name, body) \
+    extern "C" { \
+    PG_FUNCTION_INFO_V1(name); \
+    } \
+    extern "C" Datum name(PG_FUNCTION_ARGS) \
+    { \
+        return call_guarded(body, fcinfo); \
+    }
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * link_store.cpp
+ *    Kept SPI plans over <extension schema>.urls, and the subtransaction
+ *    that turns "this code is taken" into a retry instead of an error.
+ *
+ *    The statements name the extension's schema and pg_catalog's operators
+ *    explicitly, so a caller's search_path cannot redirect them.
+ */
+#include "link_store.h"
+
+/* Per-backend state.  Plans live under CacheMemoryContext (SPI_keepplan). */
+static Oid store_namespace = InvalidOid;
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr exists_plan = NULL;
+static SPIPlanPtr click_plan = NULL;
+
+static SPIPlanPtr
+prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
+{
+    /*
+     * A generic plan from the first call: every statement is a primary-key
+     * lookup or a single-row insert, so custom plans only cost planning time.
+     */
+    SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+
+    if (plan == NULL)
+        elog(ERROR, "url_shortener: SPI_prepare failed for \"%s\": %s",
+             sql, SPI_result_code_string(SPI_result));
+    if (SPI_keepplan(plan) != 0)
+        elog(ERROR, "url_shortener: SPI_keepplan failed");
+    return plan;
+}
+
+static void
+free_plan(SPIPlanPtr *plan)
+{
+    if (*plan != NULL)
+        SPI_freeplan(*plan);
+    *plan = NULL;
+}
+
+void
+open_link_store(Oid function_oid)
+{
+    const Oid nsp = get_func_namespace(function_oid);
+
+    if (nsp == store_namespace && insert_plan != NULL)
+        return;
+
+    /*
+     * First call, or the extension was dropped and created again in another
+     * schema.  (Table changes under an unchanged schema are the plan cache's
+     * business: it re-plans the kept statements itself.)
+     */
+    free_plan(&insert_plan);
+    free_plan(&exists_plan);
+    free_plan(&click_plan);
+    store_namespace = InvalidOid;
+
+    const char *schema = get_namespace_name(nsp);
+    if (schema == NULL)
+        elog(ERROR, "url_shortener: schema %u of the extension does not exist", nsp);
+    const char *table = quote_qualified_identifier(schema, "urls");
+
+    Oid one_text[1] = {TEXTOID};
+    Oid two_texts[2] = {TEXTOID, TEXTOID};
+
+    insert_plan = prepare_kept_plan(
+        psprintf("INSERT INTO %s (short_code, original_url) VALUES ($1, $2)", table),
+        2, two_texts);
+    exists_plan = prepare_kept_plan(
+        psprintf("SELECT 1 FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
+        1, one_text);
+    click_plan = prepare_kept_plan(
+        psprintf("UPDATE %s SET clicks = clicks OPERATOR(pg_catalog.+) 1 "
+                 "WHERE short_code OPERATOR(pg_catalog.=) $1 RETURNING original_url",
+                 table),
+        1, one_text);
+    store_namespace = nsp;
+}
+
+/*
+ * Whether name is base, or base followed by "_<digits>": the name Citus
+ * gives the same object on a shard.
+ */
+static bool
+is_name_or_shard_name(const char *name, const char *base)
+{
+    const size_t n = strlen(base);
+
+    if (name == NULL || strncmp(name, base, n) != 0)
+        return false;
+    if (name[n] == '\0')
+        return true;
+    if (name[n] != '_' || name[n + 1] == '\0')
+        return false;
+    for (const char *p = name + n + 1; *p != '\0'; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+/*
+ * Whether a unique violation was raised by the primary key of our table,
+ * judged by the constraint (for a btree unique check: the index) name the
+ * error carries.  A violation of any other unique constraint, say one a DBA
+ * added on original_url, is not a code collision and must not be retried.
+ */
+static bool
+is_short_code_violation(const ErrorData *edata)
+{
+    if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION || edata->constraint_name == NULL)
+        return false;
+    if (!is_name_or_shard_name(edata->table_name, "urls"))
+        return false;
+    if (edata->schema_name != NULL && get_namespace_oid(edata->schema_name, true) != store_namespace)
+        return false;
+
+    /* The primary key's name as it is now, in case a DBA renamed it. */
+    const Oid relid = get_relname_relid("urls", store_namespace);
+    if (!OidIsValid(relid))
+        return false;
+    Relation rel = table_open(relid, AccessShareLock);
+    const Oid pkey = RelationGetPrimaryKeyIndex(rel);
+    table_close(rel, AccessShareLock);
+    if (!OidIsValid(pkey))
+        return false;
+
+    char *pkey_name = get_rel_name(pkey);
+    const bool match = is_name_or_shard_name(edata->constraint_name, pkey_name);
+    pfree(pkey_name);
+    return match;
+}
+
+/*
+ * The subtransaction follows PL/pgSQL's EXCEPTION block (exec_stmt_block):
+ * remember the memory context and resource owner, begin, run, and on error
+ * copy the error out, roll back, restore both, then decide.
+ */
+bool
+insert_link_unless_code_taken(const char *code, Datum url)
+{
+    MemoryContext volatile caller_context = CurrentMemoryContext;
+    ResourceOwner volatile caller_owner = CurrentResourceOwner;
+    volatile bool inserted = false;
+    Datum values[2];
+
+    values[0] = CStringGetTextDatum(code);
+    values[1] = url;
+
+    BeginInternalSubTransaction(NULL);
+    MemoryContextSwitchTo(caller_context);
+
+    PG_TRY();
+    {
+        const int rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
+
+        if (rc != SPI_OK_INSERT)
+            elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
+
+        ReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(caller_context);
+        CurrentResourceOwner = caller_owner;
+        inserted = true;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_context);
+        ErrorData *edata = CopyErrorData();
+        FlushErrorState();
+
+        RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(caller_context);
+        CurrentResourceOwner = caller_owner;
+
+        if (!is_short_code_violation(edata))
+            ReThrowError(edata);
+        FreeErrorData(edata);
+    }
+    PG_END_TRY();
+
+    pfree(DatumGetPointer(values[0]));
+    return inserted;
+}
+
+bool
+code_is_visible(const char *code)
+{
+    Datum values[1] = {CStringGetTextDatum(code)};
+    const int rc = SPI_execute_plan(exists_plan, values, NULL, true, 1);
+
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: lookup returned %s", SPI_result_code_string(rc));
+    pfree(DatumGetPointer(values[0]));
+    return SPI_processed > 0;
+}
+
+text *
+count_click_and_fetch_url(text *code)
+{
+    Datum values[1] = {PointerGetDatum(code)};
+    bool isnull;
+    const int rc = SPI_execute_plan(click_plan, values, NULL, false, 0);
+
+    if (rc != SPI_OK_UPDATE_RETURNING)
+        elog(ERROR, "url_shortener: click update returned %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0)
+        return NULL;
+
+    const Datum url = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    if (isnull)
+        return NULL;
+    return DatumGetTextPP(SPI_datumTransfer(url, false, -1));
+}

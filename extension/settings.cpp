@@ -1,0 +1,104 @@
+/*
+ * settings.cpp
+ *    Defines the url_shortener.* parameters and validates them.
+ *
+ *    code_length, alphabet and max_attempts are per-session choices
+ *    (USERSET); max_url_length is an administrator's limit and test_seed
+ *    makes codes predictable, so both need superuser (SUSET).
+ */
+#include "settings.h"
+
+#include "code_alphabet.h"
+#include "code_generator.h"
+#include "postgres_headers.h"
+
+int code_length_setting = 6;
+char *alphabet_setting = nullptr;
+int max_attempts_setting = 5;
+int max_url_length_setting = 2048;
+
+static int test_seed_setting = -1;
+
+/* Refuses an alphabet that could make ambiguous, biased or unsafe codes. */
+static bool
+check_alphabet_setting(char **newval, void **extra, GucSource source)
+{
+    const url_shortener::AlphabetVerdict v = url_shortener::check_alphabet(*newval);
+
+    switch (v.problem) {
+        case url_shortener::AlphabetProblem::none:
+            return true;
+        case url_shortener::AlphabetProblem::too_short:
+            GUC_check_errdetail("An alphabet needs at least 2 characters.");
+            break;
+        case url_shortener::AlphabetProblem::too_long:
+            GUC_check_errdetail("An alphabet has at most %d characters.",
+                                (int) url_shortener::max_alphabet_size);
+            break;
+        case url_shortener::AlphabetProblem::duplicate:
+            GUC_check_errdetail("Character \"%c\" appears more than once.", v.character);
+            break;
+        case url_shortener::AlphabetProblem::not_url_safe:
+            if (v.character > 0x20 && v.character < 0x7f)
+                GUC_check_errdetail("Character \"%c\" is not URL-safe.", v.character);
+            else
+                GUC_check_errdetail("Byte 0x%02x is not URL-safe.",
+                                    (unsigned) (unsigned char) v.character);
+            break;
+    }
+    GUC_check_errhint("Use distinct characters from A-Z, a-z, 0-9, \"-\", \".\", \"_\" and \"~\".");
+    return false;
+}
+
+static void
+assign_test_seed(int newval, void *extra)
+{
+    reseed_code_generator(newval);
+}
+
+void
+define_settings(void)
+{
+    DefineCustomIntVariable("url_shortener.code_length",
+                            "Number of characters in a generated short code.",
+                            NULL,
+                            &code_length_setting,
+                            6, 1, MAX_CODE_LENGTH,
+                            PGC_USERSET, 0,
+                            NULL, NULL, NULL);
+
+    DefineCustomStringVariable("url_shortener.alphabet",
+                               "Characters generated short codes are drawn from.",
+                               "2 to 66 distinct characters from A-Z, a-z, 0-9, \"-\", \".\", \"_\" and \"~\".",
+                               &alphabet_setting,
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                               PGC_USERSET, 0,
+                               check_alphabet_setting, NULL, NULL);
+
+    DefineCustomIntVariable("url_shortener.max_attempts",
+                            "Codes drawn by one call before it gives up with SQLSTATE US001.",
+                            NULL,
+                            &max_attempts_setting,
+                            5, 1, 1000,
+                            PGC_USERSET, 0,
+                            NULL, NULL, NULL);
+
+    DefineCustomIntVariable("url_shortener.max_url_length",
+                            "Longest URL accepted, in bytes.",
+                            NULL,
+                            &max_url_length_setting,
+                            2048, 16, 1048576,
+                            PGC_SUSET, GUC_UNIT_BYTE,
+                            NULL, NULL, NULL);
+
+    DefineCustomIntVariable("url_shortener.test_seed",
+                            "For tests only: draw codes from a seeded pseudo-random sequence.",
+                            "-1, the default, draws from the operating system's cryptographically "
+                            "strong generator. Setting a value restarts the sequence.",
+                            &test_seed_setting,
+                            -1, -1, INT_MAX,
+                            PGC_SUSET, GUC_NOT_IN_SAMPLE,
+                            NULL, assign_test_seed, NULL);
+
+    MarkGUCPrefixReserved("url_shortener");
+}

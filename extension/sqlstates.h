@@ -1,0 +1,15 @@
+/*
+ * sqlstates.h
+ *    SQLSTATEs that belong to url_shortener.  Class "US" is ours alone: no
+ *    PostgreSQL error and no client library's mapping uses it, so a client
+ *    can branch on these without parsing messages.
+ *
+ *    Invalid input uses PostgreSQL's own class 22 codes (see shorten.cpp).
+ */
+#ifndef URL_SHORTENER_SQLSTATES_H
+#define URL_SHORTENER_SQLSTATES_H
+
+/* US001: max_attempts draws in a row hit taken codes; nothing was stored. */
+#define ERRCODE_URL_SHORTENER_CODE_SPACE_EXHAUSTED MAKE_SQLSTATE('U', 'S', '0', '0', '1')
+
+#endif

@@ -1,0 +1,68 @@
+/* url_shortener 1.0: the links table and the three public functions. */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION url_shortener" to load this file. \quit
+
+/*
+ * One row per short link.  short_code is the only authority on uniqueness:
+ * shorten_url inserts and lets this primary key reject a taken code.
+ *
+ * fillfactor 75: resolve_url rewrites a row on every click, changing only
+ * "clicks", which no index covers.  Such an update is HOT (no index
+ * insertion) only if the new version fits on the same heap page; keeping a
+ * quarter of each page free leaves room for about fifteen new versions of a
+ * typical row between two page prunes, so click traffic stays HOT without
+ * vacuum having to keep up with it.
+ */
+CREATE TABLE @extschema@.urls (
+    short_code   text COLLATE "C" NOT NULL,
+    original_url text NOT NULL,
+    clicks       bigint NOT NULL DEFAULT 0,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT urls_pkey PRIMARY KEY (short_code),
+    CONSTRAINT urls_clicks_check CHECK (clicks >= 0)
+) WITH (fillfactor = 75);
+
+COMMENT ON TABLE @extschema@.urls IS
+    'short links made by url_shortener; write through shorten_url and resolve_url';
+
+-- Nobody reaches the rows directly; the functions below are the interface.
+REVOKE ALL ON TABLE @extschema@.urls FROM PUBLIC;
+
+/*
+ * Keep the links when the database is dumped: the table belongs to the
+ * extension, so pg_dump would otherwise skip its rows.
+ */
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.urls', '');
+
+CREATE FUNCTION @extschema@.shorten_url(url text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'shorten_url'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.shorten_url(text) IS
+    'store url under a fresh random short code and return the code';
+
+CREATE FUNCTION @extschema@.shorten_url_locked(url text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'shorten_url_locked'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.shorten_url_locked(text) IS
+    'like shorten_url, but code generation is serialized by a transaction-scoped advisory lock';
+
+CREATE FUNCTION @extschema@.resolve_url(code text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'resolve_url'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.resolve_url(text) IS
+    'return the target of a short code and count the click; NULL for an unknown code';
+
+-- Least privilege: a DBA grants EXECUTE to the roles that need it.
+REVOKE ALL ON FUNCTION @extschema@.shorten_url(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.shorten_url_locked(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.resolve_url(text) FROM PUBLIC;

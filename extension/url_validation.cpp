@@ -1,0 +1,125 @@
+/*
+ * url_validation.cpp
+ *    The URL rules of url_shortener: an absolute http or https URL with a
+ *    host, no user information, printable ASCII only, within a byte limit.
+ *    Parsing is uriparser's; this file only decides.
+ */
+#include "url_validation.h"
+
+#include <cstring>
+
+#include <uriparser/Uri.h>
+
+namespace url_shortener {
+namespace {
+
+UrlVerdict verdict(UrlProblem problem, std::size_t offset = 0) noexcept
+{
+    UrlVerdict v;
+    v.problem = problem;
+    v.offset = offset;
+    v.scheme[0] = '\0';
+    return v;
+}
+
+std::size_t range_length(const UriTextRangeA &range) noexcept
+{
+    if (range.first == nullptr || range.afterLast == nullptr)
+        return 0;
+    return static_cast<std::size_t>(range.afterLast - range.first);
+}
+
+bool range_equals_ignoring_case(const UriTextRangeA &range, const char *word) noexcept
+{
+    const std::size_t n = range_length(range);
+    if (n != std::strlen(word))
+        return false;
+    for (std::size_t i = 0; i < n; i++) {
+        char c = range.first[i];
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+        if (c != word[i])
+            return false;
+    }
+    return true;
+}
+
+/* A port is digits (uriparser guarantees that); empty means the default. */
+bool port_in_range(const UriTextRangeA &range) noexcept
+{
+    const std::size_t n = range_length(range);
+    if (n == 0)
+        return true;
+    unsigned long value = 0;
+    for (std::size_t i = 0; i < n; i++) {
+        value = value * 10 + static_cast<unsigned long>(range.first[i] - '0');
+        if (value > 65535)
+            return false;
+    }
+    return value >= 1;
+}
+
+/* The parts of the rules that need the parsed URI. */
+UrlVerdict check_parsed(const UriUriA &uri, const char *data) noexcept
+{
+    if (range_length(uri.scheme) == 0)
+        return verdict(UrlProblem::relative);
+
+    if (!range_equals_ignoring_case(uri.scheme, "http") &&
+        !range_equals_ignoring_case(uri.scheme, "https")) {
+        UrlVerdict v = verdict(UrlProblem::scheme_not_allowed);
+        std::size_t n = range_length(uri.scheme);
+        if (n > sizeof(v.scheme) - 1)
+            n = sizeof(v.scheme) - 1;
+        std::memcpy(v.scheme, uri.scheme.first, n);
+        v.scheme[n] = '\0';
+        return v;
+    }
+
+    const bool has_host = range_length(uri.hostText) > 0 ||
+                          uri.hostData.ip4 != nullptr || uri.hostData.ip6 != nullptr;
+    if (!has_host)
+        return verdict(UrlProblem::no_host);
+
+    if (uri.userInfo.first != nullptr)
+        return verdict(UrlProblem::userinfo,
+                       static_cast<std::size_t>(uri.userInfo.first - data));
+
+    if (!port_in_range(uri.portText))
+        return verdict(UrlProblem::bad_port,
+                       static_cast<std::size_t>(uri.portText.first - data));
+
+    return verdict(UrlProblem::none);
+}
+
+}  // namespace
+
+UrlVerdict check_url(const char *data, std::size_t length, std::size_t max_length) noexcept
+{
+    if (length == 0)
+        return verdict(UrlProblem::empty);
+    if (length > max_length)
+        return verdict(UrlProblem::too_long);
+
+    for (std::size_t i = 0; i < length; i++) {
+        const unsigned char c = static_cast<unsigned char>(data[i]);
+        if (c <= 0x20 || c == 0x7f)
+            return verdict(UrlProblem::space_or_control, i);
+        if (c >= 0x80)
+            return verdict(UrlProblem::non_ascii, i);
+    }
+
+    UriUriA uri;
+    const char *error_position = nullptr;
+    if (uriParseSingleUriExA(&uri, data, data + length, &error_position) != URI_SUCCESS) {
+        const std::size_t offset =
+            error_position != nullptr ? static_cast<std::size_t>(error_position - data) : 0;
+        return verdict(UrlProblem::malformed, offset);
+    }
+
+    const UrlVerdict v = check_parsed(uri, data);
+    uriFreeUriMembersA(&uri);
+    return v;
+}
+
+}  // namespace url_shortener

@@ -1,0 +1,43 @@
+/*
+ * url_validation.h
+ *    Decides whether a URL may be shortened.  Pure C++ on top of uriparser
+ *    (an RFC 3986 parser): no PostgreSQL headers, no allocation that can
+ *    throw, so it can be fuzzed and tested outside the server.
+ */
+#ifndef URL_SHORTENER_URL_VALIDATION_H
+#define URL_SHORTENER_URL_VALIDATION_H
+
+#include <cstddef>
+
+namespace url_shortener {
+
+/* What is wrong with a URL; none means it may be stored. */
+enum class UrlProblem {
+    none,
+    empty,              /* zero bytes */
+    too_long,           /* more bytes than the configured limit */
+    space_or_control,   /* a byte <= 0x20 or 0x7f anywhere */
+    non_ascii,          /* a byte >= 0x80: IRIs must be encoded first */
+    malformed,          /* not an RFC 3986 URI */
+    relative,           /* no scheme */
+    scheme_not_allowed, /* a scheme other than http or https */
+    no_host,            /* no authority, or an empty host */
+    userinfo,           /* user@ or user:password@ before the host */
+    bad_port            /* a port outside 1..65535 */
+};
+
+struct UrlVerdict {
+    UrlProblem problem;
+    std::size_t offset;     /* byte offset of the offending byte, where one is meaningful */
+    char scheme[33];        /* the refused scheme (scheme_not_allowed), NUL-terminated, cut at 32 bytes */
+};
+
+/*
+ * Checks the length bytes at data (not NUL-terminated, may contain NUL)
+ * against the rules above.  max_length is the configured byte limit.
+ */
+UrlVerdict check_url(const char *data, std::size_t length, std::size_t max_length) noexcept;
+
+}  // namespace url_shortener
+
+#endif
