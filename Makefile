@@ -22,7 +22,7 @@ MODULEDIR = extension
 DATA = extension/url_shortener.control extension/url_shortener--1.0.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
-REGRESS = setup shorten resolve bad_input collisions locked settings
+REGRESS = setup shorten resolve bad_input collisions locked settings memory
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = collision_retry collision_after_rollback locked_waits locked_vs_optimistic

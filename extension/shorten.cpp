@@ -171,7 +171,9 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
     if (!stored)
         ereport(ERROR,
                 (errcode(ERRCODE_URL_SHORTENER_CODE_SPACE_EXHAUSTED),
-                 errmsg("could not find a free short code after %d attempts", max_attempts),
+                 errmsg_plural("could not find a free short code after %d attempt",
+                               "could not find a free short code after %d attempts",
+                               max_attempts, max_attempts),
                  errdetail("Every code drawn from the %d-character alphabet at length %d was already taken.",
                            (int) strlen(alphabet_setting), code_length_setting),
                  errhint("Increase url_shortener.code_length to enlarge the code space.")));

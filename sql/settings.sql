@@ -1,0 +1,56 @@
+--
+-- settings: defaults, validation and who may change what
+--
+
+-- Before the module is loaded, a session's SET makes an unchecked
+-- placeholder; loading the module checks it, warns, and keeps the default.
+SET url_shortener.alphabet = 'aa';
+SELECT length(shorten_url('https://example.com/placeholder')) AS default_length;
+SHOW url_shortener.alphabet;
+
+SELECT name, setting, unit, context, vartype, min_val, max_val
+FROM pg_settings WHERE name LIKE 'url_shortener.%' ORDER BY name;
+
+-- Alphabets that would give ambiguous, unsafe or degenerate codes.
+SET url_shortener.alphabet = '';
+SET url_shortener.alphabet = 'a';
+SET url_shortener.alphabet = 'abca';
+SET url_shortener.alphabet = 'ab/';
+SET url_shortener.alphabet = 'ab c';
+SET url_shortener.alphabet = 'ab%';
+SET url_shortener.alphabet = 'abé';
+SET url_shortener.alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~';
+SHOW url_shortener.alphabet;
+RESET url_shortener.alphabet;
+
+-- Ranges.
+SET url_shortener.code_length = 0;
+SET url_shortener.code_length = 65;
+SET url_shortener.code_length = 64;
+SELECT length(shorten_url('https://example.com/sixty-four')) AS length_64;
+RESET url_shortener.code_length;
+SET url_shortener.max_attempts = 0;
+SET url_shortener.max_attempts = 1001;
+SET url_shortener.max_url_length = 15;
+SET url_shortener.max_url_length = '4kB';
+SHOW url_shortener.max_url_length;
+RESET url_shortener.max_url_length;
+SET url_shortener.test_seed = -2;
+
+-- The prefix is reserved: a misspelt setting is an error, not a silent placeholder.
+SET url_shortener.code_lenght = 8;
+
+-- An ordinary role may choose its code shape, but neither the URL limit nor
+-- a predictable seed.
+CREATE ROLE url_shortener_settings_user;
+SET ROLE url_shortener_settings_user;
+SET url_shortener.code_length = 8;
+SET url_shortener.alphabet = 'abcdef';
+SET url_shortener.max_attempts = 10;
+SET url_shortener.max_url_length = 100000;
+SET url_shortener.test_seed = 1;
+RESET ROLE;
+RESET url_shortener.code_length;
+RESET url_shortener.alphabet;
+RESET url_shortener.max_attempts;
+DROP ROLE url_shortener_settings_user;

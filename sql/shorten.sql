@@ -1,0 +1,75 @@
+--
+-- shorten: codes are drawn from the configured alphabet and stored with the URL
+--
+TRUNCATE urls;
+
+SELECT shorten_url('https://example.com/a/long/path?with=query#and-fragment') AS code \gset
+SELECT :'code' ~ '^[A-Za-z0-9]{6}$' AS default_shape;
+SELECT original_url, clicks, created_at <= now() AS created_in_the_past
+FROM urls WHERE short_code = :'code';
+
+-- Accepted forms of URL: mixed-case scheme and host, IP literals, ports,
+-- percent-encoding, an empty port.
+SELECT count(shorten_url(u)) AS accepted
+FROM (VALUES ('HTTPS://Example.COM/'),
+             ('http://127.0.0.1:8080/x'),
+             ('http://[2001:db8::1]/'),
+             ('https://xn--bcher-kva.example/'),
+             ('https://example.com/caf%C3%A9?q=%20'),
+             ('http://example.com:/'),
+             ('https://example.com')) v(u);
+SELECT count(*) FROM urls;
+
+-- The same URL twice makes two links (reuse is not the default).
+SELECT shorten_url('https://twice.example/') <> shorten_url('https://twice.example/') AS distinct_codes;
+
+-- Code length and alphabet follow the settings.
+SET url_shortener.code_length = 12;
+SELECT length(shorten_url('https://example.com/12')) AS length_12;
+SET url_shortener.alphabet = '0123456789';
+SET url_shortener.code_length = 9;
+SELECT shorten_url('https://example.com/digits') ~ '^[0-9]{9}$' AS digits_only;
+SET url_shortener.alphabet = '-._~';
+SELECT shorten_url('https://example.com/marks') ~ '^[-._~]{9}$' AS unreserved_marks;
+RESET url_shortener.alphabet;
+RESET url_shortener.code_length;
+
+-- No modulo bias: with a seeded sequence (reproducible), 3,200 codes of 64
+-- characters give 204,800 characters; their counts over the 62-character
+-- alphabet pass a chi-square test for uniformity.  (Mapping a byte with
+-- "% 62" would give 8 characters a 25% excess: a statistic near 1,300.)
+BEGIN;
+SET LOCAL url_shortener.test_seed = 20261122;
+SET LOCAL url_shortener.code_length = 64;
+CREATE TEMP TABLE drawn ON COMMIT DROP AS
+    SELECT shorten_url('https://uniform.example/' || i) AS code
+    FROM generate_series(1, 3200) i;
+WITH chars AS (
+    SELECT c FROM drawn, regexp_split_to_table(code, '') c
+), counts AS (
+    SELECT c, count(*) AS n FROM chars GROUP BY c
+), expected AS (
+    SELECT (SELECT count(*) FROM chars)::float8 / 62 AS e
+)
+SELECT count(*) AS characters_seen,
+       sum((n - e) ^ 2 / e) < 111 AS uniform_at_p_0_0001
+FROM counts, expected;
+ROLLBACK;
+
+-- A hostile search_path cannot redirect the extension: a shadowing table,
+-- a shadowing = operator and functions in a schema searched first are ignored,
+-- also by a new session whose first call prepares the plans under that path.
+\c
+CREATE SCHEMA hostile;
+CREATE TABLE hostile.urls (short_code text, original_url text, clicks bigint, created_at timestamptz);
+CREATE FUNCTION hostile.texteq_always(text, text) RETURNS boolean
+    LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR hostile.= (LEFTARG = text, RIGHTARG = text, FUNCTION = hostile.texteq_always);
+CREATE FUNCTION hostile.now() RETURNS timestamptz LANGUAGE sql AS $$SELECT 'epoch'::timestamptz$$;
+SET search_path = hostile, public;
+SELECT public.shorten_url('https://path.example/') AS path_code \gset
+SELECT count(*) AS rows_in_hostile_table FROM hostile.urls;
+SELECT original_url, created_at > 'epoch' AS real_now FROM public.urls WHERE short_code = :'path_code';
+SELECT public.resolve_url(:'path_code') AS resolved, public.resolve_url('no-such-code') AS unknown;
+RESET search_path;
+DROP SCHEMA hostile CASCADE;
