@@ -25,7 +25,7 @@ PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 REGRESS = setup shorten resolve bad_input collisions locked settings memory
 REGRESS_OPTS = --inputdir=.
 
-ISOLATION = collision_retry collision_after_rollback locked_waits locked_vs_optimistic
+ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic
 ISOLATION_OPTS = --inputdir=test/isolation
 
 SHLIB_LINK += -luriparser -lstdc++
