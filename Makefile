@@ -11,8 +11,10 @@ OBJS = \
 	extension/url_validation.o \
 	extension/code_alphabet.o \
 	extension/code_generator.o \
+	extension/url_argument.o \
 	extension/link_store.o \
 	extension/shorten.o \
+	extension/shorten_batch.o \
 	extension/resolve.o \
 	extension/module.o
 
@@ -22,10 +24,10 @@ MODULEDIR = extension
 DATA = extension/url_shortener.control extension/url_shortener--1.0.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
-REGRESS = setup shorten resolve bad_input collisions locked settings memory
+REGRESS = setup shorten resolve bad_input collisions locked shorten_urls settings memory
 REGRESS_OPTS = --inputdir=.
 
-ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic
+ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race
 ISOLATION_OPTS = --inputdir=test/isolation
 
 SHLIB_LINK += -luriparser -lstdc++

@@ -13,6 +13,9 @@ static Oid store_namespace = InvalidOid;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr exists_plan = NULL;
 static SPIPlanPtr click_plan = NULL;
+static SPIPlanPtr batch_insert_plan = NULL;
+static SPIPlanPtr batch_insert_skipping_plan = NULL;
+static SPIPlanPtr taken_codes_plan = NULL;
 
 static SPIPlanPtr
 prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
@@ -55,6 +58,9 @@ open_link_store(Oid function_oid)
     free_plan(&insert_plan);
     free_plan(&exists_plan);
     free_plan(&click_plan);
+    free_plan(&batch_insert_plan);
+    free_plan(&batch_insert_skipping_plan);
+    free_plan(&taken_codes_plan);
     store_namespace = InvalidOid;
 
     const char *schema = get_namespace_name(nsp);
@@ -64,6 +70,8 @@ open_link_store(Oid function_oid)
 
     Oid one_text[1] = {TEXTOID};
     Oid two_texts[2] = {TEXTOID, TEXTOID};
+    Oid one_text_array[1] = {TEXTARRAYOID};
+    Oid two_text_arrays[2] = {TEXTARRAYOID, TEXTARRAYOID};
 
     insert_plan = prepare_kept_plan(
         psprintf("INSERT INTO %s (short_code, original_url) VALUES ($1, $2)", table),
@@ -76,6 +84,22 @@ open_link_store(Oid function_oid)
                  "WHERE short_code OPERATOR(pg_catalog.=) $1 RETURNING original_url",
                  table),
         1, one_text);
+    batch_insert_plan = prepare_kept_plan(
+        psprintf("INSERT INTO %s (short_code, original_url) "
+                 "SELECT c, u FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS t(c, u)",
+                 table),
+        2, two_text_arrays);
+    batch_insert_skipping_plan = prepare_kept_plan(
+        psprintf("INSERT INTO %s (short_code, original_url) "
+                 "SELECT c, u FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS t(c, u) "
+                 "ON CONFLICT (short_code) DO NOTHING RETURNING short_code",
+                 table),
+        2, two_text_arrays);
+    taken_codes_plan = prepare_kept_plan(
+        psprintf("SELECT c FROM pg_catalog.unnest($1) AS c "
+                 "WHERE EXISTS (SELECT FROM %s WHERE short_code OPERATOR(pg_catalog.=) c)",
+                 table),
+        1, one_text_array);
     store_namespace = nsp;
 }
 
@@ -133,27 +157,28 @@ is_short_code_violation(const ErrorData *edata)
 }
 
 /*
- * The subtransaction follows PL/pgSQL's EXCEPTION block (exec_stmt_block):
+ * Runs an INSERT plan inside an internal subtransaction.  Returns true if
+ * it succeeded; false if the short-code primary key rejected a code (the
+ * subtransaction is rolled back, nothing of the statement remains).  Any
+ * other error is re-thrown unchanged.
+ *
+ * The sequence follows PL/pgSQL's EXCEPTION block (exec_stmt_block):
  * remember the memory context and resource owner, begin, run, and on error
  * copy the error out, roll back, restore both, then decide.
  */
-bool
-insert_link_unless_code_taken(const char *code, Datum url)
+static bool
+insert_unless_code_taken(SPIPlanPtr plan, Datum *values)
 {
     MemoryContext volatile caller_context = CurrentMemoryContext;
     ResourceOwner volatile caller_owner = CurrentResourceOwner;
     volatile bool inserted = false;
-    Datum values[2];
-
-    values[0] = CStringGetTextDatum(code);
-    values[1] = url;
 
     BeginInternalSubTransaction(NULL);
     MemoryContextSwitchTo(caller_context);
 
     PG_TRY();
     {
-        const int rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
+        const int rc = SPI_execute_plan(plan, values, NULL, false, 0);
 
         if (rc != SPI_OK_INSERT)
             elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
@@ -179,8 +204,47 @@ insert_link_unless_code_taken(const char *code, Datum url)
     }
     PG_END_TRY();
 
+    return inserted;
+}
+
+bool
+insert_link_unless_code_taken(const char *code, Datum url)
+{
+    Datum values[2] = {CStringGetTextDatum(code), url};
+    const bool inserted = insert_unless_code_taken(insert_plan, values);
+
     pfree(DatumGetPointer(values[0]));
     return inserted;
+}
+
+bool
+insert_links_unless_a_code_is_taken(Datum codes, Datum urls)
+{
+    Datum values[2] = {codes, urls};
+
+    return insert_unless_code_taken(batch_insert_plan, values);
+}
+
+uint64
+find_taken_codes(Datum codes)
+{
+    Datum values[1] = {codes};
+    const int rc = SPI_execute_plan(taken_codes_plan, values, NULL, true, 0);
+
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: taken-code lookup returned %s", SPI_result_code_string(rc));
+    return SPI_processed;
+}
+
+uint64
+insert_links_skipping_taken_codes(Datum codes, Datum urls)
+{
+    Datum values[2] = {codes, urls};
+    const int rc = SPI_execute_plan(batch_insert_skipping_plan, values, NULL, false, 0);
+
+    if (rc != SPI_OK_INSERT_RETURNING)
+        elog(ERROR, "url_shortener: batch insert returned %s", SPI_result_code_string(rc));
+    return SPI_processed;
 }
 
 bool

@@ -27,6 +27,28 @@ void open_link_store(Oid function_oid);
  */
 bool insert_link_unless_code_taken(const char *code, Datum url);
 
+/*
+ * Inserts the pairs (codes[i], urls[i]) of two text arrays in one statement
+ * inside an internal subtransaction: all of them (true), or, if the
+ * short-code key rejected any code, none (false).  Other errors re-thrown.
+ */
+bool insert_links_unless_a_code_is_taken(Datum codes, Datum urls);
+
+/*
+ * Which codes of a text array are already visible in the table: left in
+ * SPI_tuptable as text in column 1; returns their count.
+ */
+uint64 find_taken_codes(Datum codes);
+
+/*
+ * Inserts the pairs (codes[i], urls[i]) in one statement, skipping every
+ * pair whose code is taken (INSERT ... ON CONFLICT (short_code) DO NOTHING:
+ * no error, no subtransaction; a concurrent uncommitted insert of the same
+ * code is waited for).  The codes inserted are left in SPI_tuptable, one
+ * per row, as text in column 1; returns their count.
+ */
+uint64 insert_links_skipping_taken_codes(Datum codes, Datum urls);
+
 /* Whether a row with this code is visible to the current snapshot. */
 bool code_is_visible(const char *code);
 

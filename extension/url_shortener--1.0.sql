@@ -53,6 +53,15 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.shorten_url_locked(text) IS
     'like shorten_url, but code generation is serialized by a transaction-scoped advisory lock';
 
+CREATE FUNCTION @extschema@.shorten_urls(urls text[])
+RETURNS TABLE (url text, short_code text)
+AS 'MODULE_PATHNAME', 'shorten_urls'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1000
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.shorten_urls(text[]) IS
+    'store many urls in one statement; returns (url, short_code) in input order';
+
 CREATE FUNCTION @extschema@.resolve_url(code text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'resolve_url'
@@ -65,4 +74,5 @@ COMMENT ON FUNCTION @extschema@.resolve_url(text) IS
 -- Least privilege: a DBA grants EXECUTE to the roles that need it.
 REVOKE ALL ON FUNCTION @extschema@.shorten_url(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.shorten_url_locked(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.shorten_urls(text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.resolve_url(text) FROM PUBLIC;

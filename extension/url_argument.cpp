@@ -1,0 +1,119 @@
+/*
+ * url_argument.cpp
+ *    Turns url_validation's verdicts into PostgreSQL errors.
+ *
+ *    SQLSTATEs: 22004 (null_value_not_allowed) for a NULL URL, 22001
+ *    (string_data_right_truncation) for one over url_shortener.max_url_length,
+ *    22023 (invalid_parameter_value) for every other refusal.
+ */
+#include "url_argument.h"
+
+#include "settings.h"
+#include "url_validation.h"
+
+/* Raises the error for a URL that check_url refused. */
+static void
+report_invalid_url(const url_shortener::UrlVerdict &v, const char *data, size_t length)
+{
+    using url_shortener::UrlProblem;
+    const int position = (int) v.offset + 1;
+
+    switch (v.problem) {
+        case UrlProblem::none:
+            return;
+        case UrlProblem::empty:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url must not be empty")));
+            break;
+        case UrlProblem::too_long:
+            ereport(ERROR,
+                    (errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+                     errmsg("url is too long"),
+                     errdetail("The URL has %zu bytes; url_shortener.max_url_length allows %d.",
+                               length, max_url_length_setting)));
+            break;
+        case UrlProblem::space_or_control:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url contains a space or control character"),
+                     errdetail("The byte at position %d is 0x%02x.", position,
+                               (unsigned) (unsigned char) data[v.offset]),
+                     errhint("Percent-encode spaces and control characters, for example \"%%20\".")));
+            break;
+        case UrlProblem::non_ascii:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url contains a non-ASCII character"),
+                     errdetail("The byte at position %d is 0x%02x.", position,
+                               (unsigned) (unsigned char) data[v.offset]),
+                     errhint("Percent-encode the path and query, and write an international host name in its \"xn--\" form.")));
+            break;
+        case UrlProblem::malformed:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url is not a valid URI"),
+                     errdetail("RFC 3986 parsing failed at position %d.", position)));
+            break;
+        case UrlProblem::relative:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url must be absolute"),
+                     errdetail("A URL to shorten starts with \"http://\" or \"https://\".")));
+            break;
+        case UrlProblem::scheme_not_allowed:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url scheme \"%s\" is not allowed", v.scheme),
+                     errdetail("Only http and https URLs can be shortened.")));
+            break;
+        case UrlProblem::no_host:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url has no host")));
+            break;
+        case UrlProblem::userinfo:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url must not contain user information"),
+                     errdetail("A name before \"@\" in the authority can disguise the real host.")));
+            break;
+        case UrlProblem::bad_port:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url has an invalid port"),
+                     errdetail("A port is a number from 1 to 65535.")));
+            break;
+    }
+}
+
+text *
+valid_url_argument(FunctionCallInfo fcinfo, int argno)
+{
+    if (PG_ARGISNULL(argno))
+        ereport(ERROR,
+                (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                 errmsg("url must not be null")));
+
+    const Size raw_length = toast_raw_datum_size(PG_GETARG_DATUM(argno)) - VARHDRSZ;
+    if (raw_length > (Size) max_url_length_setting)
+        ereport(ERROR,
+                (errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+                 errmsg("url is too long"),
+                 errdetail("The URL has %zu bytes; url_shortener.max_url_length allows %d.",
+                           (size_t) raw_length, max_url_length_setting)));
+
+    text *url = PG_GETARG_TEXT_PP(argno);
+    ensure_valid_url(url);
+    return url;
+}
+
+void
+ensure_valid_url(text *url)
+{
+    const char *data = VARDATA_ANY(url);
+    const size_t length = VARSIZE_ANY_EXHDR(url);
+
+    report_invalid_url(url_shortener::check_url(data, length, (size_t) max_url_length_setting),
+                       data, length);
+}
