@@ -72,6 +72,13 @@ report_invalid_url(const url_shortener::UrlVerdict &v, const char *data, size_t 
                     (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                      errmsg("url has no host")));
             break;
+        case UrlProblem::encoded_host:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url host must not be percent-encoded"),
+                     errdetail("Browsers decode a percent-encoded host name, so it can disguise the real host."),
+                     errhint("Write the host name as plain letters, digits, hyphens and dots.")));
+            break;
         case UrlProblem::userinfo:
             ereport(ERROR,
                     (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -59,6 +59,55 @@ bool port_in_range(const UriTextRangeA &range) noexcept
     return value >= 1;
 }
 
+/*
+ * The characters RFC 3986 allows in a query or fragment, with the
+ * percent-encoding checked, plus the six that browsers leave unencoded
+ * there.  The tail starts at its "?" or "#" and is checked whole: after
+ * the first "?", a "?" is data; "#" may appear once, to start the fragment.
+ */
+bool is_hex_digit(char c) noexcept
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool is_query_character(char c) noexcept
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return std::strchr("-._~!$&'()*+,;=:@/?" "[]{}|^", c) != nullptr && c != '\0';
+}
+
+/* Returns the offset of the first byte not allowed in the tail, or length. */
+std::size_t check_query_and_fragment(const char *data, std::size_t start,
+                                     std::size_t length) noexcept
+{
+    bool in_fragment = data[start] == '#';
+
+    for (std::size_t i = start + 1; i < length; i++) {
+        const char c = data[i];
+        if (c == '%') {
+            if (i + 2 >= length || !is_hex_digit(data[i + 1]) || !is_hex_digit(data[i + 2]))
+                return i;
+            i += 2;
+        } else if (c == '#' && !in_fragment) {
+            in_fragment = true;
+        } else if (!is_query_character(c)) {
+            return i;
+        }
+    }
+    return length;
+}
+
+/* A registered host name (not an IP literal) holding a "%". */
+bool host_is_percent_encoded(const UriUriA &uri) noexcept
+{
+    if (uri.hostData.ip4 != nullptr || uri.hostData.ip6 != nullptr ||
+        uri.hostData.ipFuture.first != nullptr)
+        return false;
+    const std::size_t n = range_length(uri.hostText);
+    return n > 0 && std::memchr(uri.hostText.first, '%', n) != nullptr;
+}
+
 /* The parts of the rules that need the parsed URI. */
 UrlVerdict check_parsed(const UriUriA &uri, const char *data) noexcept
 {
@@ -80,6 +129,10 @@ UrlVerdict check_parsed(const UriUriA &uri, const char *data) noexcept
                           uri.hostData.ip4 != nullptr || uri.hostData.ip6 != nullptr;
     if (!has_host)
         return verdict(UrlProblem::no_host);
+
+    if (host_is_percent_encoded(uri))
+        return verdict(UrlProblem::encoded_host,
+                       static_cast<std::size_t>(uri.hostText.first - data));
 
     if (uri.userInfo.first != nullptr)
         return verdict(UrlProblem::userinfo,
@@ -109,9 +162,18 @@ UrlVerdict check_url(const char *data, std::size_t length, std::size_t max_lengt
             return verdict(UrlProblem::non_ascii, i);
     }
 
+    /*
+     * uriparser parses up to the query or fragment, which cannot start
+     * earlier: "?" and "#" appear nowhere before them in a URI.  The tail
+     * is checked last, here, with the browsers' extra characters allowed.
+     */
+    std::size_t tail = 0;
+    while (tail < length && data[tail] != '?' && data[tail] != '#')
+        tail++;
+
     UriUriA uri;
     const char *error_position = nullptr;
-    if (uriParseSingleUriExA(&uri, data, data + length, &error_position) != URI_SUCCESS) {
+    if (uriParseSingleUriExA(&uri, data, data + tail, &error_position) != URI_SUCCESS) {
         const std::size_t offset =
             error_position != nullptr ? static_cast<std::size_t>(error_position - data) : 0;
         return verdict(UrlProblem::malformed, offset);
@@ -119,7 +181,11 @@ UrlVerdict check_url(const char *data, std::size_t length, std::size_t max_lengt
 
     const UrlVerdict v = check_parsed(uri, data);
     uriFreeUriMembersA(&uri);
-    return v;
+    if (v.problem != UrlProblem::none || tail == length)
+        return v;
+
+    const std::size_t bad = check_query_and_fragment(data, tail, length);
+    return bad < length ? verdict(UrlProblem::malformed, bad) : v;
 }
 
 }  // namespace url_shortener

@@ -3,6 +3,12 @@
  *    Decides whether a URL may be shortened.  Pure C++ on top of uriparser
  *    (an RFC 3986 parser): no PostgreSQL headers, no allocation that can
  *    throw, so it can be fuzzed and tested outside the server.
+ *
+ *    The rules are RFC 3986's, with two departures toward what browsers
+ *    do (the WHATWG URL standard): the query and the fragment may also hold
+ *    "[ ] { } | ^" unencoded, as links copied from an address bar do; and
+ *    a host name may not be percent-encoded, which RFC 3986 allows but
+ *    browsers decode, so "%65vil.example" would be a disguise.
  */
 #ifndef URL_SHORTENER_URL_VALIDATION_H
 #define URL_SHORTENER_URL_VALIDATION_H
@@ -22,6 +28,7 @@ enum class UrlProblem {
     relative,           /* no scheme */
     scheme_not_allowed, /* a scheme other than http or https */
     no_host,            /* no authority, or an empty host */
+    encoded_host,       /* a "%" in a host name: it can disguise the host */
     userinfo,           /* user@ or user:password@ before the host */
     bad_port            /* a port outside 1..65535 */
 };
