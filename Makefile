@@ -24,7 +24,7 @@ MODULEDIR = extension
 DATA = extension/url_shortener.control extension/url_shortener--1.0.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
-REGRESS = setup shorten resolve bad_input collisions locked shorten_urls settings memory hostile_urls
+REGRESS = setup shorten resolve bad_input collisions locked shorten_urls settings memory hostile_urls privileges
 REGRESS_OPTS = --inputdir=.
 
 ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race

@@ -1,0 +1,135 @@
+--
+-- privileges: the role model.  The extension grants nothing to PUBLIC; an
+-- application role needs USAGE on the extension's schema and EXECUTE on the
+-- functions it calls, and with those it reaches the links only through the
+-- functions.  The functions are SECURITY DEFINER with a pinned search_path,
+-- so objects an unprivileged caller plants in its own search_path (tables,
+-- functions, operators) are never used.
+--
+-- The extension is installed afresh in its own schema here, as an
+-- administrator would, and put back in public at the end.
+--
+DROP EXTENSION url_shortener;
+CREATE SCHEMA links;
+CREATE EXTENSION url_shortener SCHEMA links;
+
+-- PUBLIC has no access of any kind.
+SELECT has_schema_privilege('public', 'links', 'USAGE') AS schema_usage,
+       has_table_privilege('public', 'links.urls', 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') AS table_any,
+       has_function_privilege('public', 'links.shorten_url(text)', 'EXECUTE') AS shorten,
+       has_function_privilege('public', 'links.shorten_url_locked(text)', 'EXECUTE') AS shorten_locked,
+       has_function_privilege('public', 'links.shorten_urls(text[])', 'EXECUTE') AS shorten_many,
+       has_function_privilege('public', 'links.resolve_url(text)', 'EXECUTE') AS resolve;
+SELECT c.relname, c.relacl FROM pg_class c
+WHERE c.relnamespace = 'links'::regnamespace ORDER BY c.relname;
+SELECT p.proname, p.proacl FROM pg_proc p
+WHERE p.pronamespace = 'links'::regnamespace ORDER BY p.proname;
+
+-- The application role: schema usage, and EXECUTE on the two functions.
+CREATE ROLE url_shortener_app;
+CREATE ROLE url_shortener_nobody;
+GRANT USAGE ON SCHEMA links TO url_shortener_app;
+GRANT EXECUTE ON FUNCTION links.shorten_url(text), links.resolve_url(text) TO url_shortener_app;
+
+\set VERBOSITY terse
+SET ROLE url_shortener_app;
+SELECT links.shorten_url('https://example.com/app') AS app_code \gset
+SELECT links.resolve_url(:'app_code') AS resolved;
+SELECT links.resolve_url('no-such-code') AS unknown;
+-- The rows themselves are out of reach, whatever the statement.
+SELECT * FROM links.urls;
+INSERT INTO links.urls (short_code, original_url) VALUES ('mine', 'javascript:alert(1)');
+UPDATE links.urls SET original_url = 'https://evil.example/';
+UPDATE links.urls SET clicks = 0;
+DELETE FROM links.urls;
+TRUNCATE links.urls;
+COPY links.urls TO STDOUT;
+-- So are the functions it was not granted, and the schema's namespace.
+SELECT links.shorten_url_locked('https://example.com/locked');
+SELECT * FROM links.shorten_urls(ARRAY['https://example.com/many']);
+CREATE TABLE links.planted (x int);
+CREATE FUNCTION links.resolve_url(code text, extra int) RETURNS text LANGUAGE sql AS 'SELECT 1::text';
+RESET ROLE;
+
+-- shorten_url_locked once granted.
+GRANT EXECUTE ON FUNCTION links.shorten_url_locked(text) TO url_shortener_app;
+SET ROLE url_shortener_app;
+SELECT links.shorten_url_locked('https://example.com/locked') IS NOT NULL AS locked_granted;
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION links.shorten_url_locked(text) FROM url_shortener_app;
+
+-- A role without grants reaches nothing: not the schema, and with only the
+-- schema, not one function.
+SET ROLE url_shortener_nobody;
+SELECT links.shorten_url('https://example.com/nobody');
+SELECT links.resolve_url(:'app_code');
+SELECT count(*) FROM links.urls;
+RESET ROLE;
+GRANT USAGE ON SCHEMA links TO url_shortener_nobody;
+SET ROLE url_shortener_nobody;
+SELECT links.shorten_url('https://example.com/nobody');
+SELECT links.shorten_url_locked('https://example.com/nobody');
+SELECT * FROM links.shorten_urls(ARRAY['https://example.com/nobody']);
+SELECT links.resolve_url(:'app_code');
+SELECT count(*) FROM links.urls;
+RESET ROLE;
+\set VERBOSITY default
+
+-- Nothing but the two granted calls' links was stored, and one click counted.
+SELECT original_url, clicks FROM links.urls ORDER BY original_url;
+
+--
+-- A hostile search_path.  The application role owns a schema it puts first
+-- in its search_path and plants there everything the extension's statements
+-- could resolve by name: a table "urls", functions now(), unnest() and
+-- pg_advisory_xact_lock(), an always-true "=" on text, a "+" on bigint that
+-- adds a thousand (the click update is "clicks + 1", bigint + integer), and
+-- a temporary table "urls" (pg_temp is in the functions' search_path).  A new
+-- session makes the extension prepare its statements under that path.
+--
+CREATE SCHEMA attacker AUTHORIZATION url_shortener_app;
+GRANT EXECUTE ON FUNCTION links.shorten_url_locked(text), links.shorten_urls(text[]) TO url_shortener_app;
+\c
+SET ROLE url_shortener_app;
+CREATE TABLE attacker.urls (short_code text, original_url text, clicks bigint DEFAULT 0, created_at timestamptz DEFAULT now());
+CREATE TEMP TABLE urls (short_code text, original_url text, clicks bigint DEFAULT 0, created_at timestamptz DEFAULT now());
+CREATE FUNCTION attacker.now() RETURNS timestamptz LANGUAGE sql AS $$SELECT 'epoch'::timestamptz$$;
+CREATE FUNCTION attacker.unnest(anyarray) RETURNS SETOF anyelement LANGUAGE sql AS 'SELECT NULL::text';
+CREATE FUNCTION attacker.pg_advisory_xact_lock(integer, integer) RETURNS void LANGUAGE sql AS '';
+CREATE FUNCTION attacker.text_always_equal(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR attacker.= (LEFTARG = text, RIGHTARG = text, FUNCTION = attacker.text_always_equal);
+CREATE FUNCTION attacker.plus_thousand(bigint, integer) RETURNS bigint LANGUAGE sql AS 'SELECT $1 OPERATOR(pg_catalog.+) 1000';
+CREATE OPERATOR attacker.+ (LEFTARG = bigint, RIGHTARG = integer, FUNCTION = attacker.plus_thousand);
+CREATE FUNCTION attacker.plus_thousand(bigint, bigint) RETURNS bigint LANGUAGE sql AS 'SELECT $1 OPERATOR(pg_catalog.+) 1000';
+CREATE OPERATOR attacker.+ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = attacker.plus_thousand);
+SET search_path = attacker, links, pg_temp, pg_catalog;
+-- The planted operators are live in this session's own queries:
+SELECT 'a' = 'b' AS planted_equal, 1::bigint + 1 AS planted_plus, now() = 'epoch' AS planted_now;
+
+SELECT links.shorten_url('https://hostile-path.example/') AS path_code \gset
+SELECT links.resolve_url(:'path_code') AS first, links.resolve_url(:'path_code') AS second,
+       links.resolve_url(:'path_code') AS third;
+SELECT links.resolve_url('no-such-code') AS unknown;
+SELECT links.shorten_url_locked('https://hostile-path.example/locked') IS NOT NULL AS locked_stored;
+SELECT count(short_code) AS batch_stored
+FROM links.shorten_urls(ARRAY['https://hostile-path.example/batch/1', 'https://hostile-path.example/batch/2']);
+SELECT count(*) AS rows_in_planted_table FROM attacker.urls;
+SELECT count(*) AS rows_in_temp_table FROM pg_temp.urls;
+DROP TABLE pg_temp.urls;
+RESET search_path;
+RESET ROLE;
+
+-- The real table got the links, with real timestamps and exact click counts.
+SELECT original_url, clicks, created_at > 'epoch' AS real_now
+FROM links.urls WHERE original_url LIKE 'https://hostile-path.example/%' ORDER BY original_url;
+SELECT count(*) AS links FROM links.urls;
+
+-- Clean up: the roles, their schema, and the extension back in public.
+SET client_min_messages = warning;
+DROP SCHEMA attacker CASCADE;
+DROP EXTENSION url_shortener;
+DROP SCHEMA links;
+DROP ROLE url_shortener_app;
+DROP ROLE url_shortener_nobody;
+CREATE EXTENSION url_shortener;
+RESET client_min_messages;
