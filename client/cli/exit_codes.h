@@ -1,0 +1,45 @@
+/*
+ * exit_codes.h
+ *    What url-shortener's exit status means.  Scripts branch on these, so
+ *    they never change meaning.
+ *
+ *      0  success
+ *      1  resolve: no link has that code
+ *      2  usage error: unknown command or option, missing argument
+ *      3  invalid input: a URL the server refused, or an unreadable FILE
+ *      4  code space exhausted: raise url_shortener.code_length or widen
+ *         url_shortener.alphabet
+ *      5  connection or server failure (including lock timeout); nothing
+ *         was stored by the failing URL, so running again is safe
+ *      6  outcome unknown: the connection broke after a request was sent;
+ *         it may or may not have been stored, so check before running again
+ */
+#ifndef URL_SHORTENER_CLI_EXIT_CODES_H
+#define URL_SHORTENER_CLI_EXIT_CODES_H
+
+namespace url_shortener::cli {
+
+enum ExitCode : int {
+    exit_success = 0,
+    exit_not_found = 1,
+    exit_usage = 2,
+    exit_invalid_input = 3,
+    exit_code_space_exhausted = 4,
+    exit_server_failure = 5,
+    exit_outcome_unknown = 6,
+};
+
+/* The table above, for --help. */
+inline constexpr const char *exit_code_help =
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  resolve: no link has that code\n"
+    "  2  usage error\n"
+    "  3  invalid input: a URL the server refused, or an unreadable FILE\n"
+    "  4  code space exhausted: raise url_shortener.code_length or widen url_shortener.alphabet\n"
+    "  5  connection or server failure (including lock timeout); safe to run again\n"
+    "  6  outcome unknown: the connection broke after sending; check before running again\n";
+
+} // namespace url_shortener::cli
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * url_shortener/client.h
+ *    url_shortener::Client: a C++ client for the url_shortener extension.
+ *
+ *    A Client owns one connection to a database where
+ *    "CREATE EXTENSION url_shortener" has been run, and calls the extension's
+ *    shorten_url, shorten_url_locked and resolve_url through prepared
+ *    statements with bound parameters.  The functions are found through the
+ *    connection's search_path.
+ *
+ *    Thread safety: a Client is not thread-safe.  Use one Client per thread
+ *    (each has its own connection); distinct Clients share nothing and may be
+ *    used concurrently.  A Client may be moved to another thread between
+ *    calls; a moved-from Client may only be destroyed or assigned to.
+ *
+ *    Errors: every call throws only the types in url_shortener/errors.h
+ *    (plus std::bad_alloc), chosen by SQLSTATE:
+ *      InvalidUrl          class 22, the input was refused; nothing stored
+ *      CodeSpaceExhausted  US001; nothing stored
+ *      LockTimeout         55P03 (shorten_locked only); nothing stored
+ *      ConnectionLost      could not connect, or lost the connection where
+ *                          nothing can have been committed; nothing stored
+ *      OutcomeUnknown      the connection broke after the statement or its
+ *                          COMMIT was sent; it may or may not have happened
+ *      ServerError         anything else, with sqlstate() and the message
+ *
+ *    Retries: a call retries by itself, with jittered exponential backoff and
+ *    at most RetryPolicy::max_attempts tries, only where a retry cannot do a
+ *    thing twice: serialization failure (40001), deadlock (40P01), and a
+ *    connection found dead before anything was sent, which is replaced once
+ *    per call.  In an explicit transaction (Isolation other than autocommit,
+ *    and always in shorten_many) a connection lost before COMMIT was sent
+ *    also counts, since the server rolls such a transaction back.  A
+ *    connection lost after sending in autocommit mode, or during COMMIT, is
+ *    never retried: it throws OutcomeUnknown.
+ */
+#ifndef URL_SHORTENER_CLIENT_H
+#define URL_SHORTENER_CLIENT_H
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "url_shortener/errors.h"
+
+namespace url_shortener {
+
+/*
+ * How often and how patiently a call retries a transient failure.  Try n
+ * (n >= 2) waits a random time between half and all of
+ * min(max_delay, base_delay * 2^(n-2)) first.
+ */
+struct RetryPolicy {
+    int max_attempts = 4;                       /* tries per call, at least 1 */
+    std::chrono::milliseconds base_delay{10};   /* wait before the 2nd try */
+    std::chrono::milliseconds max_delay{1000};  /* cap on any one wait */
+};
+
+/* Why a call is about to try again; see ClientOptions::on_retry. */
+enum class RetryCause {
+    serialization_failure,       /* SQLSTATE 40001 */
+    deadlock,                    /* SQLSTATE 40P01 */
+    connection_lost,             /* nothing was committed; reconnecting */
+};
+
+struct RetryEvent {
+    RetryCause cause;
+    int failed_attempt;                 /* 1 for the first try; 0 if the connection
+                                           was found dead before any try */
+    std::chrono::milliseconds delay;    /* wait before the next try */
+};
+
+/*
+ * Transaction each call runs in.  autocommit sends one statement, which the
+ * server runs in its own transaction: one round trip per call.  The others
+ * wrap it in BEGIN ISOLATION LEVEL ... / COMMIT (three round trips); under
+ * repeatable_read or serializable a concurrent click on the same link can
+ * make resolve fail with 40001, which is retried.
+ */
+enum class Isolation { autocommit, read_committed, repeatable_read, serializable };
+
+struct ClientOptions {
+    RetryPolicy retry;
+    Isolation isolation = Isolation::autocommit;
+    /* URLs per statement in shorten_many; every chunk is one round trip. */
+    std::size_t batch_chunk_size = 5000;
+    /* Called before every retry and reconnect, on the calling thread. */
+    std::function<void(const RetryEvent &)> on_retry;
+};
+
+/* shorten_many reports progress as (URLs shortened so far, total). */
+using BatchProgress = std::function<void(std::size_t done, std::size_t total)>;
+
+class Client {
+public:
+    /*
+     * Connects with a libpq connection string ("host=... dbname=..." or a
+     * postgresql:// URI); an empty string uses libpq's environment
+     * (PGHOST, PGPORT, PGDATABASE, PGUSER, PGOPTIONS, ...) and defaults.
+     * Prepares the statements at once, so a database without the extension
+     * fails here.
+     * Throws ConnectionLost if the server cannot be reached, ServerError
+     * (e.g. 42883) if the extension's functions are missing.
+     */
+    explicit Client(const std::string &connection_string = {}, ClientOptions options = {});
+    ~Client();
+
+    Client(Client &&) noexcept;
+    Client &operator=(Client &&) noexcept;
+    Client(const Client &) = delete;
+    Client &operator=(const Client &) = delete;
+
+    /*
+     * Stores url under a fresh random code (shorten_url) and returns the
+     * code.  Throws InvalidUrl, CodeSpaceExhausted, ConnectionLost,
+     * OutcomeUnknown, ServerError.
+     */
+    std::string shorten(std::string_view url);
+
+    /*
+     * Like shorten, but through shorten_url_locked: code generation is
+     * serialized with every other shorten_url_locked caller by a
+     * transaction-scoped advisory lock.  Waits at most the session's
+     * lock_timeout (0, the default, waits forever); then throws
+     * LockTimeout.  Also throws what shorten throws.
+     */
+    std::string shorten_locked(std::string_view url);
+
+    /*
+     * Returns the URL stored under code, or std::nullopt if there is none,
+     * and counts one click on it.  Throws ConnectionLost, OutcomeUnknown
+     * (the click may or may not have been counted), ServerError.
+     */
+    std::optional<std::string> resolve(std::string_view code);
+
+    /*
+     * Shortens every URL and returns their codes in input order.  All or
+     * nothing: the whole batch runs in one transaction (at read_committed
+     * when the Client is in autocommit mode), batch_chunk_size URLs per
+     * statement, one round trip each, so either every URL is stored or, on
+     * any exception, none is.  progress, if given, is called after each
+     * chunk; after a retry it starts again from 0.  An empty batch sends
+     * nothing.  Throws what shorten throws.
+     */
+    std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
+                                          const BatchProgress &progress = {});
+
+private:
+    struct Session;
+    std::unique_ptr<Session> session_;
+};
+
+} // namespace url_shortener
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * backoff.cpp
+ *    Jittered exponential backoff for RetryPolicy.
+ */
+#include "backoff.h"
+
+#include <algorithm>
+
+namespace url_shortener {
+
+std::chrono::milliseconds backoff_delay(const RetryPolicy &policy, int failed_attempt,
+                                        std::mt19937_64 &random)
+{
+    using std::chrono::milliseconds;
+    const milliseconds::rep cap = std::max<milliseconds::rep>(policy.max_delay.count(), 0);
+    milliseconds::rep ceiling = std::clamp<milliseconds::rep>(policy.base_delay.count(), 0, cap);
+
+    /* Double once per earlier failure, stopping at the cap (no overflow). */
+    for (int n = 1; n < failed_attempt && ceiling < cap; ++n)
+        ceiling = std::min(cap, ceiling * 2);
+
+    std::uniform_int_distribution<milliseconds::rep> pick(ceiling / 2, ceiling);
+    return milliseconds(pick(random));
+}
+
+} // namespace url_shortener

@@ -1,0 +1,112 @@
+/*
+ * failure_classification.cpp
+ *    From libpqxx exceptions to url_shortener errors and retry decisions.
+ */
+#include "failure_classification.h"
+
+#include <pqxx/except>
+
+#include <sstream>
+
+namespace url_shortener {
+
+namespace {
+
+/* Whether text begins with prefix (std::string::starts_with is C++20). */
+bool starts_with(const std::string &text, const char *prefix)
+{
+    return text.rfind(prefix, 0) == 0;
+}
+
+/* A failure that ends the call with error. */
+Failure give_up(std::exception_ptr error)
+{
+    return {FailureKind::final, RetryCause::connection_lost, std::move(error)};
+}
+
+/* The connection is gone: safe to retry only if COMMIT was never sent. */
+Failure connection_gone(const std::string &server_text, bool in_explicit_transaction)
+{
+    if (in_explicit_transaction)
+        return {FailureKind::reconnect_retry, RetryCause::connection_lost,
+                std::make_exception_ptr(ConnectionLost(
+                    "connection to the server was lost before COMMIT; nothing was stored",
+                    {}, server_text))};
+    return give_up(std::make_exception_ptr(OutcomeUnknown(
+        "connection to the server was lost after the statement was sent; "
+        "it may or may not have taken effect",
+        {}, server_text)));
+}
+
+} // namespace
+
+std::string one_line(const std::string &server_text)
+{
+    std::istringstream lines(server_text);
+    std::string line, primary, sentences;
+    bool first = true;
+    while (std::getline(lines, line)) {
+        if (first) {
+            first = false;
+            for (const char *severity : {"ERROR:  ", "FATAL:  ", "PANIC:  "})
+                if (starts_with(line, severity))
+                    line.erase(0, std::char_traits<char>::length(severity));
+            primary = line;
+        } else if (starts_with(line, "DETAIL:  ") || starts_with(line, "HINT:  ")) {
+            /* Detail and hint are whole sentences (PostgreSQL's style). */
+            sentences += (sentences.empty() ? "" : " ") + line.substr(line.find(':') + 3);
+        }
+    }
+    return sentences.empty() ? primary : primary + ": " + sentences;
+}
+
+std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::string &server_text)
+{
+    const std::string what = one_line(server_text);
+    if (starts_with(sqlstate, "22"))
+        return std::make_exception_ptr(InvalidUrl(what, sqlstate, server_text));
+    if (sqlstate == "US001")
+        return std::make_exception_ptr(CodeSpaceExhausted(what, sqlstate, server_text));
+    if (sqlstate == "55P03")
+        return std::make_exception_ptr(LockTimeout(what, sqlstate, server_text));
+    if (sqlstate == "40003")
+        return std::make_exception_ptr(OutcomeUnknown(what, sqlstate, server_text));
+    return std::make_exception_ptr(ServerError(what, sqlstate, server_text));
+}
+
+Failure classify_failure(std::exception_ptr caught, bool connection_open,
+                         bool in_explicit_transaction)
+{
+    try {
+        std::rethrow_exception(caught);
+    } catch (const pqxx::in_doubt_error &e) {
+        return give_up(std::make_exception_ptr(OutcomeUnknown(
+            "connection to the server was lost during COMMIT; "
+            "the change may or may not have been stored",
+            {}, e.what())));
+    } catch (const pqxx::statement_completion_unknown &e) {
+        return give_up(error_for_sqlstate("40003", e.what()));
+    } catch (const pqxx::serialization_failure &e) {
+        return {FailureKind::retry, RetryCause::serialization_failure,
+                error_for_sqlstate("40001", e.what())};
+    } catch (const pqxx::deadlock_detected &e) {
+        return {FailureKind::retry, RetryCause::deadlock, error_for_sqlstate("40P01", e.what())};
+    } catch (const pqxx::transaction_rollback &e) {
+        /* The remaining 40xxx family member libpqxx has no subclass for. */
+        return give_up(error_for_sqlstate("40000", e.what()));
+    } catch (const pqxx::broken_connection &e) {
+        return connection_gone(e.what(), in_explicit_transaction);
+    } catch (const pqxx::sql_error &e) {
+        if (!connection_open)
+            return connection_gone(e.what(), in_explicit_transaction);
+        return give_up(error_for_sqlstate(e.sqlstate(), e.what()));
+    } catch (const pqxx::failure &e) {
+        if (!connection_open)
+            return connection_gone(e.what(), in_explicit_transaction);
+        return give_up(std::make_exception_ptr(ServerError(one_line(e.what()), {}, e.what())));
+    } catch (...) {
+        return give_up(nullptr);
+    }
+}
+
+} // namespace url_shortener

@@ -1,0 +1,116 @@
+/*
+ * retry_loop.h
+ *    Running one Client call: in the configured transaction, with bounded,
+ *    jittered retries of transient failures and at most one reconnect.
+ */
+#ifndef URL_SHORTENER_CLIENT_RETRY_LOOP_H
+#define URL_SHORTENER_CLIENT_RETRY_LOOP_H
+
+#include <random>
+#include <thread>
+
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+
+#include "backoff.h"
+#include "failure_classification.h"
+#include "server_connection.h"
+#include "url_shortener/client.h"
+
+namespace url_shortener {
+
+/*
+ * Runs work inside BEGIN ... COMMIT at Level.  Losing the connection while
+ * COMMIT is on its way is always reported as pqxx::in_doubt_error, whatever
+ * libpqxx throws, so it can never be mistaken for a retryable loss.
+ */
+template <pqxx::isolation_level Level, typename Work>
+auto run_in_transaction(pqxx::connection &connection, Work &work)
+{
+    pqxx::transaction<Level> transaction(connection);
+    auto outcome = work(static_cast<pqxx::transaction_base &>(transaction));
+    try {
+        transaction.commit();
+    } catch (const pqxx::in_doubt_error &) {
+        throw;
+    } catch (const pqxx::failure &e) {
+        if (!connection.is_open())
+            throw pqxx::in_doubt_error(e.what());
+        throw;
+    }
+    return outcome;
+}
+
+/* Runs work(transaction) once, in the transaction isolation asks for. */
+template <typename Work>
+auto run_once(pqxx::connection &connection, Isolation isolation, Work &work)
+{
+    switch (isolation) {
+        case Isolation::read_committed:
+            return run_in_transaction<pqxx::read_committed>(connection, work);
+        case Isolation::repeatable_read:
+            return run_in_transaction<pqxx::repeatable_read>(connection, work);
+        case Isolation::serializable:
+            return run_in_transaction<pqxx::serializable>(connection, work);
+        case Isolation::autocommit:
+            break;
+    }
+    pqxx::nontransaction statement(connection);
+    return work(static_cast<pqxx::transaction_base &>(statement));
+}
+
+/*
+ * Runs work until it succeeds, a failure is final, or options.retry's
+ * attempts are spent; returns what work returns or throws a
+ * url_shortener::Error.  Before every try, a connection the server has
+ * closed is replaced, at most once per call.  work may be run more than
+ * once, so it must not keep results from a failed try.
+ */
+template <typename Work>
+auto run_with_retries(ServerConnection &connection, const ClientOptions &options,
+                      Isolation isolation, std::mt19937_64 &random, Work work)
+{
+    const bool explicit_transaction = isolation != Isolation::autocommit;
+    const int max_attempts = options.retry.max_attempts < 1 ? 1 : options.retry.max_attempts;
+    bool reconnected = false;
+    bool lost_in_last_try = false;
+
+    for (int attempt = 1;; ++attempt) {
+        if (!connection.probe()) {
+            if (reconnected)
+                throw ConnectionLost("connection to the server was lost again after "
+                                     "reconnecting; nothing was stored");
+            if (options.on_retry && !lost_in_last_try)
+                options.on_retry(RetryEvent{RetryCause::connection_lost, attempt - 1,
+                                            std::chrono::milliseconds(0)});
+            reconnected = true;
+            connection.reconnect();
+        }
+
+        Failure failure{};
+        try {
+            return run_once(connection.get(), isolation, work);
+        } catch (...) {
+            failure = classify_failure(std::current_exception(), connection.is_open(),
+                                       explicit_transaction);
+            if (!failure.error)
+                throw; /* ours (e.g. a short result) or the caller's: unchanged */
+        }
+
+        const bool may_retry = failure.kind != FailureKind::final && attempt < max_attempts &&
+                               !(failure.kind == FailureKind::reconnect_retry && reconnected);
+        if (!may_retry)
+            std::rethrow_exception(failure.error);
+
+        lost_in_last_try = failure.kind == FailureKind::reconnect_retry;
+        const auto delay = backoff_delay(options.retry, attempt, random);
+        if (options.on_retry)
+            options.on_retry(RetryEvent{failure.cause, attempt, delay});
+        std::this_thread::sleep_for(delay);
+    }
+}
+
+} // namespace url_shortener
+
+#endif

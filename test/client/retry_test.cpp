@@ -1,0 +1,199 @@
+/*
+ * retry_test.cpp
+ *    Which failures the Client retries, provoked for real on the server:
+ *    a serialization failure is retried; a connection found dead before
+ *    sending is replaced once and the call succeeds; a connection lost
+ *    inside an explicit transaction is retried, since nothing committed; a
+ *    connection lost while an autocommit statement runs is OutcomeUnknown and
+ *    is not retried.
+ */
+#include <chrono>
+#include <future>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+
+#include "backoff.h"
+#include "test_database.h"
+#include "url_shortener/client.h"
+
+using namespace url_shortener;
+using namespace url_shortener::test;
+
+namespace {
+
+/* Options that record every retry event; short waits keep the tests quick. */
+ClientOptions recording(std::vector<RetryEvent> &events, Isolation isolation = Isolation::autocommit)
+{
+    ClientOptions options;
+    options.isolation = isolation;
+    options.retry.base_delay = std::chrono::milliseconds(1);
+    options.retry.max_delay = std::chrono::milliseconds(20);
+    options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
+    return options;
+}
+
+/* Waits for a call made on another thread; bounded so a hang fails the test. */
+template <typename T>
+T finish(std::future<T> &call)
+{
+    if (call.wait_for(std::chrono::minutes(2)) != std::future_status::ready)
+        throw std::runtime_error("the client call never finished");
+    return call.get();
+}
+
+} // namespace
+
+TEST(Retry, SerializationFailureIsRetriedInANewTransaction)
+{
+    const std::string url = unique_url("serialization");
+    const std::string code = Client(dsn()).shorten(url);
+
+    std::vector<RetryEvent> events;
+    const std::string name = unique_application_name("serialization");
+    Client client(dsn("application_name=" + name), recording(events, Isolation::repeatable_read));
+    const int pid = backend_pid(name);
+
+    /* Another transaction clicks the link and keeps the row locked. */
+    auto other = connect();
+    pqxx::work clicking(*other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+
+    /* The client's REPEATABLE READ update waits for that row ... */
+    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
+    wait_until_waiting_on_lock(pid);
+    /* ... and fails with 40001 when the other commits its newer version. */
+    clicking.commit();
+
+    EXPECT_EQ(finish(call), url);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::serialization_failure);
+    EXPECT_EQ(events[0].failed_attempt, 1);
+    EXPECT_EQ(clicks(code), 2);  // the other's click and the retry's; the failed try's rolled back
+}
+
+TEST(Retry, SerializationFailureBeyondTheAttemptsIsServerError40001)
+{
+    const std::string code = Client(dsn()).shorten(unique_url("serialization-final"));
+
+    std::vector<RetryEvent> events;
+    ClientOptions options = recording(events, Isolation::repeatable_read);
+    options.retry.max_attempts = 1;
+    const std::string name = unique_application_name("serialization-final");
+    Client client(dsn("application_name=" + name), options);
+    const int pid = backend_pid(name);
+
+    auto other = connect();
+    pqxx::work clicking(*other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
+    wait_until_waiting_on_lock(pid);
+    clicking.commit();
+
+    try {
+        finish(call);
+        ADD_FAILURE() << "no serialization failure";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "40001");
+    }
+    EXPECT_TRUE(events.empty());
+    EXPECT_EQ(clicks(code), 1);
+}
+
+TEST(Retry, ConnectionLostBeforeSendingIsReplacedOnceAndTheCallSucceeds)
+{
+    std::vector<RetryEvent> events;
+    const std::string name = unique_application_name("idle-kill");
+    Client client(dsn("application_name=" + name), recording(events));
+    const int first_pid = backend_pid(name);
+    terminate_backend(first_pid);
+
+    const long long before = link_count();
+    const std::string url = unique_url("idle-kill");
+    const std::string code = client.shorten(url);
+
+    EXPECT_EQ(link_count(), before + 1);
+    EXPECT_EQ(links_to(url), 1);
+    EXPECT_NE(backend_pid(name), first_pid);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::connection_lost);
+    EXPECT_EQ(events[0].failed_attempt, 0);  // found before anything was sent
+    EXPECT_EQ(client.resolve(code), url);
+}
+
+TEST(Retry, ConnectionLostWhileAStatementRunsIsOutcomeUnknownAndNotRetried)
+{
+    /* Hold the generation lock so the client's shorten_url_locked waits. */
+    auto holder = connect();
+    pqxx::work holding(*holder);
+    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+
+    std::vector<RetryEvent> events;
+    const std::string name = unique_application_name("busy-kill");
+    Client client(dsn("application_name=" + name), recording(events));
+    const int pid = backend_pid(name);
+    const long long before = link_count();
+    const std::string url = unique_url("busy-kill");
+
+    auto call = std::async(std::launch::async, [&] { return client.shorten_locked(url); });
+    wait_until_waiting_on_lock(pid);
+    terminate_backend(pid);
+    EXPECT_THROW(finish(call), OutcomeUnknown);
+
+    /* A retry would now get the lock and store the URL: it must not exist. */
+    holding.abort();
+    EXPECT_TRUE(events.empty());
+    EXPECT_EQ(link_count(), before);
+    EXPECT_EQ(links_to(url), 0);
+
+    /* The next call reconnects. */
+    EXPECT_EQ(client.resolve(client.shorten(url)), url);
+    EXPECT_EQ(links_to(url), 1);
+}
+
+TEST(Retry, ConnectionLostInsideAnExplicitTransactionIsRetried)
+{
+    const std::string url = unique_url("txn-kill");
+    const std::string code = Client(dsn()).shorten(url);
+
+    /* Another transaction clicks and keeps the row locked, then rolls back. */
+    auto other = connect();
+    pqxx::work clicking(*other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+
+    std::vector<RetryEvent> events;
+    const std::string name = unique_application_name("txn-kill");
+    Client client(dsn("application_name=" + name), recording(events, Isolation::read_committed));
+    const int pid = backend_pid(name);
+
+    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
+    wait_until_waiting_on_lock(pid);
+    terminate_backend(pid);  // before COMMIT: the server rolls the client's work back
+    clicking.abort();
+
+    EXPECT_EQ(finish(call), url);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::connection_lost);
+    EXPECT_EQ(events[0].failed_attempt, 1);
+    EXPECT_EQ(clicks(code), 1);  // only the retry's click survives
+}
+
+TEST(Backoff, WaitsGrowThenStayUnderTheCap)
+{
+    RetryPolicy policy;
+    policy.base_delay = std::chrono::milliseconds(10);
+    policy.max_delay = std::chrono::milliseconds(100);
+    std::mt19937_64 random(42);
+    const long long ceilings[] = {10, 20, 40, 80, 100, 100, 100};
+    for (int attempt = 1; attempt <= 7; ++attempt)
+        for (int sample = 0; sample < 200; ++sample) {
+            const long long d = backoff_delay(policy, attempt, random).count();
+            const long long ceiling = ceilings[attempt - 1];
+            EXPECT_GE(d, ceiling / 2) << attempt;
+            EXPECT_LE(d, ceiling) << attempt;
+        }
+    EXPECT_LE(backoff_delay(policy, 1000000, random).count(), 100);
+}

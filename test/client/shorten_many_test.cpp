@@ -1,0 +1,99 @@
+/*
+ * shorten_many_test.cpp
+ *    Batches: codes come back in input order, each resolves to its URL, and
+ *    a batch is stored whole or not at all.  Also the text[] literal the
+ *    batch travels in, read back by the server.
+ */
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+
+#include "test_database.h"
+#include "text_array.h"
+#include "url_shortener/client.h"
+
+using namespace url_shortener;
+using namespace url_shortener::test;
+
+TEST(ShortenMany, TenThousandUrlsGetDistinctCodesInInputOrder)
+{
+    std::vector<std::string> urls;
+    for (std::size_t i = 0; i < 10000; ++i)
+        urls.push_back(unique_url("many", i));
+
+    Client client(dsn());
+    const long long before = link_count();
+    const std::vector<std::string> codes = client.shorten_many(urls);
+
+    ASSERT_EQ(codes.size(), urls.size());
+    EXPECT_EQ(std::set<std::string>(codes.begin(), codes.end()).size(), urls.size());
+    EXPECT_EQ(link_count(), before + 10000);
+    for (std::size_t i = 0; i < urls.size(); ++i)
+        ASSERT_EQ(client.resolve(codes[i]), urls[i]) << "position " << i;
+}
+
+TEST(ShortenMany, ChunksKeepOrderAndReportProgress)
+{
+    ClientOptions options;
+    options.batch_chunk_size = 3;
+    Client client(dsn(), options);
+
+    std::vector<std::string> urls;
+    for (std::size_t i = 0; i < 10; ++i)
+        urls.push_back(unique_url("chunks", i));
+
+    std::vector<std::pair<std::size_t, std::size_t>> reports;
+    const std::vector<std::string> codes =
+        client.shorten_many(urls, [&](std::size_t done, std::size_t total) {
+            reports.emplace_back(done, total);
+        });
+
+    const std::vector<std::pair<std::size_t, std::size_t>> expected{
+        {3, 10}, {6, 10}, {9, 10}, {10, 10}};
+    EXPECT_EQ(reports, expected);
+    ASSERT_EQ(codes.size(), urls.size());
+    for (std::size_t i = 0; i < urls.size(); ++i)
+        EXPECT_EQ(client.resolve(codes[i]), urls[i]) << "position " << i;
+}
+
+TEST(ShortenMany, OneBadUrlInALaterChunkStoresNothing)
+{
+    std::vector<std::string> urls;
+    for (std::size_t i = 0; i < 7000; ++i)
+        urls.push_back(unique_url("all-or-nothing", i));
+    urls[6500] = "javascript:alert(1)";
+
+    Client client(dsn());
+    const long long before = link_count();
+    EXPECT_THROW(client.shorten_many(urls), InvalidUrl);
+    EXPECT_EQ(link_count(), before);
+    EXPECT_EQ(links_to(urls[0]), 0);
+}
+
+TEST(ShortenMany, EmptyBatchIsEmpty)
+{
+    Client client(dsn());
+    EXPECT_TRUE(client.shorten_many({}).empty());
+}
+
+TEST(TextArrayLiteral, ServerReadsBackEveryElementUnchanged)
+{
+    const std::vector<std::string> elements{
+        "plain", "", "NULL", "with space", "comma,here", "{braces}", "quote\"d",
+        "back\\slash", "\\\"", "trailing\\", "ünïcödé", "tab\there"};
+    auto connection = connect();
+    pqxx::nontransaction query(*connection);
+    const pqxx::result rows = query.exec_params(
+        "SELECT e IS NULL, e FROM unnest($1::text[]) WITH ORDINALITY AS a(e, n) ORDER BY n",
+        text_array_literal(elements.data(), elements.data() + elements.size()));
+
+    ASSERT_EQ(rows.size(), elements.size());
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+        EXPECT_FALSE(rows[static_cast<int>(i)][0].as<bool>()) << i;
+        EXPECT_EQ(rows[static_cast<int>(i)][1].as<std::string>(), elements[i]) << i;
+    }
+}

@@ -1,0 +1,157 @@
+/*
+ * test_database.cpp
+ *    Creating the test database once per test process, and the checks the
+ *    tests make against it.
+ */
+#include "test_database.h"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <unistd.h>
+
+namespace url_shortener::test {
+
+namespace {
+
+/* Drops and recreates the test database with the extension, before any test. */
+class TestDatabase : public ::testing::Environment {
+public:
+    void SetUp() override
+    {
+        pqxx::connection maintenance("");  // PGDATABASE etc. from the environment
+        pqxx::nontransaction admin(maintenance);
+        admin.exec(std::string("DROP DATABASE IF EXISTS ") + database_name + " WITH (FORCE)");
+        admin.exec(std::string("CREATE DATABASE ") + database_name);
+
+        auto test_db = connect();
+        pqxx::nontransaction setup(*test_db);
+        setup.exec("CREATE EXTENSION url_shortener");
+    }
+};
+
+[[maybe_unused]] ::testing::Environment *const test_database =
+    ::testing::AddGlobalTestEnvironment(new TestDatabase);
+
+long long single_number(const std::string &sql)
+{
+    auto connection = connect();
+    pqxx::nontransaction query(*connection);
+    return query.exec(sql).at(0).at(0).as<long long>();
+}
+
+constexpr auto patience = std::chrono::seconds(60);
+constexpr auto poll_interval = std::chrono::milliseconds(10);
+
+} // namespace
+
+std::string dsn(const std::string &extra)
+{
+    return std::string("dbname=") + database_name + (extra.empty() ? "" : " " + extra);
+}
+
+std::unique_ptr<pqxx::connection> connect(const std::string &extra)
+{
+    return std::make_unique<pqxx::connection>(dsn(extra));
+}
+
+long long link_count()
+{
+    return single_number("SELECT count(*) FROM urls");
+}
+
+long long links_to(const std::string &url)
+{
+    auto connection = connect();
+    pqxx::nontransaction query(*connection);
+    return query.exec_params("SELECT count(*) FROM urls WHERE original_url = $1", url)
+        .at(0)
+        .at(0)
+        .as<long long>();
+}
+
+std::optional<long long> clicks(const std::string &code)
+{
+    auto connection = connect();
+    pqxx::nontransaction query(*connection);
+    const pqxx::result rows =
+        query.exec_params("SELECT clicks FROM urls WHERE short_code = $1", code);
+    if (rows.empty())
+        return std::nullopt;
+    return rows.at(0).at(0).as<long long>();
+}
+
+std::string unique_url(const std::string &tag, std::size_t n)
+{
+    static const std::string run =
+        std::to_string(getpid()) + "-" +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    return "https://example.com/" + tag + "/" + run + "/" + std::to_string(n);
+}
+
+std::string unique_application_name(const std::string &tag)
+{
+    static int serial = 0;
+    return "ust_" + tag + "_" + std::to_string(getpid()) + "_" + std::to_string(++serial);
+}
+
+int backend_pid(const std::string &application_name)
+{
+    auto connection = connect();
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    for (;;) {
+        pqxx::nontransaction query(*connection);
+        const pqxx::result rows = query.exec_params(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1", application_name);
+        if (rows.size() == 1)
+            return rows.at(0).at(0).as<int>();
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("no single backend named " + application_name);
+        std::this_thread::sleep_for(poll_interval);
+    }
+}
+
+void wait_until_waiting_on_lock(int pid)
+{
+    auto connection = connect();
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    for (;;) {
+        pqxx::nontransaction query(*connection);
+        const pqxx::result rows = query.exec_params(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", pid);
+        if (!rows.empty())
+            return;
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("backend " + std::to_string(pid) + " never waited on a lock");
+        std::this_thread::sleep_for(poll_interval);
+    }
+}
+
+void terminate_backend(int pid)
+{
+    auto connection = connect();
+    pqxx::nontransaction query(*connection);
+    /* The timeout makes pg_terminate_backend wait until the process is gone. */
+    const bool gone = query.exec_params("SELECT pg_terminate_backend($1, 60000)", pid)
+                          .at(0)
+                          .at(0)
+                          .as<bool>();
+    if (!gone)
+        throw std::runtime_error("backend " + std::to_string(pid) + " did not exit");
+}
+
+void StartLine::arrive_and_wait()
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (--waiting_ == 0) {
+        all_here_.notify_all();
+        return;
+    }
+    all_here_.wait(lock, [this] { return waiting_ == 0; });
+}
+
+} // namespace url_shortener::test

@@ -1,0 +1,73 @@
+/*
+ * test_database.h
+ *    The real server the client tests run against, and what they ask it.
+ *
+ *    The server comes from libpq's environment (PGHOST, PGPORT, PGUSER, ...,
+ *    as pg_virtualenv sets them).  Each test process drops and recreates the
+ *    database url_shortener_client_test with the extension before its first
+ *    test, so tests start from an empty table; tests that share a process
+ *    only ever compare counts before and after.
+ */
+#ifndef URL_SHORTENER_TEST_DATABASE_H
+#define URL_SHORTENER_TEST_DATABASE_H
+
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <pqxx/connection>
+
+namespace url_shortener::test {
+
+inline constexpr const char *database_name = "url_shortener_client_test";
+
+/* A connection string for the test database; extra keywords win. */
+std::string dsn(const std::string &extra = {});
+
+/* A plain libpqxx connection to the test database, for setting up and checking. */
+std::unique_ptr<pqxx::connection> connect(const std::string &extra = {});
+
+/* Rows in urls. */
+long long link_count();
+
+/* Rows in urls holding url. */
+long long links_to(const std::string &url);
+
+/* The clicks of code, or nullopt if no row has it. */
+std::optional<long long> clicks(const std::string &code);
+
+/* A URL no other test uses: https://example.com/<tag>/<process>/<n>. */
+std::string unique_url(const std::string &tag, std::size_t n = 0);
+
+/* A fresh application_name, to find one Client's backend by. */
+std::string unique_application_name(const std::string &tag);
+
+/* The pid of the one backend with this application_name; waits (bounded) for it. */
+int backend_pid(const std::string &application_name);
+
+/* Waits (bounded; throws when over) until backend pid waits for a heavyweight lock. */
+void wait_until_waiting_on_lock(int pid);
+
+/* Terminates backend pid and waits for it to exit. */
+void terminate_backend(int pid);
+
+/* Lets many threads start their calls together, not as they happen to be created. */
+class StartLine {
+public:
+    explicit StartLine(std::size_t runners) : waiting_(runners) {}
+
+    /* Blocks until every runner has arrived. */
+    void arrive_and_wait();
+
+private:
+    std::mutex mutex_;
+    std::condition_variable all_here_;
+    std::size_t waiting_;
+};
+
+} // namespace url_shortener::test
+
+#endif
