@@ -84,19 +84,26 @@ open_link_store(Oid function_oid)
                  "WHERE short_code OPERATOR(pg_catalog.=) $1 RETURNING original_url",
                  table),
         1, one_text);
+    /*
+     * The batch statements unnest their arrays in the target list (a
+     * ProjectSet node, which streams) rather than in FROM: a function scan
+     * first copies every element into a tuplestore, which cost a quarter
+     * of shorten_urls' time on 100,000 URLs.  Both arrays have the same
+     * length, so the two unnests run in step.
+     */
     batch_insert_plan = prepare_kept_plan(
         psprintf("INSERT INTO %s (short_code, original_url) "
-                 "SELECT c, u FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS t(c, u)",
+                 "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2)",
                  table),
         2, two_text_arrays);
     batch_insert_skipping_plan = prepare_kept_plan(
         psprintf("INSERT INTO %s (short_code, original_url) "
-                 "SELECT c, u FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS t(c, u) "
+                 "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2) "
                  "ON CONFLICT (short_code) DO NOTHING RETURNING short_code",
                  table),
         2, two_text_arrays);
     taken_codes_plan = prepare_kept_plan(
-        psprintf("SELECT c FROM pg_catalog.unnest($1) AS c "
+        psprintf("SELECT c FROM (SELECT pg_catalog.unnest($1) AS c) AS drawn "
                  "WHERE EXISTS (SELECT FROM %s WHERE short_code OPERATOR(pg_catalog.=) c)",
                  table),
         1, one_text_array);

@@ -83,7 +83,8 @@ create_round_table(int expected)
 {
     HASHCTL ctl;
 
-    ctl.keysize = MAX_CODE_LENGTH + 1;
+    /* Keys are as long as the codes of this call, not the longest possible. */
+    ctl.keysize = code_length_setting + 1;
     ctl.entrysize = sizeof(DrawnCode);
     ctl.hcxt = CurrentMemoryContext;
     return hash_create("url_shortener codes of one round", expected, &ctl,
