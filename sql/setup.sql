@@ -20,8 +20,7 @@ SELECT has_table_privilege('public', 'urls', 'SELECT') AS public_select,
        has_function_privilege('public', 'shorten_url(text)', 'EXECUTE') AS public_shorten,
        has_function_privilege('public', 'resolve_url(text)', 'EXECUTE') AS public_resolve;
 
--- Every public function runs as the extension owner, with no per-call GUC
--- settings (see the install script on why there is no SET search_path).
+-- Every public function runs with a pinned search_path.
 SELECT p.proname, p.prosecdef, p.proconfig, p.provolatile, p.proisstrict
 FROM pg_proc p
 WHERE p.pronamespace = 'public'::regnamespace
