@@ -99,9 +99,9 @@ int main(int argc, char **argv)
         if (!e.sqlstate().empty())
             std::cerr << "server error " << e.sqlstate() << ": ";
         std::cerr << e.what();
-        if (e.sqlstate() == "42883")
-            std::cerr << " (is the extension installed? run CREATE EXTENSION url_shortener in this "
-                         "database or set search_path to its schema)";
+        if (e.sqlstate() == "42704")
+            std::cerr << " (run CREATE EXTENSION url_shortener in this database, or connect to "
+                         "the one that has it)";
         else if (e.sqlstate() == "42501")
             std::cerr << " (ask an administrator to GRANT EXECUTE on the url_shortener functions)";
         std::cerr << '\n';

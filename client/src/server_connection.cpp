@@ -5,6 +5,7 @@
 #include "server_connection.h"
 
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 
 #include "failure_classification.h"
 #include "statements.h"
@@ -29,13 +30,24 @@ void ServerConnection::connect()
     }
 
     /*
-     * Prepare now rather than on first use: a missing extension shows up
-     * here, and a later failure of a statement is never a failed PREPARE
-     * mistaken for a statement of unknown outcome.
+     * Find the extension's schema and prepare now rather than on first use:
+     * a missing extension shows up here, and a later failure of a statement
+     * is never a failed PREPARE mistaken for a statement of unknown outcome.
      */
     try {
+        std::string schema;
+        {
+            pqxx::nontransaction lookup(*connection_, "url_shortener schema lookup");
+            const pqxx::result rows = lookup.exec(statements::extension_schema);
+            if (rows.empty())
+                throw ServerError("the url_shortener extension is not installed in this database",
+                                  "42704",
+                                  "Run \"CREATE EXTENSION url_shortener\" in the database "
+                                  "the client connects to.");
+            schema = connection_->quote_name(rows[0][0].as<std::string>());
+        }
         for (const statements::Statement &s : statements::all) {
-            connection_->prepare(s.name, s.sql);
+            connection_->prepare(s.name, s.sql(schema));
             connection_->prepare_now(s.name);
         }
     } catch (const pqxx::sql_error &e) {

@@ -2,34 +2,51 @@
  * statements.h
  *    The SQL the client sends, each under the name it is prepared as.
  *    This is the only place that knows the extension's SQL interface.
+ *
+ *    Every function is called by its schema-qualified name: the schema the
+ *    extension was created in, looked up when the connection opens.  So the
+ *    client works whatever the connection's search_path, and a function of
+ *    the same name placed earlier on that path is never called instead.
  */
 #ifndef URL_SHORTENER_CLIENT_STATEMENTS_H
 #define URL_SHORTENER_CLIENT_STATEMENTS_H
 
+#include <string>
+
 namespace url_shortener::statements {
+
+/* The schema of the installed extension, as text; no row if it is not installed. */
+inline constexpr const char *extension_schema =
+    "SELECT n.nspname FROM pg_catalog.pg_extension e "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+    "WHERE e.extname = 'url_shortener'";
 
 struct Statement {
     const char *name;
-    const char *sql;
+    const char *before_schema;   /* SQL up to the schema name */
+    const char *after_schema;    /* SQL after it, starting with "." */
+
+    /* The statement's SQL with quoted_schema (already quoted) in place. */
+    std::string sql(const std::string &quoted_schema) const
+    {
+        return before_schema + quoted_schema + after_schema;
+    }
 };
 
-inline constexpr Statement shorten{"url_shortener_shorten", "SELECT shorten_url($1)"};
+inline constexpr Statement shorten{"url_shortener_shorten", "SELECT ", ".shorten_url($1)"};
 
-inline constexpr Statement shorten_locked{"url_shortener_shorten_locked",
-                                          "SELECT shorten_url_locked($1)"};
+inline constexpr Statement shorten_locked{"url_shortener_shorten_locked", "SELECT ",
+                                          ".shorten_url_locked($1)"};
 
-inline constexpr Statement resolve{"url_shortener_resolve", "SELECT resolve_url($1)"};
+inline constexpr Statement resolve{"url_shortener_resolve", "SELECT ", ".resolve_url($1)"};
 
 /*
  * One chunk of shorten_many: $1 is a text[] of URLs; returns one column of
- * codes, one row per URL, in array order.  When the extension gains
- * shorten_urls(text[]), this becomes
- * "SELECT short_code FROM shorten_urls($1::text[])".
+ * codes, one row per URL, in array order (shorten_urls keeps the order of
+ * its input, and stores all of the chunk or none of it).
  */
-inline constexpr Statement shorten_chunk{
-    "url_shortener_shorten_chunk",
-    "SELECT s.code FROM unnest($1::text[]) WITH ORDINALITY AS u(url, ord) "
-    "CROSS JOIN LATERAL shorten_url(u.url) AS s(code) ORDER BY u.ord"};
+inline constexpr Statement shorten_chunk{"url_shortener_shorten_chunk", "SELECT short_code FROM ",
+                                         ".shorten_urls($1::pg_catalog.text[])"};
 
 inline constexpr Statement all[] = {shorten, shorten_locked, resolve, shorten_chunk};
 

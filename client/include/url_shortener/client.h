@@ -4,9 +4,11 @@
  *
  *    A Client owns one connection to a database where
  *    "CREATE EXTENSION url_shortener" has been run, and calls the extension's
- *    shorten_url, shorten_url_locked and resolve_url through prepared
- *    statements with bound parameters.  The functions are found through the
- *    connection's search_path.
+ *    shorten_url, shorten_url_locked, shorten_urls and resolve_url through
+ *    prepared statements with bound parameters.  The functions are called
+ *    by schema-qualified name, in the schema the extension was created in
+ *    (looked up at connect), so the connection's search_path does not
+ *    matter and cannot redirect a call.
  *
  *    Thread safety: a Client is not thread-safe.  Use one Client per thread
  *    (each has its own connection); distinct Clients share nothing and may be
@@ -105,7 +107,7 @@ public:
      * Prepares the statements at once, so a database without the extension
      * fails here.
      * Throws ConnectionLost if the server cannot be reached, ServerError
-     * (e.g. 42883) if the extension's functions are missing.
+     * (42704) if the extension is not installed in the database.
      */
     explicit Client(const std::string &connection_string = {}, ClientOptions options = {});
     ~Client();
