@@ -15,6 +15,9 @@ TABLE demo;
 \echo '== shorten_url_locked: the same, serialized by a transaction-scoped advisory lock'
 SELECT shorten_url_locked('https://uriparser.github.io/') AS code;
 
+\echo '== shorten_urls: many links in one statement, in input order, all or nothing'
+SELECT * FROM shorten_urls(ARRAY['https://www.debian.org/', 'https://cmake.org/']);
+
 \echo '== resolve_url: the target, with the click counted in the same UPDATE'
 SELECT code, resolve_url(code) AS resolves_to FROM demo;
 SELECT count(resolve_url(code)) AS more_clicks
