@@ -15,19 +15,21 @@ OBJS = \
 	extension/link_store.o \
 	extension/shorten.o \
 	extension/shorten_batch.o \
+	extension/link_options.o \
+	extension/edit.o \
 	extension/resolve.o \
 	extension/module.o
 
 # The control file lives in extension/ with the scripts, so it is installed
 # through DATA (PGXS's EXTENSION variable expects it at the top level).
 MODULEDIR = extension
-DATA = extension/url_shortener.control extension/url_shortener--1.0.sql
+DATA = extension/url_shortener.control extension/url_shortener--1.0.sql extension/url_shortener--1.0--1.1.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
-REGRESS = setup shorten resolve bad_input collisions locked shorten_urls settings memory hostile_urls privileges
+REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle settings memory hostile_urls privileges upgrade
 REGRESS_OPTS = --inputdir=.
 
-ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race
+ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race alias_claim click_limit concurrent_edit
 ISOLATION_OPTS = --inputdir=test/isolation
 
 SHLIB_LINK += -luriparser -lstdc++

@@ -8,9 +8,18 @@
  */
 #include "link_store.h"
 
+extern "C" {
+#include "utils/inval.h"
+}
+
 /* Per-backend state.  Plans live under CacheMemoryContext (SPI_keepplan). */
 static Oid store_namespace = InvalidOid;
+static Oid store_relid = InvalidOid;
+static bool store_has_lifecycle = false;    /* the 1.1 columns exist */
+static bool invalidation_registered = false;
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr update_plan = NULL;
+static SPIPlanPtr version_plan = NULL;
 static SPIPlanPtr exists_plan = NULL;
 static SPIPlanPtr click_plan = NULL;
 static SPIPlanPtr batch_insert_plan = NULL;
@@ -42,6 +51,21 @@ free_plan(SPIPlanPtr *plan)
     *plan = NULL;
 }
 
+/*
+ * A change to the table (ALTER EXTENSION UPDATE adding columns, DROP and
+ * CREATE EXTENSION) makes the next call prepare the statements afresh: the
+ * plan cache would re-plan the old texts, but which texts fit the table is
+ * this file's business.  Only a flag is cleared here; nothing is freed
+ * inside an invalidation callback.
+ */
+static void
+forget_store(Datum arg, Oid relid)
+{
+    (void) arg;
+    if (relid == InvalidOid || relid == store_relid)
+        store_namespace = InvalidOid;
+}
+
 void
 open_link_store(Oid function_oid)
 {
@@ -50,12 +74,14 @@ open_link_store(Oid function_oid)
     if (nsp == store_namespace && insert_plan != NULL)
         return;
 
-    /*
-     * First call, or the extension was dropped and created again in another
-     * schema.  (Table changes under an unchanged schema are the plan cache's
-     * business: it re-plans the kept statements itself.)
-     */
+    if (!invalidation_registered) {
+        CacheRegisterRelcacheCallback(forget_store, (Datum) 0);
+        invalidation_registered = true;
+    }
+
     free_plan(&insert_plan);
+    free_plan(&update_plan);
+    free_plan(&version_plan);
     free_plan(&exists_plan);
     free_plan(&click_plan);
     free_plan(&batch_insert_plan);
@@ -67,22 +93,62 @@ open_link_store(Oid function_oid)
     if (schema == NULL)
         elog(ERROR, "url_shortener: schema %u of the extension does not exist", nsp);
     const char *table = quote_qualified_identifier(schema, "urls");
+    store_relid = get_relname_relid("urls", nsp);
+    if (!OidIsValid(store_relid))
+        ereport(ERROR,
+                (errcode(ERRCODE_UNDEFINED_TABLE),
+                 errmsg("table \"%s\" of extension url_shortener does not exist", table)));
+    store_has_lifecycle = get_attnum(store_relid, "expires_at") != InvalidAttrNumber;
 
     Oid one_text[1] = {TEXTOID};
     Oid two_texts[2] = {TEXTOID, TEXTOID};
     Oid one_text_array[1] = {TEXTARRAYOID};
     Oid two_text_arrays[2] = {TEXTARRAYOID, TEXTARRAYOID};
 
-    insert_plan = prepare_kept_plan(
-        psprintf("INSERT INTO %s (short_code, original_url) VALUES ($1, $2)", table),
-        2, two_texts);
+    Oid link_columns[4] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID};
+    Oid edit_columns[3] = {TEXTOID, TEXTOID, INT8OID};
+
+    if (store_has_lifecycle) {
+        insert_plan = prepare_kept_plan(
+            psprintf("INSERT INTO %s (short_code, original_url, expires_at, max_clicks) "
+                     "VALUES ($1, $2, $3, $4)", table),
+            4, link_columns);
+        /*
+         * A click counts only on a link that is enabled, not expired and not
+         * used up.  Concurrent clicks queue on the row lock, and each re-checks
+         * this WHERE against the row as the previous click left it, so a
+         * limited link resolves exactly max_clicks times.
+         */
+        click_plan = prepare_kept_plan(
+            psprintf("UPDATE %s SET clicks = clicks OPERATOR(pg_catalog.+) 1 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND enabled "
+                     "AND (expires_at IS NULL OR expires_at OPERATOR(pg_catalog.>) pg_catalog.now()) "
+                     "AND (max_clicks IS NULL OR clicks OPERATOR(pg_catalog.<) max_clicks) "
+                     "RETURNING original_url",
+                     table),
+            1, one_text);
+        update_plan = prepare_kept_plan(
+            psprintf("UPDATE %s SET original_url = $2, version = version OPERATOR(pg_catalog.+) 1 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $3 "
+                     "RETURNING version",
+                     table),
+            3, edit_columns);
+        version_plan = prepare_kept_plan(
+            psprintf("SELECT version FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
+            1, one_text);
+    } else {
+        /* Version 1.0 of the extension, not yet updated: its two columns. */
+        insert_plan = prepare_kept_plan(
+            psprintf("INSERT INTO %s (short_code, original_url) VALUES ($1, $2)", table),
+            2, two_texts);
+        click_plan = prepare_kept_plan(
+            psprintf("UPDATE %s SET clicks = clicks OPERATOR(pg_catalog.+) 1 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 RETURNING original_url",
+                     table),
+            1, one_text);
+    }
     exists_plan = prepare_kept_plan(
         psprintf("SELECT 1 FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
-        1, one_text);
-    click_plan = prepare_kept_plan(
-        psprintf("UPDATE %s SET clicks = clicks OPERATOR(pg_catalog.+) 1 "
-                 "WHERE short_code OPERATOR(pg_catalog.=) $1 RETURNING original_url",
-                 table),
         1, one_text);
     /*
      * The batch statements unnest their arrays in the target list (a
@@ -174,7 +240,7 @@ is_short_code_violation(const ErrorData *edata)
  * copy the error out, roll back, restore both, then decide.
  */
 static bool
-insert_unless_code_taken(SPIPlanPtr plan, Datum *values)
+insert_unless_code_taken(SPIPlanPtr plan, Datum *values, const char *nulls)
 {
     MemoryContext volatile caller_context = CurrentMemoryContext;
     ResourceOwner volatile caller_owner = CurrentResourceOwner;
@@ -185,7 +251,7 @@ insert_unless_code_taken(SPIPlanPtr plan, Datum *values)
 
     PG_TRY();
     {
-        const int rc = SPI_execute_plan(plan, values, NULL, false, 0);
+        const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
 
         if (rc != SPI_OK_INSERT)
             elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
@@ -215,10 +281,15 @@ insert_unless_code_taken(SPIPlanPtr plan, Datum *values)
 }
 
 bool
-insert_link_unless_code_taken(const char *code, Datum url)
+insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *limits)
 {
-    Datum values[2] = {CStringGetTextDatum(code), url};
-    const bool inserted = insert_unless_code_taken(insert_plan, values);
+    Datum values[4] = {CStringGetTextDatum(code), url, limits->expires_at, limits->max_clicks};
+    const char nulls[4] = {' ', ' ', limits->has_expiry ? ' ' : 'n',
+                           limits->has_max_clicks ? ' ' : 'n'};
+
+    if (!store_has_lifecycle && (limits->has_expiry || limits->has_max_clicks))
+        elog(ERROR, "url_shortener: link limits need extension version 1.1");
+    const bool inserted = insert_unless_code_taken(insert_plan, values, nulls);
 
     pfree(DatumGetPointer(values[0]));
     return inserted;
@@ -229,7 +300,7 @@ insert_links_unless_a_code_is_taken(Datum codes, Datum urls)
 {
     Datum values[2] = {codes, urls};
 
-    return insert_unless_code_taken(batch_insert_plan, values);
+    return insert_unless_code_taken(batch_insert_plan, values, NULL);
 }
 
 uint64
@@ -282,4 +353,35 @@ count_click_and_fetch_url(text *code)
     if (isnull)
         return NULL;
     return DatumGetTextPP(SPI_datumTransfer(url, false, -1));
+}
+
+EditOutcome
+replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
+{
+    Datum values[3] = {PointerGetDatum(code), url, Int64GetDatum(expected_version)};
+    bool isnull;
+
+    if (!store_has_lifecycle)
+        elog(ERROR, "url_shortener: update_url needs extension version 1.1");
+
+    int rc = SPI_execute_plan(update_plan, values, NULL, false, 0);
+    if (rc != SPI_OK_UPDATE_RETURNING)
+        elog(ERROR, "url_shortener: url update returned %s", SPI_result_code_string(rc));
+    if (SPI_processed == 1) {
+        *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        return EDIT_DONE;
+    }
+
+    /*
+     * Not updated: no such link, or its version moved on.  Which one?  A new
+     * snapshot (read_only false), so that under READ COMMITTED the version
+     * a concurrent edit just committed is the one reported.
+     */
+    rc = SPI_execute_plan(version_plan, values, NULL, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: version lookup returned %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0)
+        return EDIT_NO_SUCH_LINK;
+    *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    return EDIT_VERSION_CHANGED;
 }

@@ -18,14 +18,22 @@
  */
 void open_link_store(Oid function_oid);
 
+/* The optional limits of a new link; a false has_* means none (NULL). */
+typedef struct LinkLimits {
+    bool has_expiry;
+    Datum expires_at;       /* timestamptz */
+    bool has_max_clicks;
+    Datum max_clicks;       /* int8 */
+} LinkLimits;
+
 /*
- * Inserts (code, url) inside an internal subtransaction.  Returns true if
+ * Inserts (code, url, limits) inside an internal subtransaction.  Returns true if
  * the row was inserted, false if the short-code primary key rejected the
  * code (the subtransaction is rolled back; nothing remains).  Any other
  * error, a unique violation on another constraint included, is re-thrown
  * unchanged.
  */
-bool insert_link_unless_code_taken(const char *code, Datum url);
+bool insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *limits);
 
 /*
  * Inserts the pairs (codes[i], urls[i]) of two text arrays in one statement
@@ -58,5 +66,19 @@ bool code_is_visible(const char *code);
  * code.  One UPDATE ... RETURNING: concurrent clicks are never lost.
  */
 text *count_click_and_fetch_url(text *code);
+
+typedef enum EditOutcome {
+    EDIT_DONE,              /* *version is the link's new version */
+    EDIT_NO_SUCH_LINK,
+    EDIT_VERSION_CHANGED    /* *version is the link's current version */
+} EditOutcome;
+
+/*
+ * Replaces the URL of code if its version is still expected_version, and
+ * increments the version, in one UPDATE: of two concurrent edits from the
+ * same version, the second re-checks the version after the first commits
+ * and finds it changed.
+ */
+EditOutcome replace_link_url(text *code, Datum url, int64 expected_version, int64 *version);
 
 #endif

@@ -17,6 +17,7 @@
 #include "postgres_headers.h"
 #include "settings.h"
 #include "sqlstates.h"
+#include "link_options.h"
 #include "url_argument.h"
 
 /*
@@ -37,18 +38,52 @@ take_generation_lock(void)
                         Int32GetDatum(GENERATION_LOCK_OBJECT));
 }
 
-/* The shared body of both variants; serialize selects the locked one. */
+/* Stores url under the caller's alias, or raises US002 if it is taken. */
+static Datum
+store_under_alias(FunctionCallInfo fcinfo, const char *alias, text *url, const LinkLimits *limits)
+{
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "url_shortener: SPI_connect failed");
+    open_link_store(fcinfo->flinfo->fn_oid);
+
+    /* The primary key decides: one attempt, never a retry onto another code. */
+    const bool stored = insert_link_unless_code_taken(alias, PointerGetDatum(url), limits);
+
+    SPI_finish();
+
+    if (!stored)
+        ereport(ERROR,
+                (errcode(ERRCODE_URL_SHORTENER_ALIAS_TAKEN),
+                 errmsg("alias \"%s\" is already taken", alias),
+                 errhint("Choose another alias, or omit it to get a random code.")));
+    PG_RETURN_TEXT_P(cstring_to_text(alias));
+}
+
+/*
+ * The shared body of both variants; serialize selects the locked one.
+ * Version 1.0's functions have the URL only; 1.1's also an alias,
+ * expires_at and max_clicks (arguments 1 to 3, NULL when not given).
+ */
 static Datum
 shorten(FunctionCallInfo fcinfo, bool serialize)
 {
-    char code[MAX_CODE_LENGTH + 1];
+    char code[Max(MAX_CODE_LENGTH, MAX_ALIAS_LENGTH) + 1];
     const int max_attempts = max_attempts_setting;
     bool stored = false;
+    LinkLimits limits = {false, (Datum) 0, false, (Datum) 0};
+    bool has_alias = false;
 
     text *url = valid_url_argument(fcinfo, 0);
+    if (PG_NARGS() >= 4) {
+        has_alias = alias_argument(fcinfo, 1, code);
+        limits_arguments(fcinfo, 2, 3, &limits);
+    }
 
     if (serialize)
         take_generation_lock();
+
+    if (has_alias)
+        return store_under_alias(fcinfo, code, url, &limits);
 
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "url_shortener: SPI_connect failed");
@@ -58,7 +93,7 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
         draw_code(code);
         if (serialize && code_is_visible(code))
             continue;
-        stored = insert_link_unless_code_taken(code, PointerGetDatum(url));
+        stored = insert_link_unless_code_taken(code, PointerGetDatum(url), &limits);
     }
 
     SPI_finish();

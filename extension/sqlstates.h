@@ -12,4 +12,10 @@
 /* US001: max_attempts draws in a row hit taken codes; nothing was stored. */
 #define ERRCODE_URL_SHORTENER_CODE_SPACE_EXHAUSTED MAKE_SQLSTATE('U', 'S', '0', '0', '1')
 
+/* US002: shorten_url's alias is the code of an existing link; nothing was stored. */
+#define ERRCODE_URL_SHORTENER_ALIAS_TAKEN MAKE_SQLSTATE('U', 'S', '0', '0', '2')
+
+/* US003: update_url's expected_version is not the link's version; nothing was changed. */
+#define ERRCODE_URL_SHORTENER_VERSION_CONFLICT MAKE_SQLSTATE('U', 'S', '0', '0', '3')
+
 #endif

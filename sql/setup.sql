@@ -17,12 +17,14 @@ SELECT reloptions FROM pg_class WHERE oid = 'urls'::regclass;
 -- Nobody but the owner reaches the table or the functions until granted.
 SELECT has_table_privilege('public', 'urls', 'SELECT') AS public_select,
        has_table_privilege('public', 'urls', 'INSERT') AS public_insert,
-       has_function_privilege('public', 'shorten_url(text)', 'EXECUTE') AS public_shorten,
+       has_function_privilege('public', 'shorten_url(text, text, timestamptz, bigint)', 'EXECUTE') AS public_shorten,
        has_function_privilege('public', 'resolve_url(text)', 'EXECUTE') AS public_resolve;
 
 -- Every public function runs with a pinned search_path.
 SELECT p.proname, p.prosecdef, p.proconfig, p.provolatile, p.proisstrict
 FROM pg_proc p
 WHERE p.pronamespace = 'public'::regnamespace
-  AND p.proname IN ('shorten_url', 'shorten_url_locked', 'resolve_url')
+  AND p.oid IN (SELECT objid FROM pg_depend
+                WHERE classid = 'pg_proc'::regclass AND deptype = 'e'
+                  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'url_shortener'))
 ORDER BY p.proname;

@@ -1,0 +1,53 @@
+/*
+ * edit.cpp
+ *    update_url(code, new_url, expected_version): optimistic locking.  The
+ *    caller read a version (url_stats) and changes the target only if
+ *    nobody changed the link since; otherwise SQLSTATE US003, so two
+ *    editors can never silently overwrite each other.
+ */
+#include "entry_guard.h"
+#include "link_store.h"
+#include "postgres_headers.h"
+#include "sqlstates.h"
+#include "url_argument.h"
+
+static Datum
+update(PG_FUNCTION_ARGS)
+{
+    if (PG_ARGISNULL(0))
+        PG_RETURN_NULL();
+    text *url = valid_url_argument(fcinfo, 1);
+    if (PG_ARGISNULL(2))
+        ereport(ERROR,
+                (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                 errmsg("expected_version must not be null"),
+                 errhint("Pass the version url_stats returned for the link.")));
+    text *code = PG_GETARG_TEXT_PP(0);
+    const int64 expected = PG_GETARG_INT64(2);
+    int64 version = 0;
+
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "url_shortener: SPI_connect failed");
+    open_link_store(fcinfo->flinfo->fn_oid);
+
+    const EditOutcome outcome = replace_link_url(code, PointerGetDatum(url), expected, &version);
+
+    SPI_finish();
+
+    switch (outcome) {
+        case EDIT_DONE:
+            break;
+        case EDIT_NO_SUCH_LINK:
+            PG_RETURN_NULL();
+        case EDIT_VERSION_CHANGED:
+            ereport(ERROR,
+                    (errcode(ERRCODE_URL_SHORTENER_VERSION_CONFLICT),
+                     errmsg("link \"%s\" was changed by someone else", text_to_cstring(code)),
+                     errdetail("Expected version " INT64_FORMAT "; the link is at version " INT64_FORMAT ".",
+                               expected, version),
+                     errhint("Read the link again with url_stats and retry the edit if it still applies.")));
+    }
+    PG_RETURN_INT64(version);
+}
+
+URL_SHORTENER_SQL_FUNCTION(update_url, update)

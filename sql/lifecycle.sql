@@ -1,0 +1,87 @@
+--
+-- lifecycle (1.1): aliases, expiry, click limits, disable/enable, edits
+-- with optimistic locking, delete and stats.  The races are in
+-- test/isolation/specs (alias_claim, click_limit, concurrent_edit).
+--
+TRUNCATE urls;
+\set VERBOSITY default
+
+-- shorten_url(url) still works; the options are named and default to NULL.
+SET url_shortener.test_seed = 7;
+SELECT shorten_url('https://example.com/plain') AS plain_code;
+RESET url_shortener.test_seed;
+
+-- Custom alias: stored under that code, returned as it is.
+SELECT shorten_url('https://example.com/docs', alias => 'docs_v2-final') AS alias;
+SELECT resolve_url('docs_v2-final');
+-- Taken: US002, never a retry onto another code; nothing stored.
+SELECT shorten_url('https://example.com/other', alias => 'docs_v2-final');
+SELECT shorten_url_locked('https://example.com/other', alias => 'docs_v2-final');
+SELECT count(*) AS links_to_other FROM urls WHERE original_url = 'https://example.com/other';
+-- A random code's value is taken the same way.
+SELECT shorten_url('https://example.com/x', alias => (SELECT short_code FROM urls WHERE original_url = 'https://example.com/plain'));
+-- Case matters, as for every code ("C" collation).
+SELECT shorten_url('https://example.com/docs-upper', alias => 'DOCS_V2-FINAL') AS other_case;
+-- Bad aliases: 22023, nothing stored.
+SELECT shorten_url('https://example.com/x', alias => '');
+SELECT shorten_url('https://example.com/x', alias => repeat('a', 65));
+SELECT shorten_url('https://example.com/x', alias => 'a/b');
+SELECT shorten_url('https://example.com/x', alias => 'caf' || chr(233));
+SELECT shorten_url('https://example.com/x', alias => 'Admin');
+SELECT shorten_url('https://example.com/x', alias => 'api');
+SELECT length(shorten_url('https://example.com/x64', alias => repeat('a', 64))) AS longest_alias;
+SELECT count(*) AS links_to_x FROM urls WHERE original_url = 'https://example.com/x';
+
+-- Click limit: resolves exactly max_clicks times, then NULL and uncounted.
+SELECT shorten_url('https://example.com/once', alias => 'once', max_clicks => 1);
+SELECT resolve_url('once') AS first, resolve_url('once') AS second;
+SELECT shorten_url('https://example.com/thrice', alias => 'thrice', max_clicks => 3);
+SELECT count(resolve_url('thrice')) AS resolved_of_ten FROM generate_series(1, 10);
+SELECT clicks, max_clicks FROM url_stats('thrice');
+SELECT shorten_url('https://example.com/x', max_clicks => 0);
+SELECT shorten_url('https://example.com/x', max_clicks => -5);
+
+-- Expiry: in the future when made; once passed, NULL and uncounted.
+SELECT shorten_url('https://example.com/soon', alias => 'soon', expires_at => now() + interval '1 hour');
+SELECT resolve_url('soon') AS before_expiry;
+UPDATE urls SET expires_at = now() - interval '1 second' WHERE short_code = 'soon';
+SELECT resolve_url('soon') AS after_expiry;
+SELECT clicks FROM url_stats('soon');
+SELECT shorten_url('https://example.com/x', expires_at => now());
+SELECT shorten_url('https://example.com/x', expires_at => '2000-01-01 00:00:00+00');
+-- The options combine, also for the locked variant.
+SELECT shorten_url_locked('https://example.com/both', alias => 'both', expires_at => now() + interval '1 day', max_clicks => 2);
+SELECT count(resolve_url('both')) AS resolved_of_five FROM generate_series(1, 5);
+
+-- Disable and enable: a disabled link resolves to NULL, uncounted.
+SELECT disable_url('docs_v2-final') AS disabled, disable_url('docs_v2-final') AS again;
+SELECT resolve_url('docs_v2-final') AS while_disabled;
+SELECT enable_url('docs_v2-final') AS enabled, enable_url('docs_v2-final') AS again;
+SELECT resolve_url('docs_v2-final') AS enabled_again;
+SELECT disable_url('nosuch') AS unknown_disable, enable_url('nosuch') AS unknown_enable;
+
+-- Stats: the public facts.  Disable and enable each counted as an edit.
+SELECT short_code, original_url, clicks, expires_at, max_clicks, version, enabled,
+       created_at <= now() AS created_in_the_past
+FROM url_stats('docs_v2-final');
+SELECT count(*) AS unknown_rows FROM url_stats('nosuch');
+
+-- Edit with optimistic locking.
+SELECT update_url('docs_v2-final', 'https://example.com/docs/v3', 3) AS new_version;
+SELECT resolve_url('docs_v2-final') AS edited_target;
+-- A stale version: US003, nothing changed.
+SELECT update_url('docs_v2-final', 'https://example.com/docs/v4', 3);
+SELECT original_url, version FROM url_stats('docs_v2-final');
+-- Unknown code: NULL.  Bad input: the URL rules of shorten_url.
+SELECT update_url('nosuch', 'https://example.com/', 1) IS NULL AS unknown_is_null;
+SELECT update_url(NULL, 'https://example.com/', 1) IS NULL AS null_code_is_null;
+SELECT update_url('docs_v2-final', 'javascript:alert(1)', 4);
+SELECT update_url('docs_v2-final', NULL, 4);
+SELECT update_url('docs_v2-final', 'https://example.com/', NULL);
+SELECT original_url, version FROM url_stats('docs_v2-final');
+
+-- Delete.
+SELECT delete_url('once') AS deleted, delete_url('once') AS again, delete_url(NULL) IS NULL AS null_code;
+SELECT resolve_url('once') IS NULL AS gone;
+-- The alias is free again.
+SELECT shorten_url('https://example.com/once-more', alias => 'once') AS reused_alias;

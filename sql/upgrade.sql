@@ -1,0 +1,55 @@
+--
+-- upgrade: ALTER EXTENSION url_shortener UPDATE TO '1.1' keeps every link,
+-- code and click count, and the grants on the functions it replaces.
+--
+DROP EXTENSION url_shortener;
+CREATE EXTENSION url_shortener VERSION '1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'url_shortener';
+CREATE ROLE url_shortener_upgrader;
+GRANT EXECUTE ON FUNCTION shorten_url(text), shorten_url_locked(text), resolve_url(text)
+    TO url_shortener_upgrader;
+
+-- Links made by 1.0, some clicked; the 1.0 functions work on the new library.
+SET url_shortener.test_seed = 7;
+SELECT shorten_url('https://example.com/old/' || i) FROM generate_series(1, 3) i;
+RESET url_shortener.test_seed;
+SELECT count(resolve_url('Hr3scV')) AS clicks_on_first FROM generate_series(1, 5);
+CREATE TEMP TABLE before_update AS SELECT short_code, original_url, clicks, created_at FROM urls;
+
+ALTER EXTENSION url_shortener UPDATE TO '1.1';
+SELECT extversion FROM pg_extension WHERE extname = 'url_shortener';
+
+-- Every link, code, click count and creation time is as it was.
+SELECT count(*) AS links_before,
+       count(*) FILTER (WHERE (u.short_code, u.original_url, u.clicks, u.created_at)
+                            = (b.short_code, b.original_url, b.clicks, b.created_at)) AS unchanged
+FROM before_update b LEFT JOIN urls u USING (short_code);
+SELECT count(*) AS links_after FROM urls;
+-- Old links have no limits, are enabled, at version 1, and keep working.
+SELECT short_code, clicks, expires_at, max_clicks, version, enabled FROM urls ORDER BY short_code;
+SELECT resolve_url('Hr3scV') AS still_resolves;
+
+-- The grant on the replaced functions carried over; nobody else got one.
+SELECT has_function_privilege('url_shortener_upgrader', 'shorten_url(text, text, timestamptz, bigint)', 'EXECUTE') AS shorten,
+       has_function_privilege('url_shortener_upgrader', 'shorten_url_locked(text, text, timestamptz, bigint)', 'EXECUTE') AS shorten_locked,
+       has_function_privilege('url_shortener_upgrader', 'resolve_url(text)', 'EXECUTE') AS resolve,
+       has_function_privilege('url_shortener_upgrader', 'update_url(text, text, bigint)', 'EXECUTE') AS update,
+       has_function_privilege('public', 'shorten_url(text, text, timestamptz, bigint)', 'EXECUTE') AS public_shorten;
+
+-- In the same session, which prepared 1.0's statements: the new columns
+-- are used at once (the table change made it prepare them again).
+SELECT shorten_url('https://example.com/new', alias => 'new-after-update', max_clicks => 1);
+SELECT resolve_url('new-after-update') AS first, resolve_url('new-after-update') AS second;
+
+-- The updated extension has the objects a fresh installation has (setup.out).
+SELECT pg_describe_object(classid, objid, 0) AS object
+FROM pg_depend
+WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'url_shortener')
+ORDER BY 1;
+SELECT pg_get_functiondef('shorten_url(text, text, timestamptz, bigint)'::regprocedure) AS shorten_url;
+
+DROP TABLE before_update;
+REVOKE ALL ON FUNCTION shorten_url(text, text, timestamptz, bigint), shorten_url_locked(text, text, timestamptz, bigint),
+    resolve_url(text) FROM url_shortener_upgrader;
+DROP ROLE url_shortener_upgrader;
