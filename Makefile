@@ -29,7 +29,7 @@ PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle settings memory hostile_urls privileges upgrade
 REGRESS_OPTS = --inputdir=.
 
-ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race alias_claim click_limit concurrent_edit
+ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race alias_claim click_limit concurrent_edit reuse_race
 ISOLATION_OPTS = --inputdir=test/isolation
 
 SHLIB_LINK += -luriparser -lstdc++

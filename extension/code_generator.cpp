@@ -10,6 +10,11 @@
 #include "postgres_headers.h"
 #include "settings.h"
 
+extern "C" {
+#include "common/hmac.h"
+#include "common/sha2.h"
+}
+
 static uint8 random_pool[256];
 static size_t pool_position = sizeof(random_pool);     /* empty until first use */
 
@@ -61,4 +66,45 @@ reseed_code_generator(int seed)
     if (use_test_sequence)
         pg_prng_seed(&test_sequence, (uint64) seed);
     pool_position = sizeof(random_pool);    /* drop bytes drawn under the old source */
+}
+
+/* One HMAC-SHA256 block of the byte stream of derive_code. */
+static void
+derived_block(const uint8 *key, size_t key_length, const char *url, size_t url_length,
+              uint32 attempt, uint32 block, uint8 *out)
+{
+    uint8 counters[8];
+    pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+
+    for (int i = 0; i < 4; i++) {
+        counters[i] = (uint8) (attempt >> (24 - 8 * i));
+        counters[4 + i] = (uint8) (block >> (24 - 8 * i));
+    }
+    if (ctx == NULL || pg_hmac_init(ctx, key, key_length) < 0 ||
+        pg_hmac_update(ctx, counters, sizeof(counters)) < 0 ||
+        pg_hmac_update(ctx, (const uint8 *) url, url_length) < 0 ||
+        pg_hmac_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
+        ereport(ERROR,
+                (errcode(ERRCODE_INTERNAL_ERROR),
+                 errmsg("could not compute the code of a reusable link")));
+    pg_hmac_free(ctx);
+}
+
+int
+derive_code(const uint8 *key, size_t key_length, const char *url, size_t url_length,
+            uint32 attempt, char *code)
+{
+    const size_t wanted = (size_t) code_length_setting;
+    const size_t alphabet_size = strlen(alphabet_setting);
+    uint8 bytes[PG_SHA256_DIGEST_LENGTH];
+    size_t written = 0;
+
+    for (uint32 block = 0; written < wanted; block++) {
+        derived_block(key, key_length, url, url_length, attempt, block, bytes);
+        written += url_shortener::map_random_bytes(bytes, sizeof(bytes), alphabet_setting,
+                                                   alphabet_size, code + written,
+                                                   wanted - written).written;
+    }
+    code[written] = '\0';
+    return (int) written;
 }

@@ -20,6 +20,10 @@ static bool invalidation_registered = false;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr update_plan = NULL;
 static SPIPlanPtr version_plan = NULL;
+static SPIPlanPtr reuse_insert_plan = NULL;
+static SPIPlanPtr reuse_check_plan = NULL;
+static SPIPlanPtr reuse_key_plan = NULL;
+static bytea *reuse_key_value = NULL;      /* in TopMemoryContext, read once */
 static SPIPlanPtr exists_plan = NULL;
 static SPIPlanPtr click_plan = NULL;
 static SPIPlanPtr batch_insert_plan = NULL;
@@ -82,6 +86,12 @@ open_link_store(Oid function_oid)
     free_plan(&insert_plan);
     free_plan(&update_plan);
     free_plan(&version_plan);
+    free_plan(&reuse_insert_plan);
+    free_plan(&reuse_check_plan);
+    free_plan(&reuse_key_plan);
+    if (reuse_key_value != NULL)
+        pfree(reuse_key_value);
+    reuse_key_value = NULL;
     free_plan(&exists_plan);
     free_plan(&click_plan);
     free_plan(&batch_insert_plan);
@@ -128,7 +138,8 @@ open_link_store(Oid function_oid)
                      table),
             1, one_text);
         update_plan = prepare_kept_plan(
-            psprintf("UPDATE %s SET original_url = $2, version = version OPERATOR(pg_catalog.+) 1 "
+            psprintf("UPDATE %s SET original_url = $2, version = version OPERATOR(pg_catalog.+) 1, "
+                     "reusable = false "
                      "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $3 "
                      "RETURNING version",
                      table),
@@ -136,6 +147,25 @@ open_link_store(Oid function_oid)
         version_plan = prepare_kept_plan(
             psprintf("SELECT version FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
             1, one_text);
+        /*
+         * Reuse: the code is derived from the URL, so the primary key alone
+         * arbitrates two sessions reusing the same new URL; ON CONFLICT DO
+         * NOTHING waits for the other's insert and then lets the re-read
+         * find it.  No subtransaction.
+         */
+        reuse_insert_plan = prepare_kept_plan(
+            psprintf("INSERT INTO %s (short_code, original_url, reusable) VALUES ($1, $2, true) "
+                     "ON CONFLICT (short_code) DO NOTHING RETURNING short_code",
+                     table),
+            2, two_texts);
+        reuse_check_plan = prepare_kept_plan(
+            psprintf("SELECT reusable AND original_url OPERATOR(pg_catalog.=) $2 FROM %s "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1",
+                     table),
+            2, two_texts);
+        reuse_key_plan = prepare_kept_plan(
+            psprintf("SELECT secret FROM %s", quote_qualified_identifier(schema, "reuse_key")),
+            0, NULL);
     } else {
         /* Version 1.0 of the extension, not yet updated: its two columns. */
         insert_plan = prepare_kept_plan(
@@ -384,4 +414,48 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
         return EDIT_NO_SUCH_LINK;
     *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
     return EDIT_VERSION_CHANGED;
+}
+
+const bytea *
+reuse_key(void)
+{
+    bool isnull;
+
+    if (reuse_key_value != NULL)
+        return reuse_key_value;
+    const int rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, true, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: key lookup returned %s", SPI_result_code_string(rc));
+    if (SPI_processed != 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("the secret key of reusable links is missing"),
+                 errhint("Restore the row of the extension's table reuse_key from a backup.")));
+    const Datum secret = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    reuse_key_value = DatumGetByteaPCopy(secret);
+    MemoryContextSwitchTo(old);
+    return reuse_key_value;
+}
+
+ReuseOutcome
+store_reusable_link(const char *code, Datum url)
+{
+    Datum values[2] = {CStringGetTextDatum(code), url};
+    bool isnull;
+
+    int rc = SPI_execute_plan(reuse_insert_plan, values, NULL, false, 0);
+    if (rc != SPI_OK_INSERT_RETURNING)
+        elog(ERROR, "url_shortener: reusable insert returned %s", SPI_result_code_string(rc));
+    if (SPI_processed == 1)
+        return REUSE_CREATED;
+
+    /* A new snapshot, to see the row whose insert ON CONFLICT waited for. */
+    rc = SPI_execute_plan(reuse_check_plan, values, NULL, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: reusable lookup returned %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0)
+        return REUSE_VANISHED;
+    const bool same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    return same && !isnull ? REUSE_FOUND : REUSE_OCCUPIED;
 }

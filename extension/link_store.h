@@ -81,4 +81,21 @@ typedef enum EditOutcome {
  */
 EditOutcome replace_link_url(text *code, Datum url, int64 expected_version, int64 *version);
 
+/* The extension's secret key for the codes of reusable links (read once). */
+const bytea *reuse_key(void);
+
+typedef enum ReuseOutcome {
+    REUSE_CREATED,      /* a new reusable link now has code */
+    REUSE_FOUND,        /* code is already the reusable link of this URL */
+    REUSE_OCCUPIED,     /* another link has code: try the URL's next code */
+    REUSE_VANISHED      /* code was taken, then deleted: try it again */
+} ReuseOutcome;
+
+/*
+ * Inserts (code, url) as a reusable link unless code is taken, and tells
+ * what holds code.  One INSERT ... ON CONFLICT DO NOTHING, then, only on a
+ * conflict, one lookup.
+ */
+ReuseOutcome store_reusable_link(const char *code, Datum url);
+
 #endif

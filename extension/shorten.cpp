@@ -60,9 +60,71 @@ store_under_alias(FunctionCallInfo fcinfo, const char *alias, text *url, const L
 }
 
 /*
+ * Returns the code of url's reusable link, making one if there is none.
+ * The URL's codes come in a fixed order (derive_code); the first that is
+ * free or already this URL's reusable link is the answer, so two sessions
+ * reusing the same new URL at once agree on it, and the primary key lets
+ * only one of them insert it.
+ */
+static Datum
+reuse_or_store(FunctionCallInfo fcinfo, text *url)
+{
+    char code[MAX_CODE_LENGTH + 1];
+    const int max_attempts = max_attempts_setting;
+    bool done = false;
+    int attempt = 0;
+
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "url_shortener: SPI_connect failed");
+    open_link_store(fcinfo->flinfo->fn_oid);
+    const bytea *key = reuse_key();
+
+    while (attempt < max_attempts && !done) {
+        CHECK_FOR_INTERRUPTS();
+        derive_code((const uint8 *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
+                    VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url), (uint32) attempt, code);
+        switch (store_reusable_link(code, PointerGetDatum(url))) {
+            case REUSE_CREATED:
+            case REUSE_FOUND:
+                done = true;
+                break;
+            case REUSE_OCCUPIED:
+                attempt++;
+                break;
+            case REUSE_VANISHED:
+                break;      /* the same code again */
+        }
+    }
+
+    SPI_finish();
+
+    if (!done)
+        ereport(ERROR,
+                (errcode(ERRCODE_URL_SHORTENER_CODE_SPACE_EXHAUSTED),
+                 errmsg_plural("could not find a free short code after %d attempt",
+                               "could not find a free short code after %d attempts",
+                               max_attempts, max_attempts),
+                 errdetail("Each code this URL's reusable link may take (url_shortener.max_attempts = %d) is held by another link.",
+                           max_attempts),
+                 errhint("Increase url_shortener.code_length to enlarge the code space.")));
+    PG_RETURN_TEXT_P(cstring_to_text(code));
+}
+
+/* The reuse argument: false unless given true; NULL is refused. */
+static bool
+reuse_argument(FunctionCallInfo fcinfo, int argno)
+{
+    if (PG_ARGISNULL(argno))
+        ereport(ERROR,
+                (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                 errmsg("reuse must not be null")));
+    return PG_GETARG_BOOL(argno);
+}
+
+/*
  * The shared body of both variants; serialize selects the locked one.
- * Version 1.0's functions have the URL only; 1.1's also an alias,
- * expires_at and max_clicks (arguments 1 to 3, NULL when not given).
+ * Version 1.0's functions have the URL only; 1.1's also alias, reuse,
+ * expires_at and max_clicks (arguments 1 to 4).
  */
 static Datum
 shorten(FunctionCallInfo fcinfo, bool serialize)
@@ -72,18 +134,27 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
     bool stored = false;
     LinkLimits limits = {false, (Datum) 0, false, (Datum) 0};
     bool has_alias = false;
+    bool reuse = false;
 
     text *url = valid_url_argument(fcinfo, 0);
-    if (PG_NARGS() >= 4) {
+    if (PG_NARGS() >= 5) {
         has_alias = alias_argument(fcinfo, 1, code);
-        limits_arguments(fcinfo, 2, 3, &limits);
+        reuse = reuse_argument(fcinfo, 2);
+        limits_arguments(fcinfo, 3, 4, &limits);
     }
+    if (reuse && (has_alias || limits.has_expiry || limits.has_max_clicks))
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("reuse cannot be combined with alias, expires_at or max_clicks"),
+                 errdetail("Only a link with a random code and no limits is shared by reuse.")));
 
     if (serialize)
         take_generation_lock();
 
     if (has_alias)
         return store_under_alias(fcinfo, code, url, &limits);
+    if (reuse)
+        return reuse_or_store(fcinfo, url);
 
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "url_shortener: SPI_connect failed");

@@ -1,6 +1,7 @@
 /*
- * url_shortener 1.0 -> 1.1: link lifecycle.  Custom aliases, expiry, click
- * limits, edits with optimistic locking, disable/enable, delete and stats.
+ * url_shortener 1.0 -> 1.1: link lifecycle.  Custom aliases, reuse,
+ * expiry, click limits, edits with optimistic locking, disable/enable,
+ * delete and stats.
  * Every existing link, code and click count is kept: the new columns have
  * defaults that leave old links as they were (no expiry, no limit,
  * enabled, version 1), and adding them rewrites nothing.
@@ -13,7 +14,27 @@ ALTER TABLE @extschema@.urls
     ADD COLUMN expires_at timestamptz,
     ADD COLUMN max_clicks bigint CONSTRAINT urls_max_clicks_check CHECK (max_clicks >= 1),
     ADD COLUMN version bigint NOT NULL DEFAULT 1,
-    ADD COLUMN enabled boolean NOT NULL DEFAULT true;
+    ADD COLUMN enabled boolean NOT NULL DEFAULT true,
+    ADD COLUMN reusable boolean NOT NULL DEFAULT false;
+
+/*
+ * The secret key of reusable links' codes (HMAC-SHA256 of the URL), made
+ * here from pg_strong_random (gen_random_uuid: 244 random bits), so that
+ * nobody without it can compute which code a URL would get.  It never
+ * changes, and pg_dump keeps it, so a restored database finds the same
+ * reusable links.  On Citus make it a reference table: it is read once per
+ * backend.
+ */
+CREATE TABLE @extschema@.reuse_key (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    secret   bytea NOT NULL CHECK (pg_catalog.length(secret) >= 16)
+);
+INSERT INTO @extschema@.reuse_key (secret)
+SELECT pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '')
+                         OPERATOR(pg_catalog.||)
+                         pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex');
+REVOKE ALL ON TABLE @extschema@.reuse_key FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.reuse_key', '');
 
 /*
  * shorten_url and shorten_url_locked gain named, defaulted options, so
@@ -36,7 +57,7 @@ BEGIN
           AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
     LOOP
         grants := grants || pg_catalog.format(
-            'GRANT EXECUTE ON FUNCTION @extschema@.%I(text, text, timestamptz, bigint) TO %s',
+            'GRANT EXECUTE ON FUNCTION @extschema@.%I(text, text, boolean, timestamptz, bigint) TO %s',
             g.proname, g.grantee);
     END LOOP;
 
@@ -44,6 +65,7 @@ BEGIN
     DROP FUNCTION @extschema@.shorten_url_locked(text);
 
     CREATE FUNCTION @extschema@.shorten_url(url text, alias text DEFAULT NULL,
+                                            reuse boolean DEFAULT false,
                                             expires_at timestamptz DEFAULT NULL,
                                             max_clicks bigint DEFAULT NULL)
     RETURNS text
@@ -52,6 +74,7 @@ BEGIN
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
     CREATE FUNCTION @extschema@.shorten_url_locked(url text, alias text DEFAULT NULL,
+                                                   reuse boolean DEFAULT false,
                                                    expires_at timestamptz DEFAULT NULL,
                                                    max_clicks bigint DEFAULT NULL)
     RETURNS text
@@ -59,17 +82,17 @@ BEGIN
     LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-    REVOKE ALL ON FUNCTION @extschema@.shorten_url(text, text, timestamptz, bigint) FROM PUBLIC;
-    REVOKE ALL ON FUNCTION @extschema@.shorten_url_locked(text, text, timestamptz, bigint) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION @extschema@.shorten_url(text, text, boolean, timestamptz, bigint) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION @extschema@.shorten_url_locked(text, text, boolean, timestamptz, bigint) FROM PUBLIC;
 
     FOR i IN 1 .. pg_catalog.cardinality(grants) LOOP
         EXECUTE grants[i];
     END LOOP;
 END $$;
 
-COMMENT ON FUNCTION @extschema@.shorten_url(text, text, timestamptz, bigint) IS
-    'store url under a fresh random code, or under alias; optionally expiring or limited to max_clicks resolves';
-COMMENT ON FUNCTION @extschema@.shorten_url_locked(text, text, timestamptz, bigint) IS
+COMMENT ON FUNCTION @extschema@.shorten_url(text, text, boolean, timestamptz, bigint) IS
+    'store url under a fresh random code, or under alias, or return its reusable link (reuse); optionally expiring or limited to max_clicks resolves';
+COMMENT ON FUNCTION @extschema@.shorten_url_locked(text, text, boolean, timestamptz, bigint) IS
     'like shorten_url, but code generation is serialized by a transaction-scoped advisory lock';
 COMMENT ON FUNCTION @extschema@.resolve_url(text) IS
     'return the target of a short code and count the click; NULL for an unknown, disabled, expired or used-up link';

@@ -85,3 +85,42 @@ SELECT delete_url('once') AS deleted, delete_url('once') AS again, delete_url(NU
 SELECT resolve_url('once') IS NULL AS gone;
 -- The alias is free again.
 SELECT shorten_url('https://example.com/once-more', alias => 'once') AS reused_alias;
+
+-- Reuse: the same URL gets the same code, in any session, until edited.
+TRUNCATE urls;
+SELECT shorten_url('https://example.com/shared', reuse => true) AS first \gset
+SELECT shorten_url('https://example.com/shared', reuse => true) = :'first' AS same_code,
+       shorten_url_locked('https://example.com/shared', reuse => true) = :'first' AS same_locked;
+SELECT count(*) AS rows_for_shared FROM urls WHERE original_url = 'https://example.com/shared';
+SELECT length(:'first') AS code_length, :'first' ~ '^[A-Za-z0-9]+$' AS in_alphabet;
+-- A link made without reuse is not reused, and does not reuse.
+SELECT shorten_url('https://example.com/shared') <> :'first' AS plain_is_new;
+SELECT shorten_url('https://example.com/plain-first') AS plain \gset
+SELECT shorten_url('https://example.com/plain-first', reuse => true) <> :'plain' AS reuse_is_new;
+-- Nor are aliases and limited links; reuse cannot be combined with them.
+SELECT shorten_url('https://example.com/x', alias => 'x', reuse => true);
+SELECT shorten_url('https://example.com/x', reuse => true, max_clicks => 5);
+SELECT shorten_url('https://example.com/x', reuse => true, expires_at => now() + interval '1 day');
+SELECT shorten_url('https://example.com/x', reuse => NULL);
+-- The code is the URL's, not the session's: forget it, and it comes back.
+DELETE FROM urls WHERE short_code = :'first';
+SELECT shorten_url('https://example.com/shared', reuse => true) = :'first' AS same_after_delete;
+-- Its code held by another link (here taken by an alias): the URL's next
+-- code is used, and found again next time.
+DELETE FROM urls WHERE short_code = :'first';
+SELECT shorten_url('https://example.com/squatter', alias => :'first') = :'first' AS squatted;
+SELECT shorten_url('https://example.com/shared', reuse => true) AS second \gset
+SELECT :'second' <> :'first' AS moved_on,
+       shorten_url('https://example.com/shared', reuse => true) = :'second' AS found_again;
+-- An edited link no longer stands for its old URL, nor its new one.
+SELECT version FROM url_stats(:'second') \gset
+SELECT update_url(:'second', 'https://example.com/edited', :version) AS edited_version;
+SELECT shorten_url('https://example.com/shared', reuse => true) NOT IN (:'first', :'second') AS old_url_gets_new_link;
+SELECT count(*) AS reusable_rows FROM urls WHERE reusable;
+-- With every code of the URL held by others: US001.
+SET url_shortener.max_attempts = 1;
+TRUNCATE urls;
+SELECT shorten_url('https://example.com/shared', reuse => true) AS only \gset
+UPDATE urls SET reusable = false WHERE short_code = :'only';
+SELECT shorten_url('https://example.com/shared', reuse => true);
+RESET url_shortener.max_attempts;

@@ -30,11 +30,11 @@ SELECT short_code, clicks, expires_at, max_clicks, version, enabled FROM urls OR
 SELECT resolve_url('Hr3scV') AS still_resolves;
 
 -- The grant on the replaced functions carried over; nobody else got one.
-SELECT has_function_privilege('url_shortener_upgrader', 'shorten_url(text, text, timestamptz, bigint)', 'EXECUTE') AS shorten,
-       has_function_privilege('url_shortener_upgrader', 'shorten_url_locked(text, text, timestamptz, bigint)', 'EXECUTE') AS shorten_locked,
+SELECT has_function_privilege('url_shortener_upgrader', 'shorten_url(text, text, boolean, timestamptz, bigint)', 'EXECUTE') AS shorten,
+       has_function_privilege('url_shortener_upgrader', 'shorten_url_locked(text, text, boolean, timestamptz, bigint)', 'EXECUTE') AS shorten_locked,
        has_function_privilege('url_shortener_upgrader', 'resolve_url(text)', 'EXECUTE') AS resolve,
        has_function_privilege('url_shortener_upgrader', 'update_url(text, text, bigint)', 'EXECUTE') AS update,
-       has_function_privilege('public', 'shorten_url(text, text, timestamptz, bigint)', 'EXECUTE') AS public_shorten;
+       has_function_privilege('public', 'shorten_url(text, text, boolean, timestamptz, bigint)', 'EXECUTE') AS public_shorten;
 
 -- In the same session, which prepared 1.0's statements: the new columns
 -- are used at once (the table change made it prepare them again).
@@ -47,9 +47,9 @@ FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'url_shortener')
 ORDER BY 1;
-SELECT pg_get_functiondef('shorten_url(text, text, timestamptz, bigint)'::regprocedure) AS shorten_url;
+SELECT pg_get_functiondef('shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure) AS shorten_url;
 
 DROP TABLE before_update;
-REVOKE ALL ON FUNCTION shorten_url(text, text, timestamptz, bigint), shorten_url_locked(text, text, timestamptz, bigint),
+REVOKE ALL ON FUNCTION shorten_url(text, text, boolean, timestamptz, bigint), shorten_url_locked(text, text, boolean, timestamptz, bigint),
     resolve_url(text) FROM url_shortener_upgrader;
 DROP ROLE url_shortener_upgrader;
