@@ -26,10 +26,10 @@ MODULEDIR = extension
 DATA = extension/url_shortener.control extension/url_shortener--1.0.sql extension/url_shortener--1.0--1.1.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
-REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle settings memory hostile_urls privileges upgrade
+REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade
 REGRESS_OPTS = --inputdir=.
 
-ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race alias_claim click_limit concurrent_edit reuse_race
+ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race alias_claim click_limit concurrent_edit reuse_race purge_race
 ISOLATION_OPTS = --inputdir=test/isolation
 
 SHLIB_LINK += -luriparser -lstdc++

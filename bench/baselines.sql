@@ -37,8 +37,8 @@ $$;
 /*
  * The advisory-lock twin.  The body is repeated rather than calling
  * peer.shorten_url, so the twin does not pay a second function call that
- * shorten_url_locked does not pay either.  Its own lock key (object 2), so
- * it never waits on the extension's (object 1).
+ * shorten_url_locked does not pay either.  Its own lock key (object 1000,
+ * none of the extension's), so it never waits on the extension's locks.
  */
 CREATE FUNCTION peer.shorten_url_locked(url text) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
@@ -47,7 +47,7 @@ DECLARE
     bytes bytea;
     code text;
 BEGIN
-    PERFORM pg_advisory_xact_lock(1431456851, 2);
+    PERFORM pg_advisory_xact_lock(1431456851, 1000);
     FOR attempt IN 1..5 LOOP
         bytes := gen_random_bytes(6);
         code := '';

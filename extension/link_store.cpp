@@ -9,7 +9,9 @@
 #include "link_store.h"
 
 extern "C" {
+#include "catalog/pg_class.h"
 #include "utils/inval.h"
+#include "utils/syscache.h"
 }
 
 /* Per-backend state.  Plans live under CacheMemoryContext (SPI_keepplan). */
@@ -458,4 +460,17 @@ store_reusable_link(const char *code, Datum url)
         return REUSE_VANISHED;
     const bool same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
     return same && !isnull ? REUSE_FOUND : REUSE_OCCUPIED;
+}
+
+double
+estimated_link_count(void)
+{
+    HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(store_relid));
+    double links = 0;
+
+    if (HeapTupleIsValid(tuple)) {
+        links = ((Form_pg_class) GETSTRUCT(tuple))->reltuples;
+        ReleaseSysCache(tuple);
+    }
+    return links > 0 ? links : 0;     /* -1: never vacuumed or analyzed */
 }

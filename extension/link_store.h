@@ -81,6 +81,13 @@ typedef enum EditOutcome {
  */
 EditOutcome replace_link_url(text *code, Datum url, int64 expected_version, int64 *version);
 
+/*
+ * The planner's estimate of the rows in the table (pg_class.reltuples, as
+ * the last VACUUM or ANALYZE left it; 0 if never).  A syscache lookup:
+ * cheap enough for every call.
+ */
+double estimated_link_count(void);
+
 /* The extension's secret key for the codes of reusable links (read once). */
 const bytea *reuse_key(void);
 

@@ -11,6 +11,8 @@
  *    that serializes generation among shorten_url_locked callers, and
  *    skipping codes already visible before trying to insert them.
  */
+#include <cmath>
+
 #include "code_generator.h"
 #include "entry_guard.h"
 #include "link_store.h"
@@ -28,6 +30,38 @@
  */
 static const int32 GENERATION_LOCK_CLASS = 1431456851;
 static const int32 GENERATION_LOCK_OBJECT = 1;
+
+/*
+ * Warn, once per session, when the chance that a call fails with US001
+ * passes one in a million: p^max_attempts with p = links / code space, the
+ * links estimated by the planner's row count of the table (so only once a
+ * VACUUM or ANALYZE has counted them, and only from 1,000 links on: a tiny
+ * table is a test, not a capacity problem).  Operators see it in the log
+ * long before users see errors.
+ */
+static const double CAPACITY_WARNING_CHANCE = 1e-6;
+static const double CAPACITY_WARNING_MIN_LINKS = 1000;
+static bool capacity_warned = false;
+
+static void
+warn_if_code_space_filling(void)
+{
+    if (capacity_warned)
+        return;
+    const double links = estimated_link_count();
+    const double space = pow((double) strlen(alphabet_setting), (double) code_length_setting);
+    const double chance = pow(links / space, (double) max_attempts_setting);
+
+    if (links >= CAPACITY_WARNING_MIN_LINKS && chance > CAPACITY_WARNING_CHANCE) {
+        capacity_warned = true;
+        ereport(WARNING,
+                (errcode(ERRCODE_WARNING),
+                 errmsg("the short-code space is filling up"),
+                 errdetail("About %.0f links in a space of %.0f codes: about one call in %.0f will fail with SQLSTATE US001.",
+                           links, space, chance < 1 ? 1 / chance : 1),
+                 errhint("Increase url_shortener.code_length; url_shortener_capacity() shows the figures.")));
+    }
+}
 
 static void
 take_generation_lock(void)
@@ -179,6 +213,7 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
                            (int) strlen(alphabet_setting), code_length_setting),
                  errhint("Increase url_shortener.code_length to enlarge the code space.")));
 
+    warn_if_code_space_filling();
     PG_RETURN_TEXT_P(cstring_to_text(code));
 }
 

@@ -177,3 +177,83 @@ REVOKE ALL ON FUNCTION @extschema@.delete_url(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.disable_url(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.enable_url(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.url_stats(text) FROM PUBLIC;
+
+/*
+ * purge_urls: deletes expired and used-up links, batch_size rows per
+ * statement, taken with FOR UPDATE SKIP LOCKED so that a purge never waits
+ * on a link being clicked.  Guarded by pg_try_advisory_xact_lock(1431456851,
+ * 2) ("URLS", object 2): a second purge running at the same time returns 0
+ * at once instead of doing the same work.  Returns the links deleted.
+ */
+CREATE FUNCTION @extschema@.purge_urls(batch_size integer DEFAULT 1000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    purged bigint := 0;
+    batch bigint;
+BEGIN
+    IF batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = pg_catalog.format('It is %s.', batch_size);
+    END IF;
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(1431456851, 2) THEN
+        RETURN 0;
+    END IF;
+    LOOP
+        WITH doomed AS (
+            SELECT u.short_code FROM @extschema@.urls u
+            WHERE u.expires_at <= pg_catalog.now()
+               OR (u.max_clicks IS NOT NULL AND u.clicks >= u.max_clicks)
+            LIMIT batch_size
+            FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM @extschema@.urls u USING doomed d WHERE u.short_code = d.short_code;
+        GET DIAGNOSTICS batch = ROW_COUNT;
+        purged := purged + batch;
+        EXIT WHEN batch < batch_size;
+    END LOOP;
+    RETURN purged;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.purge_urls(integer) IS
+    'delete expired and used-up links in batches; returns how many (0 when another purge is running)';
+
+/*
+ * url_shortener_capacity: how full the code space is, per code length in
+ * the table, under the current url_shortener.alphabet and max_attempts.
+ * A draw of length L collides with chance p = links / alphabet^L, so a
+ * call needs 1 / (1 - p) attempts on average and fails (US001) with chance
+ * p^max_attempts.  Counts every row: an administrator's query, not for the
+ * per-call path.
+ */
+CREATE FUNCTION @extschema@.url_shortener_capacity()
+RETURNS TABLE (code_length integer, links bigint, code_space numeric, fullness double precision,
+               expected_attempts double precision, exhaustion_chance double precision)
+LANGUAGE sql STABLE PARALLEL SAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH settings AS (
+        SELECT length(current_setting('url_shortener.alphabet'))::numeric AS alphabet_size,
+               current_setting('url_shortener.max_attempts')::integer AS max_attempts
+    ), counts AS (
+        SELECT length(u.short_code) AS code_length, count(*) AS links
+        FROM @extschema@.urls u GROUP BY 1
+    )
+    SELECT c.code_length, c.links, round(s.alphabet_size ^ c.code_length),
+           (c.links / s.alphabet_size ^ c.code_length)::double precision,
+           CASE WHEN c.links < s.alphabet_size ^ c.code_length
+                THEN (1 / (1 - c.links / s.alphabet_size ^ c.code_length))::double precision
+                ELSE 'Infinity' END,
+           least(1, power((c.links / s.alphabet_size ^ c.code_length)::double precision, s.max_attempts))
+    FROM counts c, settings s
+    ORDER BY c.code_length
+$$;
+
+COMMENT ON FUNCTION @extschema@.url_shortener_capacity() IS
+    'links per code length, the size and fullness of each code space, expected attempts and the chance of US001 per call';
+
+REVOKE ALL ON FUNCTION @extschema@.purge_urls(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.url_shortener_capacity() FROM PUBLIC;

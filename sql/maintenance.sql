@@ -1,0 +1,51 @@
+--
+-- maintenance (1.1): purge_urls, url_shortener_capacity() and the warning
+-- shorten_url raises when the code space fills up.  The race of two purges
+-- is in test/isolation/specs/purge_race.spec.
+--
+TRUNCATE urls;
+\set VERBOSITY default
+
+-- purge_urls deletes expired and used-up links, in batches, and counts them.
+SELECT shorten_url('https://example.com/live/' || i) IS NOT NULL FROM generate_series(1, 3) i;
+SELECT count(shorten_url('https://example.com/used/' || i, max_clicks => 1)) FROM generate_series(1, 5) i;
+SELECT count(resolve_url(short_code)) AS used_up FROM urls WHERE max_clicks = 1;
+SELECT count(shorten_url('https://example.com/expiring/' || i, expires_at => now() + interval '1 hour'))
+FROM generate_series(1, 4) i;
+SELECT shorten_url('https://example.com/limited-unused', max_clicks => 2) IS NOT NULL AS limited_unused;
+UPDATE urls SET expires_at = now() - interval '1 minute' WHERE original_url LIKE '%/expiring/%';
+SELECT purge_urls(2) AS purged_in_batches_of_two;
+SELECT count(*) AS left_alive,
+       count(*) FILTER (WHERE original_url LIKE '%/live/%' OR original_url LIKE '%limited-unused') AS the_live_ones
+FROM urls;
+SELECT purge_urls() AS nothing_left_to_purge;
+SELECT purge_urls(0);
+SELECT purge_urls(NULL) IS NULL AS null_batch;
+
+-- Capacity: per code length in the table, under the current alphabet.
+TRUNCATE urls;
+SET url_shortener.code_length = 2;
+SET url_shortener.test_seed = 11;
+SET url_shortener.max_attempts = 100;
+SELECT count(shorten_url('https://example.com/fill/' || i)) AS filled FROM generate_series(1, 1922) i;
+RESET url_shortener.max_attempts;
+RESET url_shortener.test_seed;
+SELECT * FROM url_shortener_capacity();
+RESET url_shortener.code_length;
+
+-- The warning: once the planner has counted the links (ANALYZE), a call in
+-- a half-full 2-character space (p = 0.5, one call in 32 would fail)
+-- warns, once per session.
+ANALYZE urls;
+-- (Seeded, so that both calls find a free code within 5 draws.)
+\c
+SET url_shortener.code_length = 2;
+SET url_shortener.test_seed = 12;
+SELECT length(shorten_url('https://example.com/warned')) AS warned_once;
+SELECT length(shorten_url('https://example.com/quiet')) AS then_quiet;
+RESET url_shortener.code_length;
+RESET url_shortener.test_seed;
+-- At the default length the same table is nowhere near full: no warning.
+\c
+SELECT length(shorten_url('https://example.com/roomy')) AS roomy;
+TRUNCATE urls;
