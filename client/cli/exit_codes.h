@@ -4,7 +4,7 @@
  *    they never change meaning.
  *
  *      0  success
- *      1  resolve: no link has that code
+ *      1  resolve, update, stats, disable, enable, delete: no link has that code
  *      2  usage error: unknown command or option, missing argument
  *      3  invalid input: a URL the server refused, or an unreadable FILE
  *      4  code space exhausted: raise url_shortener.code_length or widen
@@ -13,6 +13,8 @@
  *         was stored by the failing URL, so running again is safe
  *      6  outcome unknown: the connection broke after a request was sent;
  *         it may or may not have been stored, so check before running again
+ *      7  shorten --alias: the alias is already the code of a link
+ *      8  update: someone changed the link since --version; run stats again
  */
 #ifndef URL_SHORTENER_CLI_EXIT_CODES_H
 #define URL_SHORTENER_CLI_EXIT_CODES_H
@@ -27,18 +29,22 @@ enum ExitCode : int {
     exit_code_space_exhausted = 4,
     exit_server_failure = 5,
     exit_outcome_unknown = 6,
+    exit_alias_taken = 7,
+    exit_version_conflict = 8,
 };
 
 /* The table above, for --help. */
 inline constexpr const char *exit_code_help =
     "Exit status:\n"
     "  0  success\n"
-    "  1  resolve: no link has that code\n"
+    "  1  no link has that code (resolve, update, stats, disable, enable, delete)\n"
     "  2  usage error\n"
     "  3  invalid input: a URL the server refused, or an unreadable FILE\n"
     "  4  code space exhausted: raise url_shortener.code_length or widen url_shortener.alphabet\n"
     "  5  connection or server failure (including lock timeout); safe to run again\n"
-    "  6  outcome unknown: the connection broke after sending; check before running again\n";
+    "  6  outcome unknown: the connection broke after sending; check before running again\n"
+    "  7  alias taken: shorten --alias names the code of an existing link\n"
+    "  8  version conflict: the link changed since update --version; run stats again\n";
 
 } // namespace url_shortener::cli
 

@@ -2,14 +2,19 @@
  * main.cpp
  *    url-shortener: the command line for the url_shortener extension.
  *
- *      url-shortener [--dsn DSN] shorten [--locked] URL...
+ *      url-shortener [--dsn DSN] shorten [--locked] [--alias A | --reuse]
+ *                                        [--expires-in SECONDS] [--max-clicks N] URL...
  *      url-shortener [--dsn DSN] resolve CODE
  *      url-shortener [--dsn DSN] import FILE|-
+ *      url-shortener [--dsn DSN] update CODE URL --version N
+ *      url-shortener [--dsn DSN] stats|disable|enable|delete CODE
+ *      url-shortener [--dsn DSN] purge [--batch-size N]
  *
  *    Without --dsn the connection comes from libpq's environment (PGHOST,
  *    PGPORT, PGDATABASE, PGUSER, PGOPTIONS, ...).  Exit codes: exit_codes.h.
  */
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,15 +53,53 @@ int main(int argc, char **argv)
                    "libpq connection string or URI; default: PGHOST, PGDATABASE, ... from the "
                    "environment");
 
+    std::string code;
     std::vector<std::string> urls;
     bool locked = false;
+    ShortenOptions shorten_options;
     CLI::App *shorten = app.add_subcommand("shorten", "Print a new short code for each URL");
     shorten->add_option("URL", urls, "absolute http(s) URL")->required();
     shorten->add_flag("--locked", locked,
                       "Serialize code generation with other --locked callers (shorten_url_locked)");
+    CLI::Option *alias_option = shorten->add_option(
+        "--alias", shorten_options.alias, "Store under this code (A-Z a-z 0-9 _ -, up to 64) instead of a random one");
+    shorten->add_flag("--reuse", shorten_options.reuse,
+                      "Print the URL's existing reusable link, or make one")
+        ->excludes(alias_option);
+    shorten->add_option("--expires-in", shorten_options.expires_in_seconds,
+                        "The link resolves for this many seconds from now")
+        ->check(CLI::PositiveNumber);
+    shorten->add_option("--max-clicks", shorten_options.max_clicks,
+                        "The link resolves this many times, then no more")
+        ->check(CLI::PositiveNumber);
     shorten->footer(exit_code_help);
 
-    std::string code;
+    std::string edit_url;
+    long long expected_version = 0;
+    CLI::App *update = app.add_subcommand("update", "Point CODE at URL if nobody changed it since --version");
+    update->add_option("CODE", code, "short code")->required();
+    update->add_option("URL", edit_url, "the new absolute http(s) URL")->required();
+    update->add_option("--version", expected_version, "the version stats printed")->required();
+    update->footer(exit_code_help);
+
+    std::vector<CLI::App *> code_commands;
+    for (const char *name : {"stats", "disable", "enable", "delete"}) {
+        static const std::map<std::string, std::string> help = {
+            {"stats", "Print what is known of the link"},
+            {"disable", "Make the link resolve to nothing until enabled"},
+            {"enable", "Undo disable"},
+            {"delete", "Delete the link"}};
+        CLI::App *command = app.add_subcommand(name, help.at(name));
+        command->add_option("CODE", code, "short code")->required();
+        command->footer(exit_code_help);
+        code_commands.push_back(command);
+    }
+
+    int batch_size = 1000;
+    CLI::App *purge = app.add_subcommand("purge", "Delete expired and used-up links; print how many");
+    purge->add_option("--batch-size", batch_size, "links deleted per statement")->check(CLI::PositiveNumber);
+    purge->footer(exit_code_help);
+
     CLI::App *resolve = app.add_subcommand("resolve", "Print the URL a code stands for and count a click");
     resolve->add_option("CODE", code, "short code")->required();
     resolve->footer(exit_code_help);
@@ -80,10 +123,21 @@ int main(int argc, char **argv)
     try {
         Client client(dsn);
         if (shorten->parsed())
-            return shorten_command(client, urls, locked);
+            return shorten_command(client, urls, locked, shorten_options);
         if (resolve->parsed())
             return resolve_command(client, code);
+        if (update->parsed())
+            return update_command(client, code, edit_url, expected_version);
+        for (CLI::App *command : code_commands)
+            if (command->parsed())
+                return code_command(client, command->get_name(), code);
+        if (purge->parsed())
+            return purge_command(client, batch_size);
         return import_command(client, path);
+    } catch (const AliasTaken &e) {
+        return report(e, exit_alias_taken, nullptr);
+    } catch (const VersionConflict &e) {
+        return report(e, exit_version_conflict, nullptr);   /* the server's hint says what to do */
     } catch (const InvalidUrl &e) {
         return report(e, exit_invalid_input, nullptr);
     } catch (const CodeSpaceExhausted &e) {

@@ -6,6 +6,7 @@
 #include "url_shortener/client.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <utility>
 
@@ -51,6 +52,51 @@ std::string single_code(const pqxx::result &rows)
 {
     return rows.at(0).at(0).as<std::string>();
 }
+
+/* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
+std::string unix_seconds(std::chrono::system_clock::time_point t)
+{
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+    char text[32];
+    std::snprintf(text, sizeof(text), "%lld.%06lld", static_cast<long long>(micros / 1000000),
+                  static_cast<long long>(micros % 1000000 < 0 ? -(micros % 1000000) : micros % 1000000));
+    return text;
+}
+
+std::chrono::system_clock::time_point from_unix_seconds(double seconds)
+{
+    return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::duration<double>(seconds)));
+}
+
+/* Throws unless the server's extension has the lifecycle calls. */
+void require_lifecycle(const ServerConnection &connection, const char *call)
+{
+    if (!connection.has_lifecycle())
+        throw ServerError(std::string(call) + " needs url_shortener 1.1; run ALTER EXTENSION "
+                                              "url_shortener UPDATE",
+                          "0A000");
+}
+
+/* A prepared statement's text parameters, NULL where absent. */
+struct OptionParameters {
+    std::optional<std::string> alias, reuse, expires_at, max_clicks;
+
+    explicit OptionParameters(const LinkOptions &o)
+        : alias(o.alias), reuse(o.reuse ? "true" : "false")
+    {
+        if (o.expires_at)
+            expires_at = unix_seconds(*o.expires_at);
+        if (o.max_clicks)
+            max_clicks = std::to_string(*o.max_clicks);
+    }
+
+    static const char *text(const std::optional<std::string> &p)
+    {
+        return p ? p->c_str() : nullptr;
+    }
+};
 
 } // namespace
 
@@ -138,6 +184,137 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
             }
             return codes;
         });
+}
+
+namespace {
+
+/* Templates over the (private) Session type, which they never name. */
+template <typename SessionType>
+std::string shorten_with(SessionType &s, const char *statement, std::string_view url,
+                         const LinkOptions &options)
+{
+    refuse_nul_byte(url);
+    if (options.alias && options.alias->find('\0') != std::string::npos)
+        throw InvalidUrl("alias contains a NUL byte", "22021");
+    require_lifecycle(s.connection, "shorten with options");
+    const std::string argument(url);
+    const OptionParameters p(options);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return single_code(t.exec_prepared(
+                                    statement, argument, OptionParameters::text(p.alias),
+                                    OptionParameters::text(p.reuse),
+                                    OptionParameters::text(p.expires_at),
+                                    OptionParameters::text(p.max_clicks)));
+                            });
+}
+
+/* Runs a one-parameter statement on a code and returns its boolean result. */
+template <typename SessionType>
+bool code_call(SessionType &s, const char *statement, const char *call, std::string_view code)
+{
+    require_lifecycle(s.connection, call);
+    if (code.find('\0') != std::string_view::npos)
+        return false;
+    const std::string argument(code);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                const pqxx::field f = t.exec_prepared(statement, argument).at(0).at(0);
+                                return !f.is_null() && f.as<bool>();
+                            });
+}
+
+} // namespace
+
+std::string Client::shorten(std::string_view url, const LinkOptions &options)
+{
+    return shorten_with(*session_, statements::shorten_with_options.name, url, options);
+}
+
+std::string Client::shorten_locked(std::string_view url, const LinkOptions &options)
+{
+    return shorten_with(*session_, statements::shorten_locked_with_options.name, url, options);
+}
+
+std::optional<long long> Client::update(std::string_view code, std::string_view new_url,
+                                        long long expected_version)
+{
+    Session &s = *session_;
+    require_lifecycle(s.connection, "update");
+    refuse_nul_byte(new_url);
+    if (code.find('\0') != std::string_view::npos)
+        return std::nullopt;
+    const std::string code_argument(code), url_argument(new_url);
+    const std::string version_argument = std::to_string(expected_version);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) -> std::optional<long long> {
+                                const pqxx::field f =
+                                    t.exec_prepared(statements::update.name, code_argument,
+                                                    url_argument, version_argument)
+                                        .at(0)
+                                        .at(0);
+                                if (f.is_null())
+                                    return std::nullopt;
+                                return f.as<long long>();
+                            });
+}
+
+bool Client::remove(std::string_view code)
+{
+    return code_call(*session_, statements::remove.name, "remove", code);
+}
+
+bool Client::disable(std::string_view code)
+{
+    return code_call(*session_, statements::disable.name, "disable", code);
+}
+
+bool Client::enable(std::string_view code)
+{
+    return code_call(*session_, statements::enable.name, "enable", code);
+}
+
+std::optional<LinkStats> Client::stats(std::string_view code)
+{
+    Session &s = *session_;
+    require_lifecycle(s.connection, "stats");
+    if (code.find('\0') != std::string_view::npos)
+        return std::nullopt;
+    const std::string argument(code);
+    return run_with_retries(
+        s.connection, s.options, s.options.isolation, s.random,
+        [&](pqxx::transaction_base &t) -> std::optional<LinkStats> {
+            const pqxx::result rows = t.exec_prepared(statements::stats.name, argument);
+            if (rows.empty())
+                return std::nullopt;
+            const pqxx::row r = rows[0];
+            LinkStats st;
+            st.code = r[0].as<std::string>();
+            st.url = r[1].as<std::string>();
+            st.clicks = r[2].as<long long>();
+            st.created_at = from_unix_seconds(r[3].as<double>());
+            if (!r[4].is_null())
+                st.expires_at = from_unix_seconds(r[4].as<double>());
+            if (!r[5].is_null())
+                st.max_clicks = r[5].as<long long>();
+            st.version = r[6].as<long long>();
+            st.enabled = r[7].as<bool>();
+            return st;
+        });
+}
+
+long long Client::purge(int batch_size)
+{
+    Session &s = *session_;
+    require_lifecycle(s.connection, "purge");
+    const std::string argument = std::to_string(batch_size);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return t.exec_prepared(statements::purge.name, argument)
+                                    .at(0)
+                                    .at(0)
+                                    .as<long long>();
+                            });
 }
 
 } // namespace url_shortener

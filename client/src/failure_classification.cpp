@@ -67,6 +67,10 @@ std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::st
         return std::make_exception_ptr(InvalidUrl(what, sqlstate, server_text));
     if (sqlstate == "US001")
         return std::make_exception_ptr(CodeSpaceExhausted(what, sqlstate, server_text));
+    if (sqlstate == "US002")
+        return std::make_exception_ptr(AliasTaken(what, sqlstate, server_text));
+    if (sqlstate == "US003")
+        return std::make_exception_ptr(VersionConflict(what, sqlstate, server_text));
     if (sqlstate == "55P03")
         return std::make_exception_ptr(LockTimeout(what, sqlstate, server_text));
     if (sqlstate == "40003")

@@ -45,11 +45,17 @@ void ServerConnection::connect()
                                   "Run \"CREATE EXTENSION url_shortener\" in the database "
                                   "the client connects to.");
             schema = connection_->quote_name(rows[0][0].as<std::string>());
+            has_lifecycle_ = rows[0][1].as<std::string>() != "1.0";
         }
         for (const statements::Statement &s : statements::all) {
             connection_->prepare(s.name, s.sql(schema));
             connection_->prepare_now(s.name);
         }
+        if (has_lifecycle_)
+            for (const statements::Statement &s : statements::lifecycle) {
+                connection_->prepare(s.name, s.sql(schema));
+                connection_->prepare_now(s.name);
+            }
     } catch (const pqxx::sql_error &e) {
         std::rethrow_exception(error_for_sqlstate(e.sqlstate(), e.what()));
     } catch (const pqxx::failure &e) {

@@ -32,6 +32,9 @@ public:
      */
     bool probe();
 
+    /* Whether the extension is version 1.1 or later (lifecycle calls prepared). */
+    bool has_lifecycle() const { return has_lifecycle_; }
+
     /* Drops the connection and opens a new one, as the constructor does. */
     void reconnect();
 
@@ -40,6 +43,7 @@ private:
 
     std::string connection_string_;
     std::unique_ptr<pqxx::connection> connection_;
+    bool has_lifecycle_ = false;
 };
 
 } // namespace url_shortener

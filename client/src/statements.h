@@ -15,9 +15,12 @@
 
 namespace url_shortener::statements {
 
-/* The schema of the installed extension, as text; no row if it is not installed. */
+/*
+ * The schema and version of the installed extension, as text; no row if it
+ * is not installed.
+ */
 inline constexpr const char *extension_schema =
-    "SELECT n.nspname FROM pg_catalog.pg_extension e "
+    "SELECT n.nspname, e.extversion FROM pg_catalog.pg_extension e "
     "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
     "WHERE e.extname = 'url_shortener'";
 
@@ -48,7 +51,44 @@ inline constexpr Statement resolve{"url_shortener_resolve", "SELECT ", ".resolve
 inline constexpr Statement shorten_chunk{"url_shortener_shorten_chunk", "SELECT short_code FROM ",
                                          ".shorten_urls($1::pg_catalog.text[])"};
 
+/* The statements every extension version serves. */
 inline constexpr Statement all[] = {shorten, shorten_locked, resolve, shorten_chunk};
+
+/*
+ * Version 1.1's lifecycle calls.  Parameters travel as text: the options of
+ * shorten_url ($2 alias, $3 reuse, $4 expires_at as Unix seconds, $5
+ * max_clicks; NULL when not given), and times come back as Unix seconds.
+ */
+inline constexpr Statement shorten_with_options{
+    "url_shortener_shorten_with_options", "SELECT ",
+    ".shorten_url($1, alias => $2, reuse => $3::pg_catalog.bool, "
+    "expires_at => pg_catalog.to_timestamp($4::pg_catalog.float8), max_clicks => $5::pg_catalog.int8)"};
+
+inline constexpr Statement shorten_locked_with_options{
+    "url_shortener_shorten_locked_with_options", "SELECT ",
+    ".shorten_url_locked($1, alias => $2, reuse => $3::pg_catalog.bool, "
+    "expires_at => pg_catalog.to_timestamp($4::pg_catalog.float8), max_clicks => $5::pg_catalog.int8)"};
+
+inline constexpr Statement update{"url_shortener_update", "SELECT ",
+                                  ".update_url($1, $2, $3::pg_catalog.int8)"};
+
+inline constexpr Statement remove{"url_shortener_remove", "SELECT ", ".delete_url($1)"};
+
+inline constexpr Statement disable{"url_shortener_disable", "SELECT ", ".disable_url($1)"};
+
+inline constexpr Statement enable{"url_shortener_enable", "SELECT ", ".enable_url($1)"};
+
+inline constexpr Statement stats{
+    "url_shortener_stats",
+    "SELECT short_code, original_url, clicks, EXTRACT(epoch FROM created_at)::pg_catalog.float8, "
+    "EXTRACT(epoch FROM expires_at)::pg_catalog.float8, max_clicks, version, enabled FROM ",
+    ".url_stats($1)"};
+
+inline constexpr Statement purge{"url_shortener_purge", "SELECT ",
+                                 ".purge_urls($1::pg_catalog.int4)"};
+
+inline constexpr Statement lifecycle[] = {shorten_with_options, shorten_locked_with_options,
+                                          update, remove, disable, enable, stats, purge};
 
 } // namespace url_shortener::statements
 

@@ -251,3 +251,78 @@ TEST(Cli, UnreachableServerExitsFive)
     EXPECT_EQ(r.status, 5);
     expect_one_error_line(r);
 }
+
+/* The 1.1 subcommands: each outcome and exit status. */
+TEST(Cli, AliasThenTakenAliasExitsSeven)
+{
+    const std::string alias = "cli-alias-" + std::to_string(getpid());
+    const CliRun made = run({"shorten", "--alias", alias, unique_url("cli-alias", 1)});
+    EXPECT_EQ(made.status, 0) << made.err;
+    EXPECT_EQ(made.out, alias + "\n");
+    const CliRun taken = run({"shorten", "--alias", alias, unique_url("cli-alias", 2)});
+    EXPECT_EQ(taken.status, 7);
+    EXPECT_EQ(taken.out, "");
+    expect_one_error_line(taken);
+    EXPECT_EQ(links_to(unique_url("cli-alias", 2)), 0);
+}
+
+TEST(Cli, ReusePrintsTheSameCode)
+{
+    const CliRun first = run({"shorten", "--reuse", unique_url("cli-reuse")});
+    const CliRun second = run({"shorten", "--reuse", unique_url("cli-reuse")});
+    EXPECT_EQ(first.status, 0) << first.err;
+    EXPECT_EQ(first.out, second.out);
+    EXPECT_EQ(links_to(unique_url("cli-reuse")), 1);
+    EXPECT_EQ(run({"shorten", "--reuse", "--alias", "x", unique_url("cli-reuse", 2)}).status, 2);
+}
+
+TEST(Cli, MaxClicksStatsUpdateAndConflict)
+{
+    const CliRun made = run({"shorten", "--max-clicks", "1", "--expires-in", "3600", unique_url("cli-edit")});
+    ASSERT_EQ(made.status, 0) << made.err;
+    const std::string code = lines(made.out).at(0);
+
+    const CliRun stats = run({"stats", code});
+    EXPECT_EQ(stats.status, 0) << stats.err;
+    const std::vector<std::string> facts = lines(stats.out);
+    ASSERT_EQ(facts.size(), 8u) << stats.out;
+    EXPECT_EQ(facts[1], "url\t" + unique_url("cli-edit"));
+    EXPECT_EQ(facts[5], "max_clicks\t1");
+    EXPECT_EQ(facts[6], "version\t1");
+    EXPECT_NE(facts[4], "expires\tnever");
+
+    const CliRun updated = run({"update", code, unique_url("cli-edit", 2), "--version", "1"});
+    EXPECT_EQ(updated.status, 0) << updated.err;
+    EXPECT_EQ(updated.out, "2\n");
+    const CliRun stale = run({"update", code, unique_url("cli-edit", 3), "--version", "1"});
+    EXPECT_EQ(stale.status, 8);
+    expect_one_error_line(stale);
+
+    EXPECT_EQ(run({"resolve", code}).out, unique_url("cli-edit", 2) + "\n");
+    EXPECT_EQ(run({"resolve", code}).status, 1);   /* max_clicks 1: used up */
+}
+
+TEST(Cli, DisableEnableDeleteAndUnknownCodes)
+{
+    const std::string code = lines(run({"shorten", unique_url("cli-switch")}).out).at(0);
+    EXPECT_EQ(run({"disable", code}).status, 0);
+    EXPECT_EQ(run({"resolve", code}).status, 1);
+    EXPECT_EQ(run({"enable", code}).status, 0);
+    EXPECT_EQ(run({"resolve", code}).status, 0);
+    EXPECT_EQ(run({"delete", code}).status, 0);
+    for (const char *command : {"delete", "disable", "enable", "stats"}) {
+        const CliRun r = run({command, code});
+        EXPECT_EQ(r.status, 1) << command;
+        expect_one_error_line(r);
+    }
+    EXPECT_EQ(run({"update", code, unique_url("cli-switch", 2), "--version", "1"}).status, 1);
+}
+
+TEST(Cli, PurgePrintsACount)
+{
+    const CliRun r = run({"purge", "--batch-size", "10"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(lines(r.out).size(), 1u);
+    EXPECT_GE(std::stoll(r.out), 0);
+    EXPECT_EQ(run({"purge", "--batch-size", "0"}).status, 2);
+}

@@ -95,6 +95,29 @@ struct ClientOptions {
     std::function<void(const RetryEvent &)> on_retry;
 };
 
+/*
+ * Options of a new link (extension 1.1).  reuse returns the URL's existing
+ * reusable link, or makes one; it cannot be combined with the others.
+ */
+struct LinkOptions {
+    std::optional<std::string> alias;                                 /* A-Z a-z 0-9 _ -, 1..64 */
+    bool reuse = false;
+    std::optional<std::chrono::system_clock::time_point> expires_at;  /* in the future */
+    std::optional<long long> max_clicks;                              /* at least 1 */
+};
+
+/* What url_stats reports about one link (extension 1.1). */
+struct LinkStats {
+    std::string code;
+    std::string url;
+    long long clicks = 0;
+    std::chrono::system_clock::time_point created_at;
+    std::optional<std::chrono::system_clock::time_point> expires_at;
+    std::optional<long long> max_clicks;
+    long long version = 0;
+    bool enabled = true;
+};
+
 /* shorten_many reports progress as (URLs shortened so far, total). */
 using BatchProgress = std::function<void(std::size_t done, std::size_t total)>;
 
@@ -151,6 +174,43 @@ public:
      */
     std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
                                           const BatchProgress &progress = {});
+
+    /*
+     * The lifecycle calls need extension version 1.1; against 1.0 they throw
+     * ServerError with SQLSTATE 0A000.  Each is one statement on one link.
+     */
+
+    /*
+     * shorten / shorten_locked with options.  Throws AliasTaken when the
+     * alias is the code of a link already (never another code instead),
+     * InvalidUrl for a bad URL or option, and what shorten throws.
+     */
+    std::string shorten(std::string_view url, const LinkOptions &options);
+    std::string shorten_locked(std::string_view url, const LinkOptions &options);
+
+    /*
+     * Points code at new_url if the link is still at expected_version (from
+     * stats) and returns its new version; std::nullopt if there is no such
+     * link.  Throws VersionConflict if someone changed it meanwhile.
+     */
+    std::optional<long long> update(std::string_view code, std::string_view new_url,
+                                    long long expected_version);
+
+    /* Deletes the link; false if there was none. */
+    bool remove(std::string_view code);
+
+    /* A disabled link resolves to nothing and counts no click; false if nothing changed. */
+    bool disable(std::string_view code);
+    bool enable(std::string_view code);
+
+    /* The link's public facts, or std::nullopt if there is no such link. */
+    std::optional<LinkStats> stats(std::string_view code);
+
+    /*
+     * Deletes expired and used-up links, batch_size per statement; returns
+     * how many.  0 also when another purge is running at the same time.
+     */
+    long long purge(int batch_size = 1000);
 
 private:
     struct Session;

@@ -89,9 +89,29 @@ public:
 };
 
 /*
+ * SQLSTATE US002: the alias asked for is already the code of a link.
+ * Nothing was stored; the call never falls back to another code.
+ */
+class AliasTaken : public Error {
+public:
+    using Error::Error;
+};
+
+/*
+ * SQLSTATE US003: update's expected version is no longer the link's: someone
+ * else changed it since it was read.  Nothing was changed; read the link
+ * again (stats) and decide.
+ */
+class VersionConflict : public Error {
+public:
+    using Error::Error;
+};
+
+/*
  * Any other server error, including a serialization failure (40001) or
  * deadlock (40P01) that outlasted the retry policy, a missing extension
- * (42883) or a missing privilege (42501).  sqlstate() says which.
+ * (42704), a call the installed extension version lacks (0A000) or a
+ * missing privilege (42501).  sqlstate() says which.
  */
 class ServerError : public Error {
 public:

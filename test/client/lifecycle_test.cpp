@@ -1,0 +1,196 @@
+/*
+ * lifecycle_test.cpp
+ *    The 1.1 calls against the real server: options of shorten, update with
+ *    its VersionConflict, remove, disable/enable, stats and purge, the
+ *    typed errors they raise, and a clean refusal against extension 1.0.
+ */
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+
+#include "test_database.h"
+#include "url_shortener/client.h"
+
+namespace url_shortener::test {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::system_clock;
+
+/* An alias no other test or run uses. */
+std::string unique_alias(const std::string &tag)
+{
+    const std::string url = unique_url(tag);
+    std::string alias = tag;
+    for (const char c : url.substr(url.find(tag) + tag.size()))
+        if ((c >= '0' && c <= '9') || c == '-')
+            alias += c;
+    return alias.substr(0, 64);
+}
+
+TEST(Lifecycle, AliasIsStoredAndATakenAliasIsAliasTaken)
+{
+    Client client(dsn());
+    const std::string alias = unique_alias("alias");
+    LinkOptions options;
+    options.alias = alias;
+
+    EXPECT_EQ(client.shorten(unique_url("alias", 1), options), alias);
+    EXPECT_EQ(client.resolve(alias), std::optional<std::string>(unique_url("alias", 1)));
+    try {
+        client.shorten_locked(unique_url("alias", 2), options);
+        ADD_FAILURE() << "a taken alias was stored again";
+    } catch (const AliasTaken &e) {
+        EXPECT_EQ(e.sqlstate(), "US002");
+    }
+    EXPECT_EQ(links_to(unique_url("alias", 2)), 0);
+
+    options.alias = "not/allowed";
+    EXPECT_THROW(client.shorten(unique_url("alias", 3), options), InvalidUrl);
+}
+
+TEST(Lifecycle, EightThreadsClaimingOneAliasOneWins)
+{
+    const std::string alias = unique_alias("claim");
+    std::atomic<int> won{0}, taken{0};
+    StartLine start(8);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&, i] {
+            Client client(dsn());
+            LinkOptions options;
+            options.alias = alias;
+            start.arrive_and_wait();
+            try {
+                client.shorten(unique_url("claim", i), options);
+                ++won;
+            } catch (const AliasTaken &) {
+                ++taken;
+            }
+        });
+    for (std::thread &t : threads)
+        t.join();
+    EXPECT_EQ(won.load(), 1);
+    EXPECT_EQ(taken.load(), 7);
+}
+
+TEST(Lifecycle, ReuseReturnsTheSameCode)
+{
+    Client client(dsn());
+    LinkOptions reuse;
+    reuse.reuse = true;
+    const std::string code = client.shorten(unique_url("reuse"), reuse);
+    EXPECT_EQ(client.shorten_locked(unique_url("reuse"), reuse), code);
+    EXPECT_EQ(links_to(unique_url("reuse")), 1);
+    EXPECT_NE(client.shorten(unique_url("reuse")), code);   /* without reuse: a new link */
+}
+
+TEST(Lifecycle, LimitsAndStats)
+{
+    Client client(dsn());
+    LinkOptions options;
+    options.max_clicks = 2;
+    const system_clock::time_point expiry = system_clock::now() + hours(1);
+    options.expires_at = expiry;
+    const std::string code = client.shorten(unique_url("limits"), options);
+
+    EXPECT_TRUE(client.resolve(code));
+    EXPECT_TRUE(client.resolve(code));
+    EXPECT_FALSE(client.resolve(code));   /* used up */
+
+    const std::optional<LinkStats> st = client.stats(code);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->code, code);
+    EXPECT_EQ(st->url, unique_url("limits"));
+    EXPECT_EQ(st->clicks, 2);
+    EXPECT_EQ(st->max_clicks, std::optional<long long>(2));
+    ASSERT_TRUE(st->expires_at);
+    EXPECT_LT(std::chrono::abs(*st->expires_at - expiry), std::chrono::milliseconds(1));
+    EXPECT_LE(st->created_at, system_clock::now());
+    EXPECT_EQ(st->version, 1);
+    EXPECT_TRUE(st->enabled);
+    EXPECT_FALSE(client.stats("no-such-code"));
+
+    options.max_clicks = 0;
+    EXPECT_THROW(client.shorten(unique_url("limits", 2), options), InvalidUrl);
+    options.max_clicks.reset();
+    options.expires_at = system_clock::now() - hours(1);
+    EXPECT_THROW(client.shorten(unique_url("limits", 3), options), InvalidUrl);
+}
+
+TEST(Lifecycle, UpdateChecksTheVersion)
+{
+    Client client(dsn());
+    const std::string code = client.shorten(unique_url("edit"));
+    EXPECT_EQ(client.update(code, unique_url("edit", 2), 1), std::optional<long long>(2));
+    EXPECT_EQ(client.resolve(code), std::optional<std::string>(unique_url("edit", 2)));
+    try {
+        client.update(code, unique_url("edit", 3), 1);
+        ADD_FAILURE() << "a stale version was accepted";
+    } catch (const VersionConflict &e) {
+        EXPECT_EQ(e.sqlstate(), "US003");
+    }
+    EXPECT_EQ(client.stats(code)->url, unique_url("edit", 2));
+    EXPECT_FALSE(client.update("no-such-code", unique_url("edit", 4), 1));
+    EXPECT_THROW(client.update(code, "javascript:alert(1)", 2), InvalidUrl);
+}
+
+TEST(Lifecycle, DisableEnableRemove)
+{
+    Client client(dsn());
+    const std::string code = client.shorten(unique_url("switch"));
+    EXPECT_TRUE(client.disable(code));
+    EXPECT_FALSE(client.disable(code));
+    EXPECT_FALSE(client.resolve(code));
+    EXPECT_EQ(clicks(code), std::optional<long long>(0));
+    EXPECT_TRUE(client.enable(code));
+    EXPECT_TRUE(client.resolve(code));
+    EXPECT_TRUE(client.remove(code));
+    EXPECT_FALSE(client.remove(code));
+    EXPECT_FALSE(client.resolve(code));
+}
+
+TEST(Lifecycle, PurgeDeletesUsedUpLinks)
+{
+    Client client(dsn());
+    LinkOptions once;
+    once.max_clicks = 1;
+    const std::string code = client.shorten(unique_url("purge"), once);
+    EXPECT_TRUE(client.resolve(code));
+    EXPECT_GE(client.purge(), 1);
+    EXPECT_FALSE(client.stats(code));
+    EXPECT_THROW(client.purge(0), InvalidUrl);   /* 22023: batch_size must be at least 1 */
+}
+
+TEST(Lifecycle, AgainstExtension10TheCallsAreRefusedCleanly)
+{
+    const std::string name = "url_shortener_client_v10_test";
+    {
+        pqxx::connection maintenance("");
+        pqxx::nontransaction admin(maintenance);
+        admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        admin.exec("CREATE DATABASE " + name);
+    }
+    {
+        pqxx::connection db("dbname=" + name);
+        pqxx::nontransaction setup(db);
+        setup.exec("CREATE EXTENSION url_shortener VERSION '1.0'");
+    }
+    Client client("dbname=" + name);
+    const std::string code = client.shorten(unique_url("v10"));   /* 1.0 calls still work */
+    EXPECT_TRUE(client.resolve(code));
+    try {
+        client.stats(code);
+        ADD_FAILURE() << "stats worked against 1.0";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "0A000");
+    }
+}
+
+} // namespace
+} // namespace url_shortener::test
