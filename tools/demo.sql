@@ -24,6 +24,13 @@ SELECT count(resolve_url(code)) AS more_clicks
 FROM demo, generate_series(1, 3) n WHERE url LIKE '%spi%';
 SELECT resolve_url('nosuch') AS unknown_code;
 
+\echo '== 1.1: an alias, a one-time link, an edit checked against the version'
+SELECT shorten_url('https://www.debian.org/releases/bookworm/', alias => 'bookworm') AS alias;
+SELECT shorten_url('https://example.com/invite', alias => 'invite', max_clicks => 1) AS one_time;
+SELECT resolve_url('invite') AS first_use, resolve_url('invite') AS second_use;
+SELECT update_url('bookworm', 'https://www.debian.org/releases/stable/', 1) AS new_version;
+SELECT short_code, original_url, clicks, max_clicks, version FROM url_stats('bookworm');
+
 \echo '== click counts'
 SELECT short_code, clicks, original_url FROM urls ORDER BY clicks DESC, original_url;
 
