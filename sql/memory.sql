@@ -2,7 +2,8 @@
 -- memory: calls leave nothing behind in the backend.  After a warm-up (which
 -- loads the module, fills the catalog caches and keeps the plans), 100,000
 -- shorten_url calls, 100,000 resolve_url calls and 10,000
--- shorten_url_locked calls leave the backend's total memory where it was.
+-- shorten_url_locked calls, and 10,000 each of the 1.1 paths (alias,
+-- reuse, limits, update_url), leave the backend's total memory where it was.
 -- MessageContext is left out: it holds the client message being executed
 -- (here the measuring query itself) and is reset for every message.
 --
@@ -10,12 +11,23 @@ TRUNCATE urls;
 SELECT count(shorten_url('https://example.com/w/' || i)) FROM generate_series(1, 1000) i;
 SELECT count(resolve_url(short_code)) FROM urls;
 SELECT count(shorten_url_locked('https://example.com/wl/' || i)) FROM generate_series(1, 1000) i;
+SELECT count(shorten_url('https://example.com/wa/' || i, alias => 'wa' || i)) FROM generate_series(1, 1000) i;
+SELECT count(shorten_url('https://example.com/wr/' || i % 10, reuse => true)) FROM generate_series(1, 1000) i;
+SELECT count(shorten_url('https://example.com/wx/' || i, max_clicks => 5, expires_at => now() + interval '1 day'))
+FROM generate_series(1, 1000) i;
+SELECT shorten_url('https://example.com/edited', alias => 'edited') AS edited;
+SELECT count(update_url('edited', 'https://example.com/edited/' || i, i)) FROM generate_series(1, 1000) i;
 
 SELECT sum(total_bytes) AS bytes_before FROM pg_backend_memory_contexts WHERE name <> 'MessageContext' \gset
 
 SELECT count(shorten_url('https://example.com/m/' || i)) FROM generate_series(1, 100000) i;
 SELECT count(resolve_url(short_code)) FROM urls;
 SELECT count(shorten_url_locked('https://example.com/l/' || i)) FROM generate_series(1, 10000) i;
+SELECT count(shorten_url('https://example.com/ma/' || i, alias => 'ma' || i)) FROM generate_series(1, 10000) i;
+SELECT count(shorten_url('https://example.com/mr/' || i % 100, reuse => true)) FROM generate_series(1, 10000) i;
+SELECT count(shorten_url('https://example.com/mx/' || i, max_clicks => 5, expires_at => now() + interval '1 day'))
+FROM generate_series(1, 10000) i;
+SELECT count(update_url('edited', 'https://example.com/edited/m' || i, 1000 + i)) FROM generate_series(1, 10000) i;
 
 SELECT sum(total_bytes) AS bytes_after FROM pg_backend_memory_contexts WHERE name <> 'MessageContext' \gset
 
