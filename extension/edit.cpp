@@ -26,9 +26,7 @@ update(PG_FUNCTION_ARGS)
     const int64 expected = PG_GETARG_INT64(2);
     int64 version = 0;
 
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "url_shortener: SPI_connect failed");
-    open_link_store(fcinfo->flinfo->fn_oid);
+    connect_link_store(fcinfo);
 
     const EditOutcome outcome = replace_link_url(code, PointerGetDatum(url), expected, &version);
 

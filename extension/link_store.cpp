@@ -31,6 +31,14 @@ static SPIPlanPtr click_plan = NULL;
 static SPIPlanPtr batch_insert_plan = NULL;
 static SPIPlanPtr batch_insert_skipping_plan = NULL;
 static SPIPlanPtr taken_codes_plan = NULL;
+static Oid store_pkey = InvalidOid;         /* the primary key index of the table */
+
+/* Every kept plan, so that re-opening frees them all. */
+static SPIPlanPtr *const kept_plans[] = {
+    &insert_plan, &update_plan, &version_plan, &reuse_insert_plan, &reuse_check_plan,
+    &reuse_key_plan, &exists_plan, &click_plan, &batch_insert_plan,
+    &batch_insert_skipping_plan, &taken_codes_plan,
+};
 
 static SPIPlanPtr
 prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
@@ -73,6 +81,14 @@ forget_store(Datum arg, Oid relid)
 }
 
 void
+connect_link_store(FunctionCallInfo fcinfo)
+{
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "url_shortener: SPI_connect failed");
+    open_link_store(fcinfo->flinfo->fn_oid);
+}
+
+void
 open_link_store(Oid function_oid)
 {
     const Oid nsp = get_func_namespace(function_oid);
@@ -85,20 +101,11 @@ open_link_store(Oid function_oid)
         invalidation_registered = true;
     }
 
-    free_plan(&insert_plan);
-    free_plan(&update_plan);
-    free_plan(&version_plan);
-    free_plan(&reuse_insert_plan);
-    free_plan(&reuse_check_plan);
-    free_plan(&reuse_key_plan);
+    for (SPIPlanPtr *plan : kept_plans)
+        free_plan(plan);
     if (reuse_key_value != NULL)
         pfree(reuse_key_value);
     reuse_key_value = NULL;
-    free_plan(&exists_plan);
-    free_plan(&click_plan);
-    free_plan(&batch_insert_plan);
-    free_plan(&batch_insert_skipping_plan);
-    free_plan(&taken_codes_plan);
     store_namespace = InvalidOid;
 
     const char *schema = get_namespace_name(nsp);
@@ -111,6 +118,10 @@ open_link_store(Oid function_oid)
                 (errcode(ERRCODE_UNDEFINED_TABLE),
                  errmsg("table \"%s\" of extension url_shortener does not exist", table)));
     store_has_lifecycle = get_attnum(store_relid, "expires_at") != InvalidAttrNumber;
+    /* Kept like the plans: a new or rebuilt primary key invalidates the table. */
+    Relation rel = table_open(store_relid, AccessShareLock);
+    store_pkey = RelationGetPrimaryKeyIndex(rel);
+    table_close(rel, AccessShareLock);
 
     Oid one_text[1] = {TEXTOID};
     Oid two_texts[2] = {TEXTOID, TEXTOID};
@@ -246,16 +257,9 @@ is_short_code_violation(const ErrorData *edata)
         return false;
 
     /* The primary key's name as it is now, in case a DBA renamed it. */
-    const Oid relid = get_relname_relid("urls", store_namespace);
-    if (!OidIsValid(relid))
+    char *pkey_name = OidIsValid(store_pkey) ? get_rel_name(store_pkey) : NULL;
+    if (pkey_name == NULL)
         return false;
-    Relation rel = table_open(relid, AccessShareLock);
-    const Oid pkey = RelationGetPrimaryKeyIndex(rel);
-    table_close(rel, AccessShareLock);
-    if (!OidIsValid(pkey))
-        return false;
-
-    char *pkey_name = get_rel_name(pkey);
     const bool match = is_name_or_shard_name(edata->constraint_name, pkey_name);
     pfree(pkey_name);
     return match;

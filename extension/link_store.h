@@ -18,6 +18,9 @@
  */
 void open_link_store(Oid function_oid);
 
+/* SPI_connect, then open_link_store for the SQL function being called. */
+void connect_link_store(FunctionCallInfo fcinfo);
+
 /* The optional limits of a new link; a false has_* means none (NULL). */
 typedef struct LinkLimits {
     bool has_expiry;

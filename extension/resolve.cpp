@@ -12,9 +12,7 @@ resolve(PG_FUNCTION_ARGS)
 {
     text *code = PG_GETARG_TEXT_PP(0);
 
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "url_shortener: SPI_connect failed");
-    open_link_store(fcinfo->flinfo->fn_oid);
+    connect_link_store(fcinfo);
 
     text *url = count_click_and_fetch_url(code);
 

@@ -76,9 +76,7 @@ take_generation_lock(void)
 static Datum
 store_under_alias(FunctionCallInfo fcinfo, const char *alias, text *url, const LinkLimits *limits)
 {
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "url_shortener: SPI_connect failed");
-    open_link_store(fcinfo->flinfo->fn_oid);
+    connect_link_store(fcinfo);
 
     /* The primary key decides: one attempt, never a retry onto another code. */
     const bool stored = insert_link_unless_code_taken(alias, PointerGetDatum(url), limits);
@@ -108,9 +106,7 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
     bool done = false;
     int attempt = 0;
 
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "url_shortener: SPI_connect failed");
-    open_link_store(fcinfo->flinfo->fn_oid);
+    connect_link_store(fcinfo);
     const bytea *key = reuse_key();
 
     while (attempt < max_attempts && !done) {
@@ -190,9 +186,7 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
     if (reuse)
         return reuse_or_store(fcinfo, url);
 
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "url_shortener: SPI_connect failed");
-    open_link_store(fcinfo->flinfo->fn_oid);
+    connect_link_store(fcinfo);
 
     for (int attempt = 1; attempt <= max_attempts && !stored; attempt++) {
         draw_code(code);

@@ -239,9 +239,7 @@ shorten_many(PG_FUNCTION_ARGS)
     for (int i = 0; i < count; i++)
         pending[i] = i;
 
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "url_shortener: SPI_connect failed");
-    open_link_store(fcinfo->flinfo->fn_oid);
+    connect_link_store(fcinfo);
 
     for (int round_number = 1; round_number <= max_attempts_setting && npending > 0; round_number++) {
         HTAB *round = create_round_table(npending);
