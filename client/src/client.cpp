@@ -98,6 +98,58 @@ struct OptionParameters {
     }
 };
 
+/*
+ * The calls' shared bodies, templates over the (private) Session type,
+ * which they never name.
+ */
+
+/* shorten or shorten_locked without options: statement is which. */
+template <typename SessionType>
+std::string shorten_plain(SessionType &s, const char *statement, std::string_view url)
+{
+    refuse_nul_byte(url);
+    const std::string argument(url);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return single_code(t.exec_prepared(statement, argument));
+                            });
+}
+
+template <typename SessionType>
+std::string shorten_with(SessionType &s, const char *statement, std::string_view url,
+                         const LinkOptions &options)
+{
+    refuse_nul_byte(url);
+    if (options.alias && options.alias->find('\0') != std::string::npos)
+        throw InvalidUrl("alias contains a NUL byte", "22021");
+    require_lifecycle(s.connection, "shorten with options");
+    const std::string argument(url);
+    const OptionParameters p(options);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return single_code(t.exec_prepared(
+                                    statement, argument, OptionParameters::text(p.alias),
+                                    OptionParameters::text(p.reuse),
+                                    OptionParameters::text(p.expires_at),
+                                    OptionParameters::text(p.max_clicks)));
+                            });
+}
+
+/* Runs a one-parameter statement on a code and returns its boolean result. */
+template <typename SessionType>
+bool code_call(SessionType &s, const char *statement, const char *call, std::string_view code)
+{
+    require_lifecycle(s.connection, call);
+    if (code.find('\0') != std::string_view::npos)
+        return false;
+    const std::string argument(code);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                const pqxx::field f = t.exec_prepared(statement, argument).at(0).at(0);
+                                return !f.is_null() && f.as<bool>();
+                            });
+}
+
 } // namespace
 
 Client::Client(const std::string &connection_string, ClientOptions options)
@@ -111,26 +163,12 @@ Client &Client::operator=(Client &&) noexcept = default;
 
 std::string Client::shorten(std::string_view url)
 {
-    refuse_nul_byte(url);
-    const std::string argument(url);
-    Session &s = *session_;
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return single_code(
-                                    t.exec_prepared(statements::shorten.name, argument));
-                            });
+    return shorten_plain(*session_, statements::shorten.name, url);
 }
 
 std::string Client::shorten_locked(std::string_view url)
 {
-    refuse_nul_byte(url);
-    const std::string argument(url);
-    Session &s = *session_;
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return single_code(
-                                    t.exec_prepared(statements::shorten_locked.name, argument));
-                            });
+    return shorten_plain(*session_, statements::shorten_locked.name, url);
 }
 
 std::optional<std::string> Client::resolve(std::string_view code)
@@ -186,45 +224,6 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
         });
 }
 
-namespace {
-
-/* Templates over the (private) Session type, which they never name. */
-template <typename SessionType>
-std::string shorten_with(SessionType &s, const char *statement, std::string_view url,
-                         const LinkOptions &options)
-{
-    refuse_nul_byte(url);
-    if (options.alias && options.alias->find('\0') != std::string::npos)
-        throw InvalidUrl("alias contains a NUL byte", "22021");
-    require_lifecycle(s.connection, "shorten with options");
-    const std::string argument(url);
-    const OptionParameters p(options);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return single_code(t.exec_prepared(
-                                    statement, argument, OptionParameters::text(p.alias),
-                                    OptionParameters::text(p.reuse),
-                                    OptionParameters::text(p.expires_at),
-                                    OptionParameters::text(p.max_clicks)));
-                            });
-}
-
-/* Runs a one-parameter statement on a code and returns its boolean result. */
-template <typename SessionType>
-bool code_call(SessionType &s, const char *statement, const char *call, std::string_view code)
-{
-    require_lifecycle(s.connection, call);
-    if (code.find('\0') != std::string_view::npos)
-        return false;
-    const std::string argument(code);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                const pqxx::field f = t.exec_prepared(statement, argument).at(0).at(0);
-                                return !f.is_null() && f.as<bool>();
-                            });
-}
-
-} // namespace
 
 std::string Client::shorten(std::string_view url, const LinkOptions &options)
 {
