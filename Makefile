@@ -13,6 +13,7 @@ OBJS = \
 	extension/code_generator.o \
 	extension/url_argument.o \
 	extension/link_store.o \
+	extension/extension_locks.o \
 	extension/shorten.o \
 	extension/shorten_batch.o \
 	extension/link_options.o \
@@ -37,6 +38,10 @@ SHLIB_LINK += -luriparser -lstdc++
 # PostgreSQL 15's spinlock headers still say "register", which C++17
 # removed; clang rejects it unless told otherwise.
 PG_CXXFLAGS += -std=c++17 -Wno-register
+
+# Recompile an object when a header it includes changes (PGXS writes the
+# dependencies to .deps/; Makefile.global sets autodepend empty, hence override).
+override autodepend = yes
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

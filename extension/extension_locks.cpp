@@ -1,0 +1,38 @@
+/*
+ * extension_locks.cpp
+ *    Locks only url_shortener's code can take (see extension_locks.h).
+ */
+#include "extension_locks.h"
+
+extern "C" {
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "storage/lock.h"
+}
+
+/* The lock tag of `which`: an object lock on the extension's own row. */
+static void
+set_extension_lock_tag(LOCKTAG *tag, ExtensionLock which)
+{
+    const Oid extension = get_extension_oid("url_shortener", false);
+
+    SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, ExtensionRelationId, extension, (uint16) which);
+}
+
+bool
+try_extension_lock(ExtensionLock which)
+{
+    LOCKTAG tag;
+
+    set_extension_lock_tag(&tag, which);
+    return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+void
+wait_for_extension_lock(ExtensionLock which)
+{
+    LOCKTAG tag;
+
+    set_extension_lock_tag(&tag, which);
+    (void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
