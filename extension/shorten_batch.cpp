@@ -255,19 +255,36 @@ entry_for_returned_code(HTAB *round, uint64 row)
     return entry;
 }
 
-/* A text array of the codes, or of the URLs, at the given positions. */
+/*
+ * A text array of the codes, or of the URLs, at the given positions.  The
+ * code values are built in one buffer, and the buffer and the element list
+ * are freed once construct_array has copied them.
+ */
 static Datum
 array_at_positions(const Batch *batch, const int *positions, int n, bool of_codes)
 {
     Datum *elements = (Datum *) palloc(sizeof(Datum) * (size_t) Max(n, 1));
+    const size_t code_size = INTALIGN(VARHDRSZ + batch->code_length);
+    char *code_values = of_codes ? (char *) palloc(code_size * (size_t) Max(n, 1)) : NULL;
 
     for (int i = 0; i < n; i++) {
         CHECK_FOR_INTERRUPTS();
-        elements[i] = of_codes
-            ? CStringGetTextDatum(code_slot(batch, positions[i]))
-            : batch->urls[positions[i]];
+        if (of_codes) {
+            char *value = code_values + code_size * (size_t) i;
+
+            SET_VARSIZE(value, VARHDRSZ + batch->code_length);
+            memcpy(VARDATA(value), code_slot(batch, positions[i]), batch->code_length);
+            elements[i] = PointerGetDatum(value);
+        } else {
+            elements[i] = batch->urls[positions[i]];
+        }
     }
-    return PointerGetDatum(construct_array(elements, n, TEXTOID, -1, false, TYPALIGN_INT));
+    ArrayType *array = construct_array(elements, n, TEXTOID, -1, false, TYPALIGN_INT);
+
+    pfree(elements);
+    if (code_values != NULL)
+        pfree(code_values);
+    return PointerGetDatum(array);
 }
 
 /*
@@ -307,6 +324,9 @@ insert_round(Batch *batch, HTAB *round, int ndrawn)
     if (taken > 0) {
         for (uint64 row = 0; row < taken; row++)
             entry_for_returned_code(round, row)->taken = true;
+        /* Freed as soon as they are read: the round's peak is what counts. */
+        pfree(DatumGetPointer(code_array));
+        pfree(DatumGetPointer(url_array));
         int *untaken = (int *) palloc(sizeof(int) * (size_t) ndrawn);
         npositions = 0;
         for (int i = 0; i < ndrawn; i++) {
@@ -320,6 +340,7 @@ insert_round(Batch *batch, HTAB *round, int ndrawn)
         code_array = array_at_positions(batch, positions, npositions, true);
         url_array = array_at_positions(batch, positions, npositions, false);
     }
+    SPI_freetuptable(SPI_tuptable);
 
     if (npositions == 0)
         return;
@@ -337,6 +358,7 @@ insert_round(Batch *batch, HTAB *round, int ndrawn)
 
         for (uint64 row = 0; row < inserted; row++)
             batch->stored[entry_for_returned_code(round, row)->position] = true;
+        SPI_freetuptable(SPI_tuptable);
     }
 }
 
