@@ -10,6 +10,7 @@
 
 #include "code_alphabet.h"
 #include "code_generator.h"
+#include "reserved_codes.h"
 #include "settings.h"
 
 extern "C" {
@@ -335,10 +336,20 @@ open_link_store(Oid function_oid)
                  "ON CONFLICT (short_code) DO NOTHING RETURNING short_code",
                  table),
         2, two_text_arrays);
+    /*
+     * A drawn code that must never be handed out (reserved_codes.h) counts
+     * as taken too, so a batch draws again for it.  The list is spelled
+     * from the constants in reserved_codes.cpp, never from input.
+     */
+    StringInfoData unusable;
+    initStringInfo(&unusable);
+    for (int i = 0; i < unusable_code_count; i++)
+        appendStringInfo(&unusable, "%s%s", i > 0 ? ", " : "", quote_literal_cstr(unusable_codes[i]));
     taken_codes_plan = prepare_kept_plan(
         psprintf("SELECT c FROM (SELECT pg_catalog.unnest($1) AS c) AS drawn "
-                 "WHERE EXISTS (SELECT FROM %s WHERE short_code OPERATOR(pg_catalog.=) c)",
-                 table),
+                 "WHERE EXISTS (SELECT FROM %s WHERE short_code OPERATOR(pg_catalog.=) c) "
+                 "OR pg_catalog.lower(c) OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.text[])",
+                 table, unusable.data),
         1, one_text_array);
     store_namespace = nsp;
 }

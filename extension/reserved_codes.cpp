@@ -9,21 +9,25 @@
 #include <strings.h>
 
 /*
- * Words that would shadow the paths a web front end typically serves
- * itself.  An alias equal to one is refused; a random or derived code equal
- * to one, whatever the alphabet, is discarded like a taken code.
+ * The two dot segments, then the words that would shadow the paths a web
+ * front end typically serves itself.  An alias equal to a word is refused;
+ * a random or derived code equal to any entry, whatever the alphabet, is
+ * discarded like a taken code.
  */
-static const char *const reserved_words[] = {
+const char *const unusable_codes[] = {
+    ".", "..",
     "admin", "api", "app", "assets", "dashboard", "health", "healthz", "help",
     "login", "logout", "metrics", "settings", "signup", "static", "stats",
     "status", "www",
 };
+const int unusable_code_count = sizeof(unusable_codes) / sizeof(unusable_codes[0]);
+static const int DOT_SEGMENTS = 2;
 
 bool
 is_reserved_word(const char *code) noexcept
 {
-    for (const char *word : reserved_words)
-        if (strcasecmp(code, word) == 0)
+    for (int i = DOT_SEGMENTS; i < unusable_code_count; i++)
+        if (strcasecmp(code, unusable_codes[i]) == 0)
             return true;
     return false;
 }

@@ -81,6 +81,16 @@ SELECT count(shorten_url('https://example.com/dots/' || i)) AS handed_out FROM g
 SELECT shorten_url('https://example.com/dots/4');
 SELECT shorten_url_locked('https://example.com/dots/4');
 SELECT short_code FROM urls ORDER BY 1;
+-- shorten_urls the same: the lookup of taken codes also finds these.
+TRUNCATE urls;
+SELECT count(short_code) AS batch_handed_out
+FROM shorten_urls(ARRAY['https://example.com/b/1', 'https://example.com/b/2', 'https://example.com/b/3']);
+SELECT * FROM shorten_urls(ARRAY['https://example.com/b/4']);
+SET url_shortener.alphabet = 'Api';
+SET url_shortener.code_length = 3;
+SELECT count(short_code) AS batch_handed_out
+FROM shorten_urls(ARRAY(SELECT 'https://example.com/api-batch/' || i FROM generate_series(1, 25) i));
+SELECT short_code FROM urls WHERE lower(short_code) IN ('api', 'app', '..');
 TRUNCATE urls;
 RESET url_shortener.alphabet;
 RESET url_shortener.code_length;
