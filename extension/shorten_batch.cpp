@@ -8,8 +8,8 @@
  *    take_batch_lock) and works in rounds, each for the URLs still without
  *    a code:
  *      1. draw a code for each, distinct within the round;
- *      2. look up which of them are already taken (one query; usually
- *         none), and leave those URLs for the next round;
+ *      2. look up which of them are already taken (one query per 10,000
+ *         codes; usually none), and leave those URLs for the next round;
  *      3. insert the rest with one plain INSERT inside one subtransaction;
  *      4. only if a concurrent writer took one of those codes meanwhile (the
  *         primary key says so), roll that back and insert the same pairs
@@ -324,6 +324,38 @@ ensure_every_pair_stored(int npairs)
 }
 
 /*
+ * Codes looked up per statement by mark_taken_codes.  The lookup's index
+ * scan sorts its array of codes before it reads a row, without checking
+ * for interrupts: a million codes in one statement kept a cancel waiting
+ * for 2 s.  10,000 take a few milliseconds, and a round of a million
+ * makes 100 lookups, each a fraction of the round's time.
+ */
+static const int TAKEN_LOOKUP_CODES = 10000;
+
+/*
+ * Marks in round the codes drawn for batch->drawn[0..ndrawn) that are
+ * already taken, and returns how many are.
+ */
+static int
+mark_taken_codes(Batch *batch, HTAB *round, int ndrawn)
+{
+    int ntaken = 0;
+
+    for (int start = 0; start < ndrawn; start += TAKEN_LOOKUP_CODES) {
+        const int n = Min(TAKEN_LOOKUP_CODES, ndrawn - start);
+        Datum codes = array_at_positions(batch, batch->drawn + start, n, true);
+        const uint64 taken = find_taken_codes(codes);
+
+        for (uint64 row = 0; row < taken; row++)
+            entry_for_returned_code(batch, round, row)->taken = true;
+        ntaken += (int) taken;
+        SPI_freetuptable(SPI_tuptable);
+        pfree(DatumGetPointer(codes));
+    }
+    return ntaken;
+}
+
+/*
  * Stores what it can of the codes drawn for batch->drawn[0..ndrawn) and
  * marks the positions stored.  Runs inside the round's SPI connection:
  * what it allocates goes with it.
@@ -331,20 +363,13 @@ ensure_every_pair_stored(int npairs)
 static void
 insert_round(Batch *batch, HTAB *round, int ndrawn)
 {
-    Datum code_array = array_at_positions(batch, batch->drawn, ndrawn, true);
-    Datum url_array = array_at_positions(batch, batch->drawn, ndrawn, false);
     const int *positions = batch->drawn;
     int npositions = ndrawn;
 
     /* Codes already taken wait for the next round. */
-    const uint64 taken = find_taken_codes(code_array);
-    if (taken > 0) {
-        for (uint64 row = 0; row < taken; row++)
-            entry_for_returned_code(batch, round, row)->taken = true;
-        /* Freed as soon as they are read: the round's peak is what counts. */
-        pfree(DatumGetPointer(code_array));
-        pfree(DatumGetPointer(url_array));
+    if (mark_taken_codes(batch, round, ndrawn) > 0) {
         int *untaken = (int *) palloc(sizeof(int) * (size_t) ndrawn);
+
         npositions = 0;
         for (int i = 0; i < ndrawn; i++) {
             const DrawnCode *entry = search_round(batch, round, code_slot(batch, batch->drawn[i]),
@@ -354,13 +379,12 @@ insert_round(Batch *batch, HTAB *round, int ndrawn)
                 untaken[npositions++] = batch->drawn[i];
         }
         positions = untaken;
-        code_array = array_at_positions(batch, positions, npositions, true);
-        url_array = array_at_positions(batch, positions, npositions, false);
     }
-    SPI_freetuptable(SPI_tuptable);
-
     if (npositions == 0)
         return;
+
+    Datum code_array = array_at_positions(batch, positions, npositions, true);
+    Datum url_array = array_at_positions(batch, positions, npositions, false);
     if (insert_links_unless_a_code_is_taken(code_array, url_array)) {
         ensure_every_pair_stored(npositions);
         for (int i = 0; i < npositions; i++)
