@@ -2,9 +2,9 @@
  * shorten_batch.cpp
  *    shorten_urls(urls text[]): many links in one statement, for imports.
  *
- *    An array of more than MAX_BATCH_URLS elements is refused (54000)
- *    before anything is allocated for it.  Every URL is checked next, so one
- *    bad URL stores nothing.  Then the call takes the batch lock (see
+ *    An array of more than MAX_BATCH_URLS elements is refused (54000) from
+ *    its header, before its elements are deconstructed, checked or copied.
+ *    Every URL is checked next, so one bad URL stores nothing.  Then the call takes the batch lock (see
  *    take_batch_lock) and works in rounds, each for the URLs still without
  *    a code:
  *      1. draw a code for each, distinct within the round;
@@ -25,9 +25,10 @@
  *    per URL plus its code (whether it is stored, its place in the pending
  *    lists); each round's arrays, hash table and SPI results live in that
  *    round's SPI connection and go with it, so a call needs the memory of
- *    one round at a time, however many rounds it takes.  Every loop over the elements or
- *    over draws checks for interrupts: cancel and statement_timeout act
- *    within a fraction of a second, at any batch size.
+ *    one round at a time, however many rounds it takes.  Every loop over
+ *    the elements or over draws checks for interrupts, and no statement
+ *    gets more than 10,000 codes to look up: cancel and statement_timeout
+ *    act within a fraction of a second, at any batch size.
  *
  *    The result lists (url, short_code) in the order of the input array.
  */
@@ -54,7 +55,7 @@ extern "C" {
  * bytes per URL more plus a copy of its URLs, every single allocation stays
  * far below PostgreSQL's 1 GB limit (whatever code_length), and the call
  * runs for seconds, not minutes, while other batches wait for it (17 s for
- * a million on the 2-core test machine).  Imports of more URLs call once
+ * a million in one run on the shared 2-core test machine).  Imports of more URLs call once
  * per million.
  */
 static const int MAX_BATCH_URLS = 1000000;
@@ -108,7 +109,7 @@ element_error_context(void *arg)
 /*
  * The number of elements of urls, or the error for an array that is not
  * one-dimensional or too large.  Reads the array's header only, so an
- * over-large batch is refused before anything is allocated for it.
+ * over-large batch is refused before its elements are deconstructed.
  */
 static int
 batch_size(ArrayType *urls)
