@@ -34,6 +34,7 @@ typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2 } StoreVersion;
 static Oid store_namespace = InvalidOid;
 static Oid store_relid = InvalidOid;
 static StoreVersion store_version = STORE_1_0;
+static char *store_schema_name = NULL;     /* the name the texts spell, in TopMemoryContext */
 static bool invalidation_registered = false;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr insert_unless_taken_plan = NULL;
@@ -174,25 +175,41 @@ open_link_store(Oid function_oid)
         invalidation_registered = true;
     }
 
-    for (SPIPlanPtr *plan : kept_plans)
-        free_plan(plan);
-    store_namespace = InvalidOid;
-
     const char *schema = get_namespace_name(nsp);
     if (schema == NULL)
         elog(ERROR, "url_shortener: schema %u of the extension does not exist", nsp);
     const char *table = quote_qualified_identifier(schema, "urls");
-    store_relid = get_relname_relid("urls", nsp);
-    if (!OidIsValid(store_relid))
+    const Oid relid = get_relname_relid("urls", nsp);
+    if (!OidIsValid(relid))
         ereport(ERROR,
                 (errcode(ERRCODE_UNDEFINED_TABLE),
                  errmsg("table \"%s\" of extension url_shortener does not exist", table)));
-    if (get_attnum(store_relid, "retired_at") != InvalidAttrNumber)
-        store_version = STORE_1_2;
-    else if (get_attnum(store_relid, "expires_at") != InvalidAttrNumber)
-        store_version = STORE_1_1;
-    else
-        store_version = STORE_1_0;
+    StoreVersion version = STORE_1_0;
+    if (get_attnum(relid, "retired_at") != InvalidAttrNumber)
+        version = STORE_1_2;
+    else if (get_attnum(relid, "expires_at") != InvalidAttrNumber)
+        version = STORE_1_1;
+
+    /*
+     * Most invalidations (ANALYZE, autovacuum, a GRANT) change nothing the
+     * statement texts depend on; the plan cache re-plans them by itself.
+     * Prepare afresh only if the table, its version or the schema's name
+     * (the one the texts spell) is not what the plans were made for.
+     */
+    if (insert_plan != NULL && relid == store_relid && version == store_version &&
+        store_schema_name != NULL && strcmp(schema, store_schema_name) == 0) {
+        store_namespace = nsp;
+        return;
+    }
+
+    for (SPIPlanPtr *plan : kept_plans)
+        free_plan(plan);
+    store_namespace = InvalidOid;
+    if (store_schema_name != NULL)
+        pfree(store_schema_name);
+    store_schema_name = NULL;
+    store_relid = relid;
+    store_version = version;
     const char *key_table = quote_qualified_identifier(schema, "reuse_key");
 
     Oid one_text[1] = {TEXTOID};
@@ -373,6 +390,7 @@ open_link_store(Oid function_oid)
                  "WHERE short_code OPERATOR(pg_catalog.=) ANY ($1))",
                  unusable.data, table),
         1, one_text_array);
+    store_schema_name = MemoryContextStrdup(TopMemoryContext, schema);
     store_namespace = nsp;
 }
 
