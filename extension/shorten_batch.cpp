@@ -249,7 +249,7 @@ entry_for_returned_code(HTAB *round, uint64 row)
     if (entry == NULL)
         ereport(ERROR,
                 (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-                 errmsg("a trigger on table \"urls\" changed the code of a link being stored"),
+                 errmsg("a trigger on the links table changed the code of a link"),
                  errdetail("Code \"%s\" came back from the insert, but shorten_urls did not draw it; nothing was stored.",
                            code)));
     return entry;
@@ -292,7 +292,8 @@ array_at_positions(const Batch *batch, const int *positions, int n, bool of_code
  * BEFORE INSERT trigger that returns NULL suppresses a row without an
  * error, and its code must not be handed out.  SPI_processed is that of
  * the insert insert_links_unless_a_code_is_taken ran; an error here aborts
- * the statement, so nothing of the batch remains.
+ * the statement, so nothing of the batch remains.  The message is
+ * shorten_url's (link_store.cpp), so a client sees one error for one cause.
  */
 static void
 ensure_every_pair_stored(int npairs)
@@ -300,10 +301,10 @@ ensure_every_pair_stored(int npairs)
     if (SPI_processed != (uint64) npairs)
         ereport(ERROR,
                 (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-                 errmsg("a trigger on table \"urls\" prevented a link from being stored"),
-                 errdetail("The insert of %d links stored %llu; nothing was stored.",
-                           npairs, (unsigned long long) SPI_processed),
-                 errhint("A BEFORE INSERT trigger on urls must return the row it is given.")));
+                 errmsg("a trigger on the links table suppressed the insert of a link"),
+                 errdetail("The insert stored " UINT64_FORMAT " of %d rows, so no code was handed out.",
+                           SPI_processed, npairs),
+                 errhint("A BEFORE INSERT trigger on the extension's table urls returned NULL; drop or fix it.")));
 }
 
 /*

@@ -86,7 +86,8 @@ REVOKE ALL ON FUNCTION @extschema@.shorten_url_locked(pg_catalog.text, pg_catalo
  * has the option again, until none is left.  The result is compared with
  * the old ACL; if it differs (a grantor that has since become a superuser
  * grants as the owner), the update stops rather than change who may call
- * the function.
+ * the function.  A grantor that has lost USAGE on the schema cannot name
+ * the function, and the update stops too, saying so.
  *
  * A GRANT in an extension script also becomes part of the extension's
  * initial privileges (pg_init_privs), which pg_dump leaves out; so the
@@ -170,10 +171,18 @@ BEGIN
                 IF acl_grantors[i] OPERATOR(pg_catalog.<>) old_owner THEN
                     PERFORM pg_catalog.set_config('role', pg_catalog.pg_get_userbyid(acl_grantors[i])::pg_catalog.text, true);
                 END IF;
-                EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', new_name,
-                    CASE WHEN acl_grantees[i] OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
-                         ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(acl_grantees[i])::pg_catalog.text) END,
-                    CASE WHEN acl_grantable[i] THEN ' WITH GRANT OPTION' ELSE '' END);
+                BEGIN
+                    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', new_name,
+                        CASE WHEN acl_grantees[i] OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
+                             ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(acl_grantees[i])::pg_catalog.text) END,
+                        CASE WHEN acl_grantable[i] THEN ' WITH GRANT OPTION' ELSE '' END);
+                EXCEPTION WHEN insufficient_privilege THEN
+                    RAISE EXCEPTION 'cannot grant EXECUTE on % again as %, who granted it',
+                                    new_function::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(acl_grantors[i])
+                        USING ERRCODE = 'insufficient_privilege',
+                              DETAIL = pg_catalog.format('As %s: %s.', pg_catalog.pg_get_userbyid(acl_grantors[i]), SQLERRM),
+                              HINT = 'A grant is made again by its grantor, who needs USAGE on the extension''s schema. Grant it for the update, or revoke the grant.';
+                END;
                 IF acl_grantors[i] OPERATOR(pg_catalog.<>) old_owner THEN
                     PERFORM pg_catalog.set_config('role', caller_role, true);
                 END IF;

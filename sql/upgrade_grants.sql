@@ -95,6 +95,26 @@ SELECT extversion FROM pg_extension WHERE extname = 'url_shortener';
 SELECT proacl FROM pg_proc WHERE oid = 'shorten_url(text)'::regprocedure;
 ALTER ROLE url_shortener_lead NOSUPERUSER;
 
+-- So does a grantor that can no longer reach the schema to name the
+-- function; the error says who and what to do.
 DROP EXTENSION url_shortener;
+CREATE SCHEMA url_shortener_links;
+GRANT USAGE ON SCHEMA url_shortener_links TO url_shortener_lead;
+CREATE EXTENSION url_shortener SCHEMA url_shortener_links VERSION '1.0';
+GRANT EXECUTE ON FUNCTION url_shortener_links.shorten_url(text) TO url_shortener_lead WITH GRANT OPTION;
+SET ROLE url_shortener_lead;
+GRANT EXECUTE ON FUNCTION url_shortener_links.shorten_url(text) TO url_shortener_dev;
+RESET ROLE;
+REVOKE USAGE ON SCHEMA url_shortener_links FROM url_shortener_lead;
+ALTER EXTENSION url_shortener UPDATE TO '1.1';
+SELECT extversion FROM pg_extension WHERE extname = 'url_shortener';
+-- With USAGE back, the update goes through and keeps the grants.
+GRANT USAGE ON SCHEMA url_shortener_links TO url_shortener_lead;
+ALTER EXTENSION url_shortener UPDATE TO '1.1';
+SELECT proacl FROM pg_proc
+WHERE oid = 'url_shortener_links.shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure;
+DROP EXTENSION url_shortener;
+DROP SCHEMA url_shortener_links;
+
 CREATE EXTENSION url_shortener;
 DROP ROLE url_shortener_lead, url_shortener_dev, url_shortener_owner;
