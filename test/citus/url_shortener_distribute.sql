@@ -14,13 +14,15 @@
  *     trip from the coordinator instead of one per statement.
  * Idempotent: what is already distributed is left as it is.  Citus is
  * needed only when this runs (the body is PL/pgSQL, resolved at call
- * time), so the extension itself installs without Citus.  Every name is
+ * time), so the extension itself installs without Citus; without it the
+ * call fails with 55000.  It runs with the caller's rights (Citus requires
+ * the tables' owner) and is not granted to PUBLIC.  Every name is
  * schema-qualified: Citus installs its functions and catalogs in
  * pg_catalog.
  */
 CREATE FUNCTION @extschema@.url_shortener_distribute()
-RETURNS void
-LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+RETURNS pg_catalog.void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
