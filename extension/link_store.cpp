@@ -80,13 +80,9 @@ static SPIPlanPtr *const kept_plans[] = {
     "OR (max_clicks IS NOT NULL AND clicks OPERATOR(pg_catalog.>=) max_clicks))"
 
 static SPIPlanPtr
-prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
+prepare_plan(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
-    /*
-     * A generic plan from the first call: every statement is a primary-key
-     * lookup or a single-row insert, so custom plans only cost planning time.
-     */
-    SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+    SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 
     if (plan == NULL)
         elog(ERROR, "url_shortener: SPI_prepare failed for \"%s\": %s",
@@ -94,6 +90,29 @@ prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
     if (SPI_keepplan(plan) != 0)
         elog(ERROR, "url_shortener: SPI_keepplan failed");
     return plan;
+}
+
+/*
+ * A statement on the rows of one short_code, planned once: every such
+ * statement is a primary-key lookup or a single-row insert, so custom
+ * plans would only cost planning time.
+ */
+static SPIPlanPtr
+prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
+{
+    return prepare_plan(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+}
+
+/*
+ * A statement over many short_codes (batches, purge): planned with its
+ * parameters' values each time.  Citus cannot plan a multi-shard statement
+ * whose parameters are still unbound in a generic plan ("could not create
+ * distributed plan"); given the values, it can.
+ */
+static SPIPlanPtr
+prepare_kept_multi_shard_plan(const char *sql, int nargs, Oid *argtypes)
+{
+    return prepare_plan(sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
 }
 
 static void
@@ -302,7 +321,7 @@ open_link_store(Oid function_oid)
          * the condition on each row it locks: a link clicked or edited
          * meanwhile is retired only if it is still finished.
          */
-        purge_plan = prepare_kept_plan(
+        purge_plan = prepare_kept_multi_shard_plan(
             psprintf("UPDATE %s " RETIRE_SET
                      "WHERE short_code IN (SELECT short_code FROM %s "
                      "WHERE retired_at IS NULL AND " FINISHED_LINK " LIMIT $1) "
@@ -325,12 +344,12 @@ open_link_store(Oid function_oid)
      * of shorten_urls' time on 100,000 URLs.  Both arrays have the same
      * length, so the two unnests run in step.
      */
-    batch_insert_plan = prepare_kept_plan(
+    batch_insert_plan = prepare_kept_multi_shard_plan(
         psprintf("INSERT INTO %s (short_code, original_url) "
                  "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2)",
                  table),
         2, two_text_arrays);
-    batch_insert_skipping_plan = prepare_kept_plan(
+    batch_insert_skipping_plan = prepare_kept_multi_shard_plan(
         psprintf("INSERT INTO %s (short_code, original_url) "
                  "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2) "
                  "ON CONFLICT (short_code) DO NOTHING RETURNING short_code",
@@ -339,17 +358,20 @@ open_link_store(Oid function_oid)
     /*
      * A drawn code that must never be handed out (reserved_codes.h) counts
      * as taken too, so a batch draws again for it.  The list is spelled
-     * from the constants in reserved_codes.cpp, never from input.
+     * from the constants in reserved_codes.cpp, never from input.  The
+     * lookup is an uncorrelated IN, which Citus plans as a subquery of its
+     * own (it refuses a correlated EXISTS here).
      */
     StringInfoData unusable;
     initStringInfo(&unusable);
     for (int i = 0; i < unusable_code_count; i++)
         appendStringInfo(&unusable, "%s%s", i > 0 ? ", " : "", quote_literal_cstr(unusable_codes[i]));
-    taken_codes_plan = prepare_kept_plan(
-        psprintf("SELECT c FROM (SELECT pg_catalog.unnest($1) AS c) AS drawn "
-                 "WHERE EXISTS (SELECT FROM %s WHERE short_code OPERATOR(pg_catalog.=) c) "
-                 "OR pg_catalog.lower(c) OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.text[])",
-                 table, unusable.data),
+    taken_codes_plan = prepare_kept_multi_shard_plan(
+        psprintf("SELECT c FROM pg_catalog.unnest($1) AS c "
+                 "WHERE pg_catalog.lower(c) OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.text[]) "
+                 "OR c IN (SELECT short_code FROM %s "
+                 "WHERE short_code OPERATOR(pg_catalog.=) ANY ($1))",
+                 unusable.data, table),
         1, one_text_array);
     store_namespace = nsp;
 }
