@@ -34,6 +34,13 @@ SELECT purge_urls(NULL) IS NULL AS null_batch;
 -- is a C function, so calling it loads the module and its settings.
 \c
 SELECT code_length, links FROM url_shortener_capacity();
+-- A placeholder set before the module loads is checked when it loads: an
+-- alphabet the module refuses is not used, capacity reports the default's.
+\c
+SET url_shortener.alphabet = 'aa';
+SELECT code_length, code_space FROM url_shortener_capacity();
+SHOW url_shortener.alphabet;
+RESET url_shortener.alphabet;
 
 -- Capacity: per code length in the table, under the current alphabet.
 TRUNCATE urls;
