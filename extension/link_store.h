@@ -124,7 +124,7 @@ typedef enum ReuseOutcome {
     REUSE_CREATED,      /* a new reusable link now has code */
     REUSE_FOUND,        /* code is already the reusable link of this URL */
     REUSE_OCCUPIED,     /* another link has code: try the URL's next code */
-    REUSE_VANISHED      /* code was taken, then deleted: try it again */
+    REUSE_VANISHED      /* code was held by an insert that rolled back, or released: try it again */
 } ReuseOutcome;
 
 /*

@@ -6,6 +6,7 @@
  *    judge of uniqueness.  A collision rolls back that attempt's
  *    subtransaction and draws again, at most url_shortener.max_attempts
  *    times; then the call fails with SQLSTATE US001 and stores nothing.
+ *    A drawn code that is a reserved word or a dot segment counts as taken.
  *
  *    Pessimistic: the same, after taking a transaction-scoped advisory lock
  *    that serializes generation among shorten_url_locked callers, and

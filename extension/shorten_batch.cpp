@@ -2,14 +2,14 @@
  * shorten_batch.cpp
  *    shorten_urls(urls text[]): many links in one statement, for imports.
  *
- *    An array of more than MAX_BATCH_URLS elements is refused (54000)
- *    before anything is allocated for it.  Every URL is checked next, so one
- *    bad URL stores nothing.  Then the call takes the batch lock (see
+ *    An array of more than MAX_BATCH_URLS elements is refused (54000) from
+ *    its header, before its elements are deconstructed, checked or copied.
+ *    Every URL is checked next, so one bad URL stores nothing.  Then the call takes the batch lock (see
  *    take_batch_lock) and works in rounds, each for the URLs still without
  *    a code:
  *      1. draw a code for each, distinct within the round;
- *      2. look up which of them are already taken (one query; usually
- *         none), and leave those URLs for the next round;
+ *      2. look up which of them are already taken (one query per 10,000
+ *         codes; usually none), and leave those URLs for the next round;
  *      3. insert the rest with one plain INSERT inside one subtransaction;
  *      4. only if a concurrent writer took one of those codes meanwhile (the
  *         primary key says so), roll that back and insert the same pairs
@@ -25,9 +25,10 @@
  *    per URL plus its code (whether it is stored, its place in the pending
  *    lists); each round's arrays, hash table and SPI results live in that
  *    round's SPI connection and go with it, so a call needs the memory of
- *    one round at a time, however many rounds it takes.  Every loop over the elements or
- *    over draws checks for interrupts: cancel and statement_timeout act
- *    within a fraction of a second, at any batch size.
+ *    one round at a time, however many rounds it takes.  Every loop over
+ *    the elements or over draws checks for interrupts, and no statement
+ *    gets more than 10,000 codes to look up: cancel and statement_timeout
+ *    act within a fraction of a second, at any batch size.
  *
  *    The result lists (url, short_code) in the order of the input array.
  */
@@ -54,7 +55,7 @@ extern "C" {
  * bytes per URL more plus a copy of its URLs, every single allocation stays
  * far below PostgreSQL's 1 GB limit (whatever code_length), and the call
  * runs for seconds, not minutes, while other batches wait for it (17 s for
- * a million on the 2-core test machine).  Imports of more URLs call once
+ * a million in one run on the shared 2-core test machine).  Imports of more URLs call once
  * per million.
  */
 static const int MAX_BATCH_URLS = 1000000;
@@ -108,7 +109,7 @@ element_error_context(void *arg)
 /*
  * The number of elements of urls, or the error for an array that is not
  * one-dimensional or too large.  Reads the array's header only, so an
- * over-large batch is refused before anything is allocated for it.
+ * over-large batch is refused before its elements are deconstructed.
  */
 static int
 batch_size(ArrayType *urls)
@@ -324,6 +325,38 @@ ensure_every_pair_stored(int npairs)
 }
 
 /*
+ * Codes looked up per statement by mark_taken_codes.  The lookup's index
+ * scan sorts its array of codes before it reads a row, without checking
+ * for interrupts: a million codes in one statement kept a cancel waiting
+ * for 2 s.  10,000 take a few milliseconds, and a round of a million
+ * makes 100 lookups, each a fraction of the round's time.
+ */
+static const int TAKEN_LOOKUP_CODES = 10000;
+
+/*
+ * Marks in round the codes drawn for batch->drawn[0..ndrawn) that are
+ * already taken, and returns how many are.
+ */
+static int
+mark_taken_codes(Batch *batch, HTAB *round, int ndrawn)
+{
+    int ntaken = 0;
+
+    for (int start = 0; start < ndrawn; start += TAKEN_LOOKUP_CODES) {
+        const int n = Min(TAKEN_LOOKUP_CODES, ndrawn - start);
+        Datum codes = array_at_positions(batch, batch->drawn + start, n, true);
+        const uint64 taken = find_taken_codes(codes);
+
+        for (uint64 row = 0; row < taken; row++)
+            entry_for_returned_code(batch, round, row)->taken = true;
+        ntaken += (int) taken;
+        SPI_freetuptable(SPI_tuptable);
+        pfree(DatumGetPointer(codes));
+    }
+    return ntaken;
+}
+
+/*
  * Stores what it can of the codes drawn for batch->drawn[0..ndrawn) and
  * marks the positions stored.  Runs inside the round's SPI connection:
  * what it allocates goes with it.
@@ -331,20 +364,13 @@ ensure_every_pair_stored(int npairs)
 static void
 insert_round(Batch *batch, HTAB *round, int ndrawn)
 {
-    Datum code_array = array_at_positions(batch, batch->drawn, ndrawn, true);
-    Datum url_array = array_at_positions(batch, batch->drawn, ndrawn, false);
     const int *positions = batch->drawn;
     int npositions = ndrawn;
 
     /* Codes already taken wait for the next round. */
-    const uint64 taken = find_taken_codes(code_array);
-    if (taken > 0) {
-        for (uint64 row = 0; row < taken; row++)
-            entry_for_returned_code(batch, round, row)->taken = true;
-        /* Freed as soon as they are read: the round's peak is what counts. */
-        pfree(DatumGetPointer(code_array));
-        pfree(DatumGetPointer(url_array));
+    if (mark_taken_codes(batch, round, ndrawn) > 0) {
         int *untaken = (int *) palloc(sizeof(int) * (size_t) ndrawn);
+
         npositions = 0;
         for (int i = 0; i < ndrawn; i++) {
             const DrawnCode *entry = search_round(batch, round, code_slot(batch, batch->drawn[i]),
@@ -354,13 +380,12 @@ insert_round(Batch *batch, HTAB *round, int ndrawn)
                 untaken[npositions++] = batch->drawn[i];
         }
         positions = untaken;
-        code_array = array_at_positions(batch, positions, npositions, true);
-        url_array = array_at_positions(batch, positions, npositions, false);
     }
-    SPI_freetuptable(SPI_tuptable);
-
     if (npositions == 0)
         return;
+
+    Datum code_array = array_at_positions(batch, positions, npositions, true);
+    Datum url_array = array_at_positions(batch, positions, npositions, false);
     if (insert_links_unless_a_code_is_taken(code_array, url_array)) {
         ensure_every_pair_stored(npositions);
         for (int i = 0; i < npositions; i++)

@@ -161,6 +161,15 @@ RESET url_shortener.code_length;
 RESET url_shortener.alphabet;
 RESET url_shortener.max_attempts;
 SELECT code_length, alphabet FROM reuse_key;
+-- The key is read on every reuse call, not cached: a replaced key (say, a
+-- restore) takes effect at once in this session, and putting the old one
+-- back brings the old code back.
+CREATE TEMP TABLE old_key AS SELECT secret FROM reuse_key;
+UPDATE reuse_key SET secret = sha256(secret);
+SELECT shorten_url('https://example.com/shape', reuse => true) <> :'shaped' AS new_key_new_code;
+UPDATE reuse_key SET secret = (SELECT secret FROM old_key);
+SELECT shorten_url('https://example.com/shape', reuse => true) = :'shaped' AS old_key_old_code;
+DROP TABLE old_key;
 -- A squatter who learns a URL's code (here: in a rolled-back transaction)
 -- and claims it as an alias does not make reuse fail: the URL's next code.
 BEGIN;
