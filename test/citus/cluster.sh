@@ -15,6 +15,12 @@
 # mktemp directory that user owns.  Authentication is trust, listening on
 # 127.0.0.1 only.
 
+# A caller's libpq environment (pg_virtualenv's PGHOST, PGUSER, ...; a
+# PGOPTIONS) must reach neither the checks nor the servers: the nodes'
+# connections to each other are made by libpq inside the servers, which
+# read it too.
+unset $(compgen -e | grep '^PG') 2> /dev/null || true
+
 citus_bindir=${CITUS_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 citus_as_user=()
 [ "$(id -u)" -eq 0 ] && citus_as_user=(runuser -u postgres --)
