@@ -13,6 +13,7 @@
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -104,9 +105,16 @@ private:
         if (ec)
             return on_read_error(ec);
         stream_.expires_never();   /* the database work has its own bound (the pool wait) */
-        server_.router().handle(parser_->release(), [self = shared_from_this()](Response res) {
-            net::post(self->stream_.get_executor(),
-                      [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+        /* The answer comes from a worker thread; until it is posted back, this
+         * guard keeps io_context::run() from returning (a graceful stop
+         * waits for it). */
+        auto pending = std::make_shared<net::executor_work_guard<net::any_io_executor>>(
+            stream_.get_executor());
+        server_.router().handle(parser_->release(), [self = shared_from_this(), pending](Response res) {
+            net::post(self->stream_.get_executor(), [self, pending, res = std::move(res)]() mutable {
+                pending->reset();
+                self->write(std::move(res));
+            });
         });
     }
 

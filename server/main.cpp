@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     app.add_option("--base-url", options.base_url,
                    "prefix of the short URLs returned (default: http:// + the listen address)");
     app.add_option("--pool-size", options.pool_size,
-                   "database connections, and threads running database calls")
+                   "database connections (twice as many threads run database calls)")
         ->capture_default_str()->check(CLI::Range(1, 1000));
     app.add_option("--pool-wait-ms", pool_wait_ms,
                    "longest a request waits for a database connection before 503")
@@ -110,7 +110,9 @@ int main(int argc, char **argv)
         const net::ip::tcp::endpoint endpoint(net::ip::make_address(options.listen_host),
                                               options.listen_port);
         ConnectionPool pool(options.dsn, options.pool_size);
-        net::thread_pool workers(options.pool_size);
+        /* Twice the connections: a request beyond the pool waits in acquire (bounded,
+         * counted in /metrics) rather than unseen in the queue. */
+        net::thread_pool workers(2 * options.pool_size);
         Metrics metrics;
         LinkSettings settings;
         settings.redirect_status = static_cast<http::status>(options.redirect_status);
