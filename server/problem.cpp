@@ -126,6 +126,8 @@ Response problem_response(const Problem &problem, unsigned version, bool keep_al
     res.set(http::field::cache_control, "no-store");
     if (problem.status == http::status::unauthorized)
         res.set(http::field::www_authenticate, "Bearer");
+    if (!problem.allow.empty())
+        res.set(http::field::allow, problem.allow);
     if (problem.retry_after > 0)
         res.set(http::field::retry_after, std::to_string(problem.retry_after));
     res.keep_alive(keep_alive);

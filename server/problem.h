@@ -22,6 +22,7 @@ struct Problem {
     std::string detail;
     std::string sqlstate{};    /* empty: no such member */
     unsigned retry_after = 0;  /* seconds; 0: no Retry-After header */
+    std::string allow{};       /* for 405: the Allow header */
 };
 
 /* Thrown by request parsing and routes for an answer that is a problem. */

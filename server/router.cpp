@@ -122,7 +122,8 @@ void require_method(const Request &request, std::initializer_list<http::verb> al
         names += (names.empty() ? "" : ", ") + std::string(http::to_string(verb));
     }
     throw ProblemError(Problem{http::status::method_not_allowed, "method-not-allowed",
-                               "Method not allowed", "This resource answers " + names + "."});
+                               "Method not allowed", "This resource answers " + names + ".",
+                               {}, 0, names});
 }
 
 /* 415 unless the body is declared JSON (application/json or any +json). */
