@@ -25,8 +25,8 @@ std::string trimmed(const std::string &line)
 }
 
 /*
- * Whether a and b are equal, looking at every byte of the key (a) whatever
- * b holds: no early exit on the first difference, and a length mismatch
+ * Whether presented equals key, looking at every byte of key whatever
+ * presented holds: no early exit on the first difference, and a length mismatch
  * folds into the same accumulator.
  */
 bool equal_in_constant_time(std::string_view key, std::string_view presented)

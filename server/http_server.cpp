@@ -57,6 +57,8 @@ public:
     }
 
 private:
+    /* Waits (at most idle_timeout) for the next request's header; on a
+     * stopping server closes instead. */
     void read_header()
     {
         if (server_.stopping())
@@ -72,6 +74,8 @@ private:
                                 });
     }
 
+    /* The header is in: answer "Expect: 100-continue" (the body limit was
+     * already checked against Content-Length), then read the body. */
     void on_header(beast::error_code ec)
     {
         idle_ = false;
@@ -91,6 +95,7 @@ private:
         read_body();
     }
 
+    /* Reads the body, at most max_body_bytes, within transfer_timeout. */
     void read_body()
     {
         stream_.expires_after(transfer_timeout);
@@ -100,6 +105,7 @@ private:
                          });
     }
 
+    /* A whole request: hand it to the router; its answer is written on this strand. */
     void on_body(beast::error_code ec)
     {
         if (ec)
@@ -146,6 +152,8 @@ private:
         write(std::move(res));
     }
 
+    /* Writes an answer, then reads the next request or closes (the client
+     * asked to, or the server is stopping: then "Connection: close"). */
     void write(Response res)
     {
         if (server_.stopping())
@@ -178,6 +186,7 @@ private:
         drain();
     }
 
+    /* One read of linger_and_close, repeated until end-of-file or the timeout. */
     void drain()
     {
         stream_.async_read_some(net::buffer(drain_buffer_),
@@ -188,6 +197,7 @@ private:
                                 });
     }
 
+    /* Closes the socket; the session ends when its last handler returns. */
     void close()
     {
         beast::error_code ignored;
@@ -213,11 +223,13 @@ HttpServer::HttpServer(net::io_context &io, const tcp::endpoint &endpoint,
     acceptor_.listen(net::socket_base::max_listen_connections);
 }
 
+/* The bound address, so a port 0 listener can say which port it got. */
 tcp::endpoint HttpServer::local_endpoint() const
 {
     return acceptor_.local_endpoint();
 }
 
+/* Starts the accept loop and the wait for SIGTERM/SIGINT (which calls stop). */
 void HttpServer::start(Router &router)
 {
     router_ = &router;
@@ -228,7 +240,8 @@ void HttpServer::start(Router &router)
     accept();
 }
 
-/* Accepts the next connection onto its own strand. */
+/* Accepts the next connection onto its own strand, and registers it so
+ * that stop can reach it; forgotten sessions are pruned on the way. */
 void HttpServer::accept()
 {
     acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
@@ -248,6 +261,7 @@ void HttpServer::accept()
     });
 }
 
+/* Graceful stop: no new connections, idle ones closed, busy ones finish (see the header). */
 void HttpServer::stop()
 {
     if (stopping_.exchange(true))

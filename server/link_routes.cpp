@@ -18,11 +18,13 @@ namespace json = boost::json;
 
 namespace {
 
+/* The public short URL of code: the base URL, a slash, the code. */
 std::string short_url(const LinkSettings &settings, const std::string &code)
 {
     return settings.base_url + "/" + code;
 }
 
+/* An API answer: JSON, never cached (it reports live counts). */
 Response json_response(http::status status, const json::value &body)
 {
     Response res{status, 11};
@@ -32,6 +34,7 @@ Response json_response(http::status status, const json::value &body)
     return res;
 }
 
+/* 204: done, nothing to say. */
 Response no_content()
 {
     return Response{http::status::no_content, 11};

@@ -35,6 +35,7 @@ long long days_from_civil(int y, unsigned m, unsigned d)
     return era * 146097 + static_cast<long long>(doe) - 719468;
 }
 
+/* Gregorian leap years, to refuse February 29 elsewhere. */
 bool leap_year(int y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

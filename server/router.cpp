@@ -163,6 +163,7 @@ long long expected_version(const Request &request)
     return version;
 }
 
+/* A small uncached text answer (health, metrics). */
 Response text_response(http::status status, std::string body, const char *type = "text/plain")
 {
     Response res{status, 11};
