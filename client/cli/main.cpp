@@ -138,7 +138,7 @@ int main(int argc, char **argv)
         return report(e, exit_alias_taken, nullptr);
     } catch (const VersionConflict &e) {
         return report(e, exit_version_conflict, nullptr);   /* the server's hint says what to do */
-    } catch (const InvalidUrl &e) {
+    } catch (const InvalidInput &e) {
         return report(e, exit_invalid_input, nullptr);
     } catch (const CodeSpaceExhausted &e) {
         return report(e, exit_code_space_exhausted, nullptr);  /* the server's hint says what to do */

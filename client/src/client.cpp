@@ -23,8 +23,9 @@ namespace url_shortener {
 /* What a Client owns: its connection, its options, its jitter source. */
 struct Client::Session {
     Session(const std::string &connection_string, ClientOptions client_options)
-        : connection(connection_string), options(std::move(client_options)),
-          random(std::random_device{}())
+        : connection(connection_string, client_options.connect_timeout,
+                     client_options.statement_timeout),
+          options(std::move(client_options)), random(std::random_device{}())
     {
         if (options.batch_chunk_size == 0)
             options.batch_chunk_size = 1;
@@ -70,13 +71,113 @@ std::chrono::system_clock::time_point from_unix_seconds(double seconds)
         std::chrono::duration<double>(seconds)));
 }
 
-/* Throws unless the server's extension has the lifecycle calls. */
-void require_lifecycle(const ServerConnection &connection, const char *call)
+/*
+ * The installed extension version, read through the retry loop; reconnects
+ * (preparing the statements anew) if it is not the one they were prepared
+ * for, so a Client notices ALTER EXTENSION ... UPDATE.
+ */
+template <typename SessionType>
+std::string refresh_version(SessionType &s)
 {
-    if (!connection.has_lifecycle())
-        throw ServerError(std::string(call) + " needs url_shortener 1.1; run ALTER EXTENSION "
-                                              "url_shortener UPDATE",
-                          "0A000");
+    const std::optional<std::string> installed = run_with_retries(
+        s.connection, s.options, Isolation::autocommit, s.random,
+        [&](pqxx::transaction_base &t) -> std::optional<std::string> {
+            const pqxx::result rows = t.exec(statements::extension_schema);
+            if (rows.empty())
+                return std::nullopt;
+            return rows[0][1].as<std::string>();
+        });
+    if (!installed)
+        throw ServerError("the url_shortener extension is not installed in this database",
+                          "42704");
+    if (*installed != s.connection.extension_version())
+        s.connection.reconnect();
+    return *installed;
+}
+
+/*
+ * Throws unless the server's extension has the lifecycle calls; first
+ * checks whether it was updated since the statements were prepared.
+ */
+template <typename SessionType>
+void require_lifecycle(SessionType &s, const char *call)
+{
+    if (s.connection.has_lifecycle())
+        return;
+    const std::string installed = refresh_version(s);
+    if (!s.connection.has_lifecycle())
+        throw ServerError(std::string(call) + " needs url_shortener 1.1, the database has " +
+                              installed,
+                          "0A000",
+                          "HINT:  Run ALTER EXTENSION url_shortener UPDATE in the database.");
+}
+
+/* Whether c may appear in an alias (the extension's rule). */
+bool is_alias_character(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+}
+
+/*
+ * Refuses, before anything is sent, the options the client can judge by
+ * itself: the alias's length and characters, max_clicks below 1, an expiry
+ * not after the client's clock, reuse with another option.  The server
+ * checks them all again (and the reserved words, and the expiry against its
+ * own clock).
+ */
+void check_link_options(const LinkOptions &o)
+{
+    if (o.alias) {
+        if (o.alias->empty() || o.alias->size() > 64)
+            throw InvalidArgument("alias must be 1 to 64 characters long",
+                                  sqlstate_invalid_argument,
+                                  "DETAIL:  The alias has " + std::to_string(o.alias->size()) +
+                                      " bytes.");
+        for (std::size_t i = 0; i < o.alias->size(); ++i)
+            if (!is_alias_character((*o.alias)[i]))
+                throw InvalidArgument("alias contains a character that is not allowed",
+                                      sqlstate_invalid_argument,
+                                      "DETAIL:  The byte at position " + std::to_string(i + 1) +
+                                          " is not allowed.\nHINT:  An alias uses only A-Z, a-z, "
+                                          "0-9, \"_\" and \"-\".");
+    }
+    if (o.max_clicks && *o.max_clicks < 1)
+        throw InvalidArgument("max_clicks must be at least 1", sqlstate_invalid_argument,
+                              "DETAIL:  It is " + std::to_string(*o.max_clicks) + ".");
+    if (o.expires_at && *o.expires_at <= std::chrono::system_clock::now())
+        throw InvalidArgument("expires_at must be in the future", sqlstate_invalid_argument);
+    if (o.reuse && (o.alias || o.expires_at || o.max_clicks))
+        throw InvalidArgument("reuse cannot be combined with alias, expires_at or max_clicks",
+                              sqlstate_invalid_argument);
+}
+
+/* Whether any option is set. */
+bool has_options(const LinkOptions &o)
+{
+    return o.alias || o.reuse || o.expires_at || o.max_clicks;
+}
+
+/*
+ * The 1-based position n in "URL n of m in the array", the context the
+ * extension's shorten_urls gives a refused element; nullopt without one.
+ */
+std::optional<std::size_t> element_position(const std::string &context)
+{
+    const std::size_t at = context.find("URL ");
+    const std::size_t of = context.find(" of ", at);
+    if (at == std::string::npos || of == std::string::npos || context.find(" in the array", of) == std::string::npos)
+        return std::nullopt;
+    try {
+        const std::string number = context.substr(at + 4, of - at - 4);
+        std::size_t used = 0;
+        const unsigned long n = std::stoul(number, &used);
+        if (used != number.size() || n == 0)
+            return std::nullopt;
+        return n;
+    } catch (const std::exception &) {
+        return std::nullopt;
+    }
 }
 
 /* A prepared statement's text parameters, NULL where absent. */
@@ -120,9 +221,8 @@ std::string shorten_with(SessionType &s, const char *statement, std::string_view
                          const LinkOptions &options)
 {
     refuse_nul_byte(url);
-    if (options.alias && options.alias->find('\0') != std::string::npos)
-        throw InvalidUrl("alias contains a NUL byte", "22021");
-    require_lifecycle(s.connection, "shorten with options");
+    check_link_options(options);
+    require_lifecycle(s, "shorten with options");
     const std::string argument(url);
     const OptionParameters p(options);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
@@ -132,14 +232,15 @@ std::string shorten_with(SessionType &s, const char *statement, std::string_view
                                     OptionParameters::text(p.reuse),
                                     OptionParameters::text(p.expires_at),
                                     OptionParameters::text(p.max_clicks)));
-                            });
+                            },
+                            CallArguments{true, has_options(options)});
 }
 
 /* Runs a one-parameter statement on a code and returns its boolean result. */
 template <typename SessionType>
 bool code_call(SessionType &s, const char *statement, const char *call, std::string_view code)
 {
-    require_lifecycle(s.connection, call);
+    require_lifecycle(s, call);
     if (code.find('\0') != std::string_view::npos)
         return false;
     const std::string argument(code);
@@ -152,6 +253,11 @@ bool code_call(SessionType &s, const char *statement, const char *call, std::str
 
 } // namespace
 
+const char *client_version() noexcept
+{
+    return URL_SHORTENER_CLIENT_VERSION;
+}
+
 Client::Client(const std::string &connection_string, ClientOptions options)
     : session_(std::make_unique<Session>(connection_string, std::move(options)))
 {
@@ -161,14 +267,22 @@ Client::~Client() = default;
 Client::Client(Client &&) noexcept = default;
 Client &Client::operator=(Client &&) noexcept = default;
 
+/* The Session, or a clear error instead of a null dereference after a move. */
+Client::Session &Client::session()
+{
+    if (!session_)
+        throw Error("this url_shortener::Client was moved from; use the Client it was moved to");
+    return *session_;
+}
+
 std::string Client::shorten(std::string_view url)
 {
-    return shorten_plain(*session_, statements::shorten.name, url);
+    return shorten_plain(session(), statements::shorten.name, url);
 }
 
 std::string Client::shorten_locked(std::string_view url)
 {
-    return shorten_plain(*session_, statements::shorten_locked.name, url);
+    return shorten_plain(session(), statements::shorten_locked.name, url);
 }
 
 std::optional<std::string> Client::resolve(std::string_view code)
@@ -177,7 +291,7 @@ std::optional<std::string> Client::resolve(std::string_view code)
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
     const std::string argument(code);
-    Session &s = *session_;
+    Session &s = session();
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                             [&](pqxx::transaction_base &t) -> std::optional<std::string> {
                                 const pqxx::result rows =
@@ -192,22 +306,29 @@ std::optional<std::string> Client::resolve(std::string_view code)
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
                                               const BatchProgress &progress)
 {
+    Session &s = session();
     if (urls.empty())
         return {};
-    for (const std::string &url : urls)
-        refuse_nul_byte(url);
+    for (std::size_t i = 0; i < urls.size(); ++i)
+        if (urls[i].find('\0') != std::string::npos)
+            throw InvalidUrl("URL " + std::to_string(i + 1) + " of " + std::to_string(urls.size()) +
+                                 " contains a NUL byte",
+                             "22021", {}, i);
 
-    Session &s = *session_;
     const std::size_t chunk = s.options.batch_chunk_size;
     const Isolation isolation = s.options.isolation == Isolation::autocommit
                                     ? Isolation::read_committed
                                     : s.options.isolation;
 
-    return run_with_retries(
+    /* Where the chunk being sent starts, to name a refused URL's absolute position. */
+    std::size_t chunk_begin = 0;
+    try {
+        return run_with_retries(
         s.connection, s.options, isolation, s.random, [&](pqxx::transaction_base &t) {
             std::vector<std::string> codes;
             codes.reserve(urls.size());
             for (std::size_t begin = 0; begin < urls.size(); begin += chunk) {
+                chunk_begin = begin;
                 const std::size_t end = std::min(urls.size(), begin + chunk);
                 const pqxx::result rows = t.exec_prepared(
                     statements::shorten_chunk.name,
@@ -222,24 +343,34 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
             }
             return codes;
         });
+    } catch (const InvalidUrl &e) {
+        const ServerReport report = ServerReport::parse(e.server_message());
+        const std::optional<std::size_t> in_chunk = element_position(report.context);
+        if (!in_chunk)
+            throw;
+        const std::size_t index = chunk_begin + *in_chunk - 1;
+        throw InvalidUrl("URL " + std::to_string(index + 1) + " of " + std::to_string(urls.size()) +
+                             " was refused: " + e.what(),
+                         e.sqlstate(), e.server_message(), index);
+    }
 }
 
 
 std::string Client::shorten(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(*session_, statements::shorten_with_options.name, url, options);
+    return shorten_with(session(), statements::shorten_with_options.name, url, options);
 }
 
 std::string Client::shorten_locked(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(*session_, statements::shorten_locked_with_options.name, url, options);
+    return shorten_with(session(), statements::shorten_locked_with_options.name, url, options);
 }
 
 std::optional<long long> Client::update(std::string_view code, std::string_view new_url,
                                         long long expected_version)
 {
-    Session &s = *session_;
-    require_lifecycle(s.connection, "update");
+    Session &s = session();
+    require_lifecycle(s, "update");
     refuse_nul_byte(new_url);
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
@@ -260,23 +391,23 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
 
 bool Client::remove(std::string_view code)
 {
-    return code_call(*session_, statements::remove.name, "remove", code);
+    return code_call(session(), statements::remove.name, "remove", code);
 }
 
 bool Client::disable(std::string_view code)
 {
-    return code_call(*session_, statements::disable.name, "disable", code);
+    return code_call(session(), statements::disable.name, "disable", code);
 }
 
 bool Client::enable(std::string_view code)
 {
-    return code_call(*session_, statements::enable.name, "enable", code);
+    return code_call(session(), statements::enable.name, "enable", code);
 }
 
 std::optional<LinkStats> Client::stats(std::string_view code)
 {
-    Session &s = *session_;
-    require_lifecycle(s.connection, "stats");
+    Session &s = session();
+    require_lifecycle(s, "stats");
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
     const std::string argument(code);
@@ -304,8 +435,11 @@ std::optional<LinkStats> Client::stats(std::string_view code)
 
 long long Client::purge(int batch_size)
 {
-    Session &s = *session_;
-    require_lifecycle(s.connection, "purge");
+    Session &s = session();
+    if (batch_size < 1)
+        throw InvalidArgument("batch_size must be at least 1", sqlstate_invalid_argument,
+                              "DETAIL:  It is " + std::to_string(batch_size) + ".");
+    require_lifecycle(s, "purge");
     const std::string argument = std::to_string(batch_size);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                             [&](pqxx::transaction_base &t) {
@@ -313,7 +447,13 @@ long long Client::purge(int batch_size)
                                     .at(0)
                                     .at(0)
                                     .as<long long>();
-                            });
+                            },
+                            CallArguments{false, true});
+}
+
+std::string Client::server_version()
+{
+    return refresh_version(session());
 }
 
 } // namespace url_shortener
