@@ -2,6 +2,9 @@
  * main.cpp
  *    url-shortener: the command line for the url_shortener extension.
  *
+ *    Global options: --dsn DSN, --connect-timeout SECONDS,
+ *    --statement-timeout SECONDS.
+ *
  *      url-shortener [--dsn DSN] shorten [--locked] [--alias A | --reuse]
  *                                        [--expires-in SECONDS] [--max-clicks N] URL...
  *      url-shortener [--dsn DSN] resolve CODE
@@ -13,7 +16,9 @@
  *    Without --dsn the connection comes from libpq's environment (PGHOST,
  *    PGPORT, PGDATABASE, PGUSER, PGOPTIONS, ...).  Exit codes: exit_codes.h.
  */
+#include <chrono>
 #include <iostream>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,6 +33,9 @@ using namespace url_shortener;
 using namespace url_shortener::cli;
 
 namespace {
+
+/* The longest timeout the options take: statement_timeout is an int of milliseconds. */
+constexpr int max_timeout_seconds = 2147483;
 
 /* One line on stderr saying what failed and what to do; returns the exit code. */
 int report(const std::exception &error, int code, const char *advice)
@@ -52,6 +60,21 @@ int main(int argc, char **argv)
     app.add_option("--dsn", dsn,
                    "libpq connection string or URI; default: PGHOST, PGDATABASE, ... from the "
                    "environment");
+    ClientOptions client_options;
+    int connect_timeout = static_cast<int>(client_options.connect_timeout.count());
+    app.add_option("--connect-timeout", connect_timeout,
+                   "Give up connecting after SECONDS (at least 2; 0 waits as long as the system "
+                   "does)")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(0, max_timeout_seconds))
+        ->capture_default_str();
+    int statement_timeout = static_cast<int>(client_options.statement_timeout.count() / 1000);
+    app.add_option("--statement-timeout", statement_timeout,
+                   "The server cancels a statement running longer than SECONDS (0: the "
+                   "server's own statement_timeout)")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(0, max_timeout_seconds))
+        ->capture_default_str();
 
     std::string code;
     std::vector<std::string> urls;
@@ -120,8 +143,19 @@ int main(int argc, char **argv)
         return exit_usage;
     }
 
+    client_options.connect_timeout = std::chrono::seconds(connect_timeout);
+    client_options.statement_timeout = std::chrono::seconds(statement_timeout);
+
     try {
-        Client client(dsn);
+        std::optional<Client> connected;
+        try {
+            connected.emplace(dsn, client_options);
+        } catch (const InvalidArgument &e) {
+            /* A --dsn libpq cannot parse is a usage error, not a server failure. */
+            std::cerr << "url-shortener: --dsn: " << e.what() << " (see url-shortener --help)\n";
+            return exit_usage;
+        }
+        Client &client = *connected;
         if (shorten->parsed())
             return shorten_command(client, urls, locked, shorten_options);
         if (resolve->parsed())
@@ -156,6 +190,8 @@ int main(int argc, char **argv)
         if (e.sqlstate() == "42704")
             std::cerr << " (run CREATE EXTENSION url_shortener in this database, or connect to "
                          "the one that has it)";
+        else if (e.sqlstate() == "57014")
+            std::cerr << " (it ran longer than --statement-timeout; nothing was stored)";
         else if (e.sqlstate() == "42501")
             std::cerr << " (ask an administrator to GRANT EXECUTE on the url_shortener functions)";
         std::cerr << '\n';

@@ -16,6 +16,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <pqxx/transaction>
+
+#include "silent_listener.h"
 #include "test_database.h"
 
 using namespace url_shortener::test;
@@ -325,4 +328,45 @@ TEST(Cli, PurgePrintsACount)
     ASSERT_EQ(lines(r.out).size(), 1u);
     EXPECT_GE(std::stoll(r.out), 0);
     EXPECT_EQ(run({"purge", "--batch-size", "0"}).status, 2);
+}
+
+/* Timeouts: outcomes only; "timeout 120" turns a hang into a failed assertion. */
+TEST(Cli, AServerThatNeverAnswersExitsFiveAfterTheConnectTimeout)
+{
+    SilentListener listener;
+    const CliRun r = run({"--dsn", "host=127.0.0.1 port=" + std::to_string(listener.port()) +
+                                       " dbname=x user=x",
+                          "--connect-timeout", "2", "resolve", "abc"},
+                         "timeout 120");
+    EXPECT_EQ(r.status, 5) << r.err;
+    expect_one_error_line(r);
+}
+
+TEST(Cli, AStatementOverTheStatementTimeoutExitsFiveAndStoresNothing)
+{
+    auto holder = connect();
+    pqxx::work holding(*holder);
+    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+    const std::string url = unique_url("cli-statement-timeout");
+    const CliRun r = run({"--statement-timeout", "1", "shorten", "--locked", url}, "timeout 120");
+    holding.abort();
+    EXPECT_EQ(r.status, 5) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("57014"), std::string::npos) << r.err;
+    EXPECT_EQ(links_to(url), 0);
+}
+
+TEST(Cli, BadTimeoutsAndAnUnparseableDsnAreUsageErrors)
+{
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"--connect-timeout", "-1", "resolve", "x"},
+             {"--connect-timeout", "soon", "resolve", "x"},
+             {"--statement-timeout", "99999999999", "resolve", "x"},
+             {"--dsn", "host", "resolve", "x"},
+             {"--dsn", "port=1 'unterminated", "resolve", "x"},
+             {"--dsn", "postgresql://[::1", "resolve", "x"}}) {
+        const CliRun r = run(args);
+        EXPECT_EQ(r.status, 2) << args[0] << " " << args[1] << ": " << r.err;
+        expect_one_error_line(r);
+    }
 }
