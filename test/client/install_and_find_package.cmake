@@ -57,8 +57,7 @@ run_step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${work}/shared/build
     -D CMAKE_BUILD_TYPE=${CONFIG}
     "-D CMAKE_CXX_FLAGS=${CONSUMER_FLAGS}" "-D CMAKE_EXE_LINKER_FLAGS=${CONSUMER_FLAGS}"
     "-D CMAKE_SHARED_LINKER_FLAGS=${CONSUMER_FLAGS}")
-run_step(${CMAKE_COMMAND} --build ${work}/shared/build --target url_shortener_client url-shortener
-    -j 2 ${config_args})
+run_step(${CMAKE_COMMAND} --build ${work}/shared/build -j 2 ${config_args})
 run_step(${CMAKE_COMMAND} --install ${work}/shared/build --prefix ${work}/shared/prefix ${config_args})
 # Nothing may still find the library in the build tree: only the install.
 file(REMOVE_RECURSE ${work}/shared/build)
