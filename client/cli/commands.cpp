@@ -1,74 +1,27 @@
 /*
  * commands.cpp
- *    shorten, resolve and import.
+ *    The subcommands: shorten, resolve, import, update, stats, disable,
+ *    enable, delete, purge.
  */
 #include "commands.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <chrono>
-#include <ctime>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 
 #include <unistd.h>
 
+#include "error_report.h"
 #include "exit_codes.h"
+#include "url_lines.h"
 
 namespace url_shortener::cli {
 
-int shorten_command(Client &client, const std::vector<std::string> &urls, bool locked,
-                    const ShortenOptions &options)
-{
-    LinkOptions link;
-    if (!options.alias.empty())
-        link.alias = options.alias;
-    link.reuse = options.reuse;
-    if (options.expires_in_seconds > 0)
-        link.expires_at = std::chrono::system_clock::now() + std::chrono::seconds(options.expires_in_seconds);
-    if (options.max_clicks > 0)
-        link.max_clicks = options.max_clicks;
-    const bool plain = !link.alias && !link.reuse && !link.expires_at && !link.max_clicks;
-
-    for (const std::string &url : urls) {
-        try {
-            if (plain)
-                std::cout << (locked ? client.shorten_locked(url) : client.shorten(url)) << '\n';
-            else
-                std::cout << (locked ? client.shorten_locked(url, link) : client.shorten(url, link))
-                          << '\n';
-        } catch (const InvalidUrl &e) {
-            std::cerr << "url-shortener: refused \"" << url << "\": " << e.what() << '\n';
-            return exit_invalid_input;
-        }
-        std::cout.flush();
-    }
-    return exit_success;
-}
-
-int resolve_command(Client &client, const std::string &code)
-{
-    const std::optional<std::string> url = client.resolve(code);
-    if (!url) {
-        std::cerr << "url-shortener: no link has the code \"" << code << "\"\n";
-        return exit_not_found;
-    }
-    std::cout << *url << '\n';
-    return exit_success;
-}
-
 namespace {
-
-/* A time as UTC ISO 8601, to the second. */
-std::string utc(std::chrono::system_clock::time_point t)
-{
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm parts{};
-    gmtime_r(&seconds, &parts);
-    char text[32];
-    std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
-    return text;
-}
 
 int no_such_link(const std::string &code)
 {
@@ -76,29 +29,135 @@ int no_such_link(const std::string &code)
     return exit_not_found;
 }
 
+/*
+ * Why code resolved to nothing, from its stats: disabled, expired, used up,
+ * or no such link.  Against extension 1.0 (no stats) only the last.
+ */
+int explain_unresolved(Client &client, const std::string &code)
+{
+    std::optional<LinkStats> st;
+    try {
+        st = client.stats(code);
+    } catch (const ServerError &) {
+        /* 1.0 has no stats; the plain message is all there is to say. */
+    }
+    if (!st)
+        return no_such_link(code);
+    std::cerr << "url-shortener: the link \"" << code << "\" ";
+    if (!st->enabled)
+        std::cerr << "is disabled (url-shortener enable " << code << " turns it back on)";
+    else if (st->max_clicks && st->clicks >= *st->max_clicks)
+        std::cerr << "has been used up: it had " << *st->max_clicks << " clicks";
+    else if (st->expires_at && *st->expires_at <= std::chrono::system_clock::now())
+        std::cerr << "has expired";
+    else
+        std::cerr << "resolves to nothing";
+    std::cerr << '\n';
+    return exit_not_found;
+}
+
+/* The link options of the command line; expires_in is from now. */
+LinkOptions link_options(const ShortenOptions &options)
+{
+    LinkOptions link;
+    if (!options.alias.empty())
+        link.alias = options.alias;
+    link.reuse = options.reuse;
+    if (options.expires_in_seconds)
+        link.expires_at =
+            std::chrono::system_clock::now() + std::chrono::seconds(*options.expires_in_seconds);
+    link.max_clicks = options.max_clicks;
+    return link;
+}
+
+/* "-" alone: the URLs of stdin instead. */
+std::vector<std::string> with_stdin(std::vector<std::string> urls)
+{
+    if (urls.size() == 1 && urls[0] == "-")
+        return read_url_lines(std::cin).urls;
+    return urls;
+}
+
 } // namespace
 
-int update_command(Client &client, const std::string &code, const std::string &url,
+int shorten_command(Client &client, Output &out, std::vector<std::string> arguments, bool locked,
+                    const ShortenOptions &options)
+{
+    const std::vector<std::string> urls = with_stdin(std::move(arguments));
+    if (urls.empty()) {
+        std::cerr << "url-shortener: shorten -: standard input held no URL\n";
+        return exit_usage;
+    }
+    const LinkOptions link = link_options(options);
+    const bool plain = !link.alias && !link.reuse && !link.expires_at && !link.max_clicks;
+
+    if (plain && !locked) {
+        /* All or none: every URL is checked before any is stored. */
+        std::vector<std::string> codes;
+        try {
+            codes = client.shorten_many(urls);
+        } catch (const InvalidUrl &e) {
+            std::cerr << "url-shortener: stored nothing: ";
+            if (e.batch_index())
+                std::cerr << "URL " << *e.batch_index() + 1 << " of " << urls.size() << " (\""
+                          << urls[*e.batch_index()] << "\") was refused: " << e.primary_message();
+            else
+                std::cerr << e.what();
+            if (!e.detail().empty())
+                std::cerr << ": " << e.detail();
+            std::cerr << '\n';
+            return exit_invalid_input;
+        }
+        for (std::size_t i = 0; i < urls.size(); ++i)
+            out.link(codes[i], urls[i], false);
+        return exit_success;
+    }
+
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        try {
+            const std::string code = plain ? client.shorten_locked(urls[i])
+                                     : locked ? client.shorten_locked(urls[i], link)
+                                              : client.shorten(urls[i], link);
+            out.link(code, urls[i], false);
+            out.flush();
+        } catch (const Error &e) {
+            std::string prefix;
+            if (urls.size() > 1)
+                prefix = "stored the first " + std::to_string(i) + " of " +
+                         std::to_string(urls.size()) + " URLs (printed above), not the rest: ";
+            prefix += "\"" + urls[i] + "\": ";
+            return report_error(e, locked ? "shorten --locked" : "shorten", prefix);
+        }
+    }
+    return exit_success;
+}
+
+int resolve_command(Client &client, Output &out, const std::string &code)
+{
+    const std::optional<std::string> url = client.resolve(code);
+    if (!url)
+        return explain_unresolved(client, code);
+    out.resolved(code, *url);
+    return exit_success;
+}
+
+int update_command(Client &client, Output &out, const std::string &code, const std::string &url,
                    long long expected_version)
 {
     const std::optional<long long> version = client.update(code, url, expected_version);
     if (!version)
         return no_such_link(code);
-    std::cout << *version << '\n';
+    out.result(std::to_string(*version), {{"code", code}, {"version", *version}});
     return exit_success;
 }
 
-int code_command(Client &client, const std::string &name, const std::string &code)
+int code_command(Client &client, Output &out, const std::string &name, const std::string &code)
 {
     if (name == "stats") {
         const std::optional<LinkStats> st = client.stats(code);
         if (!st)
             return no_such_link(code);
-        std::cout << "code\t" << st->code << "\nurl\t" << st->url << "\nclicks\t" << st->clicks
-                  << "\ncreated\t" << utc(st->created_at) << "\nexpires\t"
-                  << (st->expires_at ? utc(*st->expires_at) : "never") << "\nmax_clicks\t"
-                  << (st->max_clicks ? std::to_string(*st->max_clicks) : "none") << "\nversion\t"
-                  << st->version << "\nenabled\t" << (st->enabled ? "yes" : "no") << '\n';
+        out.stats(*st);
         return exit_success;
     }
     /* disable and enable report false also for a link already in that state. */
@@ -107,46 +166,62 @@ int code_command(Client &client, const std::string &name, const std::string &cod
                                              : client.enable(code);
     if (!changed && !client.stats(code))
         return no_such_link(code);
+    if (out.json())
+        out.result({}, {{"code", code}, {"command", name}, {"changed", changed}});
     return exit_success;
 }
 
-int purge_command(Client &client, int batch_size)
+int purge_command(Client &client, Output &out, int batch_size)
 {
-    std::cout << client.purge(batch_size) << '\n';
+    const long long purged = client.purge(batch_size);
+    out.result(std::to_string(purged), {{"purged", purged}});
     return exit_success;
 }
 
 namespace {
 
-/* The non-blank lines of in, without a trailing carriage return. */
-std::vector<std::string> read_urls(std::istream &in)
+/* Whether path can be read as a file; says why not on stderr. */
+bool readable_file(const std::string &path)
 {
-    std::vector<std::string> urls;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (!line.empty())
-            urls.push_back(std::move(line));
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) {
+        std::cerr << "url-shortener: cannot read \"" << path << "\": " << std::strerror(errno)
+                  << '\n';
+        return false;
     }
-    return urls;
+    if (S_ISDIR(st.st_mode)) {
+        std::cerr << "url-shortener: cannot read \"" << path << "\": it is a directory\n";
+        return false;
+    }
+    if (access(path.c_str(), R_OK) != 0) {
+        std::cerr << "url-shortener: cannot read \"" << path << "\": " << std::strerror(errno)
+                  << '\n';
+        return false;
+    }
+    return true;
 }
 
 } // namespace
 
-int import_command(Client &client, const std::string &path)
+int import_command(Client &client, Output &out, const std::string &path)
 {
-    std::vector<std::string> urls;
+    UrlLines lines;
     if (path == "-") {
-        urls = read_urls(std::cin);
+        lines = read_url_lines(std::cin);
     } else {
+        if (!readable_file(path))
+            return exit_invalid_input;
         std::ifstream file(path);
         if (!file) {
             std::cerr << "url-shortener: cannot read \"" << path << "\": " << std::strerror(errno)
                       << '\n';
             return exit_invalid_input;
         }
-        urls = read_urls(file);
+        lines = read_url_lines(file);
+        if (file.bad()) {
+            std::cerr << "url-shortener: cannot read \"" << path << "\": read error\n";
+            return exit_invalid_input;
+        }
     }
 
     BatchProgress progress;
@@ -157,19 +232,34 @@ int import_command(Client &client, const std::string &path)
 
     std::vector<std::string> codes;
     try {
-        codes = client.shorten_many(urls, progress);
+        codes = client.shorten_many(lines.urls, progress);
     } catch (const InvalidUrl &e) {
         if (progress)
             std::cerr << '\n';
-        std::cerr << "url-shortener: import stored nothing: a url in \"" << path
-                  << "\" was refused: " << e.what() << '\n';
+        std::cerr << "url-shortener: import stored nothing: ";
+        if (e.batch_index())
+            std::cerr << "line " << lines.line_numbers[*e.batch_index()] << " of \"" << path
+                      << "\" was refused: " << e.primary_message()
+                      << (e.detail().empty() ? "" : ": " + e.detail());
+        else
+            std::cerr << e.what();
+        std::cerr << '\n';
         return exit_invalid_input;
+    } catch (const ConnectionLost &e) {
+        if (progress)
+            std::cerr << '\n';
+        std::cerr << "url-shortener: import stored nothing: " << e.what()
+                  << " (nothing of the import was committed; running it again is safe)\n";
+        return exit_server_failure;
     }
     if (progress)
         std::cerr << '\n';
 
-    for (std::size_t i = 0; i < codes.size(); ++i)
-        std::cout << codes[i] << '\t' << urls[i] << '\n';
+    /* Written as it goes; the URLs are dropped as their lines are printed. */
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        out.link(codes[i], lines.urls[i], true, lines.line_numbers[i]);
+        std::string().swap(lines.urls[i]);
+    }
     return exit_success;
 }
 

@@ -2,41 +2,74 @@
  * main.cpp
  *    url-shortener: the command line for the url_shortener extension.
  *
- *      url-shortener [--dsn DSN] shorten [--locked] [--alias A | --reuse]
- *                                        [--expires-in SECONDS] [--max-clicks N] URL...
- *      url-shortener [--dsn DSN] resolve CODE
- *      url-shortener [--dsn DSN] import FILE|-
- *      url-shortener [--dsn DSN] update CODE URL --version N
- *      url-shortener [--dsn DSN] stats|disable|enable|delete CODE
- *      url-shortener [--dsn DSN] purge [--batch-size N]
+ *      url-shortener [GLOBAL] shorten [--locked] [--alias A | --reuse]
+ *                                     [--expires-in SECONDS] [--max-clicks N] URL...|-
+ *      url-shortener [GLOBAL] resolve CODE
+ *      url-shortener [GLOBAL] import [--batch-size N] FILE|-
+ *      url-shortener [GLOBAL] update CODE URL --version N
+ *      url-shortener [GLOBAL] stats|disable|enable|delete CODE
+ *      url-shortener [GLOBAL] purge [--batch-size N]
+ *      url-shortener --version | --help
  *
- *    Without --dsn the connection comes from libpq's environment (PGHOST,
- *    PGPORT, PGDATABASE, PGUSER, PGOPTIONS, ...).  Exit codes: exit_codes.h.
+ *    GLOBAL: --dsn DSN, --connect-timeout SECONDS, --statement-timeout
+ *    SECONDS, --json, --base-url URL.  Without --dsn the connection comes
+ *    from libpq's environment (PGHOST, PGPORT, PGDATABASE, PGUSER,
+ *    PGOPTIONS, ...).  Exit codes: exit_codes.h.
  */
+#include <chrono>
+#include <climits>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "error_report.h"
 #include "exit_codes.h"
+#include "output.h"
 #include "url_shortener/client.h"
+#include "url_shortener/version.h"
 
 using namespace url_shortener;
 using namespace url_shortener::cli;
 
 namespace {
 
-/* One line on stderr saying what failed and what to do; returns the exit code. */
-int report(const std::exception &error, int code, const char *advice)
+/* The longest timeout the options take: statement_timeout is an int of milliseconds. */
+constexpr int max_timeout_seconds = 2147483;
+
+/* --expires-in at most 100 years: far beyond any use, far inside the clock's range. */
+constexpr long long max_expires_in_seconds = 100LL * 366 * 24 * 3600;
+
+/* A usage error: thrown while checking options, reported as exit 2. */
+struct UsageError {
+    std::string message;
+};
+
+/*
+ * text as a whole number in [min, max], or a UsageError naming option and
+ * the range in plain words (no overflow, no 309-digit bounds).
+ */
+long long whole_number(const std::string &option, const std::string &text, long long min,
+                       long long max)
 {
-    std::cerr << "url-shortener: " << error.what();
-    if (advice)
-        std::cerr << " (" << advice << ")";
-    std::cerr << '\n';
-    return code;
+    std::size_t used = 0;
+    long long value = 0;
+    bool ok = !text.empty() && (text[0] == '-' || (text[0] >= '0' && text[0] <= '9'));
+    if (ok) {
+        try {
+            value = std::stoll(text, &used, 10);
+        } catch (const std::exception &) {
+            ok = false;
+        }
+    }
+    if (!ok || used != text.size() || value < min || value > max)
+        throw UsageError{option + " must be a whole number from " + std::to_string(min) + " to " +
+                         std::to_string(max) + ", not \"" + text + "\""};
+    return value;
 }
 
 } // namespace
@@ -45,6 +78,8 @@ int main(int argc, char **argv)
 {
     CLI::App app{"Shorten and resolve links stored by the url_shortener PostgreSQL extension."};
     app.footer(exit_code_help);
+    app.set_version_flag("--version", std::string("url-shortener ") + URL_SHORTENER_CLIENT_VERSION,
+                         "Print the version and exit");
     app.require_subcommand(1);
     app.fallthrough();
 
@@ -52,13 +87,36 @@ int main(int argc, char **argv)
     app.add_option("--dsn", dsn,
                    "libpq connection string or URI; default: PGHOST, PGDATABASE, ... from the "
                    "environment");
+    ClientOptions client_options;
+    int connect_timeout = static_cast<int>(client_options.connect_timeout.count());
+    app.add_option("--connect-timeout", connect_timeout,
+                   "Give up connecting after SECONDS (at least 2; 0 waits as long as the system "
+                   "does)")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(0, max_timeout_seconds))
+        ->capture_default_str();
+    int statement_timeout = static_cast<int>(client_options.statement_timeout.count() / 1000);
+    app.add_option("--statement-timeout", statement_timeout,
+                   "The server cancels a statement running longer than SECONDS (0: the "
+                   "server's own statement_timeout)")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(0, max_timeout_seconds))
+        ->capture_default_str();
+    bool json = false;
+    app.add_flag("--json", json, "Print results as JSON: one object per line (per link)");
+    std::string base_url;
+    app.add_option("--base-url", base_url,
+                   "Print full short URLs: BASE joined with the code (e.g. https://s.example/)")
+        ->type_name("BASE");
 
     std::string code;
     std::vector<std::string> urls;
     bool locked = false;
     ShortenOptions shorten_options;
+    std::string expires_in, max_clicks;
     CLI::App *shorten = app.add_subcommand("shorten", "Print a new short code for each URL");
-    shorten->add_option("URL", urls, "absolute http(s) URL")->required();
+    shorten->add_option("URL", urls, "absolute http(s) URL; - alone reads one URL per line from stdin")
+        ->required();
     shorten->add_flag("--locked", locked,
                       "Serialize code generation with other --locked callers (shorten_url_locked)");
     CLI::Option *alias_option = shorten->add_option(
@@ -66,12 +124,11 @@ int main(int argc, char **argv)
     shorten->add_flag("--reuse", shorten_options.reuse,
                       "Print the URL's existing reusable link, or make one")
         ->excludes(alias_option);
-    shorten->add_option("--expires-in", shorten_options.expires_in_seconds,
-                        "The link resolves for this many seconds from now")
-        ->check(CLI::PositiveNumber);
-    shorten->add_option("--max-clicks", shorten_options.max_clicks,
-                        "The link resolves this many times, then no more")
-        ->check(CLI::PositiveNumber);
+    shorten->add_option("--expires-in", expires_in,
+                        "The link resolves for this many seconds from now (1 to 100 years)")
+        ->type_name("SECONDS");
+    shorten->add_option("--max-clicks", max_clicks, "The link resolves this many times, then no more")
+        ->type_name("N");
     shorten->footer(exit_code_help);
 
     std::string edit_url;
@@ -97,7 +154,8 @@ int main(int argc, char **argv)
 
     int batch_size = 1000;
     CLI::App *purge = app.add_subcommand("purge", "Delete expired and used-up links; print how many");
-    purge->add_option("--batch-size", batch_size, "links deleted per statement")->check(CLI::PositiveNumber);
+    purge->add_option("--batch-size", batch_size, "links deleted per statement")
+        ->check(CLI::Range(1, INT_MAX));
     purge->footer(exit_code_help);
 
     CLI::App *resolve = app.add_subcommand("resolve", "Print the URL a code stands for and count a click");
@@ -105,60 +163,68 @@ int main(int argc, char **argv)
     resolve->footer(exit_code_help);
 
     std::string path;
+    int import_batch_size = static_cast<int>(client_options.batch_chunk_size);
     CLI::App *import = app.add_subcommand(
-        "import", "Shorten one URL per line of FILE (- for stdin), all or none; print CODE<TAB>URL");
+        "import", "Shorten one URL per line of FILE (- for stdin), all or none; print CODE<TAB>URL. "
+                  "Whitespace around a URL is trimmed; blank lines and lines starting with # are skipped");
     import->add_option("FILE", path, "file of URLs, or - for standard input")->required();
+    import->add_option("--batch-size", import_batch_size, "URLs per statement (all in one transaction)")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
     import->footer(exit_code_help);
 
     try {
         app.parse(argc, argv);
+        if (!expires_in.empty())
+            shorten_options.expires_in_seconds =
+                whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);
+        if (!max_clicks.empty())
+            shorten_options.max_clicks = whole_number("--max-clicks", max_clicks, 1, LLONG_MAX);
     } catch (const CLI::ParseError &e) {
-        /* --help is a "parse error" that succeeds; CLI11 prints the help. */
+        /* --help and --version are "parse errors" that succeed; CLI11 prints them. */
         if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
             return app.exit(e);
         std::cerr << "url-shortener: " << e.what() << " (see url-shortener --help)\n";
         return exit_usage;
+    } catch (const UsageError &e) {
+        std::cerr << "url-shortener: " << e.message << " (see url-shortener --help)\n";
+        return exit_usage;
     }
 
+    client_options.connect_timeout = std::chrono::seconds(connect_timeout);
+    client_options.statement_timeout = std::chrono::seconds(statement_timeout);
+    client_options.batch_chunk_size = static_cast<std::size_t>(import_batch_size);
+
+    std::string command_name;
+    for (const CLI::App *command : app.get_subcommands())
+        command_name = command->get_name();
+    if (locked)
+        command_name += " --locked";
+
+    Output out(std::cout, json, base_url);
     try {
-        Client client(dsn);
+        std::optional<Client> connected;
+        try {
+            connected.emplace(dsn, client_options);
+        } catch (const InvalidArgument &e) {
+            /* A --dsn libpq cannot parse is a usage error, not a server failure. */
+            std::cerr << "url-shortener: --dsn: " << e.what() << " (see url-shortener --help)\n";
+            return exit_usage;
+        }
+        Client &client = *connected;
         if (shorten->parsed())
-            return shorten_command(client, urls, locked, shorten_options);
+            return shorten_command(client, out, urls, locked, shorten_options);
         if (resolve->parsed())
-            return resolve_command(client, code);
+            return resolve_command(client, out, code);
         if (update->parsed())
-            return update_command(client, code, edit_url, expected_version);
+            return update_command(client, out, code, edit_url, expected_version);
         for (CLI::App *command : code_commands)
             if (command->parsed())
-                return code_command(client, command->get_name(), code);
+                return code_command(client, out, command->get_name(), code);
         if (purge->parsed())
-            return purge_command(client, batch_size);
-        return import_command(client, path);
-    } catch (const AliasTaken &e) {
-        return report(e, exit_alias_taken, nullptr);
-    } catch (const VersionConflict &e) {
-        return report(e, exit_version_conflict, nullptr);   /* the server's hint says what to do */
-    } catch (const InvalidUrl &e) {
-        return report(e, exit_invalid_input, nullptr);
-    } catch (const CodeSpaceExhausted &e) {
-        return report(e, exit_code_space_exhausted, nullptr);  /* the server's hint says what to do */
-    } catch (const LockTimeout &e) {
-        return report(e, exit_server_failure, "another shorten --locked holds the lock; try again");
-    } catch (const OutcomeUnknown &e) {
-        return report(e, exit_outcome_unknown, "check whether the link exists before running again");
-    } catch (const ConnectionLost &e) {
-        return report(e, exit_server_failure, "check --dsn or PGHOST, PGPORT and PGDATABASE");
+            return purge_command(client, out, batch_size);
+        return import_command(client, out, path);
     } catch (const Error &e) {
-        std::cerr << "url-shortener: ";
-        if (!e.sqlstate().empty())
-            std::cerr << "server error " << e.sqlstate() << ": ";
-        std::cerr << e.what();
-        if (e.sqlstate() == "42704")
-            std::cerr << " (run CREATE EXTENSION url_shortener in this database, or connect to "
-                         "the one that has it)";
-        else if (e.sqlstate() == "42501")
-            std::cerr << " (ask an administrator to GRANT EXECUTE on the url_shortener functions)";
-        std::cerr << '\n';
-        return exit_server_failure;
+        return report_error(e, command_name);
     }
 }

@@ -15,6 +15,7 @@
 
 #include "retry_loop.h"
 #include "server_connection.h"
+#include "statement_values.h"
 #include "statements.h"
 #include "text_array.h"
 
@@ -23,8 +24,9 @@ namespace url_shortener {
 /* What a Client owns: its connection, its options, its jitter source. */
 struct Client::Session {
     Session(const std::string &connection_string, ClientOptions client_options)
-        : connection(connection_string), options(std::move(client_options)),
-          random(std::random_device{}())
+        : connection(connection_string, client_options.connect_timeout,
+                     client_options.statement_timeout),
+          options(std::move(client_options)), random(std::random_device{}())
     {
         if (options.batch_chunk_size == 0)
             options.batch_chunk_size = 1;
@@ -37,66 +39,49 @@ struct Client::Session {
 
 namespace {
 
+
 /*
- * libpq sends parameters as C strings, so a NUL byte would silently cut
- * the URL short; refuse it the way the server refuses bad bytes.
+ * The installed extension version, read through the retry loop; reconnects
+ * (preparing the statements anew) if it is not the one they were prepared
+ * for, so a Client notices ALTER EXTENSION ... UPDATE.
  */
-void refuse_nul_byte(std::string_view url)
+template <typename SessionType>
+std::string refresh_version(SessionType &s)
 {
-    if (url.find('\0') != std::string_view::npos)
-        throw InvalidUrl("url contains a NUL byte", "22021");
+    const std::optional<std::string> installed = run_with_retries(
+        s.connection, s.options, Isolation::autocommit, s.random,
+        [&](pqxx::transaction_base &t) -> std::optional<std::string> {
+            const pqxx::result rows = t.exec(statements::extension_schema);
+            if (rows.empty())
+                return std::nullopt;
+            return rows[0][1].as<std::string>();
+        });
+    if (!installed)
+        throw ServerError("the url_shortener extension is not installed in this database",
+                          "42704");
+    if (*installed != s.connection.extension_version())
+        s.connection.reconnect();
+    return *installed;
 }
 
-/* The code in the one row and column shorten_url returns. */
-std::string single_code(const pqxx::result &rows)
+/*
+ * Throws unless the server's extension has the lifecycle calls; first
+ * checks whether it was updated since the statements were prepared.
+ */
+template <typename SessionType>
+void require_lifecycle(SessionType &s, const char *call)
 {
-    return rows.at(0).at(0).as<std::string>();
+    if (s.connection.has_lifecycle())
+        return;
+    const std::string installed = refresh_version(s);
+    if (!s.connection.has_lifecycle())
+        throw ServerError(std::string(call) + " needs url_shortener 1.1, the database has " +
+                              installed,
+                          "0A000",
+                          "HINT:  Run ALTER EXTENSION url_shortener UPDATE in the database.");
 }
 
-/* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
-std::string unix_seconds(std::chrono::system_clock::time_point t)
-{
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-    char text[32];
-    std::snprintf(text, sizeof(text), "%lld.%06lld", static_cast<long long>(micros / 1000000),
-                  static_cast<long long>(micros % 1000000 < 0 ? -(micros % 1000000) : micros % 1000000));
-    return text;
-}
 
-std::chrono::system_clock::time_point from_unix_seconds(double seconds)
-{
-    return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-        std::chrono::duration<double>(seconds)));
-}
-
-/* Throws unless the server's extension has the lifecycle calls. */
-void require_lifecycle(const ServerConnection &connection, const char *call)
-{
-    if (!connection.has_lifecycle())
-        throw ServerError(std::string(call) + " needs url_shortener 1.1; run ALTER EXTENSION "
-                                              "url_shortener UPDATE",
-                          "0A000");
-}
-
-/* A prepared statement's text parameters, NULL where absent. */
-struct OptionParameters {
-    std::optional<std::string> alias, reuse, expires_at, max_clicks;
-
-    explicit OptionParameters(const LinkOptions &o)
-        : alias(o.alias), reuse(o.reuse ? "true" : "false")
-    {
-        if (o.expires_at)
-            expires_at = unix_seconds(*o.expires_at);
-        if (o.max_clicks)
-            max_clicks = std::to_string(*o.max_clicks);
-    }
-
-    static const char *text(const std::optional<std::string> &p)
-    {
-        return p ? p->c_str() : nullptr;
-    }
-};
 
 /*
  * The calls' shared bodies, templates over the (private) Session type,
@@ -120,9 +105,8 @@ std::string shorten_with(SessionType &s, const char *statement, std::string_view
                          const LinkOptions &options)
 {
     refuse_nul_byte(url);
-    if (options.alias && options.alias->find('\0') != std::string::npos)
-        throw InvalidUrl("alias contains a NUL byte", "22021");
-    require_lifecycle(s.connection, "shorten with options");
+    check_link_options(options);
+    require_lifecycle(s, "shorten with options");
     const std::string argument(url);
     const OptionParameters p(options);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
@@ -132,14 +116,15 @@ std::string shorten_with(SessionType &s, const char *statement, std::string_view
                                     OptionParameters::text(p.reuse),
                                     OptionParameters::text(p.expires_at),
                                     OptionParameters::text(p.max_clicks)));
-                            });
+                            },
+                            CallArguments{true, has_options(options)});
 }
 
 /* Runs a one-parameter statement on a code and returns its boolean result. */
 template <typename SessionType>
 bool code_call(SessionType &s, const char *statement, const char *call, std::string_view code)
 {
-    require_lifecycle(s.connection, call);
+    require_lifecycle(s, call);
     if (code.find('\0') != std::string_view::npos)
         return false;
     const std::string argument(code);
@@ -152,6 +137,11 @@ bool code_call(SessionType &s, const char *statement, const char *call, std::str
 
 } // namespace
 
+const char *client_version() noexcept
+{
+    return URL_SHORTENER_CLIENT_VERSION;
+}
+
 Client::Client(const std::string &connection_string, ClientOptions options)
     : session_(std::make_unique<Session>(connection_string, std::move(options)))
 {
@@ -161,14 +151,22 @@ Client::~Client() = default;
 Client::Client(Client &&) noexcept = default;
 Client &Client::operator=(Client &&) noexcept = default;
 
+/* The Session, or a clear error instead of a null dereference after a move. */
+Client::Session &Client::session()
+{
+    if (!session_)
+        throw Error("this url_shortener::Client was moved from; use the Client it was moved to");
+    return *session_;
+}
+
 std::string Client::shorten(std::string_view url)
 {
-    return shorten_plain(*session_, statements::shorten.name, url);
+    return shorten_plain(session(), statements::shorten.name, url);
 }
 
 std::string Client::shorten_locked(std::string_view url)
 {
-    return shorten_plain(*session_, statements::shorten_locked.name, url);
+    return shorten_plain(session(), statements::shorten_locked.name, url);
 }
 
 std::optional<std::string> Client::resolve(std::string_view code)
@@ -177,7 +175,7 @@ std::optional<std::string> Client::resolve(std::string_view code)
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
     const std::string argument(code);
-    Session &s = *session_;
+    Session &s = session();
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                             [&](pqxx::transaction_base &t) -> std::optional<std::string> {
                                 const pqxx::result rows =
@@ -192,22 +190,25 @@ std::optional<std::string> Client::resolve(std::string_view code)
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
                                               const BatchProgress &progress)
 {
+    Session &s = session();
     if (urls.empty())
         return {};
-    for (const std::string &url : urls)
-        refuse_nul_byte(url);
+    refuse_nul_bytes(urls);
 
-    Session &s = *session_;
     const std::size_t chunk = s.options.batch_chunk_size;
     const Isolation isolation = s.options.isolation == Isolation::autocommit
                                     ? Isolation::read_committed
                                     : s.options.isolation;
 
-    return run_with_retries(
+    /* Where the chunk being sent starts, to name a refused URL's absolute position. */
+    std::size_t chunk_begin = 0;
+    try {
+        return run_with_retries(
         s.connection, s.options, isolation, s.random, [&](pqxx::transaction_base &t) {
             std::vector<std::string> codes;
             codes.reserve(urls.size());
             for (std::size_t begin = 0; begin < urls.size(); begin += chunk) {
+                chunk_begin = begin;
                 const std::size_t end = std::min(urls.size(), begin + chunk);
                 const pqxx::result rows = t.exec_prepared(
                     statements::shorten_chunk.name,
@@ -222,24 +223,27 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
             }
             return codes;
         });
+    } catch (const InvalidUrl &e) {
+        throw absolute_batch_error(e, chunk_begin, urls.size());
+    }
 }
 
 
 std::string Client::shorten(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(*session_, statements::shorten_with_options.name, url, options);
+    return shorten_with(session(), statements::shorten_with_options.name, url, options);
 }
 
 std::string Client::shorten_locked(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(*session_, statements::shorten_locked_with_options.name, url, options);
+    return shorten_with(session(), statements::shorten_locked_with_options.name, url, options);
 }
 
 std::optional<long long> Client::update(std::string_view code, std::string_view new_url,
                                         long long expected_version)
 {
-    Session &s = *session_;
-    require_lifecycle(s.connection, "update");
+    Session &s = session();
+    require_lifecycle(s, "update");
     refuse_nul_byte(new_url);
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
@@ -260,23 +264,23 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
 
 bool Client::remove(std::string_view code)
 {
-    return code_call(*session_, statements::remove.name, "remove", code);
+    return code_call(session(), statements::remove.name, "remove", code);
 }
 
 bool Client::disable(std::string_view code)
 {
-    return code_call(*session_, statements::disable.name, "disable", code);
+    return code_call(session(), statements::disable.name, "disable", code);
 }
 
 bool Client::enable(std::string_view code)
 {
-    return code_call(*session_, statements::enable.name, "enable", code);
+    return code_call(session(), statements::enable.name, "enable", code);
 }
 
 std::optional<LinkStats> Client::stats(std::string_view code)
 {
-    Session &s = *session_;
-    require_lifecycle(s.connection, "stats");
+    Session &s = session();
+    require_lifecycle(s, "stats");
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
     const std::string argument(code);
@@ -286,26 +290,17 @@ std::optional<LinkStats> Client::stats(std::string_view code)
             const pqxx::result rows = t.exec_prepared(statements::stats.name, argument);
             if (rows.empty())
                 return std::nullopt;
-            const pqxx::row r = rows[0];
-            LinkStats st;
-            st.code = r[0].as<std::string>();
-            st.url = r[1].as<std::string>();
-            st.clicks = r[2].as<long long>();
-            st.created_at = from_unix_seconds(r[3].as<double>());
-            if (!r[4].is_null())
-                st.expires_at = from_unix_seconds(r[4].as<double>());
-            if (!r[5].is_null())
-                st.max_clicks = r[5].as<long long>();
-            st.version = r[6].as<long long>();
-            st.enabled = r[7].as<bool>();
-            return st;
+            return stats_from_row(rows[0]);
         });
 }
 
 long long Client::purge(int batch_size)
 {
-    Session &s = *session_;
-    require_lifecycle(s.connection, "purge");
+    Session &s = session();
+    if (batch_size < 1)
+        throw InvalidArgument("batch_size must be at least 1", sqlstate_invalid_argument,
+                              "DETAIL:  It is " + std::to_string(batch_size) + ".");
+    require_lifecycle(s, "purge");
     const std::string argument = std::to_string(batch_size);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                             [&](pqxx::transaction_base &t) {
@@ -313,7 +308,13 @@ long long Client::purge(int batch_size)
                                     .at(0)
                                     .at(0)
                                     .as<long long>();
-                            });
+                            },
+                            CallArguments{false, true});
+}
+
+std::string Client::server_version()
+{
+    return refresh_version(session());
 }
 
 } // namespace url_shortener

@@ -31,11 +31,11 @@ Failure connection_gone(const std::string &server_text, bool in_explicit_transac
         return {FailureKind::reconnect_retry, RetryCause::connection_lost,
                 std::make_exception_ptr(ConnectionLost(
                     "connection to the server was lost before COMMIT; nothing was stored",
-                    {}, server_text))};
+                    sqlstate_connection_lost, server_text))};
     return give_up(std::make_exception_ptr(OutcomeUnknown(
         "connection to the server was lost after the statement was sent; "
         "it may or may not have taken effect",
-        {}, server_text)));
+        sqlstate_outcome_unknown, server_text)));
 }
 
 } // namespace
@@ -60,11 +60,29 @@ std::string one_line(const std::string &server_text)
     return sentences.empty() ? primary : primary + ": " + sentences;
 }
 
-std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::string &server_text)
+/* Whether a class-22 refusal is of an option rather than of a URL. */
+static bool refuses_an_option(const std::string &server_text, const CallArguments &arguments)
+{
+    if (!arguments.sends_url)
+        return true;
+    if (!arguments.sends_options)
+        return false;
+    const std::string message = ServerReport::parse(server_text).message;
+    for (const char *option : {"alias ", "expires_at ", "max_clicks ", "reuse "})
+        if (starts_with(message, option))
+            return true;
+    return false;
+}
+
+std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::string &server_text,
+                                      const CallArguments &arguments)
 {
     const std::string what = one_line(server_text);
-    if (starts_with(sqlstate, "22"))
+    if (starts_with(sqlstate, "22")) {
+        if (refuses_an_option(server_text, arguments))
+            return std::make_exception_ptr(InvalidArgument(what, sqlstate, server_text));
         return std::make_exception_ptr(InvalidUrl(what, sqlstate, server_text));
+    }
     if (sqlstate == "US001")
         return std::make_exception_ptr(CodeSpaceExhausted(what, sqlstate, server_text));
     if (sqlstate == "US002")
@@ -79,7 +97,7 @@ std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::st
 }
 
 Failure classify_failure(std::exception_ptr caught, bool connection_open,
-                         bool in_explicit_transaction)
+                         bool in_explicit_transaction, const CallArguments &arguments)
 {
     try {
         std::rethrow_exception(caught);
@@ -87,7 +105,7 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
         return give_up(std::make_exception_ptr(OutcomeUnknown(
             "connection to the server was lost during COMMIT; "
             "the change may or may not have been stored",
-            {}, e.what())));
+            sqlstate_outcome_unknown, e.what())));
     } catch (const pqxx::statement_completion_unknown &e) {
         return give_up(error_for_sqlstate("40003", e.what()));
     } catch (const pqxx::serialization_failure &e) {
@@ -103,7 +121,7 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
     } catch (const pqxx::sql_error &e) {
         if (!connection_open)
             return connection_gone(e.what(), in_explicit_transaction);
-        return give_up(error_for_sqlstate(e.sqlstate(), e.what()));
+        return give_up(error_for_sqlstate(e.sqlstate(), e.what(), arguments));
     } catch (const pqxx::failure &e) {
         if (!connection_open)
             return connection_gone(e.what(), in_explicit_transaction);

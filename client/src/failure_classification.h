@@ -25,6 +25,15 @@ enum class FailureKind {
     final,            /* throw the error */
 };
 
+/*
+ * What one call sent, to tell a refused URL from a refused option when the
+ * server answers both with a class-22 SQLSTATE (22023 for most).
+ */
+struct CallArguments {
+    bool sends_url = true;       /* a URL or URLs among the arguments */
+    bool sends_options = false;  /* alias, reuse, expires_at or max_clicks */
+};
+
 struct Failure {
     FailureKind kind;
     RetryCause cause;           /* meaningful unless kind is final */
@@ -40,10 +49,23 @@ struct Failure {
  * the caller rethrows those unchanged.
  */
 Failure classify_failure(std::exception_ptr caught, bool connection_open,
-                         bool in_explicit_transaction);
+                         bool in_explicit_transaction, const CallArguments &arguments = {});
 
-/* An error for a server report that arrives without an exception. */
-std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::string &server_text);
+/*
+ * The error for a server report.  A class-22 refusal is InvalidArgument
+ * when the call sent no URL, or sent options and the server's primary
+ * message names one of them (the extension's option messages all begin
+ * with the option's name: "alias ...", "expires_at ...", "max_clicks ...",
+ * "reuse ..."); otherwise InvalidUrl.
+ */
+std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::string &server_text,
+                                      const CallArguments &arguments = {});
+
+/* SQLSTATEs the client assigns on the server's behalf. */
+inline constexpr const char *sqlstate_cannot_connect = "08001";     /* sqlclient_unable_to_establish_sqlconnection */
+inline constexpr const char *sqlstate_connection_lost = "08006";    /* connection_failure */
+inline constexpr const char *sqlstate_outcome_unknown = "08007";    /* transaction_resolution_unknown */
+inline constexpr const char *sqlstate_invalid_argument = "22023";   /* invalid_parameter_value */
 
 /*
  * One line from a server report: "primary message: Detail. Hint." (detail

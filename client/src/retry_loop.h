@@ -6,7 +6,9 @@
 #ifndef URL_SHORTENER_CLIENT_RETRY_LOOP_H
 #define URL_SHORTENER_CLIENT_RETRY_LOOP_H
 
+#include <optional>
 #include <random>
+#include <string>
 #include <thread>
 
 #include <pqxx/except>
@@ -61,26 +63,60 @@ auto run_once(pqxx::connection &connection, Isolation isolation, Work &work)
 }
 
 /*
+ * Whether a final failure may come from statements prepared for an
+ * extension version that ALTER EXTENSION ... UPDATE has since replaced:
+ * 0A000 (e.g. "cached plan must not change result type"), 42883 (a function
+ * gone) or 26000 (a statement the old version had no need to prepare), and
+ * the installed version now differs from the prepared one.  Such a
+ * statement did nothing, so running it again after re-preparing is safe.
+ */
+inline bool prepared_for_another_version(ServerConnection &connection, const std::exception_ptr &error)
+{
+    std::string sqlstate;
+    try {
+        std::rethrow_exception(error);
+    } catch (const Error &e) {
+        sqlstate = e.sqlstate();
+    } catch (...) {
+        return false;
+    }
+    if (sqlstate != "0A000" && sqlstate != "42883" && sqlstate != "26000")
+        return false;
+    try {
+        const std::optional<std::string> installed = connection.installed_version();
+        return installed && *installed != connection.extension_version();
+    } catch (const pqxx::failure &) {
+        return false;
+    }
+}
+
+/*
  * Runs work until it succeeds, a failure is final, or options.retry's
  * attempts are spent; returns what work returns or throws a
  * url_shortener::Error.  Before every try, a connection the server has
- * closed is replaced, at most once per call.  work may be run more than
- * once, so it must not keep results from a failed try.
+ * closed is replaced, at most once per call; after a failure that comes
+ * from an updated extension, the connection is replaced and the statements
+ * prepared anew, also at most once per call.  work may be run more than
+ * once, so it must not keep results from a failed try.  arguments says
+ * what the call sends, to type a refusal (failure_classification.h).
  */
 template <typename Work>
 auto run_with_retries(ServerConnection &connection, const ClientOptions &options,
-                      Isolation isolation, std::mt19937_64 &random, Work work)
+                      Isolation isolation, std::mt19937_64 &random, Work work,
+                      const CallArguments &arguments = {})
 {
     const bool explicit_transaction = isolation != Isolation::autocommit;
     const int max_attempts = options.retry.max_attempts < 1 ? 1 : options.retry.max_attempts;
     bool reconnected = false;
+    bool reprepared = false;
     bool lost_in_last_try = false;
 
     for (int attempt = 1;; ++attempt) {
         if (!connection.probe()) {
             if (reconnected)
                 throw ConnectionLost("connection to the server was lost again after "
-                                     "reconnecting; nothing was stored");
+                                     "reconnecting; nothing was stored",
+                                     sqlstate_connection_lost);
             if (options.on_retry && !lost_in_last_try)
                 options.on_retry(RetryEvent{RetryCause::connection_lost, attempt - 1,
                                             std::chrono::milliseconds(0)});
@@ -93,9 +129,16 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
             return run_once(connection.get(), isolation, work);
         } catch (...) {
             failure = classify_failure(std::current_exception(), connection.is_open(),
-                                       explicit_transaction);
+                                       explicit_transaction, arguments);
             if (!failure.error)
                 throw; /* ours (e.g. a short result) or the caller's: unchanged */
+        }
+
+        if (failure.kind == FailureKind::final && !reprepared &&
+            prepared_for_another_version(connection, failure.error)) {
+            reprepared = true;
+            connection.reconnect();
+            continue;
         }
 
         const bool may_retry = failure.kind != FailureKind::final && attempt < max_attempts &&

@@ -4,6 +4,10 @@
  */
 #include "server_connection.h"
 
+#include <cstdlib>
+#include <memory>
+
+#include <libpq-fe.h>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
@@ -13,8 +17,58 @@
 
 namespace url_shortener {
 
-ServerConnection::ServerConnection(std::string connection_string)
-    : connection_string_(std::move(connection_string))
+namespace {
+
+/* A value quoted for a key=value connection string. */
+std::string quoted_value(const char *value)
+{
+    std::string quoted = "'";
+    for (const char *c = value; *c; ++c) {
+        if (*c == '\'' || *c == '\\')
+            quoted += '\\';
+        quoted += *c;
+    }
+    return quoted + "'";
+}
+
+} // namespace
+
+std::string connection_string_with_timeout(const std::string &connection_string,
+                                           long long connect_timeout_seconds)
+{
+    char *message = nullptr;
+    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+        PQconninfoParse(connection_string.c_str(), &message), &PQconninfoFree);
+    if (!options) {
+        std::string reason = message ? message : "out of memory";
+        PQfreemem(message);
+        while (!reason.empty() && reason.back() == '\n')
+            reason.pop_back();
+        throw InvalidArgument("invalid connection string: " + reason, sqlstate_invalid_argument);
+    }
+
+    std::string result;
+    bool has_timeout = std::getenv("PGCONNECT_TIMEOUT") != nullptr;
+    for (const PQconninfoOption *o = options.get(); o->keyword; ++o) {
+        if (!o->val)
+            continue;
+        if (std::string(o->keyword) == "connect_timeout")
+            has_timeout = true;
+        result += (result.empty() ? "" : " ") + std::string(o->keyword) + "=" + quoted_value(o->val);
+    }
+    if (!has_timeout && connect_timeout_seconds > 0) {
+        /* libpq waits at least 2 seconds whatever it is told. */
+        result += (result.empty() ? "" : " ") + std::string("connect_timeout=") +
+                  std::to_string(connect_timeout_seconds);
+    }
+    return result;
+}
+
+ServerConnection::ServerConnection(std::string connection_string,
+                                   std::chrono::seconds connect_timeout,
+                                   std::chrono::milliseconds statement_timeout)
+    : connection_string_(connection_string_with_timeout(connection_string, connect_timeout.count())),
+      statement_timeout_(statement_timeout)
 {
     connect();
 }
@@ -25,8 +79,8 @@ void ServerConnection::connect()
     try {
         connection_ = std::make_unique<pqxx::connection>(connection_string_);
     } catch (const pqxx::broken_connection &e) {
-        throw ConnectionLost("could not connect to the server: " + one_line(e.what()), {},
-                             e.what());
+        throw ConnectionLost("could not connect to the server: " + one_line(e.what()),
+                             sqlstate_cannot_connect, e.what());
     }
 
     /*
@@ -38,20 +92,23 @@ void ServerConnection::connect()
         std::string schema;
         {
             pqxx::nontransaction lookup(*connection_, "url_shortener schema lookup");
+            if (statement_timeout_.count() > 0)
+                lookup.exec_params("SELECT pg_catalog.set_config('statement_timeout', $1, false)",
+                                   std::to_string(statement_timeout_.count()));
             const pqxx::result rows = lookup.exec(statements::extension_schema);
             if (rows.empty())
                 throw ServerError("the url_shortener extension is not installed in this database",
                                   "42704",
-                                  "Run \"CREATE EXTENSION url_shortener\" in the database "
+                                  "HINT:  Run \"CREATE EXTENSION url_shortener\" in the database "
                                   "the client connects to.");
             schema = connection_->quote_name(rows[0][0].as<std::string>());
-            has_lifecycle_ = rows[0][1].as<std::string>() != "1.0";
+            extension_version_ = rows[0][1].as<std::string>();
         }
         for (const statements::Statement &s : statements::all) {
             connection_->prepare(s.name, s.sql(schema));
             connection_->prepare_now(s.name);
         }
-        if (has_lifecycle_)
+        if (has_lifecycle())
             for (const statements::Statement &s : statements::lifecycle) {
                 connection_->prepare(s.name, s.sql(schema));
                 connection_->prepare_now(s.name);
@@ -61,7 +118,7 @@ void ServerConnection::connect()
     } catch (const pqxx::failure &e) {
         throw ConnectionLost("lost the connection while preparing statements: " +
                                  one_line(e.what()),
-                             {}, e.what());
+                             sqlstate_connection_lost, e.what());
     }
 }
 
@@ -84,6 +141,15 @@ bool ServerConnection::probe()
         return false;
     }
     return is_open();
+}
+
+std::optional<std::string> ServerConnection::installed_version()
+{
+    pqxx::nontransaction lookup(*connection_, "url_shortener version lookup");
+    const pqxx::result rows = lookup.exec(statements::extension_schema);
+    if (rows.empty())
+        return std::nullopt;
+    return rows[0][1].as<std::string>();
 }
 
 void ServerConnection::reconnect()

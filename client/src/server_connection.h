@@ -1,23 +1,40 @@
 /*
  * server_connection.h
- *    The one libpqxx connection a Client owns: opening it with the
- *    statements prepared, noticing (without sending anything) that the
- *    server has closed it, and replacing it.
+ *    The one libpqxx connection a Client owns: opening it within the
+ *    connect timeout, with the session's statement timeout set and the
+ *    statements prepared for the installed extension version; noticing
+ *    (without sending anything) that the server has closed it; and replacing
+ *    it.
  */
 #ifndef URL_SHORTENER_CLIENT_SERVER_CONNECTION_H
 #define URL_SHORTENER_CLIENT_SERVER_CONNECTION_H
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <pqxx/connection>
 
 namespace url_shortener {
 
+/*
+ * The connection string libpq will be given: connection_string (key=value
+ * or URI) re-written as key=value pairs, with connect_timeout added when
+ * connect_timeout_seconds > 0 and neither the string nor PGCONNECT_TIMEOUT
+ * sets one.  Throws InvalidArgument (22023) if libpq cannot parse it.
+ */
+std::string connection_string_with_timeout(const std::string &connection_string,
+                                           long long connect_timeout_seconds);
+
 class ServerConnection {
 public:
-    /* Connects; throws ConnectionLost or ServerError (see Client::Client). */
-    explicit ServerConnection(std::string connection_string);
+    /*
+     * Connects; throws InvalidArgument, ConnectionLost or ServerError (see
+     * Client::Client).  statement_timeout 0 leaves the server's setting.
+     */
+    ServerConnection(std::string connection_string, std::chrono::seconds connect_timeout,
+                     std::chrono::milliseconds statement_timeout);
 
     pqxx::connection &get() { return *connection_; }
 
@@ -32,8 +49,17 @@ public:
      */
     bool probe();
 
+    /* The extension version the statements were prepared for ("1.1"). */
+    const std::string &extension_version() const { return extension_version_; }
+
     /* Whether the extension is version 1.1 or later (lifecycle calls prepared). */
-    bool has_lifecycle() const { return has_lifecycle_; }
+    bool has_lifecycle() const { return extension_version_ != "1.0"; }
+
+    /*
+     * The extension version installed now, read on this connection;
+     * std::nullopt if the extension is gone.  Throws pqxx exceptions.
+     */
+    std::optional<std::string> installed_version();
 
     /* Drops the connection and opens a new one, as the constructor does. */
     void reconnect();
@@ -42,8 +68,9 @@ private:
     void connect();
 
     std::string connection_string_;
+    std::chrono::milliseconds statement_timeout_;
     std::unique_ptr<pqxx::connection> connection_;
-    bool has_lifecycle_ = false;
+    std::string extension_version_;
 };
 
 } // namespace url_shortener

@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +19,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+
+#include "silent_listener.h"
 #include "test_database.h"
+#include "url_shortener/version.h"
 
 using namespace url_shortener::test;
 
@@ -143,9 +152,9 @@ TEST(Cli, InvalidUrlExitsThree)
     expect_one_error_line(r);
 }
 
-TEST(Cli, ExhaustedCodeSpaceExitsFour)
+TEST(Cli, ExhaustedCodeSpaceExitsFourAndStoresNone)
 {
-    /* Alphabet "cd": a code space no other test uses. */
+    /* Alphabet "cd": a code space no other test uses; three URLs, two codes. */
     const std::string tiny = "PGOPTIONS=" + quoted("-c url_shortener.code_length=1 "
                                                    "-c url_shortener.alphabet=cd "
                                                    "-c url_shortener.max_attempts=200");
@@ -153,10 +162,19 @@ TEST(Cli, ExhaustedCodeSpaceExitsFour)
                        unique_url("cli-exhaust", 3)},
                       tiny);
     EXPECT_EQ(r.status, 4);
-    const std::vector<std::string> codes = lines(r.out);
-    ASSERT_EQ(codes.size(), 2u);
-    EXPECT_NE(codes[0], codes[1]);
+    EXPECT_EQ(r.out, "");   /* several plain URLs are stored all or none */
     expect_one_error_line(r);
+    EXPECT_EQ(links_to(unique_url("cli-exhaust", 1)), 0);
+
+    /* One at a time (--locked), the first two fit and the message says so. */
+    const CliRun one_by_one = run({"shorten", "--locked", unique_url("cli-exhaust", 1),
+                                   unique_url("cli-exhaust", 2), unique_url("cli-exhaust", 3)},
+                                  tiny);
+    EXPECT_EQ(one_by_one.status, 4);
+    EXPECT_EQ(lines(one_by_one.out).size(), 2u);
+    expect_one_error_line(one_by_one);
+    EXPECT_NE(one_by_one.err.find("stored the first 2 of 3 URLs"), std::string::npos)
+        << one_by_one.err;
 }
 
 TEST(Cli, ImportFromAFilePrintsCodeTabUrl)
@@ -214,6 +232,7 @@ TEST(Cli, ImportWithABadUrlStoresNothingAndExitsThree)
     EXPECT_EQ(r.status, 3);
     EXPECT_EQ(r.out, "");
     expect_one_error_line(r);
+    EXPECT_NE(r.err.find("line 2 of"), std::string::npos) << r.err;
     EXPECT_EQ(links_to(good), 0);
 }
 
@@ -325,4 +344,302 @@ TEST(Cli, PurgePrintsACount)
     ASSERT_EQ(lines(r.out).size(), 1u);
     EXPECT_GE(std::stoll(r.out), 0);
     EXPECT_EQ(run({"purge", "--batch-size", "0"}).status, 2);
+}
+
+/* Timeouts: outcomes only; "timeout 120" turns a hang into a failed assertion. */
+TEST(Cli, AServerThatNeverAnswersExitsFiveAfterTheConnectTimeout)
+{
+    SilentListener listener;
+    const CliRun r = run({"--dsn", "host=127.0.0.1 port=" + std::to_string(listener.port()) +
+                                       " dbname=x user=x",
+                          "--connect-timeout", "2", "resolve", "abc"},
+                         "timeout 120");
+    EXPECT_EQ(r.status, 5) << r.err;
+    expect_one_error_line(r);
+}
+
+TEST(Cli, AStatementOverTheStatementTimeoutExitsFiveAndStoresNothing)
+{
+    auto holder = connect();
+    pqxx::work holding(*holder);
+    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+    const std::string url = unique_url("cli-statement-timeout");
+    const CliRun r = run({"--statement-timeout", "1", "shorten", "--locked", url}, "timeout 120");
+    holding.abort();
+    EXPECT_EQ(r.status, 5) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("57014"), std::string::npos) << r.err;
+    EXPECT_EQ(links_to(url), 0);
+}
+
+TEST(Cli, BadTimeoutsAndAnUnparseableDsnAreUsageErrors)
+{
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"--connect-timeout", "-1", "resolve", "x"},
+             {"--connect-timeout", "soon", "resolve", "x"},
+             {"--statement-timeout", "99999999999", "resolve", "x"},
+             {"--dsn", "host", "resolve", "x"},
+             {"--dsn", "port=1 'unterminated", "resolve", "x"},
+             {"--dsn", "postgresql://[::1", "resolve", "x"}}) {
+        const CliRun r = run(args);
+        EXPECT_EQ(r.status, 2) << args[0] << " " << args[1] << ": " << r.err;
+        expect_one_error_line(r);
+    }
+}
+
+/* Scripting: --version, --json, shorten -, --base-url, import's lines. */
+namespace {
+
+/* Writes text to a scratch file and returns its path. */
+std::filesystem::path file_with(const std::string &name, const std::string &text)
+{
+    const std::filesystem::path file = scratch_file(name);
+    std::ofstream(file) << text;
+    return file;
+}
+
+/* The one JSON object on a line. */
+boost::json::object json_line(const std::string &line)
+{
+    return boost::json::parse(line).as_object();
+}
+
+} // namespace
+
+TEST(Cli, VersionPrintsTheClientVersion)
+{
+    const CliRun r = run({"--version"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.out, std::string("url-shortener ") + URL_SHORTENER_CLIENT_VERSION + "\n");
+}
+
+TEST(Cli, JsonOnEveryCommand)
+{
+    const std::string url = unique_url("cli-json");
+    const CliRun made = run({"--json", "--base-url", "https://s.example", "shorten", url});
+    ASSERT_EQ(made.status, 0) << made.err;
+    const boost::json::object link = json_line(made.out);
+    const std::string code(link.at("code").as_string());
+    EXPECT_EQ(link.at("url").as_string(), url);
+    EXPECT_EQ(link.at("short_url").as_string(), "https://s.example/" + code);
+
+    const boost::json::object resolved = json_line(run({"--json", "resolve", code}).out);
+    EXPECT_EQ(resolved.at("url").as_string(), url);
+    EXPECT_EQ(resolved.at("code").as_string(), code);
+
+    const CliRun stats = run({"--json", "stats", code});
+    ASSERT_EQ(lines(stats.out).size(), 1u) << stats.out;
+    const boost::json::object facts = json_line(stats.out);
+    EXPECT_EQ(facts.at("clicks").as_int64(), 1);
+    EXPECT_EQ(facts.at("version").as_int64(), 1);
+    EXPECT_TRUE(facts.at("enabled").as_bool());
+    EXPECT_TRUE(facts.at("expires").is_null());
+    EXPECT_TRUE(facts.at("max_clicks").is_null());
+
+    const boost::json::object updated =
+        json_line(run({"--json", "update", code, unique_url("cli-json", 2), "--version", "1"}).out);
+    EXPECT_EQ(updated.at("version").as_int64(), 2);
+    EXPECT_TRUE(json_line(run({"--json", "disable", code}).out).at("changed").as_bool());
+    EXPECT_FALSE(json_line(run({"--json", "disable", code}).out).at("changed").as_bool());
+    EXPECT_TRUE(json_line(run({"--json", "enable", code}).out).at("changed").as_bool());
+    EXPECT_GE(json_line(run({"--json", "purge"}).out).at("purged").as_int64(), 0);
+    EXPECT_TRUE(json_line(run({"--json", "delete", code}).out).at("changed").as_bool());
+
+    const std::filesystem::path file =
+        file_with("json-import", "# two links\n" + unique_url("cli-json", 3) + "\n\n" +
+                                     unique_url("cli-json", 4) + "\n");
+    const CliRun imported = run({"--json", "import", file.string()});
+    std::filesystem::remove(file);
+    ASSERT_EQ(imported.status, 0) << imported.err;
+    const std::vector<std::string> objects = lines(imported.out);
+    ASSERT_EQ(objects.size(), 2u);
+    EXPECT_EQ(json_line(objects[0]).at("line").as_int64(), 2);
+    EXPECT_EQ(json_line(objects[1]).at("line").as_int64(), 4);
+    EXPECT_EQ(json_line(objects[1]).at("url").as_string(), unique_url("cli-json", 4));
+}
+
+TEST(Cli, ShortenDashReadsUrlsFromStdinAndBaseUrlPrintsFullLinks)
+{
+    const std::filesystem::path file = file_with(
+        "shorten-stdin", unique_url("cli-dash", 1) + "\n\n   " + unique_url("cli-dash", 2) +
+                             "  \t\n# a comment\n");
+    const CliRun r = run({"--base-url", "https://s.example/x/", "shorten", "-"}, {},
+                         "< " + quoted(file.string()));
+    std::filesystem::remove(file);
+    ASSERT_EQ(r.status, 0) << r.err;
+    const std::vector<std::string> links = lines(r.out);
+    ASSERT_EQ(links.size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+        ASSERT_EQ(links[i].rfind("https://s.example/x/", 0), 0u) << links[i];
+        const std::string code = links[i].substr(std::string("https://s.example/x/").size());
+        EXPECT_EQ(run({"resolve", code}).out, unique_url("cli-dash", i + 1) + "\n");
+    }
+}
+
+TEST(Cli, ShortenChecksEveryUrlBeforeStoringAny)
+{
+    const std::string good = unique_url("cli-all-first", 1), good2 = unique_url("cli-all-first", 2);
+    const CliRun r = run({"shorten", good, "javascript:alert(1)", good2});
+    EXPECT_EQ(r.status, 3);
+    EXPECT_EQ(r.out, "");
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("URL 2 of 3"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("stored nothing"), std::string::npos) << r.err;
+    EXPECT_EQ(links_to(good), 0);
+    EXPECT_EQ(links_to(good2), 0);
+}
+
+TEST(Cli, ImportNamesTheLineTrimsAndSkipsCommentsAndBatches)
+{
+    const std::string first = unique_url("cli-lines", 1);
+    const std::filesystem::path bad = file_with(
+        "import-lines", "# header\n\n  " + first + "  \n\t\nhttps://user@example.com/\n");
+    const CliRun refused = run({"import", bad.string()});
+    std::filesystem::remove(bad);
+    EXPECT_EQ(refused.status, 3);
+    expect_one_error_line(refused);
+    EXPECT_NE(refused.err.find("line 5 of"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("stored nothing"), std::string::npos) << refused.err;
+    EXPECT_EQ(links_to(first), 0);
+
+    std::string text;
+    for (int i = 0; i < 5; ++i)
+        text += "  " + unique_url("cli-batch", i) + "\r\n";
+    const std::filesystem::path good = file_with("import-batches", text);
+    const CliRun stored = run({"import", "--batch-size", "2", good.string()});
+    std::filesystem::remove(good);
+    ASSERT_EQ(stored.status, 0) << stored.err;
+    const std::vector<std::string> out = lines(stored.out);
+    ASSERT_EQ(out.size(), 5u);
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(out[i].substr(out[i].find('\t') + 1), unique_url("cli-batch", i));
+        EXPECT_EQ(links_to(unique_url("cli-batch", i)), 1);   /* trimmed before storing */
+    }
+    EXPECT_EQ(run({"import", "--batch-size", "0", "-"}).status, 2);
+}
+
+TEST(Cli, ImportOfADirectoryExitsThree)
+{
+    const CliRun r = run({"import", std::filesystem::temp_directory_path().string()});
+    EXPECT_EQ(r.status, 3);
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("directory"), std::string::npos) << r.err;
+}
+
+TEST(Cli, NumbersOutOfRangeAreRefusedPlainly)
+{
+    const std::string url = unique_url("cli-numbers");
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"shorten", "--expires-in", "9999999999999", url},
+             {"shorten", "--expires-in", "0", url},
+             {"shorten", "--expires-in", "1e3", url},
+             {"shorten", "--max-clicks", "0", url},
+             {"shorten", "--max-clicks", "-5", url},
+             {"shorten", "--max-clicks", "99999999999999999999", url}}) {
+        const CliRun r = run(args);
+        EXPECT_EQ(r.status, 2) << args[1] << " " << args[2];
+        expect_one_error_line(r);
+        EXPECT_NE(r.err.find("must be a whole number from 1 to"), std::string::npos) << r.err;
+        EXPECT_LT(r.err.size(), 200u) << r.err;
+    }
+    EXPECT_EQ(links_to(url), 0);
+}
+
+TEST(Cli, ADisabledOrUsedUpLinkSaysSo)
+{
+    const std::string code = lines(run({"shorten", "--max-clicks", "1", unique_url("cli-why")}).out).at(0);
+    EXPECT_EQ(run({"disable", code}).status, 0);
+    const CliRun disabled = run({"resolve", code});
+    EXPECT_EQ(disabled.status, 1);
+    expect_one_error_line(disabled);
+    EXPECT_NE(disabled.err.find("is disabled"), std::string::npos) << disabled.err;
+
+    EXPECT_EQ(run({"enable", code}).status, 0);
+    EXPECT_EQ(run({"resolve", code}).status, 0);
+    const CliRun used_up = run({"resolve", code});
+    EXPECT_EQ(used_up.status, 1);
+    EXPECT_NE(used_up.err.find("used up"), std::string::npos) << used_up.err;
+
+    const CliRun none = run({"resolve", "no-such-code"});
+    EXPECT_NE(none.err.find("no link has the code"), std::string::npos) << none.err;
+}
+
+TEST(Cli, VersionConflictAdviceNamesTheCliAndResolveNeverAdvisesLocked)
+{
+    const std::string code = lines(run({"shorten", unique_url("cli-advice")}).out).at(0);
+    EXPECT_EQ(run({"update", code, unique_url("cli-advice", 2), "--version", "1"}).status, 0);
+    const CliRun stale = run({"update", code, unique_url("cli-advice", 3), "--version", "1"});
+    EXPECT_EQ(stale.status, 8);
+    EXPECT_NE(stale.err.find("url-shortener stats"), std::string::npos) << stale.err;
+    EXPECT_EQ(stale.err.find("url_stats"), std::string::npos) << stale.err;
+
+    /* Another session clicks and keeps the row locked: resolve times out on the lock. */
+    auto other = connect();
+    pqxx::work clicking(*other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+    const CliRun blocked = run({"resolve", code}, "PGOPTIONS=" + quoted("-c lock_timeout=100ms"));
+    clicking.abort();
+    EXPECT_EQ(blocked.status, 5);
+    expect_one_error_line(blocked);
+    EXPECT_EQ(blocked.err.find("--locked"), std::string::npos) << blocked.err;
+}
+
+TEST(Cli, AServerLostMidImportSaysNothingWasStored)
+{
+    std::string text;
+    for (int i = 0; i < 200000; ++i)
+        text += unique_url("cli-lost", static_cast<std::size_t>(i)) + "\n";
+    const std::filesystem::path file = file_with("import-lost", text);
+    const std::string name = unique_application_name("import-lost");
+
+    /*
+     * Terminate the import's backend whenever it runs shorten_urls: the
+     * first, and the one the client reconnects with to try again.
+     */
+    std::atomic<bool> done{false};
+    std::thread killer([&] {
+        auto c = connect();
+        while (!done) {
+            pqxx::nontransaction q(*c);
+            q.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = $1 AND state = 'active' "
+                          "AND query LIKE '%shorten_urls%'",
+                          name);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    });
+    const CliRun r = run({"--dsn", dsn("application_name=" + name), "import", "--batch-size", "100",
+                          file.string()});
+    done = true;
+    killer.join();
+    std::filesystem::remove(file);
+
+    EXPECT_EQ(r.status, 5) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("stored nothing"), std::string::npos) << r.err;
+    EXPECT_EQ(links_to(unique_url("cli-lost", 0)), 0);
+}
+
+TEST(Cli, BashCompletionCompletesCommandsAndTheManPageIsBuilt)
+{
+    const std::string script =
+        "source " +
+        quoted(URL_SHORTENER_BASH_COMPLETION) +
+        "; COMP_WORDS=(url-shortener sh); COMP_CWORD=1; COMP_LINE='url-shortener sh'; "
+        "COMP_POINT=${#COMP_LINE}; _url_shortener; echo \"${COMPREPLY[*]}\"; "
+        "COMP_WORDS=(url-shortener shorten --lo); COMP_CWORD=2; _url_shortener; "
+        "echo \"${COMPREPLY[*]}\"";
+    FILE *pipe = popen(("bash -c " + quoted(script)).c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string out;
+    std::array<char, 4096> buffer;
+    std::size_t n;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+        out.append(buffer.data(), n);
+    pclose(pipe);
+    EXPECT_EQ(out, "shorten\n--locked\n");
+
+    const std::string man = read_file(URL_SHORTENER_MAN_PAGE);
+    EXPECT_NE(man.find(".TH URL-SHORTENER"), std::string::npos);
+    EXPECT_NE(man.find("statement\\-timeout"), std::string::npos);
 }

@@ -3,7 +3,9 @@
  *    Each error type, produced by the real server and mapped by SQLSTATE,
  *    and the plain results of shorten and resolve.
  */
+#include <chrono>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <pqxx/transaction>
@@ -147,4 +149,131 @@ TEST(Errors, EveryErrorIsAnErrorAndARuntimeError)
     Client client(dsn());
     EXPECT_THROW(client.shorten("not a url"), Error);
     EXPECT_THROW(client.shorten("not a url"), std::runtime_error);
+}
+
+/* Bad options are InvalidArgument, never InvalidUrl; both are InvalidInput. */
+TEST(Errors, BadOptionsAreInvalidArgumentNotInvalidUrl)
+{
+    Client client(dsn());
+    const long long before = link_count();
+    const std::string url = unique_url("bad-option");
+
+    LinkOptions zero_clicks;
+    zero_clicks.max_clicks = 0;
+    LinkOptions past;
+    past.expires_at = std::chrono::system_clock::now() - std::chrono::hours(1);
+    LinkOptions bad_alias;
+    bad_alias.alias = "not/allowed";
+    LinkOptions long_alias;
+    long_alias.alias = std::string(65, 'a');
+    LinkOptions reserved;
+    reserved.alias = "admin";   /* refused by the server: the list lives in the extension */
+    LinkOptions reuse_and_alias;
+    reuse_and_alias.reuse = true;
+    reuse_and_alias.alias = "reuse-and-alias";
+
+    for (const LinkOptions *o : {&zero_clicks, &past, &bad_alias, &long_alias, &reserved,
+                                 &reuse_and_alias}) {
+        for (const bool locked : {false, true}) {
+            try {
+                locked ? client.shorten_locked(url, *o) : client.shorten(url, *o);
+                ADD_FAILURE() << "accepted a bad option";
+            } catch (const InvalidUrl &e) {
+                ADD_FAILURE() << "a bad option reported as InvalidUrl: " << e.what();
+            } catch (const InvalidArgument &e) {
+                EXPECT_EQ(e.sqlstate(), "22023") << e.what();
+                EXPECT_FALSE(e.primary_message().empty());
+            }
+        }
+    }
+    try {
+        client.shorten(url, reserved);
+    } catch (const InvalidInput &e) {
+        EXPECT_EQ(e.primary_message(), "alias \"admin\" is reserved");
+        EXPECT_FALSE(e.hint().empty());
+    }
+    try {
+        client.purge(0);
+        ADD_FAILURE() << "purge(0) accepted";
+    } catch (const InvalidArgument &e) {
+        EXPECT_EQ(e.sqlstate(), "22023");
+        EXPECT_EQ(e.detail(), "It is 0.");
+    }
+    EXPECT_EQ(links_to(url), 0);
+    EXPECT_EQ(link_count(), before);
+}
+
+/* With valid options, a bad URL is still InvalidUrl. */
+TEST(Errors, ABadUrlWithGoodOptionsIsInvalidUrl)
+{
+    Client client(dsn());
+    LinkOptions options;
+    options.max_clicks = 5;
+    options.alias = "good-alias-bad-url";
+    try {
+        client.shorten("ftp://example.com/", options);
+        ADD_FAILURE() << "accepted an ftp URL";
+    } catch (const InvalidArgument &e) {
+        ADD_FAILURE() << "a bad URL reported as InvalidArgument: " << e.what();
+    } catch (const InvalidUrl &e) {
+        EXPECT_EQ(e.sqlstate(), "22023");
+        EXPECT_EQ(e.detail(), "Only http and https URLs can be shortened.");
+        EXPECT_FALSE(e.batch_index());
+    }
+}
+
+/* Detail and hint arrive separately, not only inside the raw text. */
+TEST(Errors, DetailAndHintAreSeparateFields)
+{
+    Client client(dsn());
+    try {
+        client.shorten("https://user@example.com/");
+        ADD_FAILURE() << "accepted user information";
+    } catch (const InvalidUrl &e) {
+        EXPECT_EQ(e.primary_message(), "url must not contain user information");
+        EXPECT_EQ(e.detail(), "A name before \"@\" in the authority can disguise the real host.");
+        EXPECT_EQ(e.hint(), "");
+        EXPECT_NE(e.server_message().find("DETAIL:"), std::string::npos);
+    }
+}
+
+TEST(Errors, ConnectionErrorsCarryASqlstate)
+{
+    try {
+        Client("host=/nonexistent-directory port=1");
+        ADD_FAILURE() << "connected to nothing";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08001");
+        EXPECT_FALSE(e.primary_message().empty());
+    }
+}
+
+TEST(Errors, AnUnparseableConnectionStringIsInvalidArgument)
+{
+    for (const char *bad : {"host", "port=1 'unterminated", "postgresql://[::1"}) {
+        try {
+            Client client(bad);
+            ADD_FAILURE() << "parsed " << bad;
+        } catch (const InvalidArgument &e) {
+            EXPECT_EQ(e.sqlstate(), "22023") << bad;
+            EXPECT_NE(std::string(e.what()).find("invalid connection string"), std::string::npos);
+        }
+    }
+}
+
+TEST(Errors, AMovedFromClientThrowsAClearError)
+{
+    Client client(dsn());
+    Client other(std::move(client));
+    try {
+        client.shorten(unique_url("moved"));   // NOLINT(bugprone-use-after-move): the point
+        ADD_FAILURE() << "a moved-from Client worked";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find("moved from"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(client.resolve("x"), Error);
+    EXPECT_THROW(client.server_version(), Error);
+    EXPECT_EQ(other.resolve(other.shorten(unique_url("moved"))), unique_url("moved"));
+    client = std::move(other);   /* assigning makes it usable again */
+    EXPECT_TRUE(client.resolve(client.shorten(unique_url("moved", 2))));
 }

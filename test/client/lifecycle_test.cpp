@@ -51,7 +51,7 @@ TEST(Lifecycle, AliasIsStoredAndATakenAliasIsAliasTaken)
     EXPECT_EQ(links_to(unique_url("alias", 2)), 0);
 
     options.alias = "not/allowed";
-    EXPECT_THROW(client.shorten(unique_url("alias", 3), options), InvalidUrl);
+    EXPECT_THROW(client.shorten(unique_url("alias", 3), options), InvalidArgument);
 }
 
 TEST(Lifecycle, EightThreadsClaimingOneAliasOneWins)
@@ -117,10 +117,10 @@ TEST(Lifecycle, LimitsAndStats)
     EXPECT_FALSE(client.stats("no-such-code"));
 
     options.max_clicks = 0;
-    EXPECT_THROW(client.shorten(unique_url("limits", 2), options), InvalidUrl);
+    EXPECT_THROW(client.shorten(unique_url("limits", 2), options), InvalidArgument);
     options.max_clicks.reset();
     options.expires_at = system_clock::now() - hours(1);
-    EXPECT_THROW(client.shorten(unique_url("limits", 3), options), InvalidUrl);
+    EXPECT_THROW(client.shorten(unique_url("limits", 3), options), InvalidArgument);
 }
 
 TEST(Lifecycle, UpdateChecksTheVersion)
@@ -164,7 +164,7 @@ TEST(Lifecycle, PurgeDeletesUsedUpLinks)
     EXPECT_TRUE(client.resolve(code));
     EXPECT_GE(client.purge(), 1);
     EXPECT_FALSE(client.stats(code));
-    EXPECT_THROW(client.purge(0), InvalidUrl);   /* 22023: batch_size must be at least 1 */
+    EXPECT_THROW(client.purge(0), InvalidArgument);   /* 22023: batch_size must be at least 1 */
 }
 
 TEST(Lifecycle, AgainstExtension10TheCallsAreRefusedCleanly)

@@ -69,8 +69,50 @@ TEST(ShortenMany, OneBadUrlInALaterChunkStoresNothing)
 
     Client client(dsn());
     const long long before = link_count();
-    EXPECT_THROW(client.shorten_many(urls), InvalidUrl);
+    try {
+        client.shorten_many(urls);
+        ADD_FAILURE() << "a batch with a bad URL was stored";
+    } catch (const InvalidUrl &e) {
+        /* Absolute in the caller's vector, not counted within the 5,000-URL chunk. */
+        EXPECT_EQ(e.batch_index(), std::optional<std::size_t>(6500));
+        EXPECT_NE(std::string(e.what()).find("URL 6501 of 7000"), std::string::npos) << e.what();
+        EXPECT_EQ(e.sqlstate(), "22023");
+        EXPECT_EQ(e.detail(), "Only http and https URLs can be shortened.");
+    }
     EXPECT_EQ(link_count(), before);
+    EXPECT_EQ(links_to(urls[0]), 0);
+}
+
+TEST(ShortenMany, TheBadUrlIsNamedByItsPositionInTheCallersVector)
+{
+    ClientOptions options;
+    options.batch_chunk_size = 3;
+    Client client(dsn(), options);
+    std::vector<std::string> urls;
+    for (std::size_t i = 0; i < 10; ++i)
+        urls.push_back(unique_url("position", i));
+    for (const std::size_t bad : {0u, 2u, 3u, 7u, 9u}) {
+        std::vector<std::string> batch = urls;
+        batch[bad] = "https://user@example.com/";
+        try {
+            client.shorten_many(batch);
+            ADD_FAILURE() << "stored a batch with a bad URL at " << bad;
+        } catch (const InvalidUrl &e) {
+            EXPECT_EQ(e.batch_index(), std::optional<std::size_t>(bad));
+            EXPECT_NE(std::string(e.what()).find("URL " + std::to_string(bad + 1) + " of 10"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+    std::vector<std::string> with_nul = urls;
+    with_nul[8] = std::string("https://example.com/\0", 21);
+    try {
+        client.shorten_many(with_nul);
+        ADD_FAILURE() << "sent a NUL byte";
+    } catch (const InvalidUrl &e) {
+        EXPECT_EQ(e.batch_index(), std::optional<std::size_t>(8));
+        EXPECT_EQ(e.sqlstate(), "22021");
+    }
     EXPECT_EQ(links_to(urls[0]), 0);
 }
 

@@ -13,11 +13,24 @@
  *    Thread safety: a Client is not thread-safe.  Use one Client per thread
  *    (each has its own connection); distinct Clients share nothing and may be
  *    used concurrently.  A Client may be moved to another thread between
- *    calls; a moved-from Client may only be destroyed or assigned to.
+ *    calls; every call on a moved-from Client throws url_shortener::Error
+ *    (it may be destroyed or assigned to).
+ *
+ *    Versions: the calls are prepared for the extension version installed
+ *    when the connection opens.  After ALTER EXTENSION url_shortener UPDATE
+ *    a live Client notices by itself: a call the prepared version lacks, or
+ *    a call that fails because a function changed (0A000, 42883, 26000),
+ *    re-reads the installed version and, if it changed, reconnects and runs
+ *    once more (the failed statement did nothing).
+ *
+ *    The same calls inside a transaction the caller owns:
+ *    url_shortener/transactional.h.
  *
  *    Errors: every call throws only the types in url_shortener/errors.h
  *    (plus std::bad_alloc), chosen by SQLSTATE:
- *      InvalidUrl          class 22, the input was refused; nothing stored
+ *      InvalidUrl          class 22 for a URL; nothing stored
+ *      InvalidArgument     an option refused by the client before sending, or
+ *                          class 22 for an option; nothing stored
  *      CodeSpaceExhausted  US001; nothing stored
  *      LockTimeout         55P03 (shorten_locked only); nothing stored
  *      ConnectionLost      could not connect, or lost the connection where
@@ -49,6 +62,8 @@
 #include <vector>
 
 #include "url_shortener/errors.h"
+#include "url_shortener/export.h"
+#include "url_shortener/version.h"
 
 namespace url_shortener {
 
@@ -93,6 +108,21 @@ struct ClientOptions {
     std::size_t batch_chunk_size = 5000;
     /* Called before every retry and reconnect, on the calling thread. */
     std::function<void(const RetryEvent &)> on_retry;
+    /*
+     * How long opening a connection may take, in whole seconds (libpq's
+     * connect_timeout; it waits at least 2): covers a server that accepts
+     * and never answers.  0 waits as long as the operating system does.
+     * The connection string's connect_timeout or PGCONNECT_TIMEOUT, when
+     * set, win over this.  Applies to every reconnect too.
+     */
+    std::chrono::seconds connect_timeout{10};
+    /*
+     * The server cancels any one statement that runs longer (the session's
+     * statement_timeout; ServerError 57014, nothing stored).  This covers a
+     * shorten_locked waiting for the generation lock.  0 leaves the server's
+     * setting (from PGOPTIONS, the role or the database) alone.
+     */
+    std::chrono::milliseconds statement_timeout{30000};
 };
 
 /*
@@ -121,7 +151,10 @@ struct LinkStats {
 /* shorten_many reports progress as (URLs shortened so far, total). */
 using BatchProgress = std::function<void(std::size_t done, std::size_t total)>;
 
-class Client {
+/* The client library's version as built, "1.2.0"; compare URL_SHORTENER_CLIENT_VERSION. */
+URL_SHORTENER_CLIENT_EXPORT const char *client_version() noexcept;
+
+class URL_SHORTENER_CLIENT_EXPORT Client {
 public:
     /*
      * Connects with a libpq connection string ("host=... dbname=..." or a
@@ -129,8 +162,10 @@ public:
      * (PGHOST, PGPORT, PGDATABASE, PGUSER, PGOPTIONS, ...) and defaults.
      * Prepares the statements at once, so a database without the extension
      * fails here.
-     * Throws ConnectionLost if the server cannot be reached, ServerError
-     * (42704) if the extension is not installed in the database.
+     * Throws InvalidArgument if libpq cannot parse connection_string,
+     * ConnectionLost if the server cannot be reached within
+     * options.connect_timeout, ServerError (42704) if the extension is not
+     * installed in the database.
      */
     explicit Client(const std::string &connection_string = {}, ClientOptions options = {});
     ~Client();
@@ -170,7 +205,9 @@ public:
      * statement, one round trip each, so either every URL is stored or, on
      * any exception, none is.  progress, if given, is called after each
      * chunk; after a retry it starts again from 0.  An empty batch sends
-     * nothing.  Throws what shorten throws.
+     * nothing.  Throws what shorten throws; an InvalidUrl names the refused
+     * URL's position in urls (InvalidUrl::batch_index, 0-based; what() says
+     * "URL n of N", 1-based).
      */
     std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
                                           const BatchProgress &progress = {});
@@ -183,7 +220,11 @@ public:
     /*
      * shorten / shorten_locked with options.  Throws AliasTaken when the
      * alias is the code of a link already (never another code instead),
-     * InvalidUrl for a bad URL or option, and what shorten throws.
+     * InvalidArgument for a bad option (checked before sending where the
+     * client can: alias syntax, max_clicks < 1, expires_at not after the
+     * client's clock, reuse with another option; a reserved alias and an
+     * expiry the server's clock has passed are refused by the server),
+     * InvalidUrl for a bad URL, and what shorten throws.
      */
     std::string shorten(std::string_view url, const LinkOptions &options);
     std::string shorten_locked(std::string_view url, const LinkOptions &options);
@@ -209,11 +250,22 @@ public:
     /*
      * Deletes expired and used-up links, batch_size per statement; returns
      * how many.  0 also when another purge is running at the same time.
+     * Throws InvalidArgument, without sending anything, if batch_size < 1.
      */
     long long purge(int batch_size = 1000);
 
+    /*
+     * The version of the url_shortener extension installed in the database
+     * now ("1.1"), read from the server.  If it differs from the version the
+     * statements were prepared for, the Client reconnects to prepare them
+     * anew.  Throws ConnectionLost, ServerError (42704 if the extension was
+     * dropped).
+     */
+    std::string server_version();
+
 private:
     struct Session;
+    Session &session();
     std::unique_ptr<Session> session_;
 };
 

@@ -4,46 +4,110 @@
  *
  *    Every type is chosen from the server's SQLSTATE (or, for connection
  *    trouble, from what the client knows about whether the statement was
- *    sent), never from message text, so callers can branch on the type.
- *    All of them derive from url_shortener::Error, a std::runtime_error.
+ *    sent), from the client's own checks of the arguments before anything is
+ *    sent, and never from message text alone, so callers can branch on the
+ *    type.  All of them derive from url_shortener::Error, a
+ *    std::runtime_error.
  */
 #ifndef URL_SHORTENER_ERRORS_H
 #define URL_SHORTENER_ERRORS_H
 
+#include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
+
+#include "url_shortener/export.h"
 
 namespace url_shortener {
 
 /*
- * Base of every error the client reports.  what() is one line meant for a
- * person; sqlstate() is the five-character SQLSTATE when the server (or the
- * client on the server's behalf) assigned one, else empty; server_message()
- * is the server's full report (message, detail, hint) when there was one.
+ * A server report split into its fields, as libpq labels them (severity
+ * prefix removed).  Fields the report lacked are empty.
  */
-class Error : public std::runtime_error {
+struct URL_SHORTENER_CLIENT_EXPORT ServerReport {
+    std::string message;   /* the primary message */
+    std::string detail;    /* DETAIL: whole sentences */
+    std::string hint;      /* HINT: whole sentences */
+    std::string context;   /* CONTEXT: where in the server it happened */
+
+    /* Splits libpq's text of an error ("ERROR:  ...\nDETAIL:  ...\n..."). */
+    static ServerReport parse(const std::string &server_text);
+};
+
+/*
+ * Base of every error the client reports.  what() is one line meant for a
+ * person; sqlstate() is the five-character SQLSTATE the server assigned, or
+ * the one the client assigned on the server's behalf (class 08 for
+ * connection trouble, 22xxx for arguments refused before sending), empty
+ * only when there is none; server_message() is the server's full report
+ * (message, detail, hint, context) when there was one, and detail() and
+ * hint() its DETAIL and HINT alone (empty when absent).
+ */
+class URL_SHORTENER_CLIENT_EXPORT Error : public std::runtime_error {
 public:
     explicit Error(const std::string &what, std::string sqlstate = {},
                    std::string server_message = {});
 
     const std::string &sqlstate() const noexcept { return sqlstate_; }
     const std::string &server_message() const noexcept { return server_message_; }
+    const std::string &detail() const noexcept { return report_.detail; }
+    const std::string &hint() const noexcept { return report_.hint; }
+    /*
+     * The primary message alone, without detail and hint: the server's, or
+     * what() when the server sent none (the client refused by itself).
+     */
+    const std::string &primary_message() const noexcept { return report_.message; }
 
 private:
     std::string sqlstate_;
     std::string server_message_;
+    ServerReport report_;
 };
 
 /*
- * The server refused the input (SQLSTATE class 22): a URL that is not an
- * absolute http(s) URL, has control characters, user information, no host,
- * or is too long (22001), or is NULL (22004).  A URL holding a NUL byte is
- * refused by the client before sending, with SQLSTATE 22021, because the
- * protocol cannot carry it.  Nothing was stored.
+ * Input the client or the server refused before anything was stored: the
+ * common base of InvalidUrl and InvalidArgument, for callers that treat both
+ * alike (exit 3, HTTP 400).
  */
-class InvalidUrl : public Error {
+class URL_SHORTENER_CLIENT_EXPORT InvalidInput : public Error {
 public:
     using Error::Error;
+};
+
+/*
+ * A URL was refused (SQLSTATE class 22): not an absolute http(s) URL, has
+ * control characters, user information, no host, or is too long (22001),
+ * or is NULL (22004).  A URL holding a NUL byte is refused by the client
+ * before sending, with SQLSTATE 22021, because the protocol cannot carry
+ * it.  Nothing was stored.  In shorten_many, batch_index() is the
+ * 0-based position of the refused URL in the caller's vector.
+ */
+class URL_SHORTENER_CLIENT_EXPORT InvalidUrl : public InvalidInput {
+public:
+    using InvalidInput::InvalidInput;
+    InvalidUrl(const std::string &what, std::string sqlstate, std::string server_message,
+               std::size_t batch_index);
+
+    std::optional<std::size_t> batch_index() const noexcept { return batch_index_; }
+
+private:
+    std::optional<std::size_t> batch_index_;
+};
+
+/*
+ * An option or argument other than the URL was refused (SQLSTATE 22023
+ * unless said otherwise): an alias that is empty, too long, has a character
+ * outside A-Z a-z 0-9 _ - or is a reserved word; max_clicks below 1;
+ * expires_at not in the future; reuse combined with another option;
+ * purge's batch_size below 1; a connection string libpq cannot parse.
+ * The client checks what it can before sending anything; the rest (a
+ * reserved alias, an expiry that has passed by the server's clock) the
+ * server refuses.  Nothing was stored.
+ */
+class URL_SHORTENER_CLIENT_EXPORT InvalidArgument : public InvalidInput {
+public:
+    using InvalidInput::InvalidInput;
 };
 
 /*
@@ -51,7 +115,7 @@ public:
  * taken.  Nothing was stored.  Retrying rarely helps; a longer
  * url_shortener.code_length or a larger url_shortener.alphabet does.
  */
-class CodeSpaceExhausted : public Error {
+class URL_SHORTENER_CLIENT_EXPORT CodeSpaceExhausted : public Error {
 public:
     using Error::Error;
 };
@@ -61,29 +125,32 @@ public:
  * lock_timeout for the generation lock.  Nothing was stored; trying again
  * later is safe.
  */
-class LockTimeout : public Error {
+class URL_SHORTENER_CLIENT_EXPORT LockTimeout : public Error {
 public:
     using Error::Error;
 };
 
 /*
- * The client could not reach the server, or lost the connection at a point
+ * The client could not reach the server (SQLSTATE 08001, also when
+ * ClientOptions::connect_timeout ran out), or lost the connection at a point
  * where it knows nothing was committed and its one reconnect was spent or
- * failed.  Nothing was stored by the failed call; trying again is safe.
+ * failed (08006).  Nothing was stored by the failed call; trying again is
+ * safe.
  */
-class ConnectionLost : public Error {
+class URL_SHORTENER_CLIENT_EXPORT ConnectionLost : public Error {
 public:
     using Error::Error;
 };
 
 /*
  * The connection broke after the statement (or COMMIT) was sent, so the
- * server may or may not have carried it out: a link may exist that the
- * caller never learned the code of, or a click may have been counted.  The
- * client never retries this; the caller decides.  The next call on the same
- * Client reconnects.
+ * server may or may not have carried it out (SQLSTATE 08007,
+ * transaction_resolution_unknown; 40003 when the server said so): a link
+ * may exist that the caller never learned the code of, or a click may have
+ * been counted.  The client never retries this; the caller decides.  The
+ * next call on the same Client reconnects.
  */
-class OutcomeUnknown : public Error {
+class URL_SHORTENER_CLIENT_EXPORT OutcomeUnknown : public Error {
 public:
     using Error::Error;
 };
@@ -92,7 +159,7 @@ public:
  * SQLSTATE US002: the alias asked for is already the code of a link.
  * Nothing was stored; the call never falls back to another code.
  */
-class AliasTaken : public Error {
+class URL_SHORTENER_CLIENT_EXPORT AliasTaken : public Error {
 public:
     using Error::Error;
 };
@@ -102,18 +169,19 @@ public:
  * else changed it since it was read.  Nothing was changed; read the link
  * again (stats) and decide.
  */
-class VersionConflict : public Error {
+class URL_SHORTENER_CLIENT_EXPORT VersionConflict : public Error {
 public:
     using Error::Error;
 };
 
 /*
  * Any other server error, including a serialization failure (40001) or
- * deadlock (40P01) that outlasted the retry policy, a missing extension
- * (42704), a call the installed extension version lacks (0A000) or a
- * missing privilege (42501).  sqlstate() says which.
+ * deadlock (40P01) that outlasted the retry policy, a statement cancelled by
+ * ClientOptions::statement_timeout (57014), a missing extension (42704), a
+ * call the installed extension version lacks (0A000) or a missing privilege
+ * (42501).  sqlstate() says which.
  */
-class ServerError : public Error {
+class URL_SHORTENER_CLIENT_EXPORT ServerError : public Error {
 public:
     using Error::Error;
 };

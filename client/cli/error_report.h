@@ -1,0 +1,24 @@
+/*
+ * error_report.h
+ *    One line on stderr for a url_shortener::Error, with the advice that
+ *    fits the command that failed, and the exit code (exit_codes.h) for it.
+ */
+#ifndef URL_SHORTENER_CLI_ERROR_REPORT_H
+#define URL_SHORTENER_CLI_ERROR_REPORT_H
+
+#include <string>
+
+#include "url_shortener/errors.h"
+
+namespace url_shortener::cli {
+
+/*
+ * Writes "url-shortener: <prefix><what happened> (<advice>)" and returns the
+ * exit code.  command is the subcommand as typed ("shorten --locked",
+ * "resolve", ...), so advice never names another command's options.
+ */
+int report_error(const Error &error, const std::string &command, const std::string &prefix = {});
+
+} // namespace url_shortener::cli
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * statement_values.cpp
+ *    Checking and encoding the values the statements take, and decoding
+ *    what they return; shared by Client and InTransaction.
+ */
+#include "statement_values.h"
+
+#include <cstdio>
+
+#include <pqxx/row>
+
+#include "failure_classification.h"
+#include "url_shortener/errors.h"
+
+namespace url_shortener {
+
+namespace {
+
+/* Whether c may appear in an alias (the extension's rule). */
+bool is_alias_character(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+}
+
+} // namespace
+
+/*
+ * libpq sends parameters as C strings, so a NUL byte would silently cut
+ * the URL short; refuse it the way the server refuses bad bytes.
+ */
+void refuse_nul_byte(std::string_view url)
+{
+    if (url.find('\0') != std::string_view::npos)
+        throw InvalidUrl("url contains a NUL byte", "22021");
+}
+
+/* The code in the one row and column shorten_url returns. */
+std::string single_code(const pqxx::result &rows)
+{
+    return rows.at(0).at(0).as<std::string>();
+}
+
+/* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
+std::string unix_seconds(std::chrono::system_clock::time_point t)
+{
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+    char text[32];
+    std::snprintf(text, sizeof(text), "%lld.%06lld", static_cast<long long>(micros / 1000000),
+                  static_cast<long long>(micros % 1000000 < 0 ? -(micros % 1000000) : micros % 1000000));
+    return text;
+}
+
+std::chrono::system_clock::time_point from_unix_seconds(double seconds)
+{
+    return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::duration<double>(seconds)));
+}
+
+/*
+ * Refuses, before anything is sent, the options the client can judge by
+ * itself: the alias's length and characters, max_clicks below 1, an expiry
+ * not after the client's clock, reuse with another option.  The server
+ * checks them all again (and the reserved words, and the expiry against its
+ * own clock).
+ */
+void check_link_options(const LinkOptions &o)
+{
+    if (o.alias) {
+        if (o.alias->empty() || o.alias->size() > 64)
+            throw InvalidArgument("alias must be 1 to 64 characters long",
+                                  sqlstate_invalid_argument,
+                                  "DETAIL:  The alias has " + std::to_string(o.alias->size()) +
+                                      " bytes.");
+        for (std::size_t i = 0; i < o.alias->size(); ++i)
+            if (!is_alias_character((*o.alias)[i]))
+                throw InvalidArgument("alias contains a character that is not allowed",
+                                      sqlstate_invalid_argument,
+                                      "DETAIL:  The byte at position " + std::to_string(i + 1) +
+                                          " is not allowed.\nHINT:  An alias uses only A-Z, a-z, "
+                                          "0-9, \"_\" and \"-\".");
+    }
+    if (o.max_clicks && *o.max_clicks < 1)
+        throw InvalidArgument("max_clicks must be at least 1", sqlstate_invalid_argument,
+                              "DETAIL:  It is " + std::to_string(*o.max_clicks) + ".");
+    if (o.expires_at && *o.expires_at <= std::chrono::system_clock::now())
+        throw InvalidArgument("expires_at must be in the future", sqlstate_invalid_argument);
+    if (o.reuse && (o.alias || o.expires_at || o.max_clicks))
+        throw InvalidArgument("reuse cannot be combined with alias, expires_at or max_clicks",
+                              sqlstate_invalid_argument);
+}
+
+/* Whether any option is set. */
+bool has_options(const LinkOptions &o)
+{
+    return o.alias || o.reuse || o.expires_at || o.max_clicks;
+}
+
+/*
+ * The 1-based position n in "URL n of m in the array", the context the
+ * extension's shorten_urls gives a refused element; nullopt without one.
+ */
+std::optional<std::size_t> element_position(const std::string &context)
+{
+    const std::size_t at = context.find("URL ");
+    const std::size_t of = context.find(" of ", at);
+    if (at == std::string::npos || of == std::string::npos || context.find(" in the array", of) == std::string::npos)
+        return std::nullopt;
+    try {
+        const std::string number = context.substr(at + 4, of - at - 4);
+        std::size_t used = 0;
+        const unsigned long n = std::stoul(number, &used);
+        if (used != number.size() || n == 0)
+            return std::nullopt;
+        return n;
+    } catch (const std::exception &) {
+        return std::nullopt;
+    }
+}
+
+OptionParameters::OptionParameters(const LinkOptions &o)
+    : alias(o.alias), reuse(o.reuse ? "true" : "false")
+{
+    if (o.expires_at)
+        expires_at = unix_seconds(*o.expires_at);
+    if (o.max_clicks)
+        max_clicks = std::to_string(*o.max_clicks);
+}
+
+LinkStats stats_from_row(const pqxx::row &r)
+{
+    LinkStats st;
+    st.code = r[0].as<std::string>();
+    st.url = r[1].as<std::string>();
+    st.clicks = r[2].as<long long>();
+    st.created_at = from_unix_seconds(r[3].as<double>());
+    if (!r[4].is_null())
+        st.expires_at = from_unix_seconds(r[4].as<double>());
+    if (!r[5].is_null())
+        st.max_clicks = r[5].as<long long>();
+    st.version = r[6].as<long long>();
+    st.enabled = r[7].as<bool>();
+    return st;
+}
+
+InvalidUrl absolute_batch_error(const InvalidUrl &e, std::size_t chunk_begin, std::size_t total)
+{
+    const std::optional<std::size_t> in_chunk =
+        element_position(ServerReport::parse(e.server_message()).context);
+    if (!in_chunk)
+        return e;
+    const std::size_t index = chunk_begin + *in_chunk - 1;
+    return InvalidUrl("URL " + std::to_string(index + 1) + " of " + std::to_string(total) +
+                          " was refused: " + e.what(),
+                      e.sqlstate(), e.server_message(), index);
+}
+
+void refuse_nul_bytes(const std::vector<std::string> &urls)
+{
+    for (std::size_t i = 0; i < urls.size(); ++i)
+        if (urls[i].find('\0') != std::string::npos)
+            throw InvalidUrl("URL " + std::to_string(i + 1) + " of " + std::to_string(urls.size()) +
+                                 " contains a NUL byte",
+                             "22021", {}, i);
+}
+
+} // namespace url_shortener

@@ -1,0 +1,249 @@
+/*
+ * transactional.cpp
+ *    InTransaction: the calls as single statements with bound parameters in
+ *    the caller's transaction, with libpqxx failures turned into
+ *    url_shortener errors and never retried.
+ */
+#include "url_shortener/transactional.h"
+
+#include <algorithm>
+#include <exception>
+
+#include <pqxx/connection_base>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include "failure_classification.h"
+#include "statement_values.h"
+#include "statements.h"
+#include "text_array.h"
+
+namespace url_shortener {
+
+namespace {
+
+/*
+ * Runs work and turns a libpqxx failure into the url_shortener error for
+ * it, classified as Client classifies: in a real transaction a lost
+ * connection means the server rolled it back; in a nontransaction the
+ * statement may have committed.  Nothing is retried.
+ */
+template <typename Work>
+auto translated(pqxx::transaction_base &t, const CallArguments &arguments, Work work)
+{
+    try {
+        return work();
+    } catch (const Error &) {
+        throw;
+    } catch (...) {
+        const bool explicit_transaction = dynamic_cast<pqxx::nontransaction *>(&t) == nullptr;
+        const Failure failure = classify_failure(std::current_exception(), t.conn().is_open(),
+                                                 explicit_transaction, arguments);
+        if (!failure.error)
+            throw;
+        std::rethrow_exception(failure.error);
+    }
+}
+
+/* The lifecycle calls need 1.1; against 1.0 they would fail less clearly. */
+void require_lifecycle(const std::string &version, const char *call)
+{
+    if (version == "1.0")
+        throw ServerError(std::string(call) + " needs url_shortener 1.1, the database has 1.0",
+                          "0A000",
+                          "HINT:  Run ALTER EXTENSION url_shortener UPDATE in the database.");
+}
+
+} // namespace
+
+InTransaction::InTransaction(pqxx::transaction_base &t) : transaction_(t)
+{
+    translated(t, CallArguments{false, false}, [&] {
+        const pqxx::result rows = t.exec(statements::extension_schema);
+        if (rows.empty())
+            throw ServerError("the url_shortener extension is not installed in this database",
+                              "42704",
+                              "HINT:  Run \"CREATE EXTENSION url_shortener\" in the database "
+                              "the client connects to.");
+        schema_ = t.conn().quote_name(rows[0][0].as<std::string>());
+        version_ = rows[0][1].as<std::string>();
+        return 0;
+    });
+}
+
+std::string InTransaction::shorten(std::string_view url)
+{
+    refuse_nul_byte(url);
+    const std::string argument(url);
+    return translated(transaction_, {}, [&] {
+        return single_code(transaction_.exec_params(statements::shorten.sql(schema_), argument));
+    });
+}
+
+std::string InTransaction::shorten_locked(std::string_view url)
+{
+    refuse_nul_byte(url);
+    const std::string argument(url);
+    return translated(transaction_, {}, [&] {
+        return single_code(
+            transaction_.exec_params(statements::shorten_locked.sql(schema_), argument));
+    });
+}
+
+namespace {
+
+/* shorten or shorten_locked with options, statement saying which. */
+std::string shorten_with(pqxx::transaction_base &t, const std::string &sql, const std::string &version,
+                         std::string_view url, const LinkOptions &options)
+{
+    refuse_nul_byte(url);
+    check_link_options(options);
+    require_lifecycle(version, "shorten with options");
+    const std::string argument(url);
+    const OptionParameters p(options);
+    return translated(t, CallArguments{true, has_options(options)}, [&] {
+        return single_code(t.exec_params(sql, argument, OptionParameters::text(p.alias),
+                                         OptionParameters::text(p.reuse),
+                                         OptionParameters::text(p.expires_at),
+                                         OptionParameters::text(p.max_clicks)));
+    });
+}
+
+/* A one-parameter statement on a code, returning its boolean result. */
+bool code_call(pqxx::transaction_base &t, const std::string &sql, const std::string &version,
+               const char *call, std::string_view code)
+{
+    require_lifecycle(version, call);
+    if (code.find('\0') != std::string_view::npos)
+        return false;
+    const std::string argument(code);
+    return translated(t, CallArguments{false, false}, [&] {
+        const pqxx::field f = t.exec_params(sql, argument).at(0).at(0);
+        return !f.is_null() && f.as<bool>();
+    });
+}
+
+} // namespace
+
+std::string InTransaction::shorten(std::string_view url, const LinkOptions &options)
+{
+    return shorten_with(transaction_, statements::shorten_with_options.sql(schema_), version_, url,
+                        options);
+}
+
+std::string InTransaction::shorten_locked(std::string_view url, const LinkOptions &options)
+{
+    return shorten_with(transaction_, statements::shorten_locked_with_options.sql(schema_),
+                        version_, url, options);
+}
+
+std::optional<std::string> InTransaction::resolve(std::string_view code)
+{
+    if (code.find('\0') != std::string_view::npos)
+        return std::nullopt;
+    const std::string argument(code);
+    return translated(transaction_, {}, [&]() -> std::optional<std::string> {
+        const pqxx::field url =
+            transaction_.exec_params(statements::resolve.sql(schema_), argument).at(0).at(0);
+        if (url.is_null())
+            return std::nullopt;
+        return url.as<std::string>();
+    });
+}
+
+std::vector<std::string> InTransaction::shorten_many(const std::vector<std::string> &urls,
+                                                     std::size_t chunk_size)
+{
+    if (urls.empty())
+        return {};
+    refuse_nul_bytes(urls);
+    const std::size_t chunk = std::max<std::size_t>(chunk_size, 1);
+    const std::string sql = statements::shorten_chunk.sql(schema_);
+    std::vector<std::string> codes;
+    codes.reserve(urls.size());
+    for (std::size_t begin = 0; begin < urls.size(); begin += chunk) {
+        const std::size_t end = std::min(urls.size(), begin + chunk);
+        try {
+            translated(transaction_, {}, [&] {
+                const pqxx::result rows = transaction_.exec_params(
+                    sql, text_array_literal(urls.data() + begin, urls.data() + end));
+                if (rows.size() != end - begin)
+                    throw ServerError("the server returned " + std::to_string(rows.size()) +
+                                      " codes for " + std::to_string(end - begin) + " urls");
+                for (const pqxx::row &row : rows)
+                    codes.push_back(row.at(0).as<std::string>());
+                return 0;
+            });
+        } catch (const InvalidUrl &e) {
+            throw absolute_batch_error(e, begin, urls.size());
+        }
+    }
+    return codes;
+}
+
+std::optional<long long> InTransaction::update(std::string_view code, std::string_view new_url,
+                                               long long expected_version)
+{
+    require_lifecycle(version_, "update");
+    refuse_nul_byte(new_url);
+    if (code.find('\0') != std::string_view::npos)
+        return std::nullopt;
+    const std::string code_argument(code), url_argument(new_url);
+    const std::string version_argument = std::to_string(expected_version);
+    return translated(transaction_, {}, [&]() -> std::optional<long long> {
+        const pqxx::field f = transaction_
+                                  .exec_params(statements::update.sql(schema_), code_argument,
+                                               url_argument, version_argument)
+                                  .at(0)
+                                  .at(0);
+        if (f.is_null())
+            return std::nullopt;
+        return f.as<long long>();
+    });
+}
+
+bool InTransaction::remove(std::string_view code)
+{
+    return code_call(transaction_, statements::remove.sql(schema_), version_, "remove", code);
+}
+
+bool InTransaction::disable(std::string_view code)
+{
+    return code_call(transaction_, statements::disable.sql(schema_), version_, "disable", code);
+}
+
+bool InTransaction::enable(std::string_view code)
+{
+    return code_call(transaction_, statements::enable.sql(schema_), version_, "enable", code);
+}
+
+std::optional<LinkStats> InTransaction::stats(std::string_view code)
+{
+    require_lifecycle(version_, "stats");
+    if (code.find('\0') != std::string_view::npos)
+        return std::nullopt;
+    const std::string argument(code);
+    return translated(transaction_, CallArguments{false, false}, [&]() -> std::optional<LinkStats> {
+        const pqxx::result rows = transaction_.exec_params(statements::stats.sql(schema_), argument);
+        if (rows.empty())
+            return std::nullopt;
+        return stats_from_row(rows[0]);
+    });
+}
+
+long long InTransaction::purge(int batch_size)
+{
+    if (batch_size < 1)
+        throw InvalidArgument("batch_size must be at least 1", sqlstate_invalid_argument,
+                              "DETAIL:  It is " + std::to_string(batch_size) + ".");
+    require_lifecycle(version_, "purge");
+    const std::string argument = std::to_string(batch_size);
+    return translated(transaction_, CallArguments{false, true}, [&] {
+        return transaction_.exec_params(statements::purge.sql(schema_), argument)
+            .at(0)
+            .at(0)
+            .as<long long>();
+    });
+}
+
+} // namespace url_shortener

@@ -1,0 +1,110 @@
+/*
+ * timeout_test.cpp
+ *    ClientOptions::connect_timeout against a listener that accepts and
+ *    never answers, and ClientOptions::statement_timeout against a
+ *    statement kept waiting for a lock.  The assertions are on outcomes
+ *    (the error type, nothing stored), never on how long anything took;
+ *    each call runs on another thread with a generous bound, so a hang
+ *    fails the test instead of stalling the suite.
+ */
+#include <chrono>
+#include <future>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <pqxx/transaction>
+
+#include "silent_listener.h"
+#include "test_database.h"
+#include "url_shortener/client.h"
+
+using namespace url_shortener;
+using namespace url_shortener::test;
+
+namespace {
+
+/* Waits for a call made on another thread; bounded so a hang fails the test. */
+template <typename T>
+T finish(std::future<T> &call)
+{
+    if (call.wait_for(std::chrono::minutes(2)) != std::future_status::ready)
+        throw std::runtime_error("the client call never finished");
+    return call.get();
+}
+
+} // namespace
+
+TEST(Timeouts, DefaultsAreSet)
+{
+    const ClientOptions defaults;
+    EXPECT_EQ(defaults.connect_timeout, std::chrono::seconds(10));
+    EXPECT_EQ(defaults.statement_timeout, std::chrono::milliseconds(30000));
+}
+
+TEST(Timeouts, AServerThatNeverAnswersIsConnectionLost)
+{
+    SilentListener listener;
+    ClientOptions options;
+    options.connect_timeout = std::chrono::seconds(2);
+    const std::string silent =
+        "host=127.0.0.1 port=" + std::to_string(listener.port()) + " dbname=x user=x";
+    auto call = std::async(std::launch::async, [&] { Client client(silent, options); return 0; });
+    try {
+        finish(call);
+        ADD_FAILURE() << "connected to a listener that never answers";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08001");
+    }
+
+    /* The same as a URI: the timeout is added to either form. */
+    auto uri_call = std::async(std::launch::async, [&] {
+        Client client("postgresql://x@127.0.0.1:" + std::to_string(listener.port()) + "/x", options);
+        return 0;
+    });
+    EXPECT_THROW(finish(uri_call), ConnectionLost);
+}
+
+TEST(Timeouts, AStatementOverTheTimeoutIsCancelledAndStoresNothing)
+{
+    /* Hold the generation lock so shorten_locked waits (lock_timeout is 0: forever). */
+    auto holder = connect();
+    pqxx::work holding(*holder);
+    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(200);
+    Client client(dsn(), options);
+    const std::string url = unique_url("statement-timeout");
+    auto call = std::async(std::launch::async, [&] { return client.shorten_locked(url); });
+    try {
+        finish(call);
+        ADD_FAILURE() << "shortened while the generation lock was held";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "57014");   /* query_canceled */
+    }
+    holding.abort();
+    EXPECT_EQ(links_to(url), 0);
+    EXPECT_EQ(client.resolve(client.shorten_locked(url)), url);   /* the lock is free again */
+}
+
+TEST(Timeouts, ZeroLeavesTheServersStatementTimeout)
+{
+    auto holder = connect();
+    pqxx::work holding(*holder);
+    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+
+    /* The server's own setting (here from the startup options) still cancels. */
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(0);
+    Client client(dsn("options='-c statement_timeout=200'"), options);
+    const std::string url = unique_url("server-timeout");
+    auto call = std::async(std::launch::async, [&] { return client.shorten_locked(url); });
+    try {
+        finish(call);
+        ADD_FAILURE() << "shortened while the generation lock was held";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "57014");
+    }
+    holding.abort();
+    EXPECT_EQ(links_to(url), 0);
+}

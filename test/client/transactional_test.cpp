@@ -1,0 +1,224 @@
+/*
+ * transactional_test.cpp
+ *    InTransaction (url_shortener/transactional.h): links made in the
+ *    caller's transaction commit and roll back with the caller's own rows,
+ *    errors are typed as the Client's, nothing is retried, and a lost
+ *    connection is ConnectionLost in a transaction, OutcomeUnknown in a
+ *    nontransaction.
+ */
+#include <chrono>
+#include <future>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+
+#include "test_database.h"
+#include "url_shortener/transactional.h"
+
+using namespace url_shortener;
+using namespace url_shortener::test;
+
+namespace {
+
+/* A table of the caller's own, created once per process. */
+void create_orders()
+{
+    auto c = connect();
+    pqxx::nontransaction t(*c);
+    t.exec("CREATE TABLE IF NOT EXISTS orders (id serial PRIMARY KEY, tracking_code text)");
+}
+
+/* Waits for a call made on another thread; bounded so a hang fails the test. */
+template <typename T>
+T finish(std::future<T> &call)
+{
+    if (call.wait_for(std::chrono::minutes(2)) != std::future_status::ready)
+        throw std::runtime_error("the call never finished");
+    return call.get();
+}
+
+} // namespace
+
+TEST(InTransaction, TheLinkCommitsWithTheCallersRow)
+{
+    create_orders();
+    auto c = connect();
+    const std::string url = unique_url("txn-commit");
+    std::string code;
+    int order = 0;
+    {
+        pqxx::work t(*c);
+        order = t.exec("INSERT INTO orders DEFAULT VALUES RETURNING id").at(0).at(0).as<int>();
+        InTransaction links(t);
+        code = links.shorten(url);
+        t.exec_params("UPDATE orders SET tracking_code = $1 WHERE id = $2", code, order);
+        EXPECT_EQ(links.resolve(code), url);   /* visible inside before COMMIT */
+        t.commit();
+    }
+    Client client(dsn());
+    EXPECT_EQ(client.resolve(code), url);
+    pqxx::nontransaction check(*c);
+    EXPECT_EQ(check.exec_params("SELECT tracking_code FROM orders WHERE id = $1", order)
+                  .at(0)
+                  .at(0)
+                  .as<std::string>(),
+              code);
+}
+
+TEST(InTransaction, RollingBackTakesTheLinkAlong)
+{
+    create_orders();
+    auto c = connect();
+    const std::string url = unique_url("txn-abort");
+    const std::vector<std::string> many{unique_url("txn-abort", 1), unique_url("txn-abort", 2)};
+    {
+        pqxx::work t(*c);
+        t.exec("INSERT INTO orders DEFAULT VALUES");
+        InTransaction links(t);
+        links.shorten(url);
+        LinkOptions once;
+        once.max_clicks = 1;
+        links.shorten_locked(unique_url("txn-abort", 3), once);
+        EXPECT_EQ(links.shorten_many(many, 1).size(), 2u);
+        t.abort();
+    }
+    EXPECT_EQ(links_to(url), 0);
+    EXPECT_EQ(links_to(many[0]), 0);
+    EXPECT_EQ(links_to(unique_url("txn-abort", 3)), 0);
+}
+
+TEST(InTransaction, ClientSideRefusalsLeaveTheTransactionUsable)
+{
+    auto c = connect();
+    pqxx::work t(*c);
+    InTransaction links(t);
+    LinkOptions zero;
+    zero.max_clicks = 0;
+    EXPECT_THROW(links.shorten(unique_url("txn-refuse"), zero), InvalidArgument);
+    EXPECT_THROW(links.purge(0), InvalidArgument);
+    EXPECT_THROW(links.shorten(std::string("https://example.com/\0", 21)), InvalidUrl);
+    /* Nothing was sent, so the transaction goes on. */
+    const std::string code = links.shorten(unique_url("txn-refuse"));
+    t.commit();
+    EXPECT_EQ(links_to(unique_url("txn-refuse")), 1);
+    EXPECT_EQ(Client(dsn()).resolve(code), unique_url("txn-refuse"));
+}
+
+TEST(InTransaction, ServerRefusalsAreTypedAsTheClientTypesThem)
+{
+    auto c = connect();
+    {
+        pqxx::work t(*c);
+        InTransaction links(t);
+        try {
+            links.shorten("ftp://example.com/");
+            ADD_FAILURE() << "accepted ftp";
+        } catch (const InvalidUrl &e) {
+            EXPECT_EQ(e.sqlstate(), "22023");
+            EXPECT_EQ(e.detail(), "Only http and https URLs can be shortened.");
+        }
+    }
+    {
+        pqxx::work t(*c);
+        InTransaction links(t);
+        LinkOptions reserved;
+        reserved.alias = "admin";
+        EXPECT_THROW(links.shorten(unique_url("txn-reserved"), reserved), InvalidArgument);
+    }
+    {
+        pqxx::work t(*c);
+        InTransaction links(t);
+        std::vector<std::string> urls;
+        for (int i = 0; i < 7; ++i)
+            urls.push_back(unique_url("txn-batch", i));
+        urls[5] = "not a url";
+        try {
+            links.shorten_many(urls, 2);
+            ADD_FAILURE() << "stored a bad batch";
+        } catch (const InvalidUrl &e) {
+            EXPECT_EQ(e.batch_index(), std::optional<std::size_t>(5));
+        }
+    }
+    {
+        pqxx::work t(*c);
+        InTransaction links(t);
+        const std::string code = links.shorten(unique_url("txn-edit"));
+        const std::optional<LinkStats> st = links.stats(code);
+        ASSERT_TRUE(st);
+        EXPECT_EQ(links.update(code, unique_url("txn-edit", 2), st->version),
+                  std::optional<long long>(st->version + 1));
+        EXPECT_THROW(links.update(code, unique_url("txn-edit", 3), st->version), VersionConflict);
+    }
+    EXPECT_EQ(links_to(unique_url("txn-edit")), 0);
+    EXPECT_EQ(links_to(unique_url("txn-batch", 0)), 0);
+}
+
+TEST(InTransaction, InANontransactionEachCallCommitsByItself)
+{
+    auto c = connect();
+    pqxx::nontransaction t(*c);
+    InTransaction links(t);
+    const std::string code = links.shorten(unique_url("txn-none"));
+    EXPECT_TRUE(links.disable(code));
+    EXPECT_FALSE(links.resolve(code));
+    EXPECT_TRUE(links.enable(code));
+    EXPECT_EQ(links.server_version(), Client(dsn()).server_version());
+    EXPECT_EQ(links_to(unique_url("txn-none")), 1);
+}
+
+TEST(InTransaction, ALostConnectionIsConnectionLostInATransactionAndNotRetried)
+{
+    auto holder = connect();
+    pqxx::work holding(*holder);
+    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+
+    const std::string name = unique_application_name("txn-kill");
+    auto c = connect("application_name=" + name);
+    const std::string url = unique_url("txn-kill");
+    auto call = std::async(std::launch::async, [&] {
+        pqxx::work t(*c);
+        InTransaction links(t);
+        return links.shorten_locked(url);
+    });
+    const int pid = backend_pid(name);
+    wait_until_waiting_on_lock(pid);
+    terminate_backend(pid);
+    try {
+        finish(call);
+        ADD_FAILURE() << "no error after the backend was terminated";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08006");
+    }
+    holding.abort();
+    EXPECT_EQ(links_to(url), 0);
+}
+
+TEST(InTransaction, ALostConnectionIsOutcomeUnknownInANontransaction)
+{
+    auto holder = connect();
+    pqxx::work holding(*holder);
+    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+
+    const std::string name = unique_application_name("nontxn-kill");
+    auto c = connect("application_name=" + name);
+    const std::string url = unique_url("nontxn-kill");
+    auto call = std::async(std::launch::async, [&] {
+        pqxx::nontransaction t(*c);
+        InTransaction links(t);
+        return links.shorten_locked(url);
+    });
+    const int pid = backend_pid(name);
+    wait_until_waiting_on_lock(pid);
+    terminate_backend(pid);
+    try {
+        finish(call);
+        ADD_FAILURE() << "no error after the backend was terminated";
+    } catch (const OutcomeUnknown &e) {
+        EXPECT_EQ(e.sqlstate(), "08007");
+    }
+    holding.abort();
+    EXPECT_EQ(links_to(url), 0);
+}
