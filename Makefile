@@ -17,21 +17,25 @@ OBJS = \
 	extension/extension_locks.o \
 	extension/shorten.o \
 	extension/shorten_batch.o \
+	extension/reserved_codes.o \
 	extension/link_options.o \
 	extension/edit.o \
+	extension/lifecycle.o \
+	extension/maintenance.o \
 	extension/resolve.o \
 	extension/module.o
 
 # The control file lives in extension/ with the scripts, so it is installed
 # through DATA (PGXS's EXTENSION variable expects it at the top level).
 MODULEDIR = extension
-DATA = extension/url_shortener.control extension/url_shortener--1.0.sql extension/url_shortener--1.0--1.1.sql
+DATA = extension/url_shortener.control extension/url_shortener--1.0.sql extension/url_shortener--1.0--1.1.sql \
+	extension/url_shortener--1.1--1.2.sql extension/url_shortener--1.2.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
-REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade
+REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade upgrade_grants upgrade_1_2 schema_rename
 REGRESS_OPTS = --inputdir=$(srcdir)
 
-ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race alias_claim click_limit concurrent_edit reuse_race purge_race
+ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race batch_deadlock alias_claim click_limit concurrent_edit reuse_race purge_race collision_after_invalidation locked_fresh_snapshot purge_not_stalled schema_rename_open_session
 ISOLATION_OPTS = --inputdir=$(srcdir)/test/isolation
 
 SHLIB_LINK += -luriparser -lstdc++

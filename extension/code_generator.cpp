@@ -92,16 +92,16 @@ derived_block(const uint8 *key, size_t key_length, const char *url, size_t url_l
 
 int
 derive_code(const uint8 *key, size_t key_length, const char *url, size_t url_length,
-            uint32 attempt, char *code)
+            uint32 attempt, int code_length, const char *alphabet, char *code)
 {
-    const size_t wanted = (size_t) code_length_setting;
-    const size_t alphabet_size = strlen(alphabet_setting);
+    const size_t wanted = (size_t) code_length;
+    const size_t alphabet_size = strlen(alphabet);
     uint8 bytes[PG_SHA256_DIGEST_LENGTH];
     size_t written = 0;
 
     for (uint32 block = 0; written < wanted; block++) {
         derived_block(key, key_length, url, url_length, attempt, block, bytes);
-        written += url_shortener::map_random_bytes(bytes, sizeof(bytes), alphabet_setting,
+        written += url_shortener::map_random_bytes(bytes, sizeof(bytes), alphabet,
                                                    alphabet_size, code + written,
                                                    wanted - written).written;
     }

@@ -20,11 +20,13 @@ int draw_code(char *code);
 /*
  * The code of a reusable link: attempt 0, 1, ... of url gives a fixed
  * sequence of codes, the same in every session, from HMAC-SHA256 under the
- * extension's secret key, mapped onto url_shortener.alphabet without bias
- * like a random draw.  Without the key nobody can compute a URL's code.
+ * extension's secret key, mapped onto alphabet without bias like a random
+ * draw, code_length characters.  The shape comes with the key, never from
+ * the session's settings, so a caller cannot steer it.  Without the key
+ * nobody can compute a URL's code.
  */
 int derive_code(const uint8 *key, size_t key_length, const char *url, size_t url_length,
-                uint32 attempt, char *code);
+                uint32 attempt, int code_length, const char *alphabet, char *code);
 
 /* seed >= 0: restart the seeded test sequence; -1: back to pg_strong_random. */
 void reseed_code_generator(int seed);

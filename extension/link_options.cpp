@@ -4,34 +4,17 @@
  */
 #include "link_options.h"
 
+#include "reserved_codes.h"
+
 extern "C" {
 #include "utils/timestamp.h"
 }
-
-/*
- * Aliases that would shadow the paths a web front end typically serves
- * itself; compared without regard to case.  Documented in the README.
- */
-static const char *const reserved_aliases[] = {
-    "admin", "api", "app", "assets", "dashboard", "health", "healthz", "help",
-    "login", "logout", "metrics", "settings", "signup", "static", "stats",
-    "status", "www",
-};
 
 static bool
 is_alias_character(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
            c == '_' || c == '-';
-}
-
-static bool
-is_reserved_alias(const char *alias)
-{
-    for (const char *word : reserved_aliases)
-        if (pg_strcasecmp(alias, word) == 0)
-            return true;
-    return false;
 }
 
 bool
@@ -60,7 +43,7 @@ alias_argument(FunctionCallInfo fcinfo, int argno, char *alias)
 
     memcpy(alias, data, length);
     alias[length] = '\0';
-    if (is_reserved_alias(alias))
+    if (is_reserved_word(alias))
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("alias \"%s\" is reserved", alias),

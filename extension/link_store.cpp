@@ -8,46 +8,82 @@
  */
 #include "link_store.h"
 
+#include "code_alphabet.h"
+#include "code_generator.h"
+#include "reserved_codes.h"
+#include "settings.h"
+
 extern "C" {
 #include "catalog/pg_class.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 }
 
-/* Per-backend state.  Plans live under CacheMemoryContext (SPI_keepplan). */
+/*
+ * Which version's table the plans were made for: 1.0 has two columns,
+ * 1.1 adds the lifecycle, 1.2 tombstones (retired_at) and is_alias.  The
+ * module serves a database whose extension has not been updated yet.
+ */
+typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2 } StoreVersion;
+
+/*
+ * Per-backend state.  Plans live under CacheMemoryContext (SPI_keepplan).
+ * store_namespace is only a flag "the plans fit": an invalidation clears
+ * it, and the next call prepares afresh; nothing reads it mid-call.
+ */
 static Oid store_namespace = InvalidOid;
 static Oid store_relid = InvalidOid;
-static bool store_has_lifecycle = false;    /* the 1.1 columns exist */
+static StoreVersion store_version = STORE_1_0;
+static char *store_schema_name = NULL;     /* the name the texts spell, in TopMemoryContext */
 static bool invalidation_registered = false;
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr insert_unless_taken_plan = NULL;
 static SPIPlanPtr update_plan = NULL;
 static SPIPlanPtr version_plan = NULL;
 static SPIPlanPtr reuse_insert_plan = NULL;
 static SPIPlanPtr reuse_check_plan = NULL;
 static SPIPlanPtr reuse_key_plan = NULL;
-static bytea *reuse_key_value = NULL;      /* in TopMemoryContext, read once */
+static SPIPlanPtr reuse_key_insert_plan = NULL;
 static SPIPlanPtr exists_plan = NULL;
 static SPIPlanPtr click_plan = NULL;
 static SPIPlanPtr batch_insert_plan = NULL;
 static SPIPlanPtr batch_insert_skipping_plan = NULL;
 static SPIPlanPtr taken_codes_plan = NULL;
-static Oid store_pkey = InvalidOid;         /* the primary key index of the table */
+static SPIPlanPtr retire_plan = NULL;
+static SPIPlanPtr disable_plan = NULL;
+static SPIPlanPtr enable_plan = NULL;
+static SPIPlanPtr release_plan = NULL;
+static SPIPlanPtr stats_plan = NULL;
+static SPIPlanPtr purge_plan = NULL;
+static SPIPlanPtr capacity_plan = NULL;
 
 /* Every kept plan, so that re-opening frees them all. */
 static SPIPlanPtr *const kept_plans[] = {
-    &insert_plan, &update_plan, &version_plan, &reuse_insert_plan, &reuse_check_plan,
-    &reuse_key_plan, &exists_plan, &click_plan, &batch_insert_plan,
-    &batch_insert_skipping_plan, &taken_codes_plan,
+    &insert_plan, &insert_unless_taken_plan, &update_plan, &version_plan,
+    &reuse_insert_plan, &reuse_check_plan, &reuse_key_plan, &reuse_key_insert_plan,
+    &exists_plan, &click_plan, &batch_insert_plan, &batch_insert_skipping_plan,
+    &taken_codes_plan, &retire_plan, &disable_plan, &enable_plan, &release_plan,
+    &stats_plan, &purge_plan, &capacity_plan,
 };
 
+/*
+ * What retiring a link sets: the URL goes (vacuum reclaims its space), the
+ * row stays as a tombstone holding the code, so the code can never lead
+ * anywhere else.  A statement text fragment, shared by delete and purge.
+ */
+#define RETIRE_SET \
+    "SET original_url = NULL, enabled = false, reusable = false, " \
+    "retired_at = pg_catalog.now(), version = version OPERATOR(pg_catalog.+) 1 "
+
+/* A link that no longer resolves for good: expired or used up. */
+#define FINISHED_LINK \
+    "(expires_at OPERATOR(pg_catalog.<=) pg_catalog.now() " \
+    "OR (max_clicks IS NOT NULL AND clicks OPERATOR(pg_catalog.>=) max_clicks))"
+
 static SPIPlanPtr
-prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
+prepare_plan(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
-    /*
-     * A generic plan from the first call: every statement is a primary-key
-     * lookup or a single-row insert, so custom plans only cost planning time.
-     */
-    SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+    SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 
     if (plan == NULL)
         elog(ERROR, "url_shortener: SPI_prepare failed for \"%s\": %s",
@@ -55,6 +91,29 @@ prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
     if (SPI_keepplan(plan) != 0)
         elog(ERROR, "url_shortener: SPI_keepplan failed");
     return plan;
+}
+
+/*
+ * A statement on the rows of one short_code, planned once: every such
+ * statement is a primary-key lookup or a single-row insert, so custom
+ * plans would only cost planning time.
+ */
+static SPIPlanPtr
+prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
+{
+    return prepare_plan(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+}
+
+/*
+ * A statement over many short_codes (batches, purge): planned with its
+ * parameters' values each time.  Citus cannot plan a multi-shard statement
+ * whose parameters are still unbound in a generic plan ("could not create
+ * distributed plan"); given the values, it can.
+ */
+static SPIPlanPtr
+prepare_kept_multi_shard_plan(const char *sql, int nargs, Oid *argtypes)
+{
+    return prepare_plan(sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
 }
 
 static void
@@ -80,6 +139,20 @@ forget_store(Datum arg, Oid relid)
         store_namespace = InvalidOid;
 }
 
+/*
+ * The statements name the schema; a renamed schema (ALTER SCHEMA ...
+ * RENAME) would leave them naming one that no longer exists, so any change
+ * to a schema makes the next call prepare them with the current name.
+ */
+static void
+forget_store_names(Datum arg, int cacheid, uint32 hashvalue)
+{
+    (void) arg;
+    (void) cacheid;
+    (void) hashvalue;
+    store_namespace = InvalidOid;
+}
+
 void
 connect_link_store(FunctionCallInfo fcinfo)
 {
@@ -98,49 +171,89 @@ open_link_store(Oid function_oid)
 
     if (!invalidation_registered) {
         CacheRegisterRelcacheCallback(forget_store, (Datum) 0);
+        CacheRegisterSyscacheCallback(NAMESPACEOID, forget_store_names, (Datum) 0);
         invalidation_registered = true;
     }
-
-    for (SPIPlanPtr *plan : kept_plans)
-        free_plan(plan);
-    if (reuse_key_value != NULL)
-        pfree(reuse_key_value);
-    reuse_key_value = NULL;
-    store_namespace = InvalidOid;
 
     const char *schema = get_namespace_name(nsp);
     if (schema == NULL)
         elog(ERROR, "url_shortener: schema %u of the extension does not exist", nsp);
     const char *table = quote_qualified_identifier(schema, "urls");
-    store_relid = get_relname_relid("urls", nsp);
-    if (!OidIsValid(store_relid))
+    const Oid relid = get_relname_relid("urls", nsp);
+    if (!OidIsValid(relid))
         ereport(ERROR,
                 (errcode(ERRCODE_UNDEFINED_TABLE),
                  errmsg("table \"%s\" of extension url_shortener does not exist", table)));
-    store_has_lifecycle = get_attnum(store_relid, "expires_at") != InvalidAttrNumber;
-    /* Kept like the plans: a new or rebuilt primary key invalidates the table. */
-    Relation rel = table_open(store_relid, AccessShareLock);
-    store_pkey = RelationGetPrimaryKeyIndex(rel);
-    table_close(rel, AccessShareLock);
+    StoreVersion version = STORE_1_0;
+    if (get_attnum(relid, "retired_at") != InvalidAttrNumber)
+        version = STORE_1_2;
+    else if (get_attnum(relid, "expires_at") != InvalidAttrNumber)
+        version = STORE_1_1;
+
+    /*
+     * Most invalidations (ANALYZE, autovacuum, a GRANT) change nothing the
+     * statement texts depend on; the plan cache re-plans them by itself.
+     * Prepare afresh only if the table, its version or the schema's name
+     * (the one the texts spell) is not what the plans were made for.
+     */
+    if (insert_plan != NULL && relid == store_relid && version == store_version &&
+        store_schema_name != NULL && strcmp(schema, store_schema_name) == 0) {
+        store_namespace = nsp;
+        return;
+    }
+
+    for (SPIPlanPtr *plan : kept_plans)
+        free_plan(plan);
+    store_namespace = InvalidOid;
+    if (store_schema_name != NULL)
+        pfree(store_schema_name);
+    store_schema_name = NULL;
+    store_relid = relid;
+    store_version = version;
+    const char *key_table = quote_qualified_identifier(schema, "reuse_key");
 
     Oid one_text[1] = {TEXTOID};
     Oid two_texts[2] = {TEXTOID, TEXTOID};
+    Oid one_int[1] = {INT4OID};
     Oid one_text_array[1] = {TEXTARRAYOID};
     Oid two_text_arrays[2] = {TEXTARRAYOID, TEXTARRAYOID};
-
-    Oid link_columns[4] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID};
+    Oid link_columns[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, BOOLOID};
     Oid edit_columns[3] = {TEXTOID, TEXTOID, INT8OID};
+    Oid key_columns[3] = {BYTEAOID, INT4OID, TEXTOID};
 
-    if (store_has_lifecycle) {
-        insert_plan = prepare_kept_plan(
-            psprintf("INSERT INTO %s (short_code, original_url, expires_at, max_clicks) "
-                     "VALUES ($1, $2, $3, $4)", table),
-            4, link_columns);
+    /* A tombstone is no link: edits and lookups pass over it (1.2). */
+    const char *live = store_version == STORE_1_2 ? " AND retired_at IS NULL" : "";
+
+    if (store_version == STORE_1_0) {
+        /* Version 1.0 of the extension, not yet updated: its two columns. */
+        const char *insert = psprintf("INSERT INTO %s (short_code, original_url) VALUES ($1, $2)", table);
+        insert_plan = prepare_kept_plan(insert, 2, two_texts);
+        insert_unless_taken_plan = prepare_kept_plan(
+            psprintf("%s ON CONFLICT (short_code) DO NOTHING RETURNING short_code", insert),
+            2, two_texts);
+        click_plan = prepare_kept_plan(
+            psprintf("UPDATE %s SET clicks = clicks OPERATOR(pg_catalog.+) 1 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 RETURNING original_url",
+                     table),
+            1, one_text);
+    } else {
+        const char *insert = store_version == STORE_1_2
+            ? psprintf("INSERT INTO %s (short_code, original_url, expires_at, max_clicks, is_alias) "
+                       "VALUES ($1, $2, $3, $4, $5)", table)
+            : psprintf("INSERT INTO %s (short_code, original_url, expires_at, max_clicks) "
+                       "VALUES ($1, $2, $3, $4)", table);
+        const int insert_args = store_version == STORE_1_2 ? 5 : 4;
+
+        insert_plan = prepare_kept_plan(insert, insert_args, link_columns);
+        insert_unless_taken_plan = prepare_kept_plan(
+            psprintf("%s ON CONFLICT (short_code) DO NOTHING RETURNING short_code", insert),
+            insert_args, link_columns);
         /*
          * A click counts only on a link that is enabled, not expired and not
-         * used up.  Concurrent clicks queue on the row lock, and each re-checks
-         * this WHERE against the row as the previous click left it, so a
-         * limited link resolves exactly max_clicks times.
+         * used up (a tombstone is never enabled).  Concurrent clicks queue on
+         * the row lock, and each re-checks this WHERE against the row as the
+         * previous click left it, so a limited link resolves exactly
+         * max_clicks times.
          */
         click_plan = prepare_kept_plan(
             psprintf("UPDATE %s SET clicks = clicks OPERATOR(pg_catalog.+) 1 "
@@ -153,18 +266,19 @@ open_link_store(Oid function_oid)
         update_plan = prepare_kept_plan(
             psprintf("UPDATE %s SET original_url = $2, version = version OPERATOR(pg_catalog.+) 1, "
                      "reusable = false "
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $3 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $3%s "
                      "RETURNING version",
-                     table),
+                     table, live),
             3, edit_columns);
         version_plan = prepare_kept_plan(
-            psprintf("SELECT version FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
+            psprintf("SELECT version FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1%s", table, live),
             1, one_text);
         /*
          * Reuse: the code is derived from the URL, so the primary key alone
          * arbitrates two sessions reusing the same new URL; ON CONFLICT DO
          * NOTHING waits for the other's insert and then lets the re-read
-         * find it.  No subtransaction.
+         * find it.  No subtransaction.  Only an enabled reusable link is
+         * reused (disable_url, update_url and retiring clear reusable).
          */
         reuse_insert_plan = prepare_kept_plan(
             psprintf("INSERT INTO %s (short_code, original_url, reusable) VALUES ($1, $2, true) "
@@ -172,23 +286,70 @@ open_link_store(Oid function_oid)
                      table),
             2, two_texts);
         reuse_check_plan = prepare_kept_plan(
-            psprintf("SELECT reusable AND original_url OPERATOR(pg_catalog.=) $2 FROM %s "
+            psprintf("SELECT reusable AND enabled AND original_url OPERATOR(pg_catalog.=) $2 FROM %s "
                      "WHERE short_code OPERATOR(pg_catalog.=) $1",
                      table),
             2, two_texts);
+    }
+    if (store_version == STORE_1_1) {
+        /* 1.1's key row has no code shape: 1.1 derived codes at the defaults. */
         reuse_key_plan = prepare_kept_plan(
-            psprintf("SELECT secret FROM %s", quote_qualified_identifier(schema, "reuse_key")),
+            psprintf("SELECT secret, 6, "
+                     "'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'::pg_catalog.text "
+                     "FROM %s", key_table),
             0, NULL);
-    } else {
-        /* Version 1.0 of the extension, not yet updated: its two columns. */
-        insert_plan = prepare_kept_plan(
-            psprintf("INSERT INTO %s (short_code, original_url) VALUES ($1, $2)", table),
-            2, two_texts);
-        click_plan = prepare_kept_plan(
-            psprintf("UPDATE %s SET clicks = clicks OPERATOR(pg_catalog.+) 1 "
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1 RETURNING original_url",
+    }
+    if (store_version == STORE_1_2) {
+        reuse_key_plan = prepare_kept_plan(
+            psprintf("SELECT secret, code_length, alphabet FROM %s", key_table), 0, NULL);
+        reuse_key_insert_plan = prepare_kept_plan(
+            psprintf("INSERT INTO %s (secret, code_length, alphabet) VALUES ($1, $2, $3) "
+                     "ON CONFLICT DO NOTHING", key_table),
+            3, key_columns);
+        retire_plan = prepare_kept_plan(
+            psprintf("UPDATE %s " RETIRE_SET
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND retired_at IS NULL", table),
+            1, one_text);
+        disable_plan = prepare_kept_plan(
+            psprintf("UPDATE %s SET enabled = false, reusable = false, "
+                     "version = version OPERATOR(pg_catalog.+) 1 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND enabled AND retired_at IS NULL",
                      table),
             1, one_text);
+        enable_plan = prepare_kept_plan(
+            psprintf("UPDATE %s SET enabled = true, version = version OPERATOR(pg_catalog.+) 1 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND NOT enabled AND retired_at IS NULL",
+                     table),
+            1, one_text);
+        release_plan = prepare_kept_plan(
+            psprintf("DELETE FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1 AND retired_at IS NOT NULL",
+                     table),
+            1, one_text);
+        stats_plan = prepare_kept_plan(
+            psprintf("SELECT short_code, original_url, clicks, created_at, expires_at, max_clicks, "
+                     "version, enabled FROM %s "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND retired_at IS NULL",
+                     table),
+            1, one_text);
+        /*
+         * Purge: which links are finished is a multi-shard question, so the
+         * subquery picks up to $1 of them without locking ahead (no FOR
+         * UPDATE, which Citus refuses across shards) and the UPDATE re-checks
+         * the condition on each row it locks: a link clicked or edited
+         * meanwhile is retired only if it is still finished.
+         */
+        purge_plan = prepare_kept_multi_shard_plan(
+            psprintf("UPDATE %s " RETIRE_SET
+                     "WHERE short_code IN (SELECT short_code FROM %s "
+                     "WHERE retired_at IS NULL AND " FINISHED_LINK " LIMIT $1) "
+                     "AND retired_at IS NULL AND " FINISHED_LINK,
+                     table, table),
+            1, one_int);
+        capacity_plan = prepare_kept_plan(
+            psprintf("SELECT pg_catalog.length(short_code), pg_catalog.count(*) FROM %s "
+                     "WHERE NOT is_alias GROUP BY 1 ORDER BY 1",
+                     table),
+            0, NULL);
     }
     exists_plan = prepare_kept_plan(
         psprintf("SELECT 1 FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
@@ -200,83 +361,73 @@ open_link_store(Oid function_oid)
      * of shorten_urls' time on 100,000 URLs.  Both arrays have the same
      * length, so the two unnests run in step.
      */
-    batch_insert_plan = prepare_kept_plan(
+    batch_insert_plan = prepare_kept_multi_shard_plan(
         psprintf("INSERT INTO %s (short_code, original_url) "
                  "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2)",
                  table),
         2, two_text_arrays);
-    batch_insert_skipping_plan = prepare_kept_plan(
+    batch_insert_skipping_plan = prepare_kept_multi_shard_plan(
         psprintf("INSERT INTO %s (short_code, original_url) "
                  "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2) "
                  "ON CONFLICT (short_code) DO NOTHING RETURNING short_code",
                  table),
         2, two_text_arrays);
-    taken_codes_plan = prepare_kept_plan(
-        psprintf("SELECT c FROM (SELECT pg_catalog.unnest($1) AS c) AS drawn "
-                 "WHERE EXISTS (SELECT FROM %s WHERE short_code OPERATOR(pg_catalog.=) c)",
-                 table),
+    /*
+     * A drawn code that must never be handed out (reserved_codes.h) counts
+     * as taken too, so a batch draws again for it.  The list is spelled
+     * from the constants in reserved_codes.cpp, never from input.  The
+     * lookup is an uncorrelated IN, which Citus plans as a subquery of its
+     * own (it refuses a correlated EXISTS here).
+     */
+    StringInfoData unusable;
+    initStringInfo(&unusable);
+    for (int i = 0; i < unusable_code_count; i++)
+        appendStringInfo(&unusable, "%s%s", i > 0 ? ", " : "", quote_literal_cstr(unusable_codes[i]));
+    taken_codes_plan = prepare_kept_multi_shard_plan(
+        psprintf("SELECT c FROM pg_catalog.unnest($1) AS c "
+                 "WHERE pg_catalog.lower(c) OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.text[]) "
+                 "OR c IN (SELECT short_code FROM %s "
+                 "WHERE short_code OPERATOR(pg_catalog.=) ANY ($1))",
+                 unusable.data, table),
         1, one_text_array);
+    store_schema_name = MemoryContextStrdup(TopMemoryContext, schema);
     store_namespace = nsp;
 }
 
-/*
- * Whether name is base, or base followed by "_<digits>": the name Citus
- * gives the same object on a shard.
- */
-static bool
-is_name_or_shard_name(const char *name, const char *base)
-{
-    const size_t n = strlen(base);
-
-    if (name == NULL || strncmp(name, base, n) != 0)
-        return false;
-    if (name[n] == '\0')
-        return true;
-    if (name[n] != '_' || name[n + 1] == '\0')
-        return false;
-    for (const char *p = name + n + 1; *p != '\0'; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    return true;
-}
+/* Bytes of a new reuse key's secret (HMAC-SHA256's block is 64, its output 32). */
+static const int REUSE_SECRET_BYTES = 32;
 
 /*
- * Whether a unique violation was raised by the primary key of our table,
- * judged by the constraint (for a btree unique check: the index) name the
- * error carries.  A violation of any other unique constraint, say one a DBA
- * added on original_url, is not a code collision and must not be retried.
+ * Refuses an insert that stored fewer rows than it was given: a BEFORE
+ * INSERT trigger returned NULL.  Handing out a code whose row does not
+ * exist would give the caller a link that resolves to nothing.
  */
-static bool
-is_short_code_violation(const ErrorData *edata)
+static void
+ensure_rows_stored(uint64 stored, uint64 expected)
 {
-    if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION || edata->constraint_name == NULL)
-        return false;
-    if (!is_name_or_shard_name(edata->table_name, "urls"))
-        return false;
-    if (edata->schema_name != NULL && get_namespace_oid(edata->schema_name, true) != store_namespace)
-        return false;
-
-    /* The primary key's name as it is now, in case a DBA renamed it. */
-    char *pkey_name = OidIsValid(store_pkey) ? get_rel_name(store_pkey) : NULL;
-    if (pkey_name == NULL)
-        return false;
-    const bool match = is_name_or_shard_name(edata->constraint_name, pkey_name);
-    pfree(pkey_name);
-    return match;
+    ereport(ERROR,
+            (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+             errmsg("a trigger on the links table suppressed the insert of a link"),
+             errdetail("The insert stored " UINT64_FORMAT " of " UINT64_FORMAT " rows, so no code was handed out.",
+                       stored, expected),
+             errhint("A BEFORE INSERT trigger on the extension's table urls returned NULL; drop or fix it.")));
 }
 
 /*
  * Runs an INSERT plan inside an internal subtransaction.  Returns true if
- * it succeeded; false if the short-code primary key rejected a code (the
- * subtransaction is rolled back, nothing of the statement remains).  Any
- * other error is re-thrown unchanged.
+ * it stored its rows, false if it raised a unique violation (rolled back:
+ * nothing of the statement remains).  Which unique constraint that was is
+ * the caller's question, answered by a statement, not by the error's names.
+ * Any other error is re-thrown unchanged.  expected_rows > 0: the count of
+ * rows the statement must store; fewer means a trigger suppressed some,
+ * and the call fails with 09000 (the subtransaction is rolled back too).
  *
  * The sequence follows PL/pgSQL's EXCEPTION block (exec_stmt_block):
  * remember the memory context and resource owner, begin, run, and on error
  * copy the error out, roll back, restore both, then decide.
  */
 static bool
-insert_unless_code_taken(SPIPlanPtr plan, Datum *values, const char *nulls)
+insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint64 expected_rows)
 {
     MemoryContext volatile caller_context = CurrentMemoryContext;
     ResourceOwner volatile caller_owner = CurrentResourceOwner;
@@ -291,6 +442,8 @@ insert_unless_code_taken(SPIPlanPtr plan, Datum *values, const char *nulls)
 
         if (rc != SPI_OK_INSERT)
             elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
+        if (expected_rows > 0 && SPI_processed != expected_rows)
+            ensure_rows_stored(SPI_processed, expected_rows);
 
         ReleaseCurrentSubTransaction();
         MemoryContextSwitchTo(caller_context);
@@ -307,7 +460,7 @@ insert_unless_code_taken(SPIPlanPtr plan, Datum *values, const char *nulls)
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
 
-        if (!is_short_code_violation(edata))
+        if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
             ReThrowError(edata);
         FreeErrorData(edata);
     }
@@ -317,18 +470,35 @@ insert_unless_code_taken(SPIPlanPtr plan, Datum *values, const char *nulls)
 }
 
 bool
-insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *limits)
+insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *limits, bool is_alias)
 {
-    Datum values[4] = {CStringGetTextDatum(code), url, limits->expires_at, limits->max_clicks};
-    const char nulls[4] = {' ', ' ', limits->has_expiry ? ' ' : 'n',
-                           limits->has_max_clicks ? ' ' : 'n'};
+    Datum values[5] = {CStringGetTextDatum(code), url, limits->expires_at, limits->max_clicks,
+                       BoolGetDatum(is_alias)};
+    const char nulls[5] = {' ', ' ', limits->has_expiry ? ' ' : 'n',
+                           limits->has_max_clicks ? ' ' : 'n', ' '};
 
-    if (!store_has_lifecycle && (limits->has_expiry || limits->has_max_clicks))
+    if (store_version == STORE_1_0 && (limits->has_expiry || limits->has_max_clicks))
         elog(ERROR, "url_shortener: link limits need extension version 1.1");
-    const bool inserted = insert_unless_code_taken(insert_plan, values, nulls);
+
+    bool stored = insert_in_subtransaction(insert_plan, values, nulls, 1);
+    if (!stored) {
+        /*
+         * A unique violation.  Offer the same row again, skipping only a
+         * taken code: no row back means the primary key holds the code (a
+         * live link, a tombstone, or a concurrent insert that committed
+         * meanwhile); a unique violation from this statement is another
+         * constraint's and propagates as it is.  It needs no
+         * subtransaction: an error here ends the call anyway.
+         */
+        const int rc = SPI_execute_plan(insert_unless_taken_plan, values, nulls, false, 0);
+
+        if (rc != SPI_OK_INSERT_RETURNING)
+            elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
+        stored = SPI_processed == 1;
+    }
 
     pfree(DatumGetPointer(values[0]));
-    return inserted;
+    return stored;
 }
 
 bool
@@ -336,14 +506,15 @@ insert_links_unless_a_code_is_taken(Datum codes, Datum urls)
 {
     Datum values[2] = {codes, urls};
 
-    return insert_unless_code_taken(batch_insert_plan, values, NULL);
+    return insert_in_subtransaction(batch_insert_plan, values, NULL, 0);
 }
 
 uint64
 find_taken_codes(Datum codes)
 {
     Datum values[1] = {codes};
-    const int rc = SPI_execute_plan(taken_codes_plan, values, NULL, true, 0);
+    /* read_only false: a fresh snapshot (see link_store.h). */
+    const int rc = SPI_execute_plan(taken_codes_plan, values, NULL, false, 0);
 
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "url_shortener: taken-code lookup returned %s", SPI_result_code_string(rc));
@@ -365,7 +536,11 @@ bool
 code_is_visible(const char *code)
 {
     Datum values[1] = {CStringGetTextDatum(code)};
-    const int rc = SPI_execute_plan(exists_plan, values, NULL, true, 1);
+    /*
+     * read_only false: a fresh snapshot, so that the locked variant sees the
+     * codes that the lock holder it waited for has just committed.
+     */
+    const int rc = SPI_execute_plan(exists_plan, values, NULL, false, 1);
 
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "url_shortener: lookup returned %s", SPI_result_code_string(rc));
@@ -397,7 +572,7 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
     Datum values[3] = {PointerGetDatum(code), url, Int64GetDatum(expected_version)};
     bool isnull;
 
-    if (!store_has_lifecycle)
+    if (update_plan == NULL)
         elog(ERROR, "url_shortener: update_url needs extension version 1.1");
 
     int rc = SPI_execute_plan(update_plan, values, NULL, false, 0);
@@ -422,26 +597,54 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
     return EDIT_VERSION_CHANGED;
 }
 
-const bytea *
-reuse_key(void)
+void
+read_reuse_key(ReuseKey *key)
 {
     bool isnull;
 
-    if (reuse_key_value != NULL)
-        return reuse_key_value;
-    const int rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, true, 1);
+    if (reuse_key_plan == NULL)
+        elog(ERROR, "url_shortener: reuse needs extension version 1.1");
+    int rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, false, 2);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "url_shortener: key lookup returned %s", SPI_result_code_string(rc));
+
+    if (SPI_processed == 0 && reuse_key_insert_plan != NULL) {
+        /* The first reuse in this database: make the key, or find a racer's. */
+        bytea *secret = (bytea *) palloc(VARHDRSZ + REUSE_SECRET_BYTES);
+        SET_VARSIZE(secret, VARHDRSZ + REUSE_SECRET_BYTES);
+        if (!pg_strong_random(VARDATA(secret), REUSE_SECRET_BYTES))
+            ereport(ERROR,
+                    (errcode(ERRCODE_INTERNAL_ERROR),
+                     errmsg("could not generate random bytes for the reuse key")));
+        Datum values[3] = {PointerGetDatum(secret), Int32GetDatum(code_length_setting),
+                           CStringGetTextDatum(alphabet_setting)};
+
+        rc = SPI_execute_plan(reuse_key_insert_plan, values, NULL, false, 0);
+        if (rc != SPI_OK_INSERT)
+            elog(ERROR, "url_shortener: key insert returned %s", SPI_result_code_string(rc));
+        /* A fresh snapshot: the row this statement or a racer inserted. */
+        rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, false, 2);
+        if (rc != SPI_OK_SELECT)
+            elog(ERROR, "url_shortener: key lookup returned %s", SPI_result_code_string(rc));
+    }
     if (SPI_processed != 1)
         ereport(ERROR,
                 (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                  errmsg("the secret key of reusable links is missing"),
                  errhint("Restore the row of the extension's table reuse_key from a backup.")));
-    const Datum secret = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-    reuse_key_value = DatumGetByteaPCopy(secret);
-    MemoryContextSwitchTo(old);
-    return reuse_key_value;
+
+    HeapTuple row = SPI_tuptable->vals[0];
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    key->secret = DatumGetByteaPCopy(SPI_getbinval(row, desc, 1, &isnull));
+    key->code_length = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
+    key->alphabet = TextDatumGetCString(SPI_getbinval(row, desc, 3, &isnull));
+    if (key->code_length < 1 || key->code_length > MAX_CODE_LENGTH ||
+        url_shortener::check_alphabet(key->alphabet).problem != url_shortener::AlphabetProblem::none)
+        ereport(ERROR,
+                (errcode(ERRCODE_DATA_CORRUPTED),
+                 errmsg("the reuse key's code shape is not valid"),
+                 errdetail("code_length %d, alphabet \"%s\".", key->code_length, key->alphabet),
+                 errhint("Restore the row of the extension's table reuse_key from a backup.")));
 }
 
 ReuseOutcome
@@ -477,4 +680,76 @@ estimated_link_count(void)
         ReleaseSysCache(tuple);
     }
     return links > 0 ? links : 0;     /* -1: never vacuumed or analyzed */
+}
+
+/* The plan of a 1.2 statement, or an error on an older table. */
+static SPIPlanPtr
+plan_of_1_2(SPIPlanPtr plan)
+{
+    if (plan == NULL)
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("this function needs extension version 1.2 of url_shortener"),
+                 errhint("Run ALTER EXTENSION url_shortener UPDATE.")));
+    return plan;
+}
+
+bool
+change_link(LinkChange change, text *code)
+{
+    SPIPlanPtr plan = NULL;
+    int expected = SPI_OK_UPDATE;
+    Datum values[1] = {PointerGetDatum(code)};
+
+    switch (change) {
+        case RETIRE_LINK:
+            plan = retire_plan;
+            break;
+        case DISABLE_LINK:
+            plan = disable_plan;
+            break;
+        case ENABLE_LINK:
+            plan = enable_plan;
+            break;
+        case RELEASE_CODE:
+            plan = release_plan;
+            expected = SPI_OK_DELETE;
+            break;
+    }
+    const int rc = SPI_execute_plan(plan_of_1_2(plan), values, NULL, false, 0);
+    if (rc != expected)
+        elog(ERROR, "url_shortener: link change returned %s", SPI_result_code_string(rc));
+    return SPI_processed > 0;
+}
+
+bool
+find_link_stats(text *code)
+{
+    Datum values[1] = {PointerGetDatum(code)};
+    const int rc = SPI_execute_plan(plan_of_1_2(stats_plan), values, NULL, true, 1);
+
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: stats lookup returned %s", SPI_result_code_string(rc));
+    return SPI_processed == 1;
+}
+
+uint64
+retire_finished_links(int32 batch_size)
+{
+    Datum values[1] = {Int32GetDatum(batch_size)};
+    const int rc = SPI_execute_plan(plan_of_1_2(purge_plan), values, NULL, false, 0);
+
+    if (rc != SPI_OK_UPDATE)
+        elog(ERROR, "url_shortener: purge returned %s", SPI_result_code_string(rc));
+    return SPI_processed;
+}
+
+uint64
+count_drawn_codes(void)
+{
+    const int rc = SPI_execute_plan(plan_of_1_2(capacity_plan), NULL, NULL, true, 0);
+
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: capacity count returned %s", SPI_result_code_string(rc));
+    return SPI_processed;
 }

@@ -30,24 +30,36 @@ typedef struct LinkLimits {
 } LinkLimits;
 
 /*
- * Inserts (code, url, limits) inside an internal subtransaction.  Returns true if
- * the row was inserted, false if the short-code primary key rejected the
- * code (the subtransaction is rolled back; nothing remains).  Any other
- * error, a unique violation on another constraint included, is re-thrown
- * unchanged.
+ * Inserts (code, url, limits) as one link, an alias's if is_alias.  Returns
+ * true if the row was stored, false if code is taken.  The plain INSERT
+ * runs inside an internal subtransaction; when it fails with a unique
+ * violation, that is rolled back and the same row is offered again with
+ * INSERT ... ON CONFLICT (short_code) DO NOTHING: a row back means stored,
+ * none means the code is taken, and a unique violation it raises belongs to
+ * another constraint and propagates unchanged.  The decision needs no
+ * constraint name and no cached state, so it holds when an invalidation
+ * arrives mid-call and when the error comes from a remote Citus shard.
+ * Raises 09000 if a trigger suppressed the row (nothing was stored).
  */
-bool insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *limits);
+bool insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *limits,
+                                   bool is_alias);
 
 /*
  * Inserts the pairs (codes[i], urls[i]) of two text arrays in one statement
- * inside an internal subtransaction: all of them (true), or, if the
- * short-code key rejected any code, none (false).  Other errors re-thrown.
+ * inside an internal subtransaction: all of them (true), or, after any
+ * unique violation, none (false).  Which constraint was violated is not
+ * judged here: the caller follows a false with
+ * insert_links_skipping_taken_codes, which skips taken codes and raises a
+ * violation of any other unique constraint unchanged.  Other errors are
+ * re-thrown.
  */
 bool insert_links_unless_a_code_is_taken(Datum codes, Datum urls);
 
 /*
- * Which codes of a text array are already visible in the table: left in
- * SPI_tuptable as text in column 1; returns their count.
+ * Which codes of a text array are in the table, or may never be handed out
+ * (reserved_codes.h): left in SPI_tuptable as text in column 1; returns
+ * their count.  Reads with a fresh snapshot, so it
+ * sees what a lock holder just committed and what this statement inserted.
  */
 uint64 find_taken_codes(Datum codes);
 
@@ -60,7 +72,7 @@ uint64 find_taken_codes(Datum codes);
  */
 uint64 insert_links_skipping_taken_codes(Datum codes, Datum urls);
 
-/* Whether a row with this code is visible to the current snapshot. */
+/* Whether a row with this code exists, read with a fresh snapshot. */
 bool code_is_visible(const char *code);
 
 /*
@@ -91,14 +103,28 @@ EditOutcome replace_link_url(text *code, Datum url, int64 expected_version, int6
  */
 double estimated_link_count(void);
 
-/* The extension's secret key for the codes of reusable links (read once). */
-const bytea *reuse_key(void);
+/* How the codes of reusable links are made: fixed when the key is made. */
+typedef struct ReuseKey {
+    const bytea *secret;
+    int code_length;
+    const char *alphabet;
+} ReuseKey;
+
+/*
+ * Reads the extension's reuse key (one row of table reuse_key), making it
+ * on first use: 32 bytes from pg_strong_random and the current code_length
+ * and alphabet, inserted with ON CONFLICT DO NOTHING and read back, so two
+ * first callers agree and a restored dump's row is simply used.  Read on
+ * every call, never cached: a restored or replaced key takes effect at
+ * once.  The result lives in SPI's memory.
+ */
+void read_reuse_key(ReuseKey *key);
 
 typedef enum ReuseOutcome {
     REUSE_CREATED,      /* a new reusable link now has code */
     REUSE_FOUND,        /* code is already the reusable link of this URL */
     REUSE_OCCUPIED,     /* another link has code: try the URL's next code */
-    REUSE_VANISHED      /* code was taken, then deleted: try it again */
+    REUSE_VANISHED      /* code was held by an insert that rolled back, or released: try it again */
 } ReuseOutcome;
 
 /*
@@ -107,5 +133,35 @@ typedef enum ReuseOutcome {
  * conflict, one lookup.
  */
 ReuseOutcome store_reusable_link(const char *code, Datum url);
+
+/* The outcome of a one-row change to a link (retire, disable, enable, release). */
+typedef enum LinkChange {
+    RETIRE_LINK,        /* a live link becomes a tombstone */
+    DISABLE_LINK,       /* an enabled live link is disabled and no longer reusable */
+    ENABLE_LINK,        /* a disabled live link is enabled */
+    RELEASE_CODE        /* a tombstone is deleted, freeing its code */
+} LinkChange;
+
+/* Applies change to the row of code; true if a row was changed. */
+bool change_link(LinkChange change, text *code);
+
+/*
+ * Leaves the public facts of the live link code in SPI_tuptable (one row,
+ * the columns of url_stats) and returns true; false if there is none.
+ */
+bool find_link_stats(text *code);
+
+/*
+ * Retires up to batch_size expired or used-up links in one statement;
+ * returns how many.  Not keyed by one code: a multi-shard UPDATE without
+ * row locks taken ahead, which Citus can run.
+ */
+uint64 retire_finished_links(int32 batch_size);
+
+/*
+ * Leaves (code length, drawn codes) in SPI_tuptable, one row per length,
+ * ascending: every row that is not an alias, tombstones included.
+ */
+uint64 count_drawn_codes(void);
 
 #endif

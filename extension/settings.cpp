@@ -2,9 +2,12 @@
  * settings.cpp
  *    Defines the url_shortener.* parameters and validates them.
  *
- *    code_length, alphabet and max_attempts are per-session choices
- *    (USERSET); max_url_length is an administrator's limit and test_seed
- *    makes codes predictable, so both need superuser (SUSET).
+ *    Every one needs superuser (SUSET): code_length, alphabet and
+ *    max_attempts decide what the SECURITY DEFINER functions draw and how
+ *    often they try (a caller must not squat the code space with short
+ *    codes or make one call burn a thousand transaction IDs);
+ *    max_url_length is an administrator's limit; test_seed makes codes
+ *    predictable.
  */
 #include "settings.h"
 
@@ -64,7 +67,7 @@ define_settings(void)
                             NULL,
                             &code_length_setting,
                             6, 1, MAX_CODE_LENGTH,
-                            PGC_USERSET, 0,
+                            PGC_SUSET, 0,
                             NULL, NULL, NULL);
 
     DefineCustomStringVariable("url_shortener.alphabet",
@@ -72,7 +75,7 @@ define_settings(void)
                                "2 to 66 distinct characters from A-Z, a-z, 0-9, \"-\", \".\", \"_\" and \"~\".",
                                &alphabet_setting,
                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-                               PGC_USERSET, 0,
+                               PGC_SUSET, 0,
                                check_alphabet_setting, NULL, NULL);
 
     DefineCustomIntVariable("url_shortener.max_attempts",
@@ -80,7 +83,7 @@ define_settings(void)
                             NULL,
                             &max_attempts_setting,
                             5, 1, 1000,
-                            PGC_USERSET, 0,
+                            PGC_SUSET, 0,
                             NULL, NULL, NULL);
 
     DefineCustomIntVariable("url_shortener.max_url_length",

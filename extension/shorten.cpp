@@ -6,6 +6,7 @@
  *    judge of uniqueness.  A collision rolls back that attempt's
  *    subtransaction and draws again, at most url_shortener.max_attempts
  *    times; then the call fails with SQLSTATE US001 and stores nothing.
+ *    A drawn code that is a reserved word or a dot segment counts as taken.
  *
  *    Pessimistic: the same, after taking a transaction-scoped advisory lock
  *    that serializes generation among shorten_url_locked callers, and
@@ -20,6 +21,7 @@
 #include "settings.h"
 #include "sqlstates.h"
 #include "link_options.h"
+#include "reserved_codes.h"
 #include "url_argument.h"
 
 /*
@@ -79,7 +81,7 @@ store_under_alias(FunctionCallInfo fcinfo, const char *alias, text *url, const L
     connect_link_store(fcinfo);
 
     /* The primary key decides: one attempt, never a retry onto another code. */
-    const bool stored = insert_link_unless_code_taken(alias, PointerGetDatum(url), limits);
+    const bool stored = insert_link_unless_code_taken(alias, PointerGetDatum(url), limits, true);
 
     SPI_finish();
 
@@ -92,27 +94,43 @@ store_under_alias(FunctionCallInfo fcinfo, const char *alias, text *url, const L
 }
 
 /*
+ * Codes of a URL's reusable-link sequence tried before reuse gives up
+ * (US001).  Fixed, not url_shortener.max_attempts: the sequence is the
+ * same in every session, and nobody without the key can compute it to
+ * squat it, so sixteen held codes mean a full code space, not bad luck.
+ */
+static const int REUSE_ATTEMPTS = 16;
+
+/*
  * Returns the code of url's reusable link, making one if there is none.
- * The URL's codes come in a fixed order (derive_code); the first that is
- * free or already this URL's reusable link is the answer, so two sessions
- * reusing the same new URL at once agree on it, and the primary key lets
- * only one of them insert it.
+ * The URL's codes come in a fixed order (derive_code, in the shape stored
+ * with the key); the first that is free or already this URL's reusable
+ * link is the answer, so two sessions reusing the same new URL at once
+ * agree on it, and the primary key lets only one of them insert it.  A
+ * code that vanished between the insert and the look (a rolled-back racer)
+ * is tried again, at most REUSE_ATTEMPTS extra times in all.
  */
 static Datum
 reuse_or_store(FunctionCallInfo fcinfo, text *url)
 {
     char code[MAX_CODE_LENGTH + 1];
-    const int max_attempts = max_attempts_setting;
+    ReuseKey key;
     bool done = false;
     int attempt = 0;
+    int retries = 0;
 
     connect_link_store(fcinfo);
-    const bytea *key = reuse_key();
+    read_reuse_key(&key);
 
-    while (attempt < max_attempts && !done) {
+    while (attempt < REUSE_ATTEMPTS && retries <= REUSE_ATTEMPTS && !done) {
         CHECK_FOR_INTERRUPTS();
-        derive_code((const uint8 *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
-                    VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url), (uint32) attempt, code);
+        derive_code((const uint8 *) VARDATA_ANY(key.secret), VARSIZE_ANY_EXHDR(key.secret),
+                    VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url), (uint32) attempt,
+                    key.code_length, key.alphabet, code);
+        if (is_unusable_code(code)) {
+            attempt++;
+            continue;
+        }
         switch (store_reusable_link(code, PointerGetDatum(url))) {
             case REUSE_CREATED:
             case REUSE_FOUND:
@@ -122,6 +140,7 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
                 attempt++;
                 break;
             case REUSE_VANISHED:
+                retries++;
                 break;      /* the same code again */
         }
     }
@@ -133,10 +152,10 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
                 (errcode(ERRCODE_URL_SHORTENER_CODE_SPACE_EXHAUSTED),
                  errmsg_plural("could not find a free short code after %d attempt",
                                "could not find a free short code after %d attempts",
-                               max_attempts, max_attempts),
-                 errdetail("Each code this URL's reusable link may take (url_shortener.max_attempts = %d) is held by another link.",
-                           max_attempts),
-                 errhint("Increase url_shortener.code_length to enlarge the code space.")));
+                               attempt + retries, attempt + retries),
+                 errdetail("Each of the %d codes this URL's reusable link may take is held by another link.",
+                           REUSE_ATTEMPTS),
+                 errhint("The code space of reusable links is nearly full.")));
     PG_RETURN_TEXT_P(cstring_to_text(code));
 }
 
@@ -190,9 +209,10 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
 
     for (int attempt = 1; attempt <= max_attempts && !stored; attempt++) {
         draw_code(code);
-        if (serialize && code_is_visible(code))
+        /* A reserved word or dot segment counts as a taken code. */
+        if (is_unusable_code(code) || (serialize && code_is_visible(code)))
             continue;
-        stored = insert_link_unless_code_taken(code, PointerGetDatum(url), &limits);
+        stored = insert_link_unless_code_taken(code, PointerGetDatum(url), &limits, false);
     }
 
     SPI_finish();

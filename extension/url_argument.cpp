@@ -79,6 +79,13 @@ report_invalid_url(const url_shortener::UrlVerdict &v, const char *data, size_t 
                      errdetail("Browsers decode a percent-encoded host name, so it can disguise the real host."),
                      errhint("Write the host name as plain letters, digits, hyphens and dots.")));
             break;
+        case UrlProblem::noncanonical_ipv4:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url host is a numeric IPv4 address in a non-standard form"),
+                     errdetail("Browsers read a host whose last label is a number as an IPv4 address, so this form disguises where the link goes."),
+                     errhint("Write the address as four decimal numbers from 0 to 255 without leading zeros, for example \"192.0.2.1\".")));
+            break;
         case UrlProblem::userinfo:
             ereport(ERROR,
                     (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

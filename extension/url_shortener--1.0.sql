@@ -1,4 +1,11 @@
-/* url_shortener 1.0: the links table and the three public functions. */
+/*
+ * url_shortener 1.0: the links table and the three public functions.
+ *
+ * A superuser runs this with the extension's schema, which other roles may
+ * be able to create objects in, on the search_path, so every operator,
+ * function, type and collation is schema-qualified
+ * (test/hostile_schema/run).
+ */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION url_shortener" to load this file. \quit
@@ -15,12 +22,12 @@
  * vacuum having to keep up with it.
  */
 CREATE TABLE @extschema@.urls (
-    short_code   text COLLATE "C" NOT NULL,
-    original_url text NOT NULL,
-    clicks       bigint NOT NULL DEFAULT 0,
-    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    short_code   pg_catalog.text COLLATE pg_catalog."C" NOT NULL,
+    original_url pg_catalog.text NOT NULL,
+    clicks       pg_catalog.int8 NOT NULL DEFAULT 0,
+    created_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT urls_pkey PRIMARY KEY (short_code),
-    CONSTRAINT urls_clicks_check CHECK (clicks >= 0)
+    CONSTRAINT urls_clicks_check CHECK (clicks OPERATOR(pg_catalog.>=) 0)
 ) WITH (fillfactor = 75);
 
 COMMENT ON TABLE @extschema@.urls IS
@@ -35,44 +42,44 @@ REVOKE ALL ON TABLE @extschema@.urls FROM PUBLIC;
  */
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.urls', '');
 
-CREATE FUNCTION @extschema@.shorten_url(url text)
-RETURNS text
+CREATE FUNCTION @extschema@.shorten_url(url pg_catalog.text)
+RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'shorten_url'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-COMMENT ON FUNCTION @extschema@.shorten_url(text) IS
+COMMENT ON FUNCTION @extschema@.shorten_url(pg_catalog.text) IS
     'store url under a fresh random short code and return the code';
 
-CREATE FUNCTION @extschema@.shorten_url_locked(url text)
-RETURNS text
+CREATE FUNCTION @extschema@.shorten_url_locked(url pg_catalog.text)
+RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'shorten_url_locked'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-COMMENT ON FUNCTION @extschema@.shorten_url_locked(text) IS
+COMMENT ON FUNCTION @extschema@.shorten_url_locked(pg_catalog.text) IS
     'like shorten_url, but code generation is serialized by a transaction-scoped advisory lock';
 
-CREATE FUNCTION @extschema@.shorten_urls(urls text[])
-RETURNS TABLE (url text, short_code text)
+CREATE FUNCTION @extschema@.shorten_urls(urls pg_catalog.text[])
+RETURNS TABLE (url pg_catalog.text, short_code pg_catalog.text)
 AS 'MODULE_PATHNAME', 'shorten_urls'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1000
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-COMMENT ON FUNCTION @extschema@.shorten_urls(text[]) IS
+COMMENT ON FUNCTION @extschema@.shorten_urls(pg_catalog.text[]) IS
     'store many urls in one statement; returns (url, short_code) in input order';
 
-CREATE FUNCTION @extschema@.resolve_url(code text)
-RETURNS text
+CREATE FUNCTION @extschema@.resolve_url(code pg_catalog.text)
+RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'resolve_url'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
-COMMENT ON FUNCTION @extschema@.resolve_url(text) IS
+COMMENT ON FUNCTION @extschema@.resolve_url(pg_catalog.text) IS
     'return the target of a short code and count the click; NULL for an unknown code';
 
 -- Least privilege: a DBA grants EXECUTE to the roles that need it.
-REVOKE ALL ON FUNCTION @extschema@.shorten_url(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.shorten_url_locked(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.shorten_urls(text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.resolve_url(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.shorten_url(pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.shorten_url_locked(pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.shorten_urls(pg_catalog.text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.resolve_url(pg_catalog.text) FROM PUBLIC;

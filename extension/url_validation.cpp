@@ -108,6 +108,55 @@ bool host_is_percent_encoded(const UriUriA &uri) noexcept
     return n > 0 && std::memchr(uri.hostText.first, '%', n) != nullptr;
 }
 
+/*
+ * The WHATWG URL standard's "ends in a number" test, which decides whether
+ * a browser parses an http(s) host as IPv4: the last label, after dropping
+ * one trailing dot, is all decimal digits, or "0x" or "0X" followed by
+ * hex digits or nothing (a browser reads "0x" as 0).  Such a host is either
+ * an address or refused by the browser; never a name.
+ */
+bool ends_in_a_number(const char *host, std::size_t n) noexcept
+{
+    if (n > 0 && host[n - 1] == '.')
+        n--;
+    std::size_t start = n;
+    while (start > 0 && host[start - 1] != '.')
+        start--;
+    const char *label = host + start;
+    const std::size_t label_length = n - start;
+    if (label_length == 0)
+        return false;
+
+    std::size_t i = 0;
+    while (i < label_length && label[i] >= '0' && label[i] <= '9')
+        i++;
+    if (i == label_length)
+        return true;
+
+    if (label_length < 2 || label[0] != '0' || (label[1] != 'x' && label[1] != 'X'))
+        return false;
+    for (i = 2; i < label_length; i++)
+        if (!is_hex_digit(label[i]))
+            return false;
+    return true;
+}
+
+/*
+ * A host that browsers read as an IPv4 address but that is not RFC 3986's
+ * IPv4address (four decimal numbers 0-255 without leading zeros, which is
+ * what uriparser reports as ip4): "2130706433", "0x7f.1", "0177.0.0.1",
+ * "127.1", "127.0.0.1." and "256.1.1.1" alike.  Such a form shows a reader
+ * something other than the address the link goes to.  Bracketed IPv6 and
+ * IPvFuture literals are not host names and are left to uriparser.
+ */
+bool host_is_noncanonical_ipv4(const UriUriA &uri) noexcept
+{
+    if (uri.hostData.ip4 != nullptr || uri.hostData.ip6 != nullptr ||
+        uri.hostData.ipFuture.first != nullptr)
+        return false;
+    return ends_in_a_number(uri.hostText.first, range_length(uri.hostText));
+}
+
 /* The parts of the rules that need the parsed URI. */
 UrlVerdict check_parsed(const UriUriA &uri, const char *data) noexcept
 {
@@ -132,6 +181,10 @@ UrlVerdict check_parsed(const UriUriA &uri, const char *data) noexcept
 
     if (host_is_percent_encoded(uri))
         return verdict(UrlProblem::encoded_host,
+                       static_cast<std::size_t>(uri.hostText.first - data));
+
+    if (host_is_noncanonical_ipv4(uri))
+        return verdict(UrlProblem::noncanonical_ipv4,
                        static_cast<std::size_t>(uri.hostText.first - data));
 
     if (uri.userInfo.first != nullptr)

@@ -4,11 +4,15 @@
  *    (an RFC 3986 parser): no PostgreSQL headers, no allocation that can
  *    throw, so it can be fuzzed and tested outside the server.
  *
- *    The rules are RFC 3986's, with two departures toward what browsers
+ *    The rules are RFC 3986's, with three departures toward what browsers
  *    do (the WHATWG URL standard): the query and the fragment may also hold
- *    "[ ] { } | ^" unencoded, as links copied from an address bar do; and
- *    a host name may not be percent-encoded, which RFC 3986 allows but
- *    browsers decode, so "%65vil.example" would be a disguise.
+ *    "[ ] { } | ^" unencoded, as links copied from an address bar do; a
+ *    host name may not be percent-encoded, which RFC 3986 allows but
+ *    browsers decode, so "%65vil.example" would be a disguise; and a host
+ *    that browsers read as an IPv4 address (its last label is a number:
+ *    "2130706433", "0x7f.1", "0177.0.0.1", "127.1") must be written as four
+ *    decimal numbers 0-255 without leading zeros, RFC 3986's IPv4address,
+ *    for the same reason.
  */
 #ifndef URL_SHORTENER_URL_VALIDATION_H
 #define URL_SHORTENER_URL_VALIDATION_H
@@ -29,6 +33,7 @@ enum class UrlProblem {
     scheme_not_allowed, /* a scheme other than http or https */
     no_host,            /* no authority, or an empty host */
     encoded_host,       /* a "%" in a host name: it can disguise the host */
+    noncanonical_ipv4,  /* a host browsers read as IPv4, not as "a.b.c.d" in decimal */
     userinfo,           /* user@ or user:password@ before the host */
     bad_port            /* a port outside 1..65535 */
 };

@@ -139,8 +139,67 @@ INSERT INTO hostile (label, url) VALUES
     ('ipv4: decimal integer',           'http://2130706433/'),
     ('ipv4: hex',                       'http://0x7f.0.0.1/'),
     ('ipv4: octal',                     'http://0177.0.0.1/'),
-    ('ipv4: three parts',               'http://127.1/'),
+    ('ipv4: two parts',                 'http://127.1/'),
     ('ipv4: trailing dot',              'http://127.0.0.1./'),
+    -- Browsers (WHATWG URL) read a host whose last label is all digits, or
+    -- "0x" and hex digits, as IPv4 in any of the BSD inet_aton forms: one to
+    -- four parts, each decimal, octal (leading 0) or hex (0x), the last part
+    -- filling the remaining bytes.  Anything but four plain decimal octets
+    -- hides the address from a reader, so it is refused; so is a numeric
+    -- host that browsers cannot parse at all.  Each comment is the host the
+    -- browser makes of it.
+    ('ipv4: hex, two parts',            'http://0x7f.1/'),              -- 127.0.0.1
+    ('ipv4: hex integer',               'http://0x7f000001/'),          -- 127.0.0.1
+    ('ipv4: upper-case 0X',             'http://0X7F.0.0.1/'),          -- 127.0.0.1
+    ('ipv4: upper-case hex integer',    'http://0X7F000001/'),          -- 127.0.0.1
+    ('ipv4: hex with leading zeros',    'http://0x0000007f.1/'),        -- 127.0.0.1
+    ('ipv4: bare 0x',                   'http://0x/'),                  -- 0.0.0.0
+    ('ipv4: all parts 0x',              'http://0x.0x.0/'),             -- 0.0.0.0
+    ('ipv4: octal integer',             'http://017700000001/'),        -- 127.0.0.1
+    ('ipv4: octal, two parts',          'http://0177.1/'),              -- 127.0.0.1
+    ('ipv4: leading-zero decimal',      'http://010.0.0.1/'),           -- 8.0.0.1
+    ('ipv4: leading zero, last part',   'http://127.0.0.01/'),          -- 127.0.0.1
+    ('ipv4: leading zeros, 00',         'http://00.0.0.0/'),            -- 0.0.0.0
+    ('ipv4: mixed hex, octal, decimal', 'http://0xc0.0250.1/'),         -- 192.168.0.1
+    ('ipv4: mixed, four parts',         'http://0xc0.0250.0.1/'),       -- 192.168.0.1
+    ('ipv4: one part, 0',               'http://0/'),                   -- 0.0.0.0
+    ('ipv4: one part, maximum',         'http://4294967295/'),          -- 255.255.255.255
+    ('ipv4: three parts',               'http://127.0.1/'),             -- 127.0.0.1
+    ('ipv4: three parts, wide last',    'http://127.0.65535/'),         -- 127.0.255.255
+    ('ipv4: with port',                 'http://2130706433:8080/'),     -- 127.0.0.1
+    ('ipv4: https and a query',         'https://0x7f.1/?q=1#f'),       -- 127.0.0.1
+    ('ipv4: integer, trailing dot',     'http://2130706433./'),         -- 127.0.0.1
+    ('ipv4: hex, trailing dot',         'http://0x7f.1./'),             -- 127.0.0.1
+    ('ipv4: last label 0x',             'http://1.2.3.0x/'),            -- 1.2.3.0
+    ('ipv4: overflow, one part',        'http://4294967296/'),          -- failure
+    ('ipv4: overflow, hex',             'http://0x100000000/'),         -- failure
+    ('ipv4: overflow, octal octet',     'http://0400.0.0.1/'),          -- failure
+    ('ipv4: overflow, wide last',       'http://127.0.65536/'),         -- failure
+    ('ipv4: overflow, 20 digits',       'http://99999999999999999999/'),-- failure
+    ('ipv4: octal digit 8',             'http://08.0.0.1/'),            -- failure
+    ('ipv4: five parts',                'http://1.2.3.4.5/'),           -- failure
+    ('ipv4: empty part',                'http://127..1/'),              -- failure
+    ('ipv4: leading dot',               'http://.1/'),                  -- failure
+    ('ipv4: name, then digits',         'http://example.123/'),         -- failure
+    ('ipv4: name, then 0x',             'http://example.0x/'),          -- failure
+    ('ipv4: name, then 09',             'http://example.09/'),          -- failure
+    -- Names that only look numeric stay names (the browser agrees), and
+    -- the canonical form stays an address.
+    ('ipv4: canonical 192.0.2.1',       'http://192.0.2.1/'),           -- 192.0.2.1
+    ('ipv4: canonical 249.250.199.100', 'http://249.250.199.100/'),     -- 249.250.199.100
+    ('ipv4-like: 1.example',            'http://1.example/'),           -- 1.example
+    ('ipv4-like: example.123abc',       'http://example.123abc/'),      -- example.123abc
+    ('ipv4-like: 0x7f.example',         'http://0x7f.example/'),        -- 0x7f.example
+    ('ipv4-like: example.0xg',          'http://example.0xg/'),         -- example.0xg
+    ('ipv4-like: 127.0.0.1a',           'http://127.0.0.1a/'),          -- 127.0.0.1a
+    ('ipv4-like: 1.2.3.4.example',      'http://1.2.3.4.example/'),     -- 1.2.3.4.example
+    ('ipv4-like: two trailing dots',    'http://127.0.0.1../'),         -- 127.0.0.1..
+    ('ipv4-like: 1..',                  'http://1../'),                 -- 1..
+    -- IPv6 literals are not host names: an IPv4-mapped address is written
+    -- in brackets, in RFC 3986's dotted-decimal form only.
+    ('ipv6: IPv4-mapped loopback',      'http://[::ffff:127.0.0.1]/'),  -- [::ffff:7f00:1]
+    ('ipv6: IPv4-mapped, octal',        'http://[::ffff:0177.0.0.1]/'), -- failure
+    ('ipv6: IPv4-mapped, two parts',    'http://[::ffff:127.1]/'),      -- failure
     -- ports
     ('port: 0',                         'http://example.com:0/'),
     ('port: 00000',                     'http://example.com:00000/'),
@@ -226,6 +285,9 @@ SELECT count(*) AS inputs,
        count(*) FILTER (WHERE outcome = 'stored') AS stored,
        count(*) FILTER (WHERE outcome <> 'stored') AS refused
 FROM hostile;
+
+-- One refusal in full: the detail says why, the hint how to write it.
+SELECT shorten_url('http://0x7f.1/');
 
 -- Nothing refused was stored, and every stored URL is kept byte for byte.
 SELECT (SELECT count(*) FROM urls) = count(*) AS rows_equal_stored_outcomes

@@ -80,11 +80,27 @@ SELECT update_url('docs_v2-final', NULL, 4);
 SELECT update_url('docs_v2-final', 'https://example.com/', NULL);
 SELECT original_url, version FROM url_stats('docs_v2-final');
 
--- Delete.
+-- Delete retires the link: the row stays as a tombstone that holds the
+-- code, without its URL.
 SELECT delete_url('once') AS deleted, delete_url('once') AS again, delete_url(NULL) IS NULL AS null_code;
 SELECT resolve_url('once') IS NULL AS gone;
--- The alias is free again.
+SELECT original_url IS NULL AS url_gone, enabled, reusable, retired_at IS NOT NULL AS retired, version
+FROM urls WHERE short_code = 'once';
+-- Every function passes over a tombstone as over an unknown code.
+SELECT count(*) AS stats_rows FROM url_stats('once');
+SELECT update_url('once', 'https://evil.example/', 2) IS NULL AS update_is_null,
+       update_url('once', 'https://evil.example/', 1) IS NULL AS any_version_is_null,
+       enable_url('once') AS enabled, disable_url('once') AS disabled;
+SELECT resolve_url('once') IS NULL AS still_gone;
+-- The code is never handed out again: an alias claim is US002, with
+-- either variant, and a random draw treats it as taken.
 SELECT shorten_url('https://example.com/once-more', alias => 'once') AS reused_alias;
+SELECT shorten_url_locked('https://example.com/once-more', alias => 'once') AS reused_alias;
+-- Only release_code, an administrator's function, frees it; it deletes
+-- nothing but a tombstone.
+SELECT release_code('docs_v2-final') AS live_link_not_released, release_code('nosuch') AS unknown;
+SELECT release_code('once') AS released, release_code('once') AS again;
+SELECT shorten_url('https://example.com/once-more', alias => 'once') AS alias_after_release;
 
 -- Reuse: the same URL gets the same code, in any session, until edited.
 TRUNCATE urls;
@@ -117,10 +133,62 @@ SELECT version FROM url_stats(:'second') \gset
 SELECT update_url(:'second', 'https://example.com/edited', :version) AS edited_version;
 SELECT shorten_url('https://example.com/shared', reuse => true) NOT IN (:'first', :'second') AS old_url_gets_new_link;
 SELECT count(*) AS reusable_rows FROM urls WHERE reusable;
--- With every code of the URL held by others: US001.
-SET url_shortener.max_attempts = 1;
+-- A disabled link is not reused (disable_url clears reusable, and reuse
+-- checks enabled): reuse makes another link, which resolves.
 TRUNCATE urls;
-SELECT shorten_url('https://example.com/shared', reuse => true) AS only \gset
-UPDATE urls SET reusable = false WHERE short_code = :'only';
-SELECT shorten_url('https://example.com/shared', reuse => true);
+SELECT shorten_url('https://example.com/shared', reuse => true) AS before_disable \gset
+SELECT disable_url(:'before_disable') AS disabled;
+SELECT shorten_url('https://example.com/shared', reuse => true) AS after_disable \gset
+SELECT :'after_disable' <> :'before_disable' AS new_code,
+       resolve_url(:'after_disable') AS resolves;
+SELECT enable_url(:'before_disable') AS enabled_again,
+       shorten_url('https://example.com/shared', reuse => true) = :'after_disable' AS still_the_new_one;
+-- A retired reusable link is not reused either.
+SELECT delete_url(:'after_disable') AS retired;
+SELECT shorten_url('https://example.com/shared', reuse => true) NOT IN (:'before_disable', :'after_disable') AS another_code;
+
+-- The code shape is the key's, not the session's: whatever code_length,
+-- alphabet and max_attempts say, the same URL gets the same code.
+TRUNCATE urls;
+SELECT shorten_url('https://example.com/shape', reuse => true) AS shaped \gset
+SET url_shortener.code_length = 9;
+SET url_shortener.alphabet = 'abc';
+SET url_shortener.max_attempts = 1;
+SELECT shorten_url('https://example.com/shape', reuse => true) = :'shaped' AS same_code,
+       length(shorten_url('https://example.com/new-shape', reuse => true)) AS new_link_length,
+       length(shorten_url('https://example.com/drawn')) AS drawn_length;
+RESET url_shortener.code_length;
+RESET url_shortener.alphabet;
 RESET url_shortener.max_attempts;
+SELECT code_length, alphabet FROM reuse_key;
+-- The key is read on every reuse call, not cached: a replaced key (say, a
+-- restore) takes effect at once in this session, and putting the old one
+-- back brings the old code back.
+CREATE TEMP TABLE old_key AS SELECT secret FROM reuse_key;
+UPDATE reuse_key SET secret = sha256(secret);
+SELECT shorten_url('https://example.com/shape', reuse => true) <> :'shaped' AS new_key_new_code;
+UPDATE reuse_key SET secret = (SELECT secret FROM old_key);
+SELECT shorten_url('https://example.com/shape', reuse => true) = :'shaped' AS old_key_old_code;
+DROP TABLE old_key;
+-- A squatter who learns a URL's code (here: in a rolled-back transaction)
+-- and claims it as an alias does not make reuse fail: the URL's next code.
+BEGIN;
+SELECT shorten_url('https://example.com/target', reuse => true) AS derived \gset
+ROLLBACK;
+SELECT shorten_url('https://example.com/squat', alias => :'derived') = :'derived' AS squatted;
+SELECT shorten_url('https://example.com/target', reuse => true) AS target_code \gset
+SELECT :'target_code' <> :'derived' AS moved_on, resolve_url(:'target_code') AS resolves;
+
+-- With all 16 codes of the URL held by others: US001.
+TRUNCATE urls;
+DO $$
+DECLARE
+    code text;
+BEGIN
+    FOR i IN 1 .. 16 LOOP
+        code := shorten_url('https://example.com/shared', reuse => true);
+        UPDATE urls SET reusable = false WHERE short_code = code;
+    END LOOP;
+END $$;
+SELECT count(*) AS held_codes FROM urls;
+SELECT shorten_url('https://example.com/shared', reuse => true);

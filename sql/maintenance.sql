@@ -6,7 +6,7 @@
 TRUNCATE urls;
 \set VERBOSITY default
 
--- purge_urls deletes expired and used-up links, in batches, and counts them.
+-- purge_urls retires expired and used-up links, in batches, and counts them.
 SELECT shorten_url('https://example.com/live/' || i) IS NOT NULL FROM generate_series(1, 3) i;
 SELECT count(shorten_url('https://example.com/used/' || i, max_clicks => 1)) FROM generate_series(1, 5) i;
 SELECT count(resolve_url(short_code)) AS used_up FROM urls WHERE max_clicks = 1;
@@ -17,10 +17,30 @@ UPDATE urls SET expires_at = now() - interval '1 minute' WHERE original_url LIKE
 SELECT purge_urls(2) AS purged_in_batches_of_two;
 SELECT count(*) AS left_alive,
        count(*) FILTER (WHERE original_url LIKE '%/live/%' OR original_url LIKE '%limited-unused') AS the_live_ones
-FROM urls;
+FROM urls WHERE retired_at IS NULL;
+-- The purged rows stay as tombstones without their URLs: their codes are
+-- never handed out again, and the URLs' space is vacuum's to reclaim.
+SELECT count(*) AS tombstones, count(original_url) AS urls_kept, bool_and(NOT enabled) AS all_disabled
+FROM urls WHERE retired_at IS NOT NULL;
+SELECT min(short_code) AS tombstone_code FROM urls WHERE retired_at IS NOT NULL \gset
+\set VERBOSITY sqlstate
+SELECT shorten_url('https://example.com/phish', alias => :'tombstone_code');
+\set VERBOSITY default
 SELECT purge_urls() AS nothing_left_to_purge;
 SELECT purge_urls(0);
 SELECT purge_urls(NULL) IS NULL AS null_batch;
+
+-- Capacity in a fresh session, before anything else loaded the module: it
+-- is a C function, so calling it loads the module and its settings.
+\c
+SELECT code_length, links FROM url_shortener_capacity();
+-- A placeholder set before the module loads is checked when it loads: an
+-- alphabet the module refuses is not used, capacity reports the default's.
+\c
+SET url_shortener.alphabet = 'aa';
+SELECT code_length, code_space FROM url_shortener_capacity();
+SHOW url_shortener.alphabet;
+RESET url_shortener.alphabet;
 
 -- Capacity: per code length in the table, under the current alphabet.
 TRUNCATE urls;
@@ -32,6 +52,12 @@ RESET url_shortener.max_attempts;
 RESET url_shortener.test_seed;
 SELECT * FROM url_shortener_capacity();
 RESET url_shortener.code_length;
+-- Aliases are not drawn, so they do not count; tombstones hold codes, so they do.
+SELECT shorten_url('https://example.com/alias-' || i, alias => 'al' || i) IS NOT NULL
+FROM generate_series(1, 3) i;
+SELECT delete_url(min(short_code)) AS retired_one FROM urls WHERE NOT is_alias;
+SELECT code_length, links FROM url_shortener_capacity();
+DELETE FROM urls WHERE is_alias;
 
 -- The warning: once the planner has counted the links (ANALYZE), a call in
 -- a half-full 2-character space (p = 0.5, one call in 32 would fail)

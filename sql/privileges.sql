@@ -124,6 +124,39 @@ SELECT original_url, clicks, created_at > 'epoch' AS real_now
 FROM links.urls WHERE original_url LIKE 'https://hostile-path.example/%' ORDER BY original_url;
 SELECT count(*) AS links FROM links.urls;
 
+-- The code space is the administrator's: a role with EXECUTE cannot change
+-- what the SECURITY DEFINER functions draw or how often they try, neither
+-- by SET nor by ALTER ROLE ... SET (all three settings are SUSET).
+SET ROLE url_shortener_app;
+SET url_shortener.code_length = 1;
+SET url_shortener.alphabet = 'adminx';
+SET url_shortener.max_attempts = 1000;
+ALTER ROLE url_shortener_app SET url_shortener.max_attempts = 1000;
+SHOW url_shortener.max_attempts;
+RESET ROLE;
+
+-- No recycling: a code once handed out never points elsewhere.  The
+-- application retires its link; claiming the code as an alias is then
+-- US002, for it as for anyone, and it cannot free the code: release_code
+-- is granted to nobody (an administrator's decision).
+GRANT EXECUTE ON FUNCTION links.delete_url(text) TO url_shortener_app;
+\set VERBOSITY default
+SET ROLE url_shortener_app;
+SELECT links.shorten_url('https://example.com/campaign', alias => 'campaign') AS campaign;
+SELECT links.delete_url('campaign') AS retired;
+SELECT links.shorten_url('https://phish.example/', alias => 'campaign');
+SELECT links.release_code('campaign');
+SELECT links.resolve_url('campaign') IS NULL AS still_nothing;
+RESET ROLE;
+SELECT has_function_privilege('public', 'links.release_code(text)', 'EXECUTE') AS public_release;
+SELECT links.release_code('campaign') AS released_by_administrator;
+SET ROLE url_shortener_app;
+SELECT links.shorten_url('https://example.com/campaign-2', alias => 'campaign') AS reclaimed_after_release;
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION links.delete_url(text) FROM url_shortener_app;
+-- (That an ordinary role holding pg_advisory_lock(1431456851, 2) no longer
+-- stalls purge_urls needs two sessions: test/isolation/specs/purge_not_stalled.spec.)
+
 -- Clean up: the roles, their schema, and the extension back in public.
 SET client_min_messages = warning;
 DROP SCHEMA attacker CASCADE;

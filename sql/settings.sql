@@ -40,8 +40,9 @@ SET url_shortener.test_seed = -2;
 -- The prefix is reserved: a misspelt setting is an error, not a silent placeholder.
 SET url_shortener.code_lenght = 8;
 
--- An ordinary role may choose its code shape, but neither the URL limit nor
--- a predictable seed.
+-- An ordinary role may change none of them: the code shape and the number
+-- of attempts decide what the SECURITY DEFINER functions do (SUSET, like
+-- the URL limit and the predictable seed).
 CREATE ROLE url_shortener_settings_user;
 SET ROLE url_shortener_settings_user;
 SET url_shortener.code_length = 8;
@@ -54,3 +55,44 @@ RESET url_shortener.code_length;
 RESET url_shortener.alphabet;
 RESET url_shortener.max_attempts;
 DROP ROLE url_shortener_settings_user;
+
+-- A random code that is a reserved word (in any case) or a dot segment is
+-- never handed out, whatever the alphabet: it counts as a taken code.  In
+-- the 27-code space of alphabet "Api" at length 3, "Api" and "App" (the
+-- reserved "api" and "app") are never handed out: 25 codes are, and the
+-- 26th call fails.
+TRUNCATE urls;
+SET url_shortener.alphabet = 'Api';
+SET url_shortener.code_length = 3;
+SET url_shortener.max_attempts = 1000;
+SET url_shortener.test_seed = 3;
+SELECT count(DISTINCT shorten_url('https://example.com/api/' || i)) AS handed_out
+FROM generate_series(1, 25) i;
+SELECT shorten_url('https://example.com/api/26');
+SELECT count(*) FILTER (WHERE lower(short_code) IN ('api', 'app')) AS reserved_codes, count(*) AS links FROM urls;
+-- "." and "..": alphabet ".x" at length 1 gives only "x"; at length 2 not "..".
+TRUNCATE urls;
+SET url_shortener.alphabet = '.x';
+SET url_shortener.code_length = 1;
+SELECT shorten_url('https://example.com/dot/1') AS only_code;
+SELECT shorten_url('https://example.com/dot/2');
+SET url_shortener.code_length = 2;
+SELECT count(shorten_url('https://example.com/dots/' || i)) AS handed_out FROM generate_series(1, 3) i;
+SELECT shorten_url('https://example.com/dots/4');
+SELECT shorten_url_locked('https://example.com/dots/4');
+SELECT short_code FROM urls ORDER BY 1;
+-- shorten_urls the same: the lookup of taken codes also finds these.
+TRUNCATE urls;
+SELECT count(short_code) AS batch_handed_out
+FROM shorten_urls(ARRAY['https://example.com/b/1', 'https://example.com/b/2', 'https://example.com/b/3']);
+SELECT * FROM shorten_urls(ARRAY['https://example.com/b/4']);
+SET url_shortener.alphabet = 'Api';
+SET url_shortener.code_length = 3;
+SELECT count(short_code) AS batch_handed_out
+FROM shorten_urls(ARRAY(SELECT 'https://example.com/api-batch/' || i FROM generate_series(1, 25) i));
+SELECT short_code FROM urls WHERE lower(short_code) IN ('api', 'app', '..');
+TRUNCATE urls;
+RESET url_shortener.alphabet;
+RESET url_shortener.code_length;
+RESET url_shortener.max_attempts;
+RESET url_shortener.test_seed;

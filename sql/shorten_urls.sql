@@ -68,3 +68,66 @@ CREATE UNIQUE INDEX urls_original_url_key ON urls (original_url);
 SELECT count(*) FROM shorten_urls(ARRAY['https://same.example/', 'https://same.example/']);
 SELECT count(*) AS stored_rows FROM urls;
 DROP INDEX urls_original_url_key;
+
+-- At most 1,000,000 URLs per call: one more is refused with 54000 from the
+-- array's header, before any URL is checked; 1,000,000 pass that check
+-- (here the last of them is the bad URL that stops the call).
+TRUNCATE urls;
+SELECT count(*) FROM shorten_urls(array_fill('https://many.example/'::text, ARRAY[1000001]));
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT count(*) FROM shorten_urls(array_fill('https://many.example/'::text, ARRAY[999999]) || 'javascript:alert(1)'::text);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT count(*) AS stored_rows FROM urls;
+
+-- A BEFORE INSERT trigger that returns NULL for some rows: the call fails
+-- with 09000 and stores nothing; no code is returned for a row not stored.
+-- (Qualified names: the trigger runs under the extension's search_path.)
+CREATE FUNCTION public.drop_some_links() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.original_url OPERATOR(pg_catalog.~~) '%drop%' THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER drop_some_links BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION public.drop_some_links();
+SELECT * FROM shorten_urls(ARRAY['https://keep.example/', 'https://drop.example/', 'https://keep.example/2']);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT * FROM shorten_urls(ARRAY['https://drop.example/1', 'https://drop.example/2']);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT count(*) AS stored_rows FROM urls;
+-- Rows the trigger keeps are stored as usual.
+SELECT count(*) AS returned FROM shorten_urls(ARRAY['https://keep.example/3', 'https://keep.example/4']);
+SELECT count(*) AS stored_rows FROM urls;
+DROP TRIGGER drop_some_links ON urls;
+DROP FUNCTION public.drop_some_links();
+
+-- statement_timeout acts inside the draws: 100,000 URLs into a 2-code
+-- space with max_attempts 1,000 would draw 100 million codes in the first
+-- round alone.  The error is asserted, not the time it took.
+TRUNCATE urls;
+CREATE TEMP TABLE slow AS
+SELECT ARRAY(SELECT 'https://slow.example/' || i FROM generate_series(1, 100000) i) AS urls;
+SET url_shortener.alphabet = 'ab';
+SET url_shortener.code_length = 1;
+SET url_shortener.max_attempts = 1000;
+SET statement_timeout = '200ms';
+\set VERBOSITY terse
+SELECT count(*) FROM slow, shorten_urls(slow.urls);
+\set VERBOSITY default
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+RESET statement_timeout;
+RESET url_shortener.alphabet;
+RESET url_shortener.code_length;
+RESET url_shortener.max_attempts;
+SELECT count(*) AS stored_rows FROM urls;
+DROP TABLE slow;
+
+-- Calls leave nothing behind: after a warm-up, 20 calls of 1,000 URLs leave
+-- the backend's memory contexts where they were (MessageContext holds the
+-- measuring query itself and is left out, as in memory.sql).
+SELECT count(*) FROM shorten_urls(ARRAY(SELECT 'https://warm.example/' || i FROM generate_series(1, 1000) i));
+SELECT sum(total_bytes) AS bytes_before FROM pg_backend_memory_contexts WHERE name <> 'MessageContext' \gset
+SELECT count(*) FROM generate_series(1, 20) n,
+     LATERAL shorten_urls(ARRAY(SELECT 'https://flat.example/' || n || '/' || i FROM generate_series(1, 1000) i));
+SELECT sum(total_bytes) AS bytes_after FROM pg_backend_memory_contexts WHERE name <> 'MessageContext' \gset
+SELECT abs(:bytes_after - :bytes_before) < 8192 AS flat_within_8kB;

@@ -64,6 +64,60 @@ bool is_browser_query_extra(char c)
     return c != '\0' && std::strchr("{}|^", c) != nullptr;
 }
 
+/*
+ * WHATWG URL's "ends in a number": after one trailing dot is dropped, the
+ * last label is all digits, or "0x"/"0X" and hex digits (or nothing).  A
+ * browser then reads the host as IPv4.
+ */
+bool host_ends_in_a_number(const char *host, std::size_t n)
+{
+    if (n > 0 && host[n - 1] == '.')
+        n--;
+    const char *dot = nullptr;
+    for (std::size_t i = 0; i < n; i++)
+        if (host[i] == '.')
+            dot = host + i;
+    const char *last = dot != nullptr ? dot + 1 : host;
+    const std::size_t last_length = static_cast<std::size_t>(host + n - last);
+    if (last_length == 0)
+        return false;
+    bool digits = true;
+    for (std::size_t i = 0; i < last_length; i++)
+        digits = digits && last[i] >= '0' && last[i] <= '9';
+    if (digits)
+        return true;
+    if (last_length < 2 || last[0] != '0' || (last[1] != 'x' && last[1] != 'X'))
+        return false;
+    for (std::size_t i = 2; i < last_length; i++)
+        if (!is_hex(last[i]))
+            return false;
+    return true;
+}
+
+/* Four decimal numbers 0..255 joined by dots, none with a leading zero. */
+bool is_dotted_decimal_quad(const char *host, std::size_t n)
+{
+    int parts = 0;
+    std::size_t i = 0;
+    while (true) {
+        const std::size_t start = i;
+        unsigned value = 0;
+        while (i < n && host[i] >= '0' && host[i] <= '9' && i - start < 3) {
+            value = value * 10 + static_cast<unsigned>(host[i] - '0');
+            i++;
+        }
+        const std::size_t digits = i - start;
+        if (digits == 0 || value > 255 || (digits > 1 && host[start] == '0'))
+            return false;
+        parts++;
+        if (i == n)
+            return parts == 4;
+        if (host[i] != '.' || parts == 4)
+            return false;
+        i++;
+    }
+}
+
 bool equal_verdicts(const UrlVerdict &a, const UrlVerdict &b)
 {
     return a.problem == b.problem && a.offset == b.offset && std::strcmp(a.scheme, b.scheme) == 0;
@@ -112,8 +166,12 @@ void check_accepted(const char *data, std::size_t length, std::size_t max_length
         while (host_end < authority_end && *host_end != ':')
             host_end++;
         REQUIRE(host_end > authority);
+        const std::size_t host_length = static_cast<std::size_t>(host_end - authority);
         /* a host name is never percent-encoded */
-        REQUIRE(std::memchr(authority, '%', static_cast<std::size_t>(host_end - authority)) == nullptr);
+        REQUIRE(std::memchr(authority, '%', host_length) == nullptr);
+        /* a host a browser reads as IPv4 is written as four decimal octets */
+        if (host_ends_in_a_number(authority, host_length))
+            REQUIRE(is_dotted_decimal_quad(authority, host_length));
     }
 
     /* Then nothing, or ":" and a port: empty, or digits with a value 1..65535. */
@@ -173,6 +231,20 @@ void check_refused(const char *data, std::size_t length, std::size_t max_length,
             while (p < end && *p != '/' && *p != '?' && *p != '#' && *p != ':' && *p != '%')
                 p++;
             REQUIRE(p < end && *p == '%');
+            return;
+        }
+        case UrlProblem::noncanonical_ipv4: {
+            /* the offset is where a host starts that ends in a number and is no quad */
+            REQUIRE(v.offset < length);
+            const char *end = data + length;
+            const char *host = data + v.offset;
+            const char *host_end = host;
+            while (host_end < end && *host_end != '/' && *host_end != '?' && *host_end != '#' &&
+                   *host_end != ':')
+                host_end++;
+            const std::size_t host_length = static_cast<std::size_t>(host_end - host);
+            REQUIRE(host_ends_in_a_number(host, host_length));
+            REQUIRE(!is_dotted_decimal_quad(host, host_length));
             return;
         }
         case UrlProblem::userinfo:

@@ -1,0 +1,89 @@
+/*
+ * lifecycle.cpp
+ *    delete_url, disable_url, enable_url, url_stats and release_code: one
+ *    statement each on the row of one short_code, through kept plans.
+ *
+ *    Deleting a link retires it: the row stays as a tombstone (no URL,
+ *    retired_at set) that holds its code, so a code once handed out never
+ *    leads to another URL.  Only release_code, an administrator's
+ *    function, deletes a tombstone and frees its code.  The other
+ *    functions pass over tombstones as over unknown codes.
+ */
+#include "entry_guard.h"
+#include "link_store.h"
+#include "postgres_headers.h"
+
+extern "C" {
+#include "funcapi.h"
+}
+
+/* Applies change to the link of argument 0 (STRICT: never NULL); returns whether it applied. */
+static Datum
+change(FunctionCallInfo fcinfo, LinkChange which)
+{
+    text *code = PG_GETARG_TEXT_PP(0);
+
+    connect_link_store(fcinfo);
+    const bool changed = change_link(which, code);
+    SPI_finish();
+
+    PG_RETURN_BOOL(changed);
+}
+
+/* delete_url(code): retires a live link; true if there was one. */
+static Datum
+retire(PG_FUNCTION_ARGS)
+{
+    return change(fcinfo, RETIRE_LINK);
+}
+
+/* disable_url(code): the link resolves to NULL until enabled, and is no longer reused. */
+static Datum
+disable(PG_FUNCTION_ARGS)
+{
+    return change(fcinfo, DISABLE_LINK);
+}
+
+/* enable_url(code): undoes disable_url. */
+static Datum
+enable(PG_FUNCTION_ARGS)
+{
+    return change(fcinfo, ENABLE_LINK);
+}
+
+/* release_code(code): deletes a tombstone, so that the code may be used again. */
+static Datum
+release(PG_FUNCTION_ARGS)
+{
+    return change(fcinfo, RELEASE_CODE);
+}
+
+/*
+ * url_stats(code): the public facts of one live link, as one row; no row
+ * for an unknown or retired code.  Materialized: at most one row.
+ */
+static Datum
+stats(PG_FUNCTION_ARGS)
+{
+    text *code = PG_GETARG_TEXT_PP(0);
+    ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+    InitMaterializedSRF(fcinfo, 0);
+    connect_link_store(fcinfo);
+    if (find_link_stats(code)) {
+        Datum values[8];
+        bool nulls[8];
+
+        heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, nulls);
+        /* The tuplestore copies the row into its own memory. */
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    SPI_finish();
+    return (Datum) 0;
+}
+
+URL_SHORTENER_SQL_FUNCTION(delete_url, retire)
+URL_SHORTENER_SQL_FUNCTION(disable_url, disable)
+URL_SHORTENER_SQL_FUNCTION(enable_url, enable)
+URL_SHORTENER_SQL_FUNCTION(release_code, release)
+URL_SHORTENER_SQL_FUNCTION(url_stats, stats)

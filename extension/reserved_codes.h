@@ -1,0 +1,27 @@
+/*
+ * reserved_codes.h
+ *    Codes that no link may have: words a web front end serves itself
+ *    (refused as aliases, never handed out as random or derived codes) and
+ *    the dot segments "." and "..", which a browser resolves away before it
+ *    sends the path.  Pure C++, no PostgreSQL headers.
+ */
+#ifndef URL_SHORTENER_RESERVED_CODES_H
+#define URL_SHORTENER_RESERVED_CODES_H
+
+/*
+ * Every code, in lower case, that is never handed out: the reserved words
+ * and the two dot segments (for statements that filter drawn codes).
+ */
+extern const char *const unusable_codes[];
+extern const int unusable_code_count;
+
+/* Whether code is one of the reserved words, compared without regard to case. */
+bool is_reserved_word(const char *code) noexcept;
+
+/*
+ * Whether a generated code must not be handed out: a reserved word or a dot
+ * segment.  The generators treat such a code as taken.
+ */
+bool is_unusable_code(const char *code) noexcept;
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * http_server.cpp
+ *    Accepting connections, the per-connection session, and graceful stop
+ *    (see http_server.h).
+ */
+#include "http_server.h"
+
+#include <chrono>
+#include <iostream>
+#include <optional>
+
+#include <array>
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "problem.h"
+
+namespace url_shortener::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+namespace {
+constexpr std::chrono::seconds idle_timeout{60};      /* a kept-alive connection with no request */
+constexpr std::chrono::seconds transfer_timeout{30};  /* reading a body, writing an answer */
+constexpr std::size_t header_limit = 16 * 1024;       /* request line and header fields */
+} // namespace
+
+/*
+ * One connection: read a request, let the router answer it (the answer
+ * comes back on this session's strand), write it, and read the next,
+ * until either side closes, a timeout, or the server stops.
+ */
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket socket, HttpServer &server) : stream_(std::move(socket)), server_(server) {}
+
+    void start()
+    {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+    }
+
+    /* On stop: a connection waiting for its next request closes now. */
+    void stop_if_idle()
+    {
+        net::post(stream_.get_executor(), [self = shared_from_this()] {
+            if (self->idle_)
+                self->stream_.cancel();
+        });
+    }
+
+private:
+    /* Waits (at most idle_timeout) for the next request's header; on a
+     * stopping server closes instead. */
+    void read_header()
+    {
+        if (server_.stopping())
+            return close();
+        parser_.emplace();
+        parser_->header_limit(header_limit);
+        parser_->body_limit(server_.max_body_bytes());
+        idle_ = true;
+        stream_.expires_after(idle_timeout);
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    self->on_header(ec);
+                                });
+    }
+
+    /* The header is in: answer "Expect: 100-continue" (the body limit was
+     * already checked against Content-Length), then read the body. */
+    void on_header(beast::error_code ec)
+    {
+        idle_ = false;
+        if (ec)
+            return on_read_error(ec);
+        if (boost::algorithm::iequals(parser_->get()[http::field::expect], "100-continue")) {
+            auto interim = std::make_shared<http::response<http::empty_body>>(
+                http::status::continue_, parser_->get().version());
+            stream_.expires_after(transfer_timeout);
+            return http::async_write(stream_, *interim,
+                                     [self = shared_from_this(), interim](beast::error_code e, std::size_t) {
+                                         if (e)
+                                             return self->close();
+                                         self->read_body();
+                                     });
+        }
+        read_body();
+    }
+
+    /* Reads the body, at most max_body_bytes, within transfer_timeout. */
+    void read_body()
+    {
+        stream_.expires_after(transfer_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_body(ec);
+                         });
+    }
+
+    /* A whole request: hand it to the router; its answer is written on this strand. */
+    void on_body(beast::error_code ec)
+    {
+        if (ec)
+            return on_read_error(ec);
+        stream_.expires_never();   /* the database work has its own bound (the pool wait) */
+        /* The answer comes from a worker thread; until it is posted back, this
+         * guard keeps io_context::run() from returning (a graceful stop
+         * waits for it). */
+        auto pending = std::make_shared<net::executor_work_guard<net::any_io_executor>>(
+            stream_.get_executor());
+        server_.router().handle(parser_->release(), [self = shared_from_this(), pending](Response res) {
+            net::post(self->stream_.get_executor(), [self, pending, res = std::move(res)]() mutable {
+                pending->reset();
+                self->write(std::move(res));
+            });
+        });
+    }
+
+    /* A read that failed: a request the parser refused gets an answer; a
+     * connection closed, timed out or cancelled just closes. */
+    void on_read_error(beast::error_code ec)
+    {
+        if (ec == http::error::body_limit)
+            return refuse(Problem{http::status::payload_too_large, "body-too-large",
+                                  "Body too large",
+                                  "A request body may hold at most " +
+                                      std::to_string(server_.max_body_bytes()) + " bytes."});
+        if (ec == http::error::header_limit)
+            return refuse(Problem{http::status::request_header_fields_too_large,
+                                  "header-too-large", "Header too large",
+                                  "The request line and header may hold at most " +
+                                      std::to_string(header_limit) + " bytes."});
+        if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message)
+            return refuse(Problem{http::status::bad_request, "malformed-request",
+                                  "Malformed request", "The request is not valid HTTP/1.1."});
+        close();
+    }
+
+    /* Answers with problem and closes: the rest of the request is not read. */
+    void refuse(const Problem &problem)
+    {
+        Response res = problem_response(problem, 11, false);
+        write(std::move(res));
+    }
+
+    /* Writes an answer, then reads the next request or closes (the client
+     * asked to, or the server is stopping: then "Connection: close"). */
+    void write(Response res)
+    {
+        if (server_.stopping())
+            res.keep_alive(false);
+        const bool close_after = !res.keep_alive();
+        auto message = std::make_shared<Response>(std::move(res));
+        stream_.expires_after(transfer_timeout);
+        http::async_write(stream_, *message,
+                          [self = shared_from_this(), message, close_after](beast::error_code ec,
+                                                                            std::size_t) {
+                              if (ec)
+                                  return self->close();
+                              if (close_after)
+                                  return self->linger_and_close();
+                              self->read_header();
+                          });
+    }
+
+    /*
+     * After the last answer: stop sending, then read and drop what the
+     * client still sends (say the body of a refused request) until it
+     * closes, so closing does not reset the connection before the client
+     * has read the answer.  Bounded by the transfer timeout.
+     */
+    void linger_and_close()
+    {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.expires_after(std::chrono::seconds(5));
+        drain();
+    }
+
+    /* One read of linger_and_close, repeated until end-of-file or the timeout. */
+    void drain()
+    {
+        stream_.async_read_some(net::buffer(drain_buffer_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (ec)
+                                        return self->close();
+                                    self->drain();
+                                });
+    }
+
+    /* Closes the socket; the session ends when its last handler returns. */
+    void close()
+    {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.close();
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::array<char, 4096> drain_buffer_{};
+    HttpServer &server_;
+    bool idle_ = false;   /* waiting for a request's header; only touched on the strand */
+};
+
+HttpServer::HttpServer(net::io_context &io, const tcp::endpoint &endpoint,
+                       std::size_t max_body_bytes)
+    : io_(io), acceptor_(io), signals_(io, SIGTERM, SIGINT), max_body_bytes_(max_body_bytes)
+{
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+/* The bound address, so a port 0 listener can say which port it got. */
+tcp::endpoint HttpServer::local_endpoint() const
+{
+    return acceptor_.local_endpoint();
+}
+
+/* Starts the accept loop and the wait for SIGTERM/SIGINT (which calls stop). */
+void HttpServer::start(Router &router)
+{
+    router_ = &router;
+    signals_.async_wait([this](beast::error_code ec, int) {
+        if (!ec)
+            stop();
+    });
+    accept();
+}
+
+/* Accepts the next connection onto its own strand, and registers it so
+ * that stop can reach it; forgotten sessions are pruned on the way. */
+void HttpServer::accept()
+{
+    acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open())
+            return;
+        if (!ec) {
+            socket.set_option(tcp::no_delay(true), ec);
+            auto session = std::make_shared<Session>(std::move(socket), *this);
+            {
+                std::lock_guard<std::mutex> lock(sessions_mutex_);
+                sessions_.remove_if([](const std::weak_ptr<Session> &s) { return s.expired(); });
+                sessions_.push_back(session);
+            }
+            session->start();
+        }
+        accept();
+    });
+}
+
+/* Graceful stop: no new connections, idle ones closed, busy ones finish (see the header). */
+void HttpServer::stop()
+{
+    if (stopping_.exchange(true))
+        return;
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    signals_.cancel(ignored);
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    for (const std::weak_ptr<Session> &weak : sessions_)
+        if (std::shared_ptr<Session> session = weak.lock())
+            session->stop_if_idle();
+}
+
+} // namespace url_shortener::server

@@ -1,0 +1,68 @@
+/*
+ * http_server.h
+ *    The HTTP/1.1 side: accepting connections and running one asynchronous
+ *    session per connection (Boost.Beast over Asio), with keep-alive and
+ *    no thread held by an idle connection.  Requests are read header first
+ *    (so "Expect: 100-continue" is answered and an oversized body refused
+ *    before it is sent), then handed to the Router.
+ *
+ *    Graceful stop (SIGTERM, SIGINT): the listening socket closes at once,
+ *    idle connections are closed, a connection with a request in flight
+ *    gets its answer (with "Connection: close") and then closes; run()
+ *    returns when the last one has.
+ */
+#ifndef URL_SHORTENER_SERVER_HTTP_SERVER_H
+#define URL_SHORTENER_SERVER_HTTP_SERVER_H
+
+#include <atomic>
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "router.h"
+
+namespace url_shortener::server {
+
+class Session;
+
+class HttpServer {
+public:
+    /* Binds and listens on endpoint (throws boost::system::system_error if it cannot). */
+    HttpServer(boost::asio::io_context &io, const boost::asio::ip::tcp::endpoint &endpoint,
+               std::size_t max_body_bytes);
+
+    /* The address actually bound (port 0 asks for any free port). */
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+    /* Starts accepting, answering through router, and waiting for SIGTERM/SIGINT;
+     * the io_context's run() does the rest.  router must outlive run(). */
+    void start(Router &router);
+
+    /* Stops as described above; safe to call more than once. */
+    void stop();
+
+    bool stopping() const { return stopping_; }
+    Router &router() { return *router_; }
+    std::size_t max_body_bytes() const { return max_body_bytes_; }
+
+private:
+    void accept();
+
+    boost::asio::io_context &io_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::signal_set signals_;
+    Router *router_ = nullptr;
+    const std::size_t max_body_bytes_;
+    std::atomic<bool> stopping_{false};
+    std::mutex sessions_mutex_;
+    std::list<std::weak_ptr<Session>> sessions_;
+};
+
+} // namespace url_shortener::server
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * link_routes.cpp
+ *    The database-backed routes, each a call or two of url_shortener::Client
+ *    (see link_routes.h).
+ */
+#include "link_routes.h"
+
+#include <chrono>
+
+#include <boost/json.hpp>
+
+#include "problem.h"
+#include "qr_code.h"
+
+namespace url_shortener::server {
+
+namespace json = boost::json;
+
+namespace {
+
+/* The public short URL of code: the base URL, a slash, the code. */
+std::string short_url(const LinkSettings &settings, const std::string &code)
+{
+    return settings.base_url + "/" + code;
+}
+
+/* An API answer: JSON, never cached (it reports live counts). */
+Response json_response(http::status status, const json::value &body)
+{
+    Response res{status, 11};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = json::serialize(body) + "\n";
+    return res;
+}
+
+/* 204: done, nothing to say. */
+Response no_content()
+{
+    return Response{http::status::no_content, 11};
+}
+
+/* A redirect to url.  no-store: a cached redirect would skip the click count. */
+Response redirect_to(const std::string &url, const LinkSettings &settings)
+{
+    Response res{settings.redirect_status, 11};
+    res.set(http::field::location, url);
+    res.set(http::field::cache_control, "no-store");
+    return res;
+}
+
+/* Whether a link with these stats redirects now: the test resolve_url
+ * applies (enabled, not expired, clicks left). */
+bool would_redirect(const LinkStats &stats)
+{
+    return stats.enabled &&
+           (!stats.expires_at || *stats.expires_at > std::chrono::system_clock::now()) &&
+           (!stats.max_clicks || stats.clicks < *stats.max_clicks);
+}
+
+} // namespace
+
+Response follow_link(Client &client, const std::string &code, const LinkSettings &settings)
+{
+    const std::optional<std::string> url = client.resolve(code);
+    if (!url)
+        throw ProblemError(no_such_link(code));
+    return redirect_to(*url, settings);
+}
+
+Response check_link(Client &client, const std::string &code, const LinkSettings &settings)
+{
+    const std::optional<LinkStats> stats = client.stats(code);
+    if (!stats || !would_redirect(*stats))
+        throw ProblemError(no_such_link(code));
+    return redirect_to(stats->url, settings);
+}
+
+Response link_qr(Client &client, const std::string &code, bool png, const LinkSettings &settings)
+{
+    if (!client.stats(code))
+        throw ProblemError(no_such_link(code));
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, png ? "image/png" : "image/svg+xml");
+    res.set(http::field::cache_control, "public, max-age=86400");
+    res.body() = png ? qr_png(short_url(settings, code)) : qr_svg(short_url(settings, code));
+    return res;
+}
+
+Response create_link(Client &client, const NewLink &link, const LinkSettings &settings)
+{
+    const std::string code = client.shorten(link.url, link.options);
+    Response res = json_response(http::status::created,
+                                 link_json(code, short_url(settings, code), link));
+    res.set(http::field::location, "/api/v1/links/" + code);
+    return res;
+}
+
+Response create_links(Client &client, const std::vector<std::string> &urls,
+                      const LinkSettings &settings)
+{
+    const std::vector<std::string> codes = client.shorten_many(urls);
+    json::array links;
+    links.reserve(codes.size());
+    for (std::size_t i = 0; i < codes.size(); ++i)
+        links.push_back(json::object{{"url", urls[i]},
+                                     {"code", codes[i]},
+                                     {"short_url", short_url(settings, codes[i])}});
+    return json_response(http::status::created, json::object{{"links", std::move(links)}});
+}
+
+Response read_link(Client &client, const std::string &code, const LinkSettings &settings)
+{
+    const std::optional<LinkStats> stats = client.stats(code);
+    if (!stats)
+        throw ProblemError(no_such_link(code));
+    Response res = json_response(http::status::ok, stats_json(*stats, short_url(settings, code)));
+    res.set(http::field::etag, "\"" + std::to_string(stats->version) + "\"");
+    return res;
+}
+
+Response edit_link(Client &client, const std::string &code, const std::string &new_url,
+                   long long expected_version, const LinkSettings &settings)
+{
+    const std::optional<long long> version = client.update(code, new_url, expected_version);
+    if (!version)
+        throw ProblemError(no_such_link(code));
+    Response res = json_response(http::status::ok, json::object{{"code", code},
+                                                                {"short_url", short_url(settings, code)},
+                                                                {"url", new_url},
+                                                                {"version", *version}});
+    res.set(http::field::etag, "\"" + std::to_string(*version) + "\"");
+    return res;
+}
+
+/* enable/disable say only whether the state changed; "nothing changed" is
+ * told apart from "no such link" by one more look. */
+Response set_link_enabled(Client &client, const std::string &code, bool enabled)
+{
+    const bool changed = enabled ? client.enable(code) : client.disable(code);
+    if (!changed && !client.stats(code))
+        throw ProblemError(no_such_link(code));
+    return no_content();
+}
+
+Response delete_link(Client &client, const std::string &code)
+{
+    if (!client.remove(code))
+        throw ProblemError(no_such_link(code));
+    return no_content();
+}
+
+Response database_ready(Client &client)
+{
+    client.stats("readyz");   /* any answer, even "no such link", means it serves */
+    Response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = "ready\n";
+    return res;
+}
+
+} // namespace url_shortener::server

@@ -1,0 +1,61 @@
+/*
+ * link_routes.h
+ *    What each database-backed route does with a leased Client: one
+ *    function per route, run on a worker thread.  Each returns the answer
+ *    (version and keep-alive are the router's business) or throws; the
+ *    router turns what it throws into a problem (problem.h).
+ */
+#ifndef URL_SHORTENER_SERVER_LINK_ROUTES_H
+#define URL_SHORTENER_SERVER_LINK_ROUTES_H
+
+#include <string>
+#include <vector>
+
+#include <url_shortener/client.h>
+
+#include "http_types.h"
+#include "json_links.h"
+
+namespace url_shortener::server {
+
+/* What the routes need from the command line. */
+struct LinkSettings {
+    std::string base_url;               /* short URL = base_url + "/" + code */
+    http::status redirect_status = http::status::found;
+};
+
+/* GET /{code}: redirect and count one click (resolve), or 404. */
+Response follow_link(Client &client, const std::string &code, const LinkSettings &settings);
+
+/* HEAD /{code}: the answer GET would give now, counting nothing (stats). */
+Response check_link(Client &client, const std::string &code, const LinkSettings &settings);
+
+/* GET /{code}/qr.svg or qr.png: the short URL as a QR code; 404 for an unknown code. */
+Response link_qr(Client &client, const std::string &code, bool png, const LinkSettings &settings);
+
+/* POST /api/v1/links: 201 with the link. */
+Response create_link(Client &client, const NewLink &link, const LinkSettings &settings);
+
+/* POST /api/v1/links/batch: 201 with every link in input order, or nothing stored. */
+Response create_links(Client &client, const std::vector<std::string> &urls,
+                      const LinkSettings &settings);
+
+/* GET /api/v1/links/{code}: 200 with the stats and ETag "<version>". */
+Response read_link(Client &client, const std::string &code, const LinkSettings &settings);
+
+/* PATCH /api/v1/links/{code}: 200 with the new version if still at expected_version. */
+Response edit_link(Client &client, const std::string &code, const std::string &new_url,
+                   long long expected_version, const LinkSettings &settings);
+
+/* POST /api/v1/links/{code}/enable or /disable: 204, or 404 for an unknown code. */
+Response set_link_enabled(Client &client, const std::string &code, bool enabled);
+
+/* DELETE /api/v1/links/{code}: 204, or 404. */
+Response delete_link(Client &client, const std::string &code);
+
+/* GET /readyz on a worker: 200 if the database answers a query. */
+Response database_ready(Client &client);
+
+} // namespace url_shortener::server
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * main.cpp
+ *    url-shortener-server: the command line, and starting the pieces: the
+ *    connection pool, the worker threads that run the database calls, the
+ *    router and the HTTP server on one I/O thread.  Exits 0 after a
+ *    graceful stop (SIGTERM, SIGINT), 1 if it cannot start.
+ */
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/url/parse.hpp>
+
+#include "api_keys.h"
+#include "connection_pool.h"
+#include "http_server.h"
+#include "metrics.h"
+#include "router.h"
+#include "server_options.h"
+
+namespace net = boost::asio;
+using namespace url_shortener::server;
+
+namespace {
+
+/* Splits HOST:PORT ([v6]:PORT too) into options; throws CLI::ValidationError. */
+void parse_listen(const std::string &listen, ServerOptions &options)
+{
+    const std::size_t colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+        throw CLI::ValidationError("--listen", "expected HOST:PORT, such as 127.0.0.1:8080");
+    std::string host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    const std::string port = listen.substr(colon + 1);
+    unsigned long value = 0;
+    try {
+        std::size_t used = 0;
+        value = std::stoul(port, &used);
+        if (used != port.size() || value > 65535)
+            throw std::out_of_range(port);
+    } catch (const std::exception &) {
+        throw CLI::ValidationError("--listen", "port must be a number from 0 to 65535");
+    }
+    options.listen_host = host;
+    options.listen_port = static_cast<unsigned short>(value);
+}
+
+/* "http://HOST:PORT" of a bound endpoint, brackets around IPv6. */
+std::string url_of(const net::ip::tcp::endpoint &endpoint)
+{
+    const std::string host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
+                                                        : endpoint.address().to_string();
+    return "http://" + host + ":" + std::to_string(endpoint.port());
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    ServerOptions options;
+    std::string listen = "127.0.0.1:8080";
+    long long pool_wait_ms = options.pool_wait.count();
+
+    CLI::App app{"url-shortener-server: the url_shortener redirect service and REST API"};
+    app.add_option("--dsn", options.dsn,
+                   "libpq connection string or URI (default: PGHOST, PGDATABASE, ... from the environment)");
+    app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
+        ->capture_default_str();
+    app.add_option("--base-url", options.base_url,
+                   "prefix of the short URLs returned (default: http:// + the listen address)");
+    app.add_option("--pool-size", options.pool_size,
+                   "database connections (twice as many threads run database calls)")
+        ->capture_default_str()->check(CLI::Range(1, 1000));
+    app.add_option("--pool-wait-ms", pool_wait_ms,
+                   "longest a request waits for a database connection before 503")
+        ->capture_default_str()->check(CLI::Range(1, 600000));
+    app.add_option("--api-key-file", options.api_key_file,
+                   "file of API keys, one a line; without it the API is refused")
+        ->check(CLI::ExistingFile);
+    app.add_option("--redirect-status", options.redirect_status, "status of redirects")
+        ->capture_default_str()->check(CLI::IsMember({301, 302, 307, 308}));
+    app.add_option("--max-body-bytes", options.max_body_bytes,
+                   "largest request body accepted; larger gets 413")
+        ->capture_default_str()->check(CLI::Range(1, 64 * 1024 * 1024));
+    try {
+        app.parse(argc, argv);
+        parse_listen(listen, options);
+        if (!options.base_url.empty()) {
+            while (!options.base_url.empty() && options.base_url.back() == '/')
+                options.base_url.pop_back();
+            auto url = boost::urls::parse_absolute_uri(options.base_url);
+            if (!url || (url->scheme() != "http" && url->scheme() != "https"))
+                throw CLI::ValidationError("--base-url", "expected an absolute http(s) URL");
+        }
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e);
+    }
+    options.pool_wait = std::chrono::milliseconds(pool_wait_ms);
+
+    try {
+        ApiKeys keys;
+        if (!options.api_key_file.empty())
+            keys = ApiKeys::from_file(options.api_key_file);
+
+        net::io_context io(1);
+        const net::ip::tcp::endpoint endpoint(net::ip::make_address(options.listen_host),
+                                              options.listen_port);
+        ConnectionPool pool(options.dsn, options.pool_size);
+        /* Twice the connections: a request beyond the pool waits in acquire (bounded,
+         * counted in /metrics) rather than unseen in the queue. */
+        net::thread_pool workers(2 * options.pool_size);
+        Metrics metrics;
+        LinkSettings settings;
+        settings.redirect_status = static_cast<http::status>(options.redirect_status);
+
+        /* The default base URL needs the bound port: bind first, then route. */
+        HttpServer server(io, endpoint, options.max_body_bytes);
+        settings.base_url = options.base_url.empty() ? url_of(server.local_endpoint())
+                                                     : options.base_url;
+        Router router(settings, options.pool_wait, pool, workers, metrics, std::move(keys));
+
+        std::cout << "url-shortener-server: listening on " << url_of(server.local_endpoint())
+                  << std::endl;
+        server.start(router);
+        io.run();
+        workers.join();
+        std::cout << "url-shortener-server: stopped" << std::endl;
+        return 0;
+    } catch (const std::exception &e) {
+        std::cerr << "url-shortener-server: " << e.what() << std::endl;
+        return 1;
+    }
+}

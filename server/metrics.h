@@ -1,0 +1,48 @@
+/*
+ * metrics.h
+ *    What GET /metrics reports, in the Prometheus text exposition format:
+ *    requests by route and status, a latency histogram by route, and the
+ *    connection pool's size, connections open and in use, waits and
+ *    timeouts.  Routes are a fixed set of names (never the code asked
+ *    for), so the series do not grow with traffic.
+ */
+#ifndef URL_SHORTENER_SERVER_METRICS_H
+#define URL_SHORTENER_SERVER_METRICS_H
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "connection_pool.h"
+
+namespace url_shortener::server {
+
+class Metrics {
+public:
+    /* Counts one answered request. route is one of the router's fixed names. */
+    void record(const std::string &route, unsigned status, std::chrono::steady_clock::duration took);
+
+    /* The exposition text, with the pool's counts as of now. */
+    std::string render(const PoolCounts &pool) const;
+
+private:
+    static constexpr std::array<double, 12> bucket_bounds = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+    struct Histogram {
+        std::array<unsigned long long, bucket_bounds.size()> buckets{};  /* not cumulative */
+        unsigned long long count = 0;
+        double sum = 0;
+    };
+
+    mutable std::mutex mutex_;
+    std::map<std::pair<std::string, unsigned>, unsigned long long> requests_;
+    std::map<std::string, Histogram> latency_;
+};
+
+} // namespace url_shortener::server
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * problem.cpp
+ *    RFC 9457 problem details and the mapping from the client library's
+ *    failures to HTTP statuses (see problem.h).
+ */
+#include "problem.h"
+
+#include <exception>
+#include <new>
+#include <utility>
+
+#include <boost/json.hpp>
+#include <url_shortener/errors.h>
+
+namespace url_shortener::server {
+
+ProblemError::ProblemError(Problem problem)
+    : std::runtime_error(problem.detail), problem_(std::move(problem))
+{
+}
+
+ProblemError bad_request(const std::string &detail)
+{
+    return ProblemError(Problem{http::status::bad_request, "bad-request", "Bad request", detail});
+}
+
+Problem no_such_link(const std::string &code)
+{
+    return Problem{http::status::not_found, "no-such-link", "No such link",
+                   "No link with code \"" + code + "\" is active."};
+}
+
+Problem pool_exhausted()
+{
+    return Problem{http::status::service_unavailable, "no-database-connection",
+                   "No database connection available",
+                   "Every database connection stayed busy for the longest wait; try again.",
+                   {}, 1};
+}
+
+namespace {
+
+/* Whether sqlstate says the database is temporarily unable to serve: a
+ * retry later may succeed and nothing was done. */
+bool transient_sqlstate(const std::string &sqlstate)
+{
+    return sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03" ||
+           sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("53", 0) == 0 ||
+           sqlstate.rfind("57", 0) == 0;
+}
+
+/* The problem for one of the client library's errors. */
+Problem problem_for_client_error(const Error &e)
+{
+    const std::string &state = e.sqlstate();
+    try {
+        throw;
+    } catch (const AliasTaken &) {
+        return Problem{http::status::conflict, "alias-taken", "Alias taken", e.what(), state};
+    } catch (const CodeSpaceExhausted &) {
+        return Problem{http::status::conflict, "code-space-exhausted", "Code space exhausted",
+                       e.what(), state};
+    } catch (const VersionConflict &) {
+        return Problem{http::status::precondition_failed, "version-conflict",
+                       "Link changed by someone else", e.what(), state};
+    } catch (const InvalidUrl &) {
+        return Problem{http::status::bad_request, "invalid-input", "Invalid URL or option",
+                       e.what(), state};
+    } catch (const ConnectionLost &) {
+        return Problem{http::status::service_unavailable, "database-unavailable",
+                       "Database unavailable",
+                       "The database could not be reached; nothing was done. Try again.", state, 1};
+    } catch (const OutcomeUnknown &) {
+        return Problem{http::status::bad_gateway, "outcome-unknown", "Outcome unknown",
+                       "The connection to the database broke after the request was sent: it may "
+                       "or may not have been carried out (the link may exist, the click may have "
+                       "been counted). Check before retrying.",
+                       state};
+    } catch (const Error &) {
+        /* Other types (a class-22 refusal the library names differently,
+         * LockTimeout, ServerError) are judged by SQLSTATE. */
+    }
+    if (state.rfind("22", 0) == 0)
+        return Problem{http::status::bad_request, "invalid-input", "Invalid URL or option",
+                       e.what(), state};
+    if (transient_sqlstate(state))
+        return Problem{http::status::service_unavailable, "database-busy", "Database busy",
+                       "The database could not serve the request now; nothing was done. Try again.",
+                       state, 1};
+    return Problem{http::status::internal_server_error, "database-error", "Database error",
+                   "The database refused the request; the server's log has no more than this.",
+                   state};
+}
+
+} // namespace
+
+Problem problem_for_current_exception()
+{
+    try {
+        throw;
+    } catch (const ProblemError &e) {
+        return e.problem();
+    } catch (const Error &e) {
+        return problem_for_client_error(e);
+    } catch (const std::bad_alloc &) {
+        return Problem{http::status::service_unavailable, "out-of-memory", "Out of memory",
+                       "The server ran out of memory for this request.", {}, 1};
+    } catch (...) {
+        return Problem{http::status::internal_server_error, "internal-error", "Internal error",
+                       "The server could not answer this request.", {}};
+    }
+}
+
+Response problem_response(const Problem &problem, unsigned version, bool keep_alive)
+{
+    boost::json::object body;
+    body["type"] = "urn:url-shortener:problem:" + problem.type;
+    body["title"] = problem.title;
+    body["status"] = static_cast<unsigned>(problem.status);
+    body["detail"] = problem.detail;
+    if (!problem.sqlstate.empty())
+        body["sqlstate"] = problem.sqlstate;
+
+    Response res{problem.status, version};
+    res.set(http::field::content_type, "application/problem+json");
+    res.set(http::field::cache_control, "no-store");
+    if (problem.status == http::status::unauthorized)
+        res.set(http::field::www_authenticate, "Bearer");
+    if (!problem.allow.empty())
+        res.set(http::field::allow, problem.allow);
+    if (problem.retry_after > 0)
+        res.set(http::field::retry_after, std::to_string(problem.retry_after));
+    res.keep_alive(keep_alive);
+    res.body() = boost::json::serialize(body) + "\n";
+    res.prepare_payload();
+    return res;
+}
+
+} // namespace url_shortener::server

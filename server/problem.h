@@ -1,0 +1,60 @@
+/*
+ * problem.h
+ *    Error answers as RFC 9457 problem details (application/problem+json),
+ *    and the one place that decides which HTTP status each known failure
+ *    of the client library gets.  A failure's SQLSTATE, when there is one,
+ *    travels in the "sqlstate" extension member.
+ */
+#ifndef URL_SHORTENER_SERVER_PROBLEM_H
+#define URL_SHORTENER_SERVER_PROBLEM_H
+
+#include <stdexcept>
+#include <string>
+
+#include "http_types.h"
+
+namespace url_shortener::server {
+
+struct Problem {
+    http::status status;
+    std::string type;          /* a short slug; the "type" member is urn:url-shortener:problem:<slug> */
+    std::string title;
+    std::string detail;
+    std::string sqlstate{};    /* empty: no such member */
+    unsigned retry_after = 0;  /* seconds; 0: no Retry-After header */
+    std::string allow{};       /* for 405: the Allow header */
+};
+
+/* Thrown by request parsing and routes for an answer that is a problem. */
+class ProblemError : public std::runtime_error {
+public:
+    explicit ProblemError(Problem problem);
+    const Problem &problem() const noexcept { return problem_; }
+
+private:
+    Problem problem_;
+};
+
+/* A 400 with the given detail, for a request body or header that cannot be used. */
+ProblemError bad_request(const std::string &detail);
+
+/* The 404 for a code that names no link (or none that redirects). */
+Problem no_such_link(const std::string &code);
+
+/* The 503 for a request that found no free database connection in time. */
+Problem pool_exhausted();
+
+/*
+ * The problem for the exception being handled (call only inside a catch
+ * block): a ProblemError as it is; the client library's errors by type and
+ * SQLSTATE (see the table in README.md, "Run it as a service"); anything
+ * else a 500 without internals.
+ */
+Problem problem_for_current_exception();
+
+/* The response carrying problem, for a request of the given HTTP version. */
+Response problem_response(const Problem &problem, unsigned version, bool keep_alive);
+
+} // namespace url_shortener::server
+
+#endif

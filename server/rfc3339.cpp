@@ -1,0 +1,124 @@
+/*
+ * rfc3339.cpp
+ *    RFC 3339 date-time parsing and formatting (see rfc3339.h).
+ */
+#include "rfc3339.h"
+
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+namespace url_shortener::server {
+
+namespace {
+
+/* Reads exactly `digits` decimal digits at text[pos]. */
+bool read_number(std::string_view text, std::size_t pos, std::size_t digits, int &out)
+{
+    if (pos + digits > text.size())
+        return false;
+    for (std::size_t i = pos; i < pos + digits; ++i)
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+    std::from_chars(text.data() + pos, text.data() + pos + digits, out);
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+long long days_from_civil(int y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const long long era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<long long>(doe) - 719468;
+}
+
+/* Gregorian leap years, to refuse February 29 elsewhere. */
+bool leap_year(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+} // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text)
+{
+    int year, month, day, hour, minute, second;
+    if (!read_number(text, 0, 4, year) || text.size() < 20 || text[4] != '-' ||
+        !read_number(text, 5, 2, month) || text[7] != '-' || !read_number(text, 8, 2, day) ||
+        (text[10] != 'T' && text[10] != 't') || !read_number(text, 11, 2, hour) ||
+        text[13] != ':' || !read_number(text, 14, 2, minute) || text[16] != ':' ||
+        !read_number(text, 17, 2, second))
+        return std::nullopt;
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] ||
+        (month == 2 && day == 29 && !leap_year(year)) || hour > 23 || minute > 59 || second > 60)
+        return std::nullopt;
+    if (second == 60)
+        second = 59; /* a leap second: the instant before is close enough for an expiry */
+
+    std::size_t pos = 19;
+    long long micros = 0;
+    if (pos < text.size() && text[pos] == '.') {
+        ++pos;
+        std::size_t digits = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+            if (digits < 6)
+                micros = micros * 10 + (text[pos] - '0');
+            ++digits;
+            ++pos;
+        }
+        if (digits == 0)
+            return std::nullopt;
+        for (std::size_t i = digits; i < 6; ++i)
+            micros *= 10;
+    }
+
+    long long offset_seconds = 0;
+    if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+        ++pos;
+    } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+        int oh, om;
+        if (!read_number(text, pos + 1, 2, oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
+            !read_number(text, pos + 4, 2, om) || oh > 23 || om > 59)
+            return std::nullopt;
+        offset_seconds = (oh * 60LL + om) * 60 * (text[pos] == '+' ? 1 : -1);
+        pos += 6;
+    } else {
+        return std::nullopt;
+    }
+    if (pos != text.size())
+        return std::nullopt;
+
+    const long long seconds = days_from_civil(year, static_cast<unsigned>(month),
+                                              static_cast<unsigned>(day)) * 86400 +
+                              hour * 3600LL + minute * 60LL + second - offset_seconds;
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(seconds) + std::chrono::microseconds(micros)));
+}
+
+std::string format_rfc3339(std::chrono::system_clock::time_point when)
+{
+    using namespace std::chrono;
+    const auto since_epoch = duration_cast<microseconds>(when.time_since_epoch());
+    auto secs = duration_cast<seconds>(since_epoch);
+    long long micros = (since_epoch - secs).count();
+    if (micros < 0) {
+        micros += 1000000;
+        secs -= seconds(1);
+    }
+    const std::time_t t = static_cast<std::time_t>(secs.count());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (micros != 0)
+        n += static_cast<std::size_t>(std::snprintf(buf + n, sizeof buf - n, ".%06lld", micros));
+    std::snprintf(buf + n, sizeof buf - n, "Z");
+    return buf;
+}
+
+} // namespace url_shortener::server

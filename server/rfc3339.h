@@ -1,0 +1,26 @@
+/*
+ * rfc3339.h
+ *    Timestamps in the API's JSON: RFC 3339 text to a time point and back.
+ */
+#ifndef URL_SHORTENER_SERVER_RFC3339_H
+#define URL_SHORTENER_SERVER_RFC3339_H
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace url_shortener::server {
+
+/*
+ * Reads "2026-11-23T14:00:00Z", "2026-11-23t14:00:00.5+01:00", ... (RFC 3339
+ * section 5.6 date-time); std::nullopt for anything else.
+ */
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
+
+/* Writes UTC with a "Z", with microseconds only when they are not zero. */
+std::string format_rfc3339(std::chrono::system_clock::time_point when);
+
+} // namespace url_shortener::server
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * router.cpp
+ *    Matching requests to routes and running them (see router.h).
+ *
+ *    Paths: /healthz, /readyz, /metrics, /api/v1/links[/batch],
+ *    /api/v1/links/{code}[/disable|/enable], /{code}, /{code}/qr.svg|png.
+ *    A code is 1 to 64 characters of A-Z a-z 0-9 - . _ ~ (every alphabet
+ *    and alias the extension allows); anything else cannot name a link and
+ *    is a 404 without asking the database.
+ */
+#include "router.h"
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/url/parse.hpp>
+
+#include "json_links.h"
+#include "problem.h"
+
+namespace url_shortener::server {
+
+namespace net = boost::asio;
+
+enum class RouteKind {
+    unknown, healthz, readyz, metrics, follow, qr_svg, qr_png,
+    links, links_batch, link, link_disable, link_enable
+};
+
+struct Match {
+    RouteKind kind = RouteKind::unknown;
+    std::string code;
+};
+
+namespace {
+
+/* Whether text can be a link's code (see the file header). */
+bool plausible_code(const std::string &text)
+{
+    if (text.empty() || text.size() > 64)
+        return false;
+    for (char c : text)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '~'))
+            return false;
+    return true;
+}
+
+/* The route the request target names (path only; a query is ignored). */
+Match match_target(std::string_view target)
+{
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url)
+        return {};
+    std::vector<std::string> parts;
+    for (std::string segment : url->segments())
+        parts.push_back(std::move(segment));
+
+    Match match;
+    const std::size_t n = parts.size();
+    if (n == 1 && parts[0] == "healthz")
+        match.kind = RouteKind::healthz;
+    else if (n == 1 && parts[0] == "readyz")
+        match.kind = RouteKind::readyz;
+    else if (n == 1 && parts[0] == "metrics")
+        match.kind = RouteKind::metrics;
+    else if (n >= 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "links") {
+        if (n == 3)
+            match.kind = RouteKind::links;
+        else if (n == 4 && parts[3] == "batch")
+            match.kind = RouteKind::links_batch;
+        else if (n == 4 && plausible_code(parts[3]))
+            match.kind = RouteKind::link;
+        else if (n == 5 && plausible_code(parts[3]) && parts[4] == "disable")
+            match.kind = RouteKind::link_disable;
+        else if (n == 5 && plausible_code(parts[3]) && parts[4] == "enable")
+            match.kind = RouteKind::link_enable;
+        if (n >= 4)
+            match.code = parts[3];
+    } else if (n == 1 && plausible_code(parts[0])) {
+        match.kind = RouteKind::follow;
+        match.code = parts[0];
+    } else if (n == 2 && plausible_code(parts[0]) && (parts[1] == "qr.svg" || parts[1] == "qr.png")) {
+        match.kind = parts[1] == "qr.svg" ? RouteKind::qr_svg : RouteKind::qr_png;
+        match.code = parts[0];
+    }
+    return match;
+}
+
+/* The fixed name a route is counted under in /metrics. */
+std::string route_name(RouteKind kind, http::verb method)
+{
+    switch (kind) {
+    case RouteKind::healthz: return "healthz";
+    case RouteKind::readyz: return "readyz";
+    case RouteKind::metrics: return "metrics";
+    case RouteKind::follow: return method == http::verb::head ? "redirect_head" : "redirect";
+    case RouteKind::qr_svg:
+    case RouteKind::qr_png: return "qr";
+    case RouteKind::links: return "links_create";
+    case RouteKind::links_batch: return "links_batch";
+    case RouteKind::link:
+        return method == http::verb::patch ? "link_update"
+               : method == http::verb::delete_ ? "link_delete" : "link_read";
+    case RouteKind::link_disable: return "link_disable";
+    case RouteKind::link_enable: return "link_enable";
+    case RouteKind::unknown: break;
+    }
+    return "unknown";
+}
+
+/* 405 unless method is one of allowed (their names, for the Allow header). */
+void require_method(const Request &request, std::initializer_list<http::verb> allowed)
+{
+    std::string names;
+    for (http::verb verb : allowed) {
+        if (request.method() == verb)
+            return;
+        names += (names.empty() ? "" : ", ") + std::string(http::to_string(verb));
+    }
+    throw ProblemError(Problem{http::status::method_not_allowed, "method-not-allowed",
+                               "Method not allowed", "This resource answers " + names + ".",
+                               {}, 0, names});
+}
+
+/* 415 unless the body is declared JSON (application/json or any +json). */
+void require_json(const Request &request)
+{
+    std::string_view type = request[http::field::content_type];
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ')
+        type.remove_suffix(1);
+    if (!boost::algorithm::iequals(type, "application/json") &&
+        !boost::algorithm::iends_with(type, "+json"))
+        throw ProblemError(Problem{http::status::unsupported_media_type, "unsupported-media-type",
+                                   "Unsupported media type",
+                                   "The body must be JSON, sent as Content-Type: application/json."});
+}
+
+/* The version an If-Match header names: exactly one strong ETag "<n>".
+ * Missing: 428, as the route needs it to be race-free. */
+long long expected_version(const Request &request)
+{
+    const auto found = request.find(http::field::if_match);
+    if (found == request.end())
+        throw ProblemError(Problem{http::status::precondition_required, "if-match-required",
+                                   "If-Match required",
+                                   "Send If-Match with the ETag from GET /api/v1/links/{code}, so "
+                                   "an edit cannot overwrite someone else's."});
+    const std::string_view value = found->value();
+    long long version = 0;
+    bool ok = value.size() >= 3 && value.front() == '"' && value.back() == '"' && value.size() < 22;
+    for (std::size_t i = 1; ok && i + 1 < value.size(); ++i) {
+        ok = value[i] >= '0' && value[i] <= '9';
+        version = version * 10 + (value[i] - '0');
+    }
+    if (!ok)
+        throw bad_request("If-Match must be one strong ETag as GET /api/v1/links/{code} "
+                          "returns it, such as \"3\" (with the quotes).");
+    return version;
+}
+
+/* A small uncached text answer (health, metrics). */
+Response text_response(http::status status, std::string body, const char *type = "text/plain")
+{
+    Response res{status, 11};
+    res.set(http::field::content_type, type);
+    res.set(http::field::cache_control, "no-store");
+    res.body() = std::move(body);
+    return res;
+}
+
+} // namespace
+
+Router::Router(LinkSettings settings, std::chrono::milliseconds pool_wait, ConnectionPool &pool,
+               net::thread_pool &workers, Metrics &metrics, ApiKeys keys)
+    : settings_(std::move(settings)), pool_wait_(pool_wait), pool_(pool), workers_(workers),
+      metrics_(metrics), keys_(std::move(keys))
+{
+}
+
+void Router::handle(Request request, Respond respond)
+{
+    const auto started = std::chrono::steady_clock::now();
+    const unsigned version = request.version();
+    const bool keep_alive = request.keep_alive();
+    const bool head = request.method() == http::verb::head;
+    const Match match = match_target(request.target());
+    Finish finish = [this, started, version, keep_alive, head, name = route_name(match.kind, request.method()),
+                     respond = std::move(respond)](Response res) {
+        res.version(version);
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+        if (head)
+            res.body().clear();   /* Content-Length stays: what GET would send */
+        metrics_.record(name, res.result_int(), std::chrono::steady_clock::now() - started);
+        respond(std::move(res));
+    };
+    try {
+        dispatch(request, match, finish);
+    } catch (...) {
+        finish(problem_response(problem_for_current_exception(), version, keep_alive));
+    }
+}
+
+void Router::dispatch(const Request &request, const Match &match, const Finish &finish)
+{
+    const unsigned version = request.version();
+    const bool keep_alive = request.keep_alive();
+    const std::string &code = match.code;
+    const LinkSettings &settings = settings_;
+    switch (match.kind) {
+    case RouteKind::unknown:
+        throw ProblemError(Problem{http::status::not_found, "not-found", "Not found",
+                                   "Nothing is served at this path."});
+    case RouteKind::healthz:
+        require_method(request, {http::verb::get});
+        return finish(text_response(http::status::ok, "ok\n"));
+    case RouteKind::metrics:
+        require_method(request, {http::verb::get});
+        return finish(text_response(http::status::ok, metrics_.render(pool_.counts()),
+                                    "text/plain; version=0.0.4"));
+    case RouteKind::readyz:
+        require_method(request, {http::verb::get});
+        return run_on_worker([](Client &client) { return database_ready(client); }, finish,
+                             version, keep_alive);
+    case RouteKind::follow:
+        require_method(request, {http::verb::get, http::verb::head});
+        if (request.method() == http::verb::head)
+            return run_on_worker(
+                [code, settings](Client &client) { return check_link(client, code, settings); },
+                finish, version, keep_alive);
+        return run_on_worker(
+            [code, settings](Client &client) { return follow_link(client, code, settings); },
+            finish, version, keep_alive);
+    case RouteKind::qr_svg:
+    case RouteKind::qr_png: {
+        require_method(request, {http::verb::get});
+        const bool png = match.kind == RouteKind::qr_png;
+        return run_on_worker(
+            [code, png, settings](Client &client) { return link_qr(client, code, png, settings); },
+            finish, version, keep_alive);
+    }
+    default:
+        break;
+    }
+
+    /* The API: the key first, so an unauthorized caller learns nothing else. */
+    authorize(request);
+    switch (match.kind) {
+    case RouteKind::links: {
+        require_method(request, {http::verb::post});
+        require_json(request);
+        NewLink link = parse_new_link(request.body());
+        return run_on_worker(
+            [link = std::move(link), settings](Client &client) {
+                return create_link(client, link, settings);
+            },
+            finish, version, keep_alive);
+    }
+    case RouteKind::links_batch: {
+        require_method(request, {http::verb::post});
+        require_json(request);
+        std::vector<std::string> urls = parse_batch(request.body());
+        return run_on_worker(
+            [urls = std::move(urls), settings](Client &client) {
+                return create_links(client, urls, settings);
+            },
+            finish, version, keep_alive);
+    }
+    case RouteKind::link:
+        require_method(request, {http::verb::get, http::verb::patch, http::verb::delete_});
+        if (request.method() == http::verb::get)
+            return run_on_worker(
+                [code, settings](Client &client) { return read_link(client, code, settings); },
+                finish, version, keep_alive);
+        if (request.method() == http::verb::delete_)
+            return run_on_worker([code](Client &client) { return delete_link(client, code); },
+                                 finish, version, keep_alive);
+        {
+            const long long expected = expected_version(request);
+            require_json(request);
+            std::string new_url = parse_new_url(request.body());
+            return run_on_worker(
+                [code, new_url = std::move(new_url), expected, settings](Client &client) {
+                    return edit_link(client, code, new_url, expected, settings);
+                },
+                finish, version, keep_alive);
+        }
+    case RouteKind::link_disable:
+    case RouteKind::link_enable: {
+        require_method(request, {http::verb::post});
+        const bool enable = match.kind == RouteKind::link_enable;
+        return run_on_worker(
+            [code, enable](Client &client) { return set_link_enabled(client, code, enable); },
+            finish, version, keep_alive);
+    }
+    default:
+        throw ProblemError(Problem{http::status::not_found, "not-found", "Not found",
+                                   "Nothing is served at this path."});
+    }
+}
+
+void Router::authorize(const Request &request) const
+{
+    if (keys_.empty())
+        throw ProblemError(Problem{http::status::forbidden, "api-disabled", "API disabled",
+                                   "This server was started without --api-key-file, so its API "
+                                   "is refused; redirects still work."});
+    if (!keys_.accepts(request[http::field::authorization]))
+        throw ProblemError(Problem{http::status::unauthorized, "unauthorized", "Unauthorized",
+                                   "Send Authorization: Bearer <key> with a key from the "
+                                   "server's --api-key-file."});
+}
+
+void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive)
+{
+    const auto deadline = std::chrono::steady_clock::now() + pool_wait_;
+    net::post(workers_, [this, work = std::move(work), finish = std::move(finish), deadline,
+                         version, keep_alive] {
+        Response res;
+        try {
+            std::optional<ConnectionPool::Lease> lease = pool_.acquire(deadline);
+            if (!lease)
+                throw ProblemError(pool_exhausted());
+            res = work(lease->client());
+        } catch (...) {
+            res = problem_response(problem_for_current_exception(), version, keep_alive);
+        }
+        finish(std::move(res));
+    });
+}
+
+} // namespace url_shortener::server

@@ -1,0 +1,60 @@
+/*
+ * router.h
+ *    Which route a request is, whether it may use it (API keys, method,
+ *    content type, If-Match), and where it runs: health and metrics answer
+ *    at once on the I/O thread; everything that needs the database goes to
+ *    the bounded worker pool, which leases a connection, or answers 503
+ *    once the request has waited --pool-wait in all.  Every answer is
+ *    counted in Metrics.
+ */
+#ifndef URL_SHORTENER_SERVER_ROUTER_H
+#define URL_SHORTENER_SERVER_ROUTER_H
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "api_keys.h"
+#include "connection_pool.h"
+#include "http_types.h"
+#include "link_routes.h"
+#include "metrics.h"
+
+namespace url_shortener::server {
+
+struct Match;   /* a request's route, router.cpp */
+
+class Router {
+public:
+    Router(LinkSettings settings, std::chrono::milliseconds pool_wait, ConnectionPool &pool,
+           boost::asio::thread_pool &workers, Metrics &metrics, ApiKeys keys);
+
+    /* Answers request through respond, exactly once, on this or a worker thread. */
+    void handle(Request request, Respond respond);
+
+private:
+    using Work = std::function<Response(Client &)>;
+    using Finish = std::function<void(Response)>;
+
+    /* Answers request (whose route is already matched) or hands it to a worker. */
+    void dispatch(const Request &request, const Match &match, const Finish &finish);
+
+    /* Throws a 401/403 problem unless request carries an accepted API key. */
+    void authorize(const Request &request) const;
+
+    /* Runs work with a leased connection on a worker thread, then finish. */
+    void run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive);
+
+    const LinkSettings settings_;
+    const std::chrono::milliseconds pool_wait_;
+    ConnectionPool &pool_;
+    boost::asio::thread_pool &workers_;
+    Metrics &metrics_;
+    const ApiKeys keys_;
+};
+
+} // namespace url_shortener::server
+
+#endif

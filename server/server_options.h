@@ -1,0 +1,29 @@
+/*
+ * server_options.h
+ *    What the command line decides: where to listen, which database, how
+ *    many connections, which keys, and the limits a request must keep.
+ */
+#ifndef URL_SHORTENER_SERVER_OPTIONS_H
+#define URL_SHORTENER_SERVER_OPTIONS_H
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace url_shortener::server {
+
+struct ServerOptions {
+    std::string dsn;                               /* empty: libpq's environment */
+    std::string listen_host = "127.0.0.1";
+    unsigned short listen_port = 8080;             /* 0: any free port (printed at start) */
+    std::string base_url;                          /* empty: http:// + the bound address */
+    std::size_t pool_size = 8;                     /* database connections; twice as many worker threads */
+    std::chrono::milliseconds pool_wait{2000};     /* longest wait for a connection, then 503 */
+    std::string api_key_file;                      /* empty: the API is refused */
+    unsigned redirect_status = 302;                /* 301, 302, 307 or 308 */
+    std::size_t max_body_bytes = 1024 * 1024;      /* larger request bodies get 413 */
+};
+
+} // namespace url_shortener::server
+
+#endif

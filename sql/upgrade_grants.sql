@@ -1,0 +1,120 @@
+--
+-- upgrade_grants: ALTER EXTENSION url_shortener UPDATE TO '1.1' replaces
+-- shorten_url(text) and shorten_url_locked(text) by functions with more
+-- arguments.  The new ones keep exactly what an administrator set on the
+-- old ones: the owner, every grant with its grant option and its grantor,
+-- and every ALTER FUNCTION ... SET; and the grants stay the
+-- administrator's (outside pg_init_privs), so pg_dump keeps dumping them.
+--
+DROP EXTENSION url_shortener;
+CREATE EXTENSION url_shortener VERSION '1.0';
+CREATE ROLE url_shortener_lead;
+CREATE ROLE url_shortener_dev;
+CREATE ROLE url_shortener_owner;
+
+-- shorten_url: a grant with grant option, and a grant by its holder.
+GRANT EXECUTE ON FUNCTION shorten_url(text) TO url_shortener_lead WITH GRANT OPTION;
+SET ROLE url_shortener_lead;
+GRANT EXECUTE ON FUNCTION shorten_url(text) TO url_shortener_dev;
+RESET ROLE;
+ALTER FUNCTION shorten_url(text) SET work_mem = '8MB';
+
+-- shorten_url_locked: another owner, a chain of two grantors, PUBLIC, and
+-- a search_path whose elements need quoting.
+ALTER FUNCTION shorten_url_locked(text) OWNER TO url_shortener_owner;
+GRANT EXECUTE ON FUNCTION shorten_url_locked(text) TO url_shortener_dev WITH GRANT OPTION;
+SET ROLE url_shortener_dev;
+GRANT EXECUTE ON FUNCTION shorten_url_locked(text) TO url_shortener_lead WITH GRANT OPTION;
+RESET ROLE;
+SET ROLE url_shortener_lead;
+GRANT EXECUTE ON FUNCTION shorten_url_locked(text) TO PUBLIC;
+RESET ROLE;
+ALTER FUNCTION shorten_url_locked(text) SET search_path = pg_catalog, "$user", "odd "" name, here", pg_temp;
+ALTER FUNCTION shorten_url_locked(text) SET DateStyle = 'ISO, DMY';
+
+CREATE TEMP TABLE before_update AS
+SELECT p.proname, p.proowner::regrole AS owner, p.proacl::text AS acl, p.proconfig
+FROM pg_proc p
+WHERE p.oid IN ('shorten_url(text)'::regprocedure, 'shorten_url_locked(text)'::regprocedure);
+SELECT * FROM before_update ORDER BY proname;
+
+ALTER EXTENSION url_shortener UPDATE TO '1.1';
+
+CREATE TEMP TABLE after_update AS
+SELECT p.proname, p.proowner::regrole AS owner, p.proacl::text AS acl, p.proconfig
+FROM pg_proc p
+WHERE p.oid IN ('shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure,
+                'shorten_url_locked(text, text, boolean, timestamptz, bigint)'::regprocedure);
+SELECT * FROM after_update ORDER BY proname;
+
+-- Exactly as they were: the ACL strings, entry by entry and in order.
+SELECT b.proname, a.owner = b.owner AS same_owner, a.acl = b.acl AS same_acl,
+       a.proconfig = b.proconfig AS same_settings
+FROM before_update b JOIN after_update a USING (proname)
+ORDER BY proname;
+
+-- The initial privileges are what a fresh installation records (the
+-- owner's EXECUTE only), so pg_dump dumps the grants above.
+SELECT objoid::regprocedure AS function, initprivs
+FROM pg_init_privs
+WHERE classoid = 'pg_proc'::regclass
+  AND objoid IN ('shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure,
+                 'shorten_url_locked(text, text, boolean, timestamptz, bigint)'::regprocedure)
+ORDER BY 1;
+
+-- The grants work as grants: the dev may call, and the lead may pass it on.
+SELECT has_function_privilege('url_shortener_dev', 'shorten_url(text, text, boolean, timestamptz, bigint)', 'EXECUTE') AS dev_may_shorten,
+       has_function_privilege('url_shortener_lead', 'shorten_url(text, text, boolean, timestamptz, bigint)', 'EXECUTE WITH GRANT OPTION') AS lead_may_grant,
+       has_function_privilege('url_shortener_dev', 'shorten_url(text, text, boolean, timestamptz, bigint)', 'EXECUTE WITH GRANT OPTION') AS dev_may_grant;
+
+-- Revoking the lead's grant option still cascades to what the lead granted.
+REVOKE GRANT OPTION FOR EXECUTE ON FUNCTION shorten_url(text, text, boolean, timestamptz, bigint)
+    FROM url_shortener_lead CASCADE;
+SELECT proacl FROM pg_proc WHERE oid = 'shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure;
+
+-- Updating on to the default version keeps them too.
+ALTER EXTENSION url_shortener UPDATE;
+SELECT p.proname, p.proowner::regrole AS owner, p.proacl::text AS acl, p.proconfig
+FROM pg_proc p
+WHERE p.oid IN ('shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure,
+                'shorten_url_locked(text, text, boolean, timestamptz, bigint)'::regprocedure)
+ORDER BY proname;
+
+-- A grant that cannot be made again as it was stops the update, which
+-- changes nothing: here the grantor has become a superuser since, and a
+-- superuser's grant is recorded as the owner's.
+DROP EXTENSION url_shortener;
+CREATE EXTENSION url_shortener VERSION '1.0';
+GRANT EXECUTE ON FUNCTION shorten_url(text) TO url_shortener_lead WITH GRANT OPTION;
+SET ROLE url_shortener_lead;
+GRANT EXECUTE ON FUNCTION shorten_url(text) TO url_shortener_dev;
+RESET ROLE;
+ALTER ROLE url_shortener_lead SUPERUSER;
+ALTER EXTENSION url_shortener UPDATE TO '1.1';
+SELECT extversion FROM pg_extension WHERE extname = 'url_shortener';
+SELECT proacl FROM pg_proc WHERE oid = 'shorten_url(text)'::regprocedure;
+ALTER ROLE url_shortener_lead NOSUPERUSER;
+
+-- So does a grantor that can no longer reach the schema to name the
+-- function; the error says who and what to do.
+DROP EXTENSION url_shortener;
+CREATE SCHEMA url_shortener_links;
+GRANT USAGE ON SCHEMA url_shortener_links TO url_shortener_lead;
+CREATE EXTENSION url_shortener SCHEMA url_shortener_links VERSION '1.0';
+GRANT EXECUTE ON FUNCTION url_shortener_links.shorten_url(text) TO url_shortener_lead WITH GRANT OPTION;
+SET ROLE url_shortener_lead;
+GRANT EXECUTE ON FUNCTION url_shortener_links.shorten_url(text) TO url_shortener_dev;
+RESET ROLE;
+REVOKE USAGE ON SCHEMA url_shortener_links FROM url_shortener_lead;
+ALTER EXTENSION url_shortener UPDATE TO '1.1';
+SELECT extversion FROM pg_extension WHERE extname = 'url_shortener';
+-- With USAGE back, the update goes through and keeps the grants.
+GRANT USAGE ON SCHEMA url_shortener_links TO url_shortener_lead;
+ALTER EXTENSION url_shortener UPDATE TO '1.1';
+SELECT proacl FROM pg_proc
+WHERE oid = 'url_shortener_links.shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure;
+DROP EXTENSION url_shortener;
+DROP SCHEMA url_shortener_links;
+
+CREATE EXTENSION url_shortener;
+DROP ROLE url_shortener_lead, url_shortener_dev, url_shortener_owner;

@@ -1,0 +1,95 @@
+# test/citus/cluster.sh: starts and stops a throwaway Citus cluster (a
+# coordinator and two workers) on loopback ports, for test/citus/run and
+# bench/citus_delegation.  Source it, then:
+#
+#   citus_cluster_start [EXTRA_POSTGRESQL_CONF_LINE...]
+#                           initdb, start and join three nodes; sets
+#                           CITUS_DIR, CITUS_PORTS (coordinator first) and
+#                           installs a trap that stops them on exit
+#   citus_psql PORT ARGS... psql as the superuser on one node (-X, ON_ERROR_STOP)
+#   citus_cluster_stop      stops every node and removes the data
+#   citus_installed         whether $libdir/citus.so exists
+#
+# PostgreSQL refuses to run as root, so as root the servers run as the
+# postgres system user (runuser); their data and unix sockets live in one
+# mktemp directory that user owns.  Authentication is trust, listening on
+# 127.0.0.1 only.
+
+# A caller's libpq environment (pg_virtualenv's PGHOST, PGUSER, ...; a
+# PGOPTIONS) must reach neither the checks nor the servers: the nodes'
+# connections to each other are made by libpq inside the servers, which
+# read it too.
+unset $(compgen -e | grep '^PG') 2> /dev/null || true
+
+citus_bindir=${CITUS_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+citus_as_user=()
+[ "$(id -u)" -eq 0 ] && citus_as_user=(runuser -u postgres --)
+CITUS_DIR=
+CITUS_PORTS=()
+
+# Whether the Citus module is installed in the PostgreSQL being tested.
+citus_installed() {
+    [ -e "$("$citus_bindir/pg_config" --pkglibdir)/citus.so" ]
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on and that this cluster has
+# not taken yet (a race with other programs is possible; start fails then).
+citus_free_port() {
+    local port
+    while :; do
+        port=$(( 20000 + RANDOM % 30000 ))
+        [[ " ${CITUS_PORTS[*]} " == *" $port "* ]] && continue
+        ss -Hltn "sport = :$port" | grep -q . || { echo "$port"; return; }
+    done
+}
+
+citus_psql() {   # citus_psql PORT ARGS...
+    local port=$1; shift
+    psql -X -q -v ON_ERROR_STOP=1 -h "$CITUS_DIR" -p "$port" -U postgres -d postgres "$@"
+}
+
+citus_cluster_stop() {
+    local port
+    [ -n "$CITUS_DIR" ] || return 0
+    for port in "${CITUS_PORTS[@]}"; do
+        [ -f "$CITUS_DIR/node$port/postmaster.pid" ] &&
+            "${citus_as_user[@]}" "$citus_bindir/pg_ctl" stop -s -m immediate -D "$CITUS_DIR/node$port" > /dev/null 2>&1
+    done
+    rm -rf "$CITUS_DIR"
+    CITUS_DIR=
+}
+
+citus_cluster_start() {   # citus_cluster_start [postgresql.conf line...]
+    local port node i
+    CITUS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/url_shortener_citus.XXXXXX")
+    trap citus_cluster_stop EXIT
+    trap 'exit 130' INT TERM
+    [ ${#citus_as_user[@]} -gt 0 ] && chown postgres: "$CITUS_DIR"
+    for i in 0 1 2; do
+        port=$(citus_free_port)
+        CITUS_PORTS+=("$port")
+        node=$CITUS_DIR/node$port
+        "${citus_as_user[@]}" "$citus_bindir/initdb" -D "$node" -U postgres --auth=trust \
+            --no-sync -E UTF8 --locale=C.UTF-8 > "$CITUS_DIR/initdb$port.log" 2>&1 || {
+            cat "$CITUS_DIR/initdb$port.log" >&2; return 1; }
+        {
+            echo "shared_preload_libraries = 'citus'"
+            echo "listen_addresses = '127.0.0.1'"
+            echo "port = $port"
+            echo "unix_socket_directories = '$CITUS_DIR'"
+            echo "max_connections = 200"
+            echo "fsync = off"
+            echo "max_prepared_transactions = 100"
+            local line
+            for line in "$@"; do echo "$line"; done
+        } >> "$node/postgresql.conf"
+        "${citus_as_user[@]}" "$citus_bindir/pg_ctl" start -s -w -t 60 -D "$node" \
+            -l "$CITUS_DIR/server$port.log" > /dev/null || {
+            cat "$CITUS_DIR/server$port.log" >&2; return 1; }
+        citus_psql "$port" -c 'CREATE EXTENSION citus'
+    done
+    citus_psql "${CITUS_PORTS[0]}" \
+        -c "SELECT pg_catalog.citus_set_coordinator_host('127.0.0.1', ${CITUS_PORTS[0]})" \
+        -c "SELECT pg_catalog.citus_add_node('127.0.0.1', ${CITUS_PORTS[1]})" \
+        -c "SELECT pg_catalog.citus_add_node('127.0.0.1', ${CITUS_PORTS[2]})" > /dev/null
+}
