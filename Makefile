@@ -8,6 +8,7 @@
 MODULE_big = url_shortener
 OBJS = \
 	extension/entry_guard.o \
+	extension/search_path_guard.o \
 	extension/settings.o \
 	extension/url_validation.o \
 	extension/code_alphabet.o \
@@ -32,7 +33,7 @@ DATA = extension/url_shortener.control extension/url_shortener--1.0.sql extensio
 	extension/url_shortener--1.1--1.2.sql extension/url_shortener--1.2.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
-REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade upgrade_grants upgrade_1_2 schema_rename
+REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade upgrade_grants upgrade_1_2 schema_rename search_path_guard
 REGRESS_OPTS = --inputdir=$(srcdir)
 
 ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race batch_deadlock alias_claim click_limit concurrent_edit reuse_race purge_race collision_after_invalidation locked_fresh_snapshot purge_not_stalled schema_rename_open_session

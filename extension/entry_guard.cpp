@@ -3,33 +3,46 @@
  *    The catch-all between PostgreSQL and C++ (see entry_guard.h).
  */
 #include "entry_guard.h"
+#include "search_path_guard.h"
 
 #include <exception>
 
 /*
- * Runs body(fcinfo).  A C++ exception is caught, its text copied to a
- * buffer on this frame, and reported only once the catch handler has ended:
- * a longjmp out of a live handler would leak the exception object and leave
- * the C++ runtime's record of caught exceptions inconsistent.
+ * Runs body(fcinfo) with pg_catalog as the whole search path
+ * (search_path_guard.h), the guarantee the functions once bought with
+ * "SET search_path" at the price of a GUC nest level per call.  A C++
+ * exception is caught, its text copied to a buffer on this frame, and
+ * reported only once the catch handler has ended: a longjmp out of a live
+ * handler would leak the exception object and leave the C++ runtime's
+ * record of caught exceptions inconsistent.
  *
  * A PostgreSQL error raised inside body longjmps straight through this
- * frame, which holds nothing with a destructor.
+ * frame, which holds nothing with a destructor; the abort that follows
+ * pops the search path, as it does after the ereport below.
  */
 Datum
 call_guarded(PGFunction body, FunctionCallInfo fcinfo)
 {
     char message[256];
+    bool failed = false;
+    Datum result = (Datum) 0;
 
+    push_catalog_search_path();
     try {
-        return body(fcinfo);
+        result = body(fcinfo);
     } catch (const std::exception &e) {
         strlcpy(message, e.what(), sizeof(message));
+        failed = true;
     } catch (...) {
         strlcpy(message, "an exception of unknown type", sizeof(message));
+        failed = true;
     }
 
-    ereport(ERROR,
-            (errcode(ERRCODE_INTERNAL_ERROR),
-             errmsg("url_shortener failed with a C++ exception: %s", message)));
-    pg_unreachable();
+    if (failed)
+        ereport(ERROR,
+                (errcode(ERRCODE_INTERNAL_ERROR),
+                 errmsg("url_shortener failed with a C++ exception: %s", message)));
+
+    pop_catalog_search_path();
+    return result;
 }

@@ -37,14 +37,17 @@ ALTER TABLE @extschema@.reuse_key
 
 /*
  * The SQL and PL/pgSQL bodies of 1.1 become C: same arguments and result,
- * so each is replaced in place.  The settings of each (SECURITY DEFINER,
- * the pinned search_path) are restated as 1.1 had them.
+ * so each is replaced in place, SECURITY DEFINER as in 1.1.  None keeps
+ * "SET search_path": from 1.2 the module makes pg_catalog the whole search
+ * path for the duration of each call of a C function
+ * (extension/search_path_guard.h), without the GUC nest level the SET
+ * clause cost every call.
  */
 CREATE OR REPLACE FUNCTION @extschema@.delete_url(code pg_catalog.text)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'delete_url'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.delete_url(pg_catalog.text) IS
     'retire the link: it resolves to NULL for good and its code is never handed out again; true if there was a live link';
@@ -53,7 +56,7 @@ CREATE OR REPLACE FUNCTION @extschema@.disable_url(code pg_catalog.text)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'disable_url'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.disable_url(pg_catalog.text) IS
     'make the link resolve to NULL, uncounted, until enable_url, and no longer reused; true if it was enabled';
@@ -62,7 +65,7 @@ CREATE OR REPLACE FUNCTION @extschema@.enable_url(code pg_catalog.text)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'enable_url'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 CREATE OR REPLACE FUNCTION @extschema@.url_stats(code pg_catalog.text)
 RETURNS TABLE (short_code pg_catalog.text, original_url pg_catalog.text, clicks pg_catalog.int8,
@@ -70,7 +73,7 @@ RETURNS TABLE (short_code pg_catalog.text, original_url pg_catalog.text, clicks 
                max_clicks pg_catalog.int8, version pg_catalog.int8, enabled pg_catalog.bool)
 AS 'MODULE_PATHNAME', 'url_stats'
 LANGUAGE C STABLE STRICT PARALLEL UNSAFE ROWS 1
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.url_stats(pg_catalog.text) IS
     'the public facts of one link; no row for an unknown or retired code';
@@ -79,7 +82,7 @@ CREATE OR REPLACE FUNCTION @extschema@.purge_urls(batch_size pg_catalog.int4 DEF
 RETURNS pg_catalog.int8
 AS 'MODULE_PATHNAME', 'purge_urls'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.purge_urls(pg_catalog.int4) IS
     'retire expired and used-up links in batches, keeping their codes; returns how many (0 when another purge is running)';
@@ -90,7 +93,7 @@ RETURNS TABLE (code_length pg_catalog.int4, links pg_catalog.int8, code_space pg
                exhaustion_chance pg_catalog.float8)
 AS 'MODULE_PATHNAME', 'url_shortener_capacity'
 LANGUAGE C STABLE PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.url_shortener_capacity() IS
     'drawn codes per code length (tombstones included, aliases not), the size and fullness of each code space, expected attempts and the chance of US001 per call';
@@ -100,11 +103,26 @@ COMMENT ON FUNCTION @extschema@.resolve_url(pg_catalog.text) IS
 COMMENT ON FUNCTION @extschema@.update_url(pg_catalog.text, pg_catalog.text, pg_catalog.int8) IS
     'change the target of code if its version is still expected_version; returns the new version, NULL for an unknown or retired code';
 
+/*
+ * The C functions 1.1 already had lose only their search_path entry; any
+ * other setting an administrator gave them with ALTER FUNCTION ... SET
+ * stays.
+ */
+ALTER FUNCTION @extschema@.shorten_url(pg_catalog.text, pg_catalog.text, pg_catalog.bool,
+                                       pg_catalog.timestamptz, pg_catalog.int8)
+    RESET search_path;
+ALTER FUNCTION @extschema@.shorten_url_locked(pg_catalog.text, pg_catalog.text, pg_catalog.bool,
+                                              pg_catalog.timestamptz, pg_catalog.int8)
+    RESET search_path;
+ALTER FUNCTION @extschema@.shorten_urls(pg_catalog.text[]) RESET search_path;
+ALTER FUNCTION @extschema@.resolve_url(pg_catalog.text) RESET search_path;
+ALTER FUNCTION @extschema@.update_url(pg_catalog.text, pg_catalog.text, pg_catalog.int8) RESET search_path;
+
 CREATE FUNCTION @extschema@.release_code(code pg_catalog.text)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'release_code'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.release_code(pg_catalog.text) IS
     'delete the tombstone of a retired link so that its code may be used again; true if there was one';

@@ -78,6 +78,14 @@ CREATE TABLE @extschema@.reuse_key (
 REVOKE ALL ON TABLE @extschema@.reuse_key FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.reuse_key', '');
 
+/*
+ * The C functions are SECURITY DEFINER without "SET search_path": the
+ * module itself makes pg_catalog the whole search path for the duration of
+ * each call (extension/search_path_guard.h), so no schema of the caller's
+ * search_path and no temporary table takes part in their statements, and
+ * a call pays no GUC nest level.  The PL/pgSQL function below keeps its
+ * SET clause.
+ */
 CREATE FUNCTION @extschema@.shorten_url(url pg_catalog.text, alias pg_catalog.text DEFAULT NULL,
                                         reuse pg_catalog.bool DEFAULT false,
                                         expires_at pg_catalog.timestamptz DEFAULT NULL,
@@ -85,7 +93,7 @@ CREATE FUNCTION @extschema@.shorten_url(url pg_catalog.text, alias pg_catalog.te
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'shorten_url'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.shorten_url(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.int8) IS
     'store url under a fresh random code, or under alias, or return its reusable link (reuse); optionally expiring or limited to max_clicks resolves';
@@ -97,7 +105,7 @@ CREATE FUNCTION @extschema@.shorten_url_locked(url pg_catalog.text, alias pg_cat
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'shorten_url_locked'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.shorten_url_locked(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.int8) IS
     'like shorten_url, but code generation is serialized by a transaction-scoped advisory lock';
@@ -106,7 +114,7 @@ CREATE FUNCTION @extschema@.shorten_urls(urls pg_catalog.text[])
 RETURNS TABLE (url pg_catalog.text, short_code pg_catalog.text)
 AS 'MODULE_PATHNAME', 'shorten_urls'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1000
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.shorten_urls(pg_catalog.text[]) IS
     'store many urls in one statement; returns (url, short_code) in input order';
@@ -115,7 +123,7 @@ CREATE FUNCTION @extschema@.resolve_url(code pg_catalog.text)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'resolve_url'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.resolve_url(pg_catalog.text) IS
     'return the target of a short code and count the click; NULL for an unknown, disabled, expired, used-up or retired link';
@@ -125,7 +133,7 @@ CREATE FUNCTION @extschema@.update_url(code pg_catalog.text, new_url pg_catalog.
 RETURNS pg_catalog.int8
 AS 'MODULE_PATHNAME', 'update_url'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.update_url(pg_catalog.text, pg_catalog.text, pg_catalog.int8) IS
     'change the target of code if its version is still expected_version; returns the new version, NULL for an unknown or retired code';
@@ -134,7 +142,7 @@ CREATE FUNCTION @extschema@.delete_url(code pg_catalog.text)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'delete_url'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.delete_url(pg_catalog.text) IS
     'retire the link: it resolves to NULL for good and its code is never handed out again; true if there was a live link';
@@ -143,7 +151,7 @@ CREATE FUNCTION @extschema@.disable_url(code pg_catalog.text)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'disable_url'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.disable_url(pg_catalog.text) IS
     'make the link resolve to NULL, uncounted, until enable_url, and no longer reused; true if it was enabled';
@@ -152,7 +160,7 @@ CREATE FUNCTION @extschema@.enable_url(code pg_catalog.text)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'enable_url'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.enable_url(pg_catalog.text) IS
     'undo disable_url; true if the link was disabled';
@@ -163,7 +171,7 @@ RETURNS TABLE (short_code pg_catalog.text, original_url pg_catalog.text, clicks 
                max_clicks pg_catalog.int8, version pg_catalog.int8, enabled pg_catalog.bool)
 AS 'MODULE_PATHNAME', 'url_stats'
 LANGUAGE C STABLE STRICT PARALLEL UNSAFE ROWS 1
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.url_stats(pg_catalog.text) IS
     'the public facts of one link; no row for an unknown or retired code';
@@ -172,7 +180,7 @@ CREATE FUNCTION @extschema@.purge_urls(batch_size pg_catalog.int4 DEFAULT 1000)
 RETURNS pg_catalog.int8
 AS 'MODULE_PATHNAME', 'purge_urls'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.purge_urls(pg_catalog.int4) IS
     'retire expired and used-up links in batches, keeping their codes; returns how many (0 when another purge is running)';
@@ -183,7 +191,7 @@ RETURNS TABLE (code_length pg_catalog.int4, links pg_catalog.int8, code_space pg
                exhaustion_chance pg_catalog.float8)
 AS 'MODULE_PATHNAME', 'url_shortener_capacity'
 LANGUAGE C STABLE PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.url_shortener_capacity() IS
     'drawn codes per code length (tombstones included, aliases not), the size and fullness of each code space, expected attempts and the chance of US001 per call';
@@ -192,7 +200,7 @@ CREATE FUNCTION @extschema@.release_code(code pg_catalog.text)
 RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'release_code'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.release_code(pg_catalog.text) IS
     'delete the tombstone of a retired link so that its code may be used again; true if there was one';

@@ -2,9 +2,10 @@
 -- privileges: the role model.  The extension grants nothing to PUBLIC; an
 -- application role needs USAGE on the extension's schema and EXECUTE on the
 -- functions it calls, and with those it reaches the links only through the
--- functions.  The functions are SECURITY DEFINER with a pinned search_path,
--- so objects an unprivileged caller plants in its own search_path (tables,
--- functions, operators) are never used.
+-- functions.  The functions are SECURITY DEFINER and run with pg_catalog as
+-- their whole search path (extension/search_path_guard.h), so objects an
+-- unprivileged caller plants in its own search_path (tables, functions,
+-- operators) are never used.
 --
 -- The extension is installed afresh in its own schema here, as an
 -- administrator would, and put back in public at the end.
@@ -84,7 +85,7 @@ SELECT original_url, clicks FROM links.urls ORDER BY original_url;
 -- could resolve by name: a table "urls", functions now(), unnest() and
 -- pg_advisory_xact_lock(), an always-true "=" on text, a "+" on bigint that
 -- adds a thousand (the click update is "clicks + 1", bigint + integer), and
--- a temporary table "urls" (pg_temp is in the functions' search_path).  A new
+-- a temporary table "urls" (which the functions' search path leaves out).  A new
 -- session makes the extension prepare its statements under that path.
 --
 CREATE SCHEMA attacker AUTHORIZATION url_shortener_app;

@@ -20,7 +20,9 @@ SELECT has_table_privilege('public', 'urls', 'SELECT') AS public_select,
        has_function_privilege('public', 'shorten_url(text, text, boolean, timestamptz, bigint)', 'EXECUTE') AS public_shorten,
        has_function_privilege('public', 'resolve_url(text)', 'EXECUTE') AS public_resolve;
 
--- Every public function runs with a pinned search_path.
+-- The C functions are SECURITY DEFINER with no SET clause: the module pins
+-- their search path itself (extension/search_path_guard.h).  The PL/pgSQL
+-- url_shortener_distribute keeps its SET search_path.
 SELECT p.proname, p.prosecdef, p.proconfig, p.provolatile, p.proisstrict
 FROM pg_proc p
 WHERE p.pronamespace = 'public'::regnamespace

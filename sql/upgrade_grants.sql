@@ -72,7 +72,11 @@ REVOKE GRANT OPTION FOR EXECUTE ON FUNCTION shorten_url(text, text, boolean, tim
     FROM url_shortener_lead CASCADE;
 SELECT proacl FROM pg_proc WHERE oid = 'shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure;
 
--- Updating on to the default version keeps them too.
+-- Updating on to the default version keeps them too, and every setting but
+-- search_path: from 1.2 the module itself makes pg_catalog the whole search
+-- path of the C functions (extension/search_path_guard.h), so 1.1 -> 1.2
+-- resets that one entry, shipped or an administrator's (it could no longer
+-- take effect), and keeps the rest.
 ALTER EXTENSION url_shortener UPDATE;
 SELECT p.proname, p.proowner::regrole AS owner, p.proacl::text AS acl, p.proconfig
 FROM pg_proc p

@@ -1,0 +1,128 @@
+--
+-- search_path_guard: the C functions carry no "SET search_path"; the module
+-- makes pg_catalog the whole search path for the duration of each call
+-- (extension/search_path_guard.h).  A caller whose search_path starts with
+-- a schema of planted look-alikes (an "=" on text, a "+" on bigint, and
+-- functions named like those the statements use), with a temporary table
+-- "urls" ahead of the extension's schema, calls every function from a new
+-- session, so every statement is prepared under that path: nothing planted
+-- runs (each plant raises an error naming itself) and nothing lands in the
+-- planted tables.  Then the override is shown to be popped after an error,
+-- at the subtransaction level of a PL/pgSQL EXCEPTION block and at the top
+-- level: the caller's path is back, the next call works, and no "leaked
+-- override search path" warning comes at commit.
+--
+-- Only the PL/pgSQL function keeps a SET clause.
+SELECT p.proname, p.proconfig
+FROM pg_proc p
+WHERE p.oid IN (SELECT objid FROM pg_depend
+                WHERE classid = 'pg_proc'::regclass AND deptype = 'e'
+                  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'url_shortener'))
+ORDER BY p.proname;
+
+CREATE SCHEMA attacker;
+CREATE FUNCTION attacker.planted(what text) RETURNS void LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'planted % ran', what; END$$;
+CREATE FUNCTION attacker.text_eq(text, text) RETURNS boolean LANGUAGE plpgsql AS
+$$BEGIN PERFORM attacker.planted('= (text, text)'); RETURN true; END$$;
+CREATE OPERATOR attacker.= (LEFTARG = text, RIGHTARG = text, FUNCTION = attacker.text_eq);
+CREATE FUNCTION attacker.bigint_plus(bigint, integer) RETURNS bigint LANGUAGE plpgsql AS
+$$BEGIN PERFORM attacker.planted('+ (bigint, integer)'); RETURN 0; END$$;
+CREATE OPERATOR attacker.+ (LEFTARG = bigint, RIGHTARG = integer, FUNCTION = attacker.bigint_plus);
+CREATE FUNCTION attacker.now() RETURNS timestamptz LANGUAGE plpgsql AS
+$$BEGIN PERFORM attacker.planted('now()'); RETURN NULL; END$$;
+CREATE FUNCTION attacker.length(text) RETURNS integer LANGUAGE plpgsql AS
+$$BEGIN PERFORM attacker.planted('length(text)'); RETURN 0; END$$;
+CREATE FUNCTION attacker.lower(text) RETURNS text LANGUAGE plpgsql AS
+$$BEGIN PERFORM attacker.planted('lower(text)'); RETURN NULL; END$$;
+CREATE FUNCTION attacker.unnest(text[]) RETURNS SETOF text LANGUAGE plpgsql AS
+$$BEGIN PERFORM attacker.planted('unnest(text[])'); END$$;
+CREATE FUNCTION attacker.pg_advisory_xact_lock(bigint) RETURNS void LANGUAGE plpgsql AS
+$$BEGIN PERFORM attacker.planted('pg_advisory_xact_lock(bigint)'); END$$;
+CREATE FUNCTION attacker.pg_advisory_xact_lock(integer, integer) RETURNS void LANGUAGE plpgsql AS
+$$BEGIN PERFORM attacker.planted('pg_advisory_xact_lock(integer, integer)'); END$$;
+CREATE TABLE attacker.urls (LIKE public.urls);
+CREATE TABLE attacker.reuse_key (LIKE public.reuse_key);
+
+-- What the functions' statements run under: a trigger on urls notes the
+-- search path it sees (pg_catalog alone; with the old SET clause it was
+-- pg_catalog and the temporary schema, and without either it would be the
+-- caller's).
+CREATE SCHEMA observer;
+CREATE TABLE observer.paths_seen (path text);
+CREATE FUNCTION observer.note_path() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN
+    INSERT INTO observer.paths_seen
+    VALUES (pg_catalog.array_to_string(pg_catalog.current_schemas(true), ', '));
+    RETURN NEW;
+END$$;
+CREATE TRIGGER note_path BEFORE INSERT OR UPDATE ON public.urls
+    FOR EACH ROW EXECUTE FUNCTION observer.note_path();
+
+-- A new session: every statement of the extension is prepared in it.
+\c
+CREATE TEMP TABLE urls (LIKE public.urls);
+-- The caller's search path as current_schemas(true) shows it, with the
+-- number of the temporary schema masked.
+CREATE FUNCTION pg_temp.caller_path() RETURNS text LANGUAGE sql AS
+$$SELECT pg_catalog.regexp_replace(pg_catalog.array_to_string(pg_catalog.current_schemas(true), ', '),
+                                   'pg_temp_[0-9]+', 'pg_temp_N')$$;
+SET search_path = attacker, pg_temp, public, pg_catalog;
+-- The plants are live in the caller's own statements:
+SELECT 'a' = 'b';
+SELECT now();
+
+SELECT public.shorten_url('https://guarded.example/a', alias => 'guarded-a') AS alias_code;
+SELECT public.shorten_url('https://guarded.example/drawn') IS NOT NULL AS drawn;
+SELECT public.shorten_url('https://guarded.example/reused', reuse => true) IS NOT NULL AS reused;
+SELECT public.shorten_url('https://guarded.example/limited', alias => 'guarded-b',
+                          expires_at => '2999-01-01', max_clicks => 5) AS limited_code;
+SELECT public.shorten_url_locked('https://guarded.example/locked', alias => 'guarded-c') AS locked_code;
+SELECT count(short_code) AS batch FROM public.shorten_urls(ARRAY['https://guarded.example/batch/1',
+                                                                 'https://guarded.example/batch/2']);
+SELECT public.resolve_url('guarded-a') AS resolved, public.resolve_url('guarded-a') AS again;
+SELECT public.update_url('guarded-a', 'https://guarded.example/a2', 1) AS new_version;
+SELECT public.disable_url('guarded-b') AS disabled, public.enable_url('guarded-b') AS enabled;
+SELECT short_code, original_url, clicks, version FROM public.url_stats('guarded-a');
+SELECT public.delete_url('guarded-c') AS retired, public.release_code('guarded-c') AS released;
+SELECT public.purge_urls() AS purged;
+SELECT count(*) > 0 AS capacity_rows FROM public.url_shortener_capacity();
+-- The caller's path is the caller's again after each call.
+SELECT pg_temp.caller_path();
+
+RESET search_path;
+SELECT (SELECT count(*) FROM attacker.urls) AS planted_urls,
+       (SELECT count(*) FROM attacker.reuse_key) AS planted_reuse_key,
+       (SELECT count(*) FROM pg_temp.urls) AS temp_urls;
+SELECT path, count(*) > 0 AS seen FROM observer.paths_seen GROUP BY path;
+SELECT original_url, clicks, created_at OPERATOR(pg_catalog.>) 'epoch' AS real_now
+FROM public.urls WHERE original_url LIKE 'https://guarded.example/%' ORDER BY original_url;
+
+-- An error inside a call, caught by a PL/pgSQL EXCEPTION block: the
+-- block's subtransaction abort pops the override; the path inside the
+-- handler and after it is the caller's, and the next call works.
+SET search_path = attacker, pg_temp, public, pg_catalog;
+BEGIN;
+DO $$
+BEGIN
+    BEGIN
+        PERFORM public.shorten_url('not a url');
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'caught %, path inside the handler: %', SQLSTATE, pg_temp.caller_path();
+    END;
+    RAISE NOTICE 'next call stored: %', public.shorten_url('https://guarded.example/after-error') IS NOT NULL;
+    RAISE NOTICE 'path after: %', pg_temp.caller_path();
+END
+$$;
+COMMIT;
+-- An error at the top level: the transaction abort pops it.
+SELECT public.shorten_url('https://guarded.example/a', alias => 'guarded-a');
+SELECT pg_temp.caller_path();
+SELECT public.shorten_url('https://guarded.example/after-top-error') IS NOT NULL AS stored;
+
+RESET search_path;
+\c
+DROP TRIGGER note_path ON urls;
+DROP SCHEMA observer CASCADE;
+DROP SCHEMA attacker CASCADE;
+TRUNCATE urls;
