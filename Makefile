@@ -3,6 +3,7 @@
 #   make && make install            build and install into pg_config's tree
 #   make installcheck               pg_regress + isolation tests against a running server
 #                                   (run it under pg_virtualenv for a throwaway cluster)
+#   make dist                       the PGXN release zip of HEAD, url_shortener-<version>.zip
 
 MODULE_big = url_shortener
 OBJS = \
@@ -33,10 +34,10 @@ DATA = extension/url_shortener.control extension/url_shortener--1.0.sql extensio
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
 REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade upgrade_grants upgrade_1_2 schema_rename search_path_guard
-REGRESS_OPTS = --inputdir=.
+REGRESS_OPTS = --inputdir=$(srcdir)
 
 ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race batch_deadlock alias_claim click_limit concurrent_edit reuse_race purge_race collision_after_invalidation locked_fresh_snapshot purge_not_stalled schema_rename_open_session
-ISOLATION_OPTS = --inputdir=test/isolation
+ISOLATION_OPTS = --inputdir=$(srcdir)/test/isolation
 
 SHLIB_LINK += -luriparser -lstdc++
 
@@ -56,3 +57,26 @@ include $(PGXS)
 # second time with clang for JIT inlining; it must see the same language
 # level.  Makefile.global defines COMPILE.cxx.bc, so this follows the include.
 COMPILE.cxx.bc += $(PG_CXXFLAGS)
+
+# A VPATH build (pg_buildext builds in build-<version>/, as Debian's
+# packaging does) writes the objects under extension/ in the build
+# directory, which nothing else creates.
+ifdef VPATH
+$(shell mkdir -p extension)
+endif
+
+# PGXN release: a zip of the committed tree (git archive of HEAD, so no build
+# outputs), named after META.json's version, which must be the control
+# file's default_version in semantic-version form (1.1 -> 1.1.0).
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(srcdir)/extension/url_shortener.control)
+DISTVERSION = $(if $(word 3,$(subst ., ,$(EXTVERSION))),$(EXTVERSION),$(EXTVERSION).0)
+DISTZIP ?= url_shortener-$(DISTVERSION).zip
+
+dist:
+	@meta=$$(perl -MJSON::PP -0777 -ne '$$m = decode_json($$_); print "$$m->{version} $$m->{provides}{url_shortener}{version}"' $(srcdir)/META.json) && \
+	test "$$meta" = "$(DISTVERSION) $(DISTVERSION)" || \
+	    { echo "META.json says $$meta; extension/url_shortener.control says $(EXTVERSION), so both must be $(DISTVERSION)" >&2; exit 1; }
+	@git -C $(srcdir) diff --quiet HEAD || echo "warning: uncommitted changes are not in $(DISTZIP)" >&2
+	git -C $(srcdir) archive --format zip --prefix=url_shortener-$(DISTVERSION)/ -o $(abspath $(DISTZIP)) HEAD
+
+.PHONY: dist
