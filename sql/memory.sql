@@ -23,7 +23,7 @@ SELECT sum(total_bytes) AS bytes_before FROM pg_backend_memory_contexts WHERE na
 SELECT count(shorten_url('https://example.com/m/' || i)) FROM generate_series(1, 100000) i;
 SELECT count(resolve_url(short_code)) FROM urls;
 SELECT count(shorten_url_locked('https://example.com/l/' || i)) FROM generate_series(1, 10000) i;
-SELECT count(shorten_url('https://example.com/ma/' || i, alias => 'ma' || i)) FROM generate_series(1, 10000) i;
+SELECT count(shorten_url('https://example.com/ma/' || i, alias => 'ma-' || i)) FROM generate_series(1, 10000) i;
 SELECT count(shorten_url('https://example.com/mr/' || i % 100, reuse => true)) FROM generate_series(1, 10000) i;
 SELECT count(shorten_url('https://example.com/mx/' || i, max_clicks => 5, expires_at => now() + interval '1 day'))
 FROM generate_series(1, 10000) i;
