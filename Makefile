@@ -18,6 +18,8 @@ OBJS = \
 	extension/extension_locks.o \
 	extension/shorten.o \
 	extension/shorten_batch.o \
+	extension/shorten_batch_keyed.o \
+	extension/idempotency.o \
 	extension/reserved_codes.o \
 	extension/link_options.o \
 	extension/edit.o \
@@ -30,7 +32,8 @@ OBJS = \
 # through DATA (PGXS's EXTENSION variable expects it at the top level).
 MODULEDIR = extension
 DATA = extension/url_shortener.control extension/url_shortener--1.0.sql extension/url_shortener--1.0--1.1.sql \
-	extension/url_shortener--1.1--1.2.sql extension/url_shortener--1.2.sql
+	extension/url_shortener--1.1--1.2.sql extension/url_shortener--1.2.sql \
+	extension/url_shortener--1.2--1.3.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
 REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade upgrade_grants upgrade_1_2 schema_rename search_path_guard

@@ -21,10 +21,11 @@ extern "C" {
 
 /*
  * Which version's table the plans were made for: 1.0 has two columns,
- * 1.1 adds the lifecycle, 1.2 tombstones (retired_at) and is_alias.  The
- * module serves a database whose extension has not been updated yet.
+ * 1.1 adds the lifecycle, 1.2 tombstones (retired_at) and is_alias, 1.3
+ * the digests of idempotency keys.  The module serves a database whose
+ * extension has not been updated yet.
  */
-typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2 } StoreVersion;
+typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2, STORE_1_3 } StoreVersion;
 
 /*
  * Per-backend state.  Plans live under CacheMemoryContext (SPI_keepplan).
@@ -56,6 +57,9 @@ static SPIPlanPtr release_plan = NULL;
 static SPIPlanPtr stats_plan = NULL;
 static SPIPlanPtr purge_plan = NULL;
 static SPIPlanPtr capacity_plan = NULL;
+static SPIPlanPtr idempotent_insert_plan = NULL;
+static SPIPlanPtr idempotent_check_plan = NULL;
+static SPIPlanPtr idempotent_batch_plan = NULL;
 
 /* Every kept plan, so that re-opening frees them all. */
 static SPIPlanPtr *const kept_plans[] = {
@@ -64,6 +68,7 @@ static SPIPlanPtr *const kept_plans[] = {
     &exists_plan, &click_plan, &batch_insert_plan, &batch_insert_skipping_plan,
     &taken_codes_plan, &retire_plan, &disable_plan, &enable_plan, &release_plan,
     &stats_plan, &purge_plan, &capacity_plan,
+    &idempotent_insert_plan, &idempotent_check_plan, &idempotent_batch_plan,
 };
 
 /*
@@ -185,7 +190,9 @@ open_link_store(Oid function_oid)
                 (errcode(ERRCODE_UNDEFINED_TABLE),
                  errmsg("table \"%s\" of extension url_shortener does not exist", table)));
     StoreVersion version = STORE_1_0;
-    if (get_attnum(relid, "retired_at") != InvalidAttrNumber)
+    if (get_attnum(relid, "request_digest") != InvalidAttrNumber)
+        version = STORE_1_3;
+    else if (get_attnum(relid, "retired_at") != InvalidAttrNumber)
         version = STORE_1_2;
     else if (get_attnum(relid, "expires_at") != InvalidAttrNumber)
         version = STORE_1_1;
@@ -222,7 +229,7 @@ open_link_store(Oid function_oid)
     Oid key_columns[3] = {BYTEAOID, INT4OID, TEXTOID};
 
     /* A tombstone is no link: edits and lookups pass over it (1.2). */
-    const char *live = store_version == STORE_1_2 ? " AND retired_at IS NULL" : "";
+    const char *live = store_version >= STORE_1_2 ? " AND retired_at IS NULL" : "";
 
     if (store_version == STORE_1_0) {
         /* Version 1.0 of the extension, not yet updated: its two columns. */
@@ -237,12 +244,12 @@ open_link_store(Oid function_oid)
                      table),
             1, one_text);
     } else {
-        const char *insert = store_version == STORE_1_2
+        const char *insert = store_version >= STORE_1_2
             ? psprintf("INSERT INTO %s (short_code, original_url, expires_at, max_clicks, is_alias) "
                        "VALUES ($1, $2, $3, $4, $5)", table)
             : psprintf("INSERT INTO %s (short_code, original_url, expires_at, max_clicks) "
                        "VALUES ($1, $2, $3, $4)", table);
-        const int insert_args = store_version == STORE_1_2 ? 5 : 4;
+        const int insert_args = store_version >= STORE_1_2 ? 5 : 4;
 
         insert_plan = prepare_kept_plan(insert, insert_args, link_columns);
         insert_unless_taken_plan = prepare_kept_plan(
@@ -299,7 +306,7 @@ open_link_store(Oid function_oid)
                      "FROM %s", key_table),
             0, NULL);
     }
-    if (store_version == STORE_1_2) {
+    if (store_version >= STORE_1_2) {
         reuse_key_plan = prepare_kept_plan(
             psprintf("SELECT secret, code_length, alphabet FROM %s", key_table), 0, NULL);
         reuse_key_insert_plan = prepare_kept_plan(
@@ -350,6 +357,37 @@ open_link_store(Oid function_oid)
                      "WHERE NOT is_alias GROUP BY 1 ORDER BY 1",
                      table),
             0, NULL);
+    }
+    if (store_version >= STORE_1_3) {
+        Oid idempotent_columns[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, BYTEAOID, BYTEAOID};
+        Oid check_columns[3] = {TEXTOID, BYTEAOID, BYTEAOID};
+        Oid batch_columns[4] = {TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID};
+
+        /*
+         * Idempotency keys: the code is derived from the key, so, as for
+         * reuse, the primary key alone arbitrates two sessions sending the
+         * same key; ON CONFLICT DO NOTHING waits for the other's insert,
+         * and the lookup that follows tells whose link holds the code.
+         */
+        idempotent_insert_plan = prepare_kept_plan(
+            psprintf("INSERT INTO %s (short_code, original_url, expires_at, max_clicks, "
+                     "idempotency_digest, request_digest) VALUES ($1, $2, $3, $4, $5, $6) "
+                     "ON CONFLICT (short_code) DO NOTHING RETURNING short_code",
+                     table),
+            6, idempotent_columns);
+        idempotent_check_plan = prepare_kept_plan(
+            psprintf("SELECT idempotency_digest OPERATOR(pg_catalog.=) $2, "
+                     "request_digest OPERATOR(pg_catalog.=) $3 FROM %s "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1",
+                     table),
+            3, check_columns);
+        idempotent_batch_plan = prepare_kept_multi_shard_plan(
+            psprintf("INSERT INTO %s (short_code, original_url, idempotency_digest, request_digest) "
+                     "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+                     "pg_catalog.unnest($4) "
+                     "ON CONFLICT (short_code) DO NOTHING RETURNING short_code, request_digest",
+                     table),
+            4, batch_columns);
     }
     exists_plan = prepare_kept_plan(
         psprintf("SELECT 1 FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
@@ -669,6 +707,61 @@ store_reusable_link(const char *code, Datum url)
     return same && !isnull ? REUSE_FOUND : REUSE_OCCUPIED;
 }
 
+static SPIPlanPtr plan_of_1_3(SPIPlanPtr plan);
+
+IdempotentOutcome
+store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Datum key_digest,
+                      Datum request_digest)
+{
+    Datum values[6] = {CStringGetTextDatum(code), url, limits->expires_at, limits->max_clicks,
+                       key_digest, request_digest};
+    const char nulls[6] = {' ', ' ', limits->has_expiry ? ' ' : 'n',
+                           limits->has_max_clicks ? ' ' : 'n', ' ', ' '};
+    bool isnull;
+
+    int rc = SPI_execute_plan(plan_of_1_3(idempotent_insert_plan), values, nulls, false, 0);
+    if (rc != SPI_OK_INSERT_RETURNING)
+        elog(ERROR, "url_shortener: idempotent insert returned %s", SPI_result_code_string(rc));
+    const bool inserted = SPI_processed == 1;
+    /* Results are freed at once: a batch may call this once per element. */
+    SPI_freetuptable(SPI_tuptable);
+    if (inserted) {
+        pfree(DatumGetPointer(values[0]));
+        return IDEMPOTENT_CREATED;
+    }
+
+    /* A new snapshot, to see the row whose insert ON CONFLICT waited for. */
+    Datum check[3] = {values[0], key_digest, request_digest};
+    rc = SPI_execute_plan(idempotent_check_plan, check, NULL, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: idempotent lookup returned %s", SPI_result_code_string(rc));
+
+    IdempotentOutcome outcome = IDEMPOTENT_VANISHED;
+    if (SPI_processed == 1) {
+        HeapTuple row = SPI_tuptable->vals[0];
+        const bool same_key = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+        const bool same_request = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull)) && !isnull;
+
+        /* A row without a key's digest (NULL) is another link's. */
+        outcome = !same_key ? IDEMPOTENT_OCCUPIED : same_request ? IDEMPOTENT_FOUND : IDEMPOTENT_MISMATCH;
+    }
+    SPI_freetuptable(SPI_tuptable);
+    pfree(DatumGetPointer(values[0]));
+    return outcome;
+}
+
+uint64
+insert_idempotent_links_skipping_taken_codes(Datum codes, Datum urls, Datum key_digests,
+                                             Datum request_digests)
+{
+    Datum values[4] = {codes, urls, key_digests, request_digests};
+    const int rc = SPI_execute_plan(plan_of_1_3(idempotent_batch_plan), values, NULL, false, 0);
+
+    if (rc != SPI_OK_INSERT_RETURNING)
+        elog(ERROR, "url_shortener: idempotent batch insert returned %s", SPI_result_code_string(rc));
+    return SPI_processed;
+}
+
 double
 estimated_link_count(void)
 {
@@ -690,6 +783,18 @@ plan_of_1_2(SPIPlanPtr plan)
         ereport(ERROR,
                 (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                  errmsg("this function needs extension version 1.2 of url_shortener"),
+                 errhint("Run ALTER EXTENSION url_shortener UPDATE.")));
+    return plan;
+}
+
+/* The plan of a 1.3 statement, or an error on an older table. */
+static SPIPlanPtr
+plan_of_1_3(SPIPlanPtr plan)
+{
+    if (plan == NULL)
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("idempotency keys need extension version 1.3 of url_shortener"),
                  errhint("Run ALTER EXTENSION url_shortener UPDATE.")));
     return plan;
 }

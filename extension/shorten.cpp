@@ -16,6 +16,7 @@
 
 #include "code_generator.h"
 #include "entry_guard.h"
+#include "idempotency.h"
 #include "link_store.h"
 #include "postgres_headers.h"
 #include "settings.h"
@@ -159,6 +160,26 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
     PG_RETURN_TEXT_P(cstring_to_text(code));
 }
 
+/*
+ * Returns the code of the link of idempotency_key, storing url under it
+ * unless the same request did before (idempotency.h).
+ */
+static Datum
+store_with_key(FunctionCallInfo fcinfo, text *idempotency_key, text *url, const LinkLimits *limits)
+{
+    char code[MAX_CODE_LENGTH + 1];
+    ReuseKey secret;
+    IdempotentRequest request;
+
+    connect_link_store(fcinfo);
+    read_reuse_key(&secret);
+    describe_idempotent_request(&secret, idempotency_key, url, limits, &request);
+    store_idempotently(&secret, &request, PointerGetDatum(url), limits, code);
+    SPI_finish();
+
+    PG_RETURN_TEXT_P(cstring_to_text(code));
+}
+
 /* The reuse argument: false unless given true; NULL is refused. */
 static bool
 reuse_argument(FunctionCallInfo fcinfo, int argno)
@@ -173,7 +194,8 @@ reuse_argument(FunctionCallInfo fcinfo, int argno)
 /*
  * The shared body of both variants; serialize selects the locked one.
  * Version 1.0's functions have the URL only; 1.1's also alias, reuse,
- * expires_at and max_clicks (arguments 1 to 4).
+ * expires_at and max_clicks (arguments 1 to 4); 1.3's also
+ * idempotency_key (argument 5).
  */
 static Datum
 shorten(FunctionCallInfo fcinfo, bool serialize)
@@ -184,6 +206,7 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
     LinkLimits limits = {false, (Datum) 0, false, (Datum) 0};
     bool has_alias = false;
     bool reuse = false;
+    text *idempotency_key = NULL;
 
     text *url = valid_url_argument(fcinfo, 0);
     if (PG_NARGS() >= 5) {
@@ -191,15 +214,24 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
         reuse = reuse_argument(fcinfo, 2);
         limits_arguments(fcinfo, 3, 4, &limits);
     }
+    if (PG_NARGS() >= 6)
+        idempotency_key = idempotency_key_argument(fcinfo, 5);
     if (reuse && (has_alias || limits.has_expiry || limits.has_max_clicks))
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("reuse cannot be combined with alias, expires_at or max_clicks"),
                  errdetail("Only a link with a random code and no limits is shared by reuse.")));
+    if (idempotency_key != NULL && (has_alias || reuse))
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("idempotency_key cannot be combined with alias or reuse"),
+                 errdetail("An alias is already the identity of its link, and reuse already returns the same link for the same URL.")));
 
     if (serialize)
         take_generation_lock();
 
+    if (idempotency_key != NULL)
+        return store_with_key(fcinfo, idempotency_key, url, &limits);
     if (has_alias)
         return store_under_alias(fcinfo, code, url, &limits);
     if (reuse)

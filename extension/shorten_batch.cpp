@@ -1,6 +1,7 @@
 /*
  * shorten_batch.cpp
  *    shorten_urls(urls text[]): many links in one statement, for imports.
+ *    With idempotency_keys (1.3) the batch goes to shorten_batch_keyed.cpp.
  *
  *    An array of more than MAX_BATCH_URLS elements is refused (54000) from
  *    its header, before its elements are deconstructed, checked or copied.
@@ -38,6 +39,7 @@
 #include "link_store.h"
 #include "postgres_headers.h"
 #include "settings.h"
+#include "shorten_batch_keyed.h"
 #include "sqlstates.h"
 #include "url_argument.h"
 
@@ -486,6 +488,10 @@ shorten_many(PG_FUNCTION_ARGS)
     count = batch_size(array);
     deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &urls, &nulls, &count);
     ensure_valid_urls(urls, nulls, count);
+    /* 1.3: idempotency_keys, NULL for none. */
+    const Datum *keys = PG_NARGS() >= 2 && !PG_ARGISNULL(1)
+        ? idempotency_keys_argument(PG_GETARG_ARRAYTYPE_P(1), count)
+        : NULL;
 
     MemoryContextSwitchTo(caller_memory);
     InitMaterializedSRF(fcinfo, 0);
@@ -494,6 +500,14 @@ shorten_many(PG_FUNCTION_ARGS)
         return (Datum) 0;
     }
     MemoryContextSwitchTo(call_memory);
+
+    if (keys != NULL) {
+        take_batch_lock();
+        store_keyed_batch(fcinfo, urls, keys, count);
+        MemoryContextSwitchTo(caller_memory);
+        MemoryContextDelete(call_memory);
+        return (Datum) 0;
+    }
 
     batch.urls = urls;
     batch.count = count;

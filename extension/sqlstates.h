@@ -18,4 +18,10 @@
 /* US003: update_url's expected_version is not the link's version; nothing was changed. */
 #define ERRCODE_URL_SHORTENER_VERSION_CONFLICT MAKE_SQLSTATE('U', 'S', '0', '0', '3')
 
+/*
+ * US004: an idempotency key already made a link for a different request
+ * (another URL, expires_at or max_clicks); nothing was stored.
+ */
+#define ERRCODE_URL_SHORTENER_IDEMPOTENCY_MISMATCH MAKE_SQLSTATE('U', 'S', '0', '0', '4')
+
 #endif

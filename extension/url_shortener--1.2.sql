@@ -1,6 +1,8 @@
 /*
  * url_shortener 1.2: the links table, the reuse key, and every function.
- * A base script: CREATE EXTENSION runs this alone, not 1.0 and the updates.
+ * A base script: CREATE EXTENSION runs this, not 1.0 and the updates to
+ * 1.2, and then the updates from 1.2 to the version asked for (1.3, the
+ * default, adds idempotency keys: url_shortener--1.2--1.3.sql).
  *
  * It runs as a superuser with the target schema on the search path, which
  * a less privileged role may be able to write: every operator, function,

@@ -1,0 +1,200 @@
+/*
+ * idempotency.cpp
+ *    The digests and the code sequence of idempotency keys, and the loop
+ *    that stores a key's link or finds it again (see idempotency.h).
+ */
+#include "idempotency.h"
+
+#include "code_generator.h"
+#include "reserved_codes.h"
+#include "sqlstates.h"
+
+extern "C" {
+#include "common/hmac.h"
+#include "common/sha2.h"
+}
+
+/*
+ * Bytes kept of each HMAC-SHA256: 128 bits make a chance match of two
+ * different keys or requests negligible, and keep the row small.
+ */
+static const int DIGEST_BYTES = 16;
+
+/*
+ * Codes of a key's sequence tried before giving up (US001).  As for reuse,
+ * a fixed number: sixteen codes held by other links mean a full code space.
+ */
+static const uint32 KEY_ATTEMPTS = 16;
+
+/*
+ * Domain separation: what is hashed for a digest or a code starts with a
+ * NUL and a label.  No URL (the input of a reusable link's code) contains
+ * a NUL, so no key's code sequence can equal a URL's.
+ */
+static const char KEY_LABEL[] = "\0url_shortener idempotency key";
+static const char REQUEST_LABEL[] = "\0url_shortener idempotent request";
+static const char CODE_LABEL[] = "\0url_shortener idempotency code";
+
+text *
+idempotency_key_argument(FunctionCallInfo fcinfo, int argno)
+{
+    if (PG_ARGISNULL(argno))
+        return NULL;
+    text *key = PG_GETARG_TEXT_PP(argno);
+    ensure_valid_idempotency_key(key);
+    return key;
+}
+
+void
+ensure_valid_idempotency_key(const text *key)
+{
+    const int length = VARSIZE_ANY_EXHDR(key);
+
+    if (length < 1 || length > MAX_IDEMPOTENCY_KEY_BYTES)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("idempotency key must be 1 to %d bytes long", MAX_IDEMPOTENCY_KEY_BYTES),
+                 errdetail("The key has %d bytes.", length)));
+}
+
+/* A 64-bit value as 8 bytes, most significant first. */
+static void
+put_int64(uint8 *out, int64 value)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8) ((uint64) value >> (56 - 8 * i));
+}
+
+/* A length as 4 bytes, most significant first, so that no concatenation is ambiguous. */
+static void
+put_length(uint8 *out, size_t length)
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = (uint8) ((uint32) length >> (24 - 8 * i));
+}
+
+typedef struct DigestPart {
+    const void *data;
+    size_t length;
+} DigestPart;
+
+/* The first DIGEST_BYTES of HMAC-SHA256(secret, parts...), as a bytea Datum. */
+static Datum
+keyed_digest(const ReuseKey *secret, const DigestPart *parts, int nparts)
+{
+    uint8 full[PG_SHA256_DIGEST_LENGTH];
+    pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+    bool failed = ctx == NULL ||
+        pg_hmac_init(ctx, (const uint8 *) VARDATA_ANY(secret->secret), VARSIZE_ANY_EXHDR(secret->secret)) < 0;
+
+    for (int i = 0; i < nparts && !failed; i++)
+        failed = pg_hmac_update(ctx, (const uint8 *) parts[i].data, parts[i].length) < 0;
+    if (!failed)
+        failed = pg_hmac_final(ctx, full, sizeof(full)) < 0;
+    if (ctx != NULL)
+        pg_hmac_free(ctx);
+    if (failed)
+        ereport(ERROR,
+                (errcode(ERRCODE_INTERNAL_ERROR),
+                 errmsg("could not compute the digest of an idempotency key")));
+
+    bytea *digest = (bytea *) palloc(VARHDRSZ + DIGEST_BYTES);
+    SET_VARSIZE(digest, VARHDRSZ + DIGEST_BYTES);
+    memcpy(VARDATA(digest), full, DIGEST_BYTES);
+    return PointerGetDatum(digest);
+}
+
+void
+describe_idempotent_request(const ReuseKey *secret, const text *key, const text *url,
+                            const LinkLimits *limits, IdempotentRequest *request)
+{
+    const size_t key_length = VARSIZE_ANY_EXHDR(key);
+    const size_t url_length = VARSIZE_ANY_EXHDR(url);
+    uint8 key_size[4];
+    uint8 url_size[4];
+    uint8 options[18];
+
+    put_length(key_size, key_length);
+    put_length(url_size, url_length);
+    options[0] = limits->has_expiry ? 1 : 0;
+    put_int64(options + 1, limits->has_expiry ? DatumGetInt64(limits->expires_at) : 0);
+    options[9] = limits->has_max_clicks ? 1 : 0;
+    put_int64(options + 10, limits->has_max_clicks ? DatumGetInt64(limits->max_clicks) : 0);
+
+    const DigestPart key_parts[2] = {
+        {KEY_LABEL, sizeof(KEY_LABEL)},
+        {VARDATA_ANY(key), key_length},
+    };
+    const DigestPart request_parts[6] = {
+        {REQUEST_LABEL, sizeof(REQUEST_LABEL)},
+        {key_size, sizeof(key_size)},
+        {VARDATA_ANY(key), key_length},
+        {url_size, sizeof(url_size)},
+        {VARDATA_ANY(url), url_length},
+        {options, sizeof(options)},
+    };
+
+    request->key = key;
+    request->key_digest = keyed_digest(secret, key_parts, 2);
+    request->request_digest = keyed_digest(secret, request_parts, 6);
+}
+
+void
+idempotent_code(const ReuseKey *secret, const text *key, uint32 attempt, char *code)
+{
+    const size_t key_length = VARSIZE_ANY_EXHDR(key);
+    char *message = (char *) palloc(sizeof(CODE_LABEL) + key_length);
+
+    memcpy(message, CODE_LABEL, sizeof(CODE_LABEL));
+    memcpy(message + sizeof(CODE_LABEL), VARDATA_ANY(key), key_length);
+    derive_code((const uint8 *) VARDATA_ANY(secret->secret), VARSIZE_ANY_EXHDR(secret->secret),
+                message, sizeof(CODE_LABEL) + key_length, attempt,
+                secret->code_length, secret->alphabet, code);
+    pfree(message);
+}
+
+void
+store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Datum url,
+                   const LinkLimits *limits, char *code)
+{
+    uint32 attempt = 0;
+    uint32 retries = 0;
+
+    while (attempt < KEY_ATTEMPTS && retries <= KEY_ATTEMPTS) {
+        CHECK_FOR_INTERRUPTS();
+        idempotent_code(secret, request->key, attempt, code);
+        if (is_unusable_code(code)) {
+            attempt++;
+            continue;
+        }
+        switch (store_idempotent_link(code, url, limits, request->key_digest, request->request_digest)) {
+            case IDEMPOTENT_CREATED:
+            case IDEMPOTENT_FOUND:
+                return;
+            case IDEMPOTENT_MISMATCH:
+                ereport(ERROR,
+                        (errcode(ERRCODE_URL_SHORTENER_IDEMPOTENCY_MISMATCH),
+                         errmsg("idempotency key was already used for a different request"),
+                         errdetail("The key made the link \"%s\" with another URL, expires_at or max_clicks.",
+                                   code),
+                         errhint("Send a new key with a new request; repeat a key only to repeat its request exactly.")));
+                break;
+            case IDEMPOTENT_OCCUPIED:
+                attempt++;
+                break;
+            case IDEMPOTENT_VANISHED:
+                retries++;
+                break;      /* the same code again */
+        }
+    }
+
+    ereport(ERROR,
+            (errcode(ERRCODE_URL_SHORTENER_CODE_SPACE_EXHAUSTED),
+             errmsg_plural("could not find a free short code after %d attempt",
+                           "could not find a free short code after %d attempts",
+                           (int) (attempt + retries), (int) (attempt + retries)),
+             errdetail("Each of the %d codes this idempotency key may take is held by another link.",
+                       (int) KEY_ATTEMPTS),
+             errhint("The code space of the reuse key's shape (%d characters) is nearly full.",
+                     secret->code_length)));
+}

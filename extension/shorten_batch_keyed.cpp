@@ -1,0 +1,200 @@
+/*
+ * shorten_batch_keyed.cpp
+ *    shorten_urls with idempotency keys (see shorten_batch_keyed.h).
+ *
+ *    Memory: the call's arrays (a code slot, two digests and a request per
+ *    URL, about 100 bytes) live in one SPI connection and go with it.  The
+ *    per-element path frees each statement's result at once.
+ */
+#include "shorten_batch_keyed.h"
+
+#include "code_generator.h"
+#include "idempotency.h"
+#include "link_store.h"
+#include "reserved_codes.h"
+
+extern "C" {
+#include "funcapi.h"
+#include "utils/hsearch.h"
+}
+
+/* Error context: which element of the arrays an error is about. */
+typedef struct KeyedPosition {
+    int position;
+    int count;
+} KeyedPosition;
+
+static void
+keyed_element_context(void *arg)
+{
+    const KeyedPosition *at = (const KeyedPosition *) arg;
+
+    errcontext("URL %d of %d in the array", at->position + 1, at->count);
+}
+
+Datum *
+idempotency_keys_argument(ArrayType *keys, int count)
+{
+    Datum *values;
+    bool *nulls;
+    int nkeys = 0;
+
+    if (ARR_NDIM(keys) > 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                 errmsg("idempotency_keys must be a one-dimensional array")));
+    if (ArrayGetNItems(ARR_NDIM(keys), ARR_DIMS(keys)) != count)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("idempotency_keys must have one element per URL"),
+                 errdetail("urls has %d elements, idempotency_keys %d.", count,
+                           ArrayGetNItems(ARR_NDIM(keys), ARR_DIMS(keys)))));
+    deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &nkeys);
+
+    KeyedPosition at = {0, count};
+    ErrorContextCallback callback;
+    callback.callback = keyed_element_context;
+    callback.arg = &at;
+    callback.previous = error_context_stack;
+    error_context_stack = &callback;
+    for (at.position = 0; at.position < nkeys; at.position++) {
+        CHECK_FOR_INTERRUPTS();
+        if (nulls[at.position])
+            ereport(ERROR,
+                    (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                     errmsg("idempotency key must not be null"),
+                     errhint("Pass idempotency_keys => NULL for a batch without keys.")));
+        ensure_valid_idempotency_key(DatumGetTextPP(values[at.position]));
+    }
+    error_context_stack = callback.previous;
+    pfree(nulls);
+    return values;
+}
+
+/* A row the first INSERT stored: its request digest, and whether an element claimed it. */
+typedef struct InsertedRow {
+    uint8 request_digest[16];
+    bool claimed;
+} InsertedRow;
+
+/* Which rows the first INSERT stored, by code (SPI_tuptable of that INSERT). */
+static HTAB *
+inserted_rows(uint64 ninserted, int code_length)
+{
+    HASHCTL ctl;
+
+    ctl.keysize = code_length + 1;
+    ctl.entrysize = MAXALIGN(code_length + 1) + sizeof(InsertedRow);
+    ctl.hcxt = CurrentMemoryContext;
+    HTAB *rows = hash_create("url_shortener keyed batch rows", (long) Max(ninserted, 1), &ctl,
+                             HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+    for (uint64 i = 0; i < ninserted; i++) {
+        bool isnull;
+        bool found;
+        CHECK_FOR_INTERRUPTS();
+        char *code = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+        bytea *digest = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+        InsertedRow *row = (InsertedRow *) ((char *) hash_search(rows, code, HASH_ENTER, &found) +
+                                            MAXALIGN(code_length + 1));
+        if (VARSIZE_ANY_EXHDR(digest) != sizeof(row->request_digest))
+            elog(ERROR, "url_shortener: a request digest of %d bytes", (int) VARSIZE_ANY_EXHDR(digest));
+        memcpy(row->request_digest, VARDATA_ANY(digest), sizeof(row->request_digest));
+        row->claimed = false;
+        pfree(code);
+    }
+    return rows;
+}
+
+/* Whether the first INSERT stored code for this request, claiming the row if so. */
+static bool
+claim_inserted_row(HTAB *rows, const char *code, int code_length, Datum request_digest)
+{
+    char *entry = (char *) hash_search(rows, code, HASH_FIND, NULL);
+    if (entry == NULL)
+        return false;
+    InsertedRow *row = (InsertedRow *) (entry + MAXALIGN(code_length + 1));
+    if (row->claimed ||
+        memcmp(row->request_digest, VARDATA_ANY(DatumGetPointer(request_digest)), sizeof(row->request_digest)) != 0)
+        return false;
+    row->claimed = true;
+    return true;
+}
+
+void
+store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys, int count)
+{
+    ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+    const LinkLimits no_limits = {false, (Datum) 0, false, (Datum) 0};
+    ReuseKey secret;
+
+    connect_link_store(fcinfo);
+    read_reuse_key(&secret);
+
+    const int slot = secret.code_length + 1;
+    char *codes = (char *) palloc((size_t) slot * (size_t) count);
+    IdempotentRequest *requests = (IdempotentRequest *) palloc(sizeof(IdempotentRequest) * (size_t) count);
+    bool *first_code_usable = (bool *) palloc(sizeof(bool) * (size_t) count);
+    Datum *first_codes = (Datum *) palloc(sizeof(Datum) * (size_t) count);
+    Datum *first_urls = (Datum *) palloc(sizeof(Datum) * (size_t) count);
+    Datum *key_digests = (Datum *) palloc(sizeof(Datum) * (size_t) count);
+    Datum *request_digests = (Datum *) palloc(sizeof(Datum) * (size_t) count);
+    int nfirst = 0;
+
+    /* Every element's digests and first code; the usable first codes go into one INSERT. */
+    for (int i = 0; i < count; i++) {
+        char *code = codes + (size_t) i * (size_t) slot;
+        CHECK_FOR_INTERRUPTS();
+        describe_idempotent_request(&secret, DatumGetTextPP(keys[i]), DatumGetTextPP(urls[i]),
+                                    &no_limits, &requests[i]);
+        idempotent_code(&secret, requests[i].key, 0, code);
+        first_code_usable[i] = !is_unusable_code(code);
+        if (first_code_usable[i]) {
+            first_codes[nfirst] = CStringGetTextDatum(code);
+            first_urls[nfirst] = urls[i];
+            key_digests[nfirst] = requests[i].key_digest;
+            request_digests[nfirst] = requests[i].request_digest;
+            nfirst++;
+        }
+    }
+
+    HTAB *rows = NULL;
+    if (nfirst > 0) {
+        const uint64 ninserted = insert_idempotent_links_skipping_taken_codes(
+            PointerGetDatum(construct_array(first_codes, nfirst, TEXTOID, -1, false, TYPALIGN_INT)),
+            PointerGetDatum(construct_array(first_urls, nfirst, TEXTOID, -1, false, TYPALIGN_INT)),
+            PointerGetDatum(construct_array(key_digests, nfirst, BYTEAOID, -1, false, TYPALIGN_INT)),
+            PointerGetDatum(construct_array(request_digests, nfirst, BYTEAOID, -1, false, TYPALIGN_INT)));
+        rows = inserted_rows(ninserted, secret.code_length);
+        SPI_freetuptable(SPI_tuptable);
+    }
+
+    /* The elements the INSERT did not settle, one at a time, in input order. */
+    KeyedPosition at = {0, count};
+    ErrorContextCallback callback;
+    callback.callback = keyed_element_context;
+    callback.arg = &at;
+    callback.previous = error_context_stack;
+    error_context_stack = &callback;
+    for (at.position = 0; at.position < count; at.position++) {
+        const int i = at.position;
+        char *code = codes + (size_t) i * (size_t) slot;
+        CHECK_FOR_INTERRUPTS();
+        if (first_code_usable[i] && rows != NULL &&
+            claim_inserted_row(rows, code, secret.code_length, requests[i].request_digest))
+            continue;
+        store_idempotently(&secret, &requests[i], urls[i], &no_limits, code);
+    }
+    error_context_stack = callback.previous;
+
+    for (int i = 0; i < count; i++) {
+        Datum values[2] = {urls[i], CStringGetTextDatum(codes + (size_t) i * (size_t) slot)};
+        bool row_nulls[2] = {false, false};
+
+        CHECK_FOR_INTERRUPTS();
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, row_nulls);
+        pfree(DatumGetPointer(values[1]));
+    }
+
+    SPI_finish();
+}

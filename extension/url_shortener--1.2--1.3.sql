@@ -1,0 +1,240 @@
+/*
+ * url_shortener 1.2 -> 1.3: idempotency keys.
+ *   - shorten_url and shorten_url_locked take idempotency_key, and
+ *     shorten_urls idempotency_keys (one per URL): a request repeated with
+ *     the same key returns the same code and stores nothing more, so a
+ *     call whose outcome was lost (a connection dropped during COMMIT) can
+ *     simply be run again.  The same key with a different request fails
+ *     with SQLSTATE US004.
+ *   - urls records two keyed digests per link made with a key: of the key
+ *     and of the whole request (extension/idempotency.h).  No key is
+ *     stored.  Links made without a key have neither.
+ * Every link, click, limit and grant is kept: the new columns are NULL for
+ * existing links, and adding them rewrites nothing.
+ *
+ * A superuser runs this with the extension's schema, which other roles may
+ * be able to create objects in, on the search_path: every operator,
+ * function, type and cast below is qualified, also inside the DO block,
+ * whose expressions are parsed when they run.  test/hostile_schema/run
+ * checks this.
+ */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION url_shortener UPDATE TO '1.3'" to load this file. \quit
+
+ALTER TABLE @extschema@.urls
+    ADD COLUMN idempotency_digest pg_catalog.bytea,
+    ADD COLUMN request_digest pg_catalog.bytea,
+    ADD CONSTRAINT urls_idempotency_check
+        CHECK ((idempotency_digest IS NULL) OPERATOR(pg_catalog.=) (request_digest IS NULL));
+
+/*
+ * A function's arguments cannot change in place, so each of the three is
+ * created again beside the old one, takes over what an administrator set
+ * on the old one (below), and the old one is dropped.  Without the new
+ * argument a call means what it meant in 1.2.
+ */
+CREATE FUNCTION @extschema@.shorten_url(url pg_catalog.text, alias pg_catalog.text DEFAULT NULL,
+                                        reuse pg_catalog.bool DEFAULT false,
+                                        expires_at pg_catalog.timestamptz DEFAULT NULL,
+                                        max_clicks pg_catalog.int8 DEFAULT NULL,
+                                        idempotency_key pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'shorten_url'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER;
+
+CREATE FUNCTION @extschema@.shorten_url_locked(url pg_catalog.text, alias pg_catalog.text DEFAULT NULL,
+                                               reuse pg_catalog.bool DEFAULT false,
+                                               expires_at pg_catalog.timestamptz DEFAULT NULL,
+                                               max_clicks pg_catalog.int8 DEFAULT NULL,
+                                               idempotency_key pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'shorten_url_locked'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER;
+
+CREATE FUNCTION @extschema@.shorten_urls(urls pg_catalog.text[],
+                                         idempotency_keys pg_catalog.text[] DEFAULT NULL)
+RETURNS TABLE (url pg_catalog.text, short_code pg_catalog.text)
+AS 'MODULE_PATHNAME', 'shorten_urls'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE ROWS 1000
+SECURITY DEFINER;
+
+REVOKE ALL ON FUNCTION @extschema@.shorten_url(pg_catalog.text, pg_catalog.text, pg_catalog.bool,
+                                               pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.shorten_url_locked(pg_catalog.text, pg_catalog.text, pg_catalog.bool,
+                                                      pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.shorten_urls(pg_catalog.text[], pg_catalog.text[]) FROM PUBLIC;
+
+/*
+ * Each new function takes over the old one's owner, its settings (ALTER
+ * FUNCTION ... SET) and its privileges exactly, grant options and grantors
+ * included, the way the 1.0 -> 1.1 update did for shorten_url: that
+ * script explains the method (each grant made again by its grantor, the
+ * result compared with the old ACL, pg_init_privs set back to what a fresh
+ * installation records).  The block is the same, over three functions.
+ */
+DO $$
+DECLARE
+    function_names CONSTANT pg_catalog.text[] :=
+        ARRAY['shorten_url', 'shorten_url_locked', 'shorten_urls'];
+    old_signatures CONSTANT pg_catalog.text[] :=
+        ARRAY['(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.int8)',
+              '(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.int8)',
+              '(pg_catalog.text[])'];
+    new_signatures CONSTANT pg_catalog.text[] :=
+        ARRAY['(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.text)',
+              '(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.text)',
+              '(pg_catalog.text[], pg_catalog.text[])'];
+    caller_role CONSTANT pg_catalog.text := pg_catalog.current_setting('role');
+    function_name pg_catalog.text;
+    old_function pg_catalog.oid;
+    new_function pg_catalog.oid;
+    new_name pg_catalog.text;
+    old_owner pg_catalog.oid;
+    old_acl pg_catalog.aclitem[];
+    old_config pg_catalog.text[];
+    script_init_privs pg_catalog.aclitem[];
+    acl_grantors pg_catalog.oid[];
+    acl_grantees pg_catalog.oid[];
+    acl_grantable pg_catalog.bool[];
+    acl_done pg_catalog.bool[];
+    option_holders pg_catalog.oid[];
+    remaining pg_catalog.int4;
+    progress pg_catalog.bool;
+    setting pg_catalog.text;
+    setting_name pg_catalog.text;
+    setting_value pg_catalog.text;
+    old_state pg_catalog.text;
+    new_state pg_catalog.text;
+BEGIN
+    FOR f IN 1 .. pg_catalog.cardinality(function_names) LOOP
+        function_name := function_names[f];
+        old_function := pg_catalog.format('@extschema@.%I%s', function_name, old_signatures[f])::pg_catalog.regprocedure;
+        new_name := pg_catalog.format('@extschema@.%I%s', function_name, new_signatures[f]);
+        new_function := new_name::pg_catalog.regprocedure;
+
+        SELECT p.proowner, COALESCE(p.proacl, pg_catalog.acldefault('f'::pg_catalog."char", p.proowner)),
+               p.proconfig
+        INTO old_owner, old_acl, old_config
+        FROM pg_catalog.pg_proc p
+        WHERE p.oid OPERATOR(pg_catalog.=) old_function;
+
+        SELECT i.initprivs INTO script_init_privs
+        FROM pg_catalog.pg_init_privs i
+        WHERE i.objoid OPERATOR(pg_catalog.=) new_function
+          AND i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid
+          AND i.objsubid OPERATOR(pg_catalog.=) 0;
+
+        -- The owner, then an empty ACL to fill from the old one.
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO %I', new_name, pg_catalog.pg_get_userbyid(old_owner));
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %I', new_name, pg_catalog.pg_get_userbyid(old_owner));
+
+        SELECT COALESCE(pg_catalog.array_agg(a.grantor ORDER BY a.ord), '{}'),
+               COALESCE(pg_catalog.array_agg(a.grantee ORDER BY a.ord), '{}'),
+               COALESCE(pg_catalog.array_agg(a.is_grantable ORDER BY a.ord), '{}')
+        INTO acl_grantors, acl_grantees, acl_grantable
+        FROM pg_catalog.aclexplode(old_acl) WITH ORDINALITY a(grantor, grantee, privilege_type, is_grantable, ord);
+
+        acl_done := pg_catalog.array_fill(false, ARRAY[pg_catalog.cardinality(acl_grantors)]);
+        option_holders := ARRAY[old_owner];
+        remaining := pg_catalog.cardinality(acl_grantors);
+        WHILE remaining OPERATOR(pg_catalog.>) 0 LOOP
+            progress := false;
+            FOR i IN 1 .. pg_catalog.cardinality(acl_grantors) LOOP
+                CONTINUE WHEN acl_done[i]
+                           OR NOT acl_grantors[i] OPERATOR(pg_catalog.=) ANY (option_holders);
+                IF acl_grantors[i] OPERATOR(pg_catalog.<>) old_owner THEN
+                    PERFORM pg_catalog.set_config('role', pg_catalog.pg_get_userbyid(acl_grantors[i])::pg_catalog.text, true);
+                END IF;
+                BEGIN
+                    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', new_name,
+                        CASE WHEN acl_grantees[i] OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
+                             ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(acl_grantees[i])::pg_catalog.text) END,
+                        CASE WHEN acl_grantable[i] THEN ' WITH GRANT OPTION' ELSE '' END);
+                EXCEPTION WHEN insufficient_privilege THEN
+                    RAISE EXCEPTION 'cannot grant EXECUTE on % again as %, who granted it',
+                                    new_function::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(acl_grantors[i])
+                        USING ERRCODE = 'insufficient_privilege',
+                              DETAIL = pg_catalog.format('As %s: %s.', pg_catalog.pg_get_userbyid(acl_grantors[i]), SQLERRM),
+                              HINT = 'A grant is made again by its grantor, who needs USAGE on the extension''s schema. Grant it for the update, or revoke the grant.';
+                END;
+                IF acl_grantors[i] OPERATOR(pg_catalog.<>) old_owner THEN
+                    PERFORM pg_catalog.set_config('role', caller_role, true);
+                END IF;
+                IF acl_grantable[i] THEN
+                    option_holders := pg_catalog.array_append(option_holders, acl_grantees[i]);
+                END IF;
+                acl_done[i] := true;
+                remaining := remaining OPERATOR(pg_catalog.-) 1;
+                progress := true;
+            END LOOP;
+            IF NOT progress THEN
+                RAISE EXCEPTION 'cannot grant EXECUTE on % again as it was granted',
+                                new_function::pg_catalog.regprocedure
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = pg_catalog.format('A grantor in its ACL %s does not hold the grant option.', old_acl);
+            END IF;
+        END LOOP;
+
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s RESET ALL', new_name);
+        FOREACH setting IN ARRAY COALESCE(old_config, '{}') LOOP
+            setting_name := pg_catalog.split_part(setting, '=', 1);
+            setting_value := pg_catalog.substr(setting, pg_catalog.length(setting_name) OPERATOR(pg_catalog.+) 2);
+            IF pg_catalog.lower(setting_name) OPERATOR(pg_catalog.=) ANY (ARRAY['search_path', 'temp_tablespaces',
+                    'local_preload_libraries', 'session_preload_libraries']::pg_catalog.text[]) THEN
+                SELECT COALESCE(pg_catalog.string_agg(pg_catalog.quote_literal(
+                           CASE WHEN pg_catalog.left(m.element[1], 1) OPERATOR(pg_catalog.=) '"'
+                                THEN pg_catalog.replace(pg_catalog.substr(m.element[1], 2,
+                                         pg_catalog.length(m.element[1]) OPERATOR(pg_catalog.-) 2), '""', '"')
+                                ELSE m.element[1] END), ', ' ORDER BY m.ord),
+                                '''''')   -- an empty list: SET ... TO ''
+                INTO setting_value
+                FROM pg_catalog.regexp_matches(setting_value, '"(?:[^"]|"")*"|[^", ]+', 'g')
+                     WITH ORDINALITY m(element, ord);
+            ELSE
+                setting_value := pg_catalog.quote_literal(setting_value);
+            END IF;
+            EXECUTE pg_catalog.format('ALTER FUNCTION %s SET %I TO %s', new_name, setting_name, setting_value);
+        END LOOP;
+
+        -- What a fresh installation records, so that pg_dump dumps the grants.
+        UPDATE pg_catalog.pg_init_privs i SET initprivs = script_init_privs
+        WHERE i.objoid OPERATOR(pg_catalog.=) new_function
+          AND i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid
+          AND i.objsubid OPERATOR(pg_catalog.=) 0;
+
+        -- Owner, settings and the set of ACL entries must be as they were.
+        SELECT pg_catalog.format('owner %s, settings %s, ACL %s', p.proowner::pg_catalog.regrole,
+                                 COALESCE(p.proconfig, '{}'),
+                                 (SELECT pg_catalog.array_agg(x ORDER BY x)
+                                  FROM pg_catalog.unnest(COALESCE(p.proacl, pg_catalog.acldefault('f'::pg_catalog."char", p.proowner)))
+                                       a(item), LATERAL (SELECT a.item::pg_catalog.text) t(x)))
+        INTO new_state FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) new_function;
+        old_state := pg_catalog.format('owner %s, settings %s, ACL %s', old_owner::pg_catalog.regrole, COALESCE(old_config, '{}'),
+                                       (SELECT pg_catalog.array_agg(x ORDER BY x)
+                                        FROM pg_catalog.unnest(old_acl) a(item),
+                                             LATERAL (SELECT a.item::pg_catalog.text) t(x)));
+        IF NOT new_state OPERATOR(pg_catalog.=) old_state THEN
+            RAISE EXCEPTION 'cannot carry over the owner, settings and privileges of %',
+                            old_function::pg_catalog.regprocedure
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = pg_catalog.format('They were %s; the new function would have %s.', old_state, new_state),
+                      HINT = 'A grant made by a role that has since become a superuser cannot be made again as that role. Revoke it and grant it again as the owner, then update.';
+        END IF;
+    END LOOP;
+END $$;
+
+DROP FUNCTION @extschema@.shorten_url(pg_catalog.text, pg_catalog.text, pg_catalog.bool,
+                                      pg_catalog.timestamptz, pg_catalog.int8);
+DROP FUNCTION @extschema@.shorten_url_locked(pg_catalog.text, pg_catalog.text, pg_catalog.bool,
+                                             pg_catalog.timestamptz, pg_catalog.int8);
+DROP FUNCTION @extschema@.shorten_urls(pg_catalog.text[]);
+
+COMMENT ON FUNCTION @extschema@.shorten_url(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.text) IS
+    'store url under a fresh random code, or under alias, or return its reusable link (reuse); optionally expiring or limited to max_clicks resolves; repeated with the same idempotency_key, return the same link';
+COMMENT ON FUNCTION @extschema@.shorten_url_locked(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.timestamptz, pg_catalog.int8, pg_catalog.text) IS
+    'like shorten_url, but code generation is serialized by a transaction-scoped advisory lock';
+COMMENT ON FUNCTION @extschema@.shorten_urls(pg_catalog.text[], pg_catalog.text[]) IS
+    'store many urls in one statement; returns (url, short_code) in input order; with idempotency_keys (one per URL), repeating the call returns the same links';
