@@ -17,6 +17,7 @@
 #include <pqxx/transaction>
 
 #include "backoff.h"
+#include "killed_backend.h"
 #include "test_database.h"
 #include "url_shortener/client.h"
 
@@ -34,15 +35,6 @@ ClientOptions recording(std::vector<RetryEvent> &events, Isolation isolation = I
     options.retry.max_delay = std::chrono::milliseconds(20);
     options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
     return options;
-}
-
-/* Waits for a call made on another thread; bounded so a hang fails the test. */
-template <typename T>
-T finish(std::future<T> &call)
-{
-    if (call.wait_for(std::chrono::minutes(2)) != std::future_status::ready)
-        throw std::runtime_error("the client call never finished");
-    return call.get();
 }
 
 } // namespace
@@ -127,20 +119,15 @@ TEST(Retry, ConnectionLostBeforeSendingIsReplacedOnceAndTheCallSucceeds)
 TEST(Retry, ConnectionLostWhileAStatementRunsIsOutcomeUnknownAndNotRetried)
 {
     /* Hold the generation lock so the client's shorten_url_locked waits. */
-    auto holder = connect();
-    pqxx::work holding(*holder);
-    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+    GenerationLock lock;
 
     std::vector<RetryEvent> events;
     const std::string name = unique_application_name("busy-kill");
     Client client(dsn("application_name=" + name), recording(events));
-    const int pid = backend_pid(name);
     const long long before = link_count();
     const std::string url = unique_url("busy-kill");
 
-    auto call = std::async(std::launch::async, [&] { return client.shorten_locked(url); });
-    wait_until_waiting_on_lock(pid);
-    terminate_backend(pid);
+    auto call = call_with_backend_killed(name, [&] { return client.shorten_locked(url); });
     try {
         finish(call);
         ADD_FAILURE() << "no error after the backend was terminated";
@@ -150,7 +137,7 @@ TEST(Retry, ConnectionLostWhileAStatementRunsIsOutcomeUnknownAndNotRetried)
     }
 
     /* A retry would now get the lock and store the URL: it must not exist. */
-    holding.abort();
+    lock.release();
     EXPECT_TRUE(events.empty());
     EXPECT_EQ(link_count(), before);
     EXPECT_EQ(links_to(url), 0);
@@ -173,11 +160,9 @@ TEST(Retry, ConnectionLostInsideAnExplicitTransactionIsRetried)
     std::vector<RetryEvent> events;
     const std::string name = unique_application_name("txn-kill");
     Client client(dsn("application_name=" + name), recording(events, Isolation::read_committed));
-    const int pid = backend_pid(name);
 
-    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
-    wait_until_waiting_on_lock(pid);
-    terminate_backend(pid);  // before COMMIT: the server rolls the client's work back
+    /* Killed before COMMIT: the server rolls the client's work back. */
+    auto call = call_with_backend_killed(name, [&] { return client.resolve(code); });
     clicking.abort();
 
     EXPECT_EQ(finish(call), url);

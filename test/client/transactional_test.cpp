@@ -6,8 +6,6 @@
  *    connection is ConnectionLost in a transaction, OutcomeUnknown in a
  *    nontransaction.
  */
-#include <chrono>
-#include <future>
 #include <string>
 #include <vector>
 
@@ -15,6 +13,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
+#include "killed_backend.h"
 #include "test_database.h"
 #include "url_shortener/transactional.h"
 
@@ -29,15 +28,6 @@ void create_orders()
     auto c = connect();
     pqxx::nontransaction t(*c);
     t.exec("CREATE TABLE IF NOT EXISTS orders (id serial PRIMARY KEY, tracking_code text)");
-}
-
-/* Waits for a call made on another thread; bounded so a hang fails the test. */
-template <typename T>
-T finish(std::future<T> &call)
-{
-    if (call.wait_for(std::chrono::minutes(2)) != std::future_status::ready)
-        throw std::runtime_error("the call never finished");
-    return call.get();
 }
 
 } // namespace
@@ -171,54 +161,44 @@ TEST(InTransaction, InANontransactionEachCallCommitsByItself)
 
 TEST(InTransaction, ALostConnectionIsConnectionLostInATransactionAndNotRetried)
 {
-    auto holder = connect();
-    pqxx::work holding(*holder);
-    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+    GenerationLock lock;
 
     const std::string name = unique_application_name("txn-kill");
     auto c = connect("application_name=" + name);
     const std::string url = unique_url("txn-kill");
-    auto call = std::async(std::launch::async, [&] {
+    auto call = call_with_backend_killed(name, [&] {
         pqxx::work t(*c);
         InTransaction links(t);
         return links.shorten_locked(url);
     });
-    const int pid = backend_pid(name);
-    wait_until_waiting_on_lock(pid);
-    terminate_backend(pid);
     try {
         finish(call);
         ADD_FAILURE() << "no error after the backend was terminated";
     } catch (const ConnectionLost &e) {
         EXPECT_EQ(e.sqlstate(), "08006");
     }
-    holding.abort();
+    lock.release();
     EXPECT_EQ(links_to(url), 0);
 }
 
 TEST(InTransaction, ALostConnectionIsOutcomeUnknownInANontransaction)
 {
-    auto holder = connect();
-    pqxx::work holding(*holder);
-    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+    GenerationLock lock;
 
     const std::string name = unique_application_name("nontxn-kill");
     auto c = connect("application_name=" + name);
     const std::string url = unique_url("nontxn-kill");
-    auto call = std::async(std::launch::async, [&] {
+    auto call = call_with_backend_killed(name, [&] {
         pqxx::nontransaction t(*c);
         InTransaction links(t);
         return links.shorten_locked(url);
     });
-    const int pid = backend_pid(name);
-    wait_until_waiting_on_lock(pid);
-    terminate_backend(pid);
     try {
         finish(call);
         ADD_FAILURE() << "no error after the backend was terminated";
     } catch (const OutcomeUnknown &e) {
         EXPECT_EQ(e.sqlstate(), "08007");
     }
-    holding.abort();
+    lock.release();
     EXPECT_EQ(links_to(url), 0);
 }
