@@ -12,27 +12,14 @@
 #include <string>
 
 #include <gtest/gtest.h>
-#include <pqxx/transaction>
 
+#include "killed_backend.h"
 #include "silent_listener.h"
 #include "test_database.h"
 #include "url_shortener/client.h"
 
 using namespace url_shortener;
 using namespace url_shortener::test;
-
-namespace {
-
-/* Waits for a call made on another thread; bounded so a hang fails the test. */
-template <typename T>
-T finish(std::future<T> &call)
-{
-    if (call.wait_for(std::chrono::minutes(2)) != std::future_status::ready)
-        throw std::runtime_error("the client call never finished");
-    return call.get();
-}
-
-} // namespace
 
 TEST(Timeouts, DefaultsAreSet)
 {
@@ -67,9 +54,7 @@ TEST(Timeouts, AServerThatNeverAnswersIsConnectionLost)
 TEST(Timeouts, AStatementOverTheTimeoutIsCancelledAndStoresNothing)
 {
     /* Hold the generation lock so shorten_locked waits (lock_timeout is 0: forever). */
-    auto holder = connect();
-    pqxx::work holding(*holder);
-    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+    GenerationLock lock;
 
     ClientOptions options;
     options.statement_timeout = std::chrono::milliseconds(200);
@@ -82,16 +67,14 @@ TEST(Timeouts, AStatementOverTheTimeoutIsCancelledAndStoresNothing)
     } catch (const ServerError &e) {
         EXPECT_EQ(e.sqlstate(), "57014");   /* query_canceled */
     }
-    holding.abort();
+    lock.release();
     EXPECT_EQ(links_to(url), 0);
     EXPECT_EQ(client.resolve(client.shorten_locked(url)), url);   /* the lock is free again */
 }
 
 TEST(Timeouts, ZeroLeavesTheServersStatementTimeout)
 {
-    auto holder = connect();
-    pqxx::work holding(*holder);
-    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+    GenerationLock lock;
 
     /* The server's own setting (here from the startup options) still cancels. */
     ClientOptions options;
@@ -105,6 +88,6 @@ TEST(Timeouts, ZeroLeavesTheServersStatementTimeout)
     } catch (const ServerError &e) {
         EXPECT_EQ(e.sqlstate(), "57014");
     }
-    holding.abort();
+    lock.release();
     EXPECT_EQ(links_to(url), 0);
 }
