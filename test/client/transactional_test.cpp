@@ -30,6 +30,34 @@ void create_orders()
     t.exec("CREATE TABLE IF NOT EXISTS orders (id serial PRIMARY KEY, tracking_code text)");
 }
 
+/*
+ * Kills the backend of a connection while shorten_locked, called in a
+ * Transaction on it, waits for the generation lock; expects the call to
+ * throw Lost with sqlstate, and no link stored once the lock is free.
+ */
+template <typename Transaction, typename Lost>
+void expect_lost_connection(const std::string &tag, const std::string &sqlstate)
+{
+    GenerationLock lock;
+
+    const std::string name = unique_application_name(tag);
+    auto c = connect("application_name=" + name);
+    const std::string url = unique_url(tag);
+    auto call = call_with_backend_killed(name, [&] {
+        Transaction t(*c);
+        InTransaction links(t);
+        return links.shorten_locked(url);
+    });
+    try {
+        finish(call);
+        ADD_FAILURE() << "no error after the backend was terminated";
+    } catch (const Lost &e) {
+        EXPECT_EQ(e.sqlstate(), sqlstate);
+    }
+    lock.release();
+    EXPECT_EQ(links_to(url), 0);
+}
+
 } // namespace
 
 TEST(InTransaction, TheLinkCommitsWithTheCallersRow)
@@ -161,44 +189,10 @@ TEST(InTransaction, InANontransactionEachCallCommitsByItself)
 
 TEST(InTransaction, ALostConnectionIsConnectionLostInATransactionAndNotRetried)
 {
-    GenerationLock lock;
-
-    const std::string name = unique_application_name("txn-kill");
-    auto c = connect("application_name=" + name);
-    const std::string url = unique_url("txn-kill");
-    auto call = call_with_backend_killed(name, [&] {
-        pqxx::work t(*c);
-        InTransaction links(t);
-        return links.shorten_locked(url);
-    });
-    try {
-        finish(call);
-        ADD_FAILURE() << "no error after the backend was terminated";
-    } catch (const ConnectionLost &e) {
-        EXPECT_EQ(e.sqlstate(), "08006");
-    }
-    lock.release();
-    EXPECT_EQ(links_to(url), 0);
+    expect_lost_connection<pqxx::work, ConnectionLost>("txn-kill", "08006");
 }
 
 TEST(InTransaction, ALostConnectionIsOutcomeUnknownInANontransaction)
 {
-    GenerationLock lock;
-
-    const std::string name = unique_application_name("nontxn-kill");
-    auto c = connect("application_name=" + name);
-    const std::string url = unique_url("nontxn-kill");
-    auto call = call_with_backend_killed(name, [&] {
-        pqxx::nontransaction t(*c);
-        InTransaction links(t);
-        return links.shorten_locked(url);
-    });
-    try {
-        finish(call);
-        ADD_FAILURE() << "no error after the backend was terminated";
-    } catch (const OutcomeUnknown &e) {
-        EXPECT_EQ(e.sqlstate(), "08007");
-    }
-    lock.release();
-    EXPECT_EQ(links_to(url), 0);
+    expect_lost_connection<pqxx::nontransaction, OutcomeUnknown>("nontxn-kill", "08007");
 }
