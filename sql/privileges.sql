@@ -17,9 +17,9 @@ CREATE EXTENSION url_shortener SCHEMA links;
 -- PUBLIC has no access of any kind.
 SELECT has_schema_privilege('public', 'links', 'USAGE') AS schema_usage,
        has_table_privilege('public', 'links.urls', 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') AS table_any,
-       has_function_privilege('public', 'links.shorten_url(text, text, boolean, timestamptz, bigint)', 'EXECUTE') AS shorten,
-       has_function_privilege('public', 'links.shorten_url_locked(text, text, boolean, timestamptz, bigint)', 'EXECUTE') AS shorten_locked,
-       has_function_privilege('public', 'links.shorten_urls(text[])', 'EXECUTE') AS shorten_many,
+       has_function_privilege('public', 'links.shorten_url(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS shorten,
+       has_function_privilege('public', 'links.shorten_url_locked(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS shorten_locked,
+       has_function_privilege('public', 'links.shorten_urls(text[], text[])', 'EXECUTE') AS shorten_many,
        has_function_privilege('public', 'links.resolve_url(text)', 'EXECUTE') AS resolve;
 SELECT c.relname, c.relacl FROM pg_class c
 WHERE c.relnamespace = 'links'::regnamespace ORDER BY c.relname;
@@ -30,7 +30,7 @@ WHERE p.pronamespace = 'links'::regnamespace ORDER BY p.proname;
 CREATE ROLE url_shortener_app;
 CREATE ROLE url_shortener_nobody;
 GRANT USAGE ON SCHEMA links TO url_shortener_app;
-GRANT EXECUTE ON FUNCTION links.shorten_url(text, text, boolean, timestamptz, bigint), links.resolve_url(text) TO url_shortener_app;
+GRANT EXECUTE ON FUNCTION links.shorten_url(text, text, boolean, timestamptz, bigint, text), links.resolve_url(text) TO url_shortener_app;
 
 \set VERBOSITY terse
 SET ROLE url_shortener_app;
@@ -53,11 +53,11 @@ CREATE FUNCTION links.resolve_url(code text, extra int) RETURNS text LANGUAGE sq
 RESET ROLE;
 
 -- shorten_url_locked once granted.
-GRANT EXECUTE ON FUNCTION links.shorten_url_locked(text, text, boolean, timestamptz, bigint) TO url_shortener_app;
+GRANT EXECUTE ON FUNCTION links.shorten_url_locked(text, text, boolean, timestamptz, bigint, text) TO url_shortener_app;
 SET ROLE url_shortener_app;
 SELECT links.shorten_url_locked('https://example.com/locked') IS NOT NULL AS locked_granted;
 RESET ROLE;
-REVOKE EXECUTE ON FUNCTION links.shorten_url_locked(text, text, boolean, timestamptz, bigint) FROM url_shortener_app;
+REVOKE EXECUTE ON FUNCTION links.shorten_url_locked(text, text, boolean, timestamptz, bigint, text) FROM url_shortener_app;
 
 -- A role without grants reaches nothing: not the schema, and with only the
 -- schema, not one function.
@@ -89,7 +89,7 @@ SELECT original_url, clicks FROM links.urls ORDER BY original_url;
 -- session makes the extension prepare its statements under that path.
 --
 CREATE SCHEMA attacker AUTHORIZATION url_shortener_app;
-GRANT EXECUTE ON FUNCTION links.shorten_url_locked(text, text, boolean, timestamptz, bigint), links.shorten_urls(text[]) TO url_shortener_app;
+GRANT EXECUTE ON FUNCTION links.shorten_url_locked(text, text, boolean, timestamptz, bigint, text), links.shorten_urls(text[], text[]) TO url_shortener_app;
 \c
 SET ROLE url_shortener_app;
 CREATE TABLE attacker.urls (short_code text, original_url text, clicks bigint DEFAULT 0, created_at timestamptz DEFAULT now());

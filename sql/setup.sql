@@ -17,7 +17,7 @@ SELECT reloptions FROM pg_class WHERE oid = 'urls'::regclass;
 -- Nobody but the owner reaches the table or the functions until granted.
 SELECT has_table_privilege('public', 'urls', 'SELECT') AS public_select,
        has_table_privilege('public', 'urls', 'INSERT') AS public_insert,
-       has_function_privilege('public', 'shorten_url(text, text, boolean, timestamptz, bigint)', 'EXECUTE') AS public_shorten,
+       has_function_privilege('public', 'shorten_url(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS public_shorten,
        has_function_privilege('public', 'resolve_url(text)', 'EXECUTE') AS public_resolve;
 
 -- The C functions are SECURITY DEFINER with no SET clause: the module pins

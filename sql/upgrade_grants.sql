@@ -72,17 +72,53 @@ REVOKE GRANT OPTION FOR EXECUTE ON FUNCTION shorten_url(text, text, boolean, tim
     FROM url_shortener_lead CASCADE;
 SELECT proacl FROM pg_proc WHERE oid = 'shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure;
 
--- Updating on to the default version keeps them too, and every setting but
--- search_path: from 1.2 the module itself makes pg_catalog the whole search
--- path of the C functions (extension/search_path_guard.h), so 1.1 -> 1.2
--- resets that one entry, shipped or an administrator's (it could no longer
--- take effect), and keeps the rest.
+-- 1.1 -> 1.2 replaces six functions in place (CREATE OR REPLACE, SQL and
+-- PL/pgSQL bodies becoming C), which would drop an administrator's
+-- ALTER FUNCTION ... SET; the update gives the settings back.  And 1.2 ->
+-- 1.3 replaces shorten_urls(text[]) by shorten_urls(text[], text[]), with
+-- the same care as shorten_url: a grant chain and a setting on it here.
+ALTER FUNCTION delete_url(text) SET work_mem = '2MB';
+ALTER FUNCTION url_stats(text) SET statement_timeout = '5s';
+ALTER FUNCTION url_stats(text) SET lock_timeout = '1s';
+ALTER FUNCTION purge_urls(integer) SET "DateStyle" = 'ISO, DMY';
+GRANT EXECUTE ON FUNCTION shorten_urls(text[]) TO url_shortener_lead WITH GRANT OPTION;
+SET ROLE url_shortener_lead;
+GRANT EXECUTE ON FUNCTION shorten_urls(text[]) TO url_shortener_dev;
+RESET ROLE;
+ALTER FUNCTION shorten_urls(text[]) SET work_mem = '16MB';
+SELECT proname, proconfig FROM pg_proc
+WHERE oid IN ('delete_url(text)'::regprocedure, 'url_stats(text)'::regprocedure,
+              'purge_urls(integer)'::regprocedure, 'shorten_urls(text[])'::regprocedure)
+ORDER BY proname;
+CREATE TEMP TABLE batch_before AS
+SELECT p.proowner::regrole AS owner, p.proacl::text AS acl, p.proconfig
+FROM pg_proc p WHERE p.oid = 'shorten_urls(text[])'::regprocedure;
+
+-- Updating on to the default version (through 1.2 to 1.3) keeps them too,
+-- and every setting but search_path: from 1.2 the module itself makes
+-- pg_catalog the whole search path of the C functions
+-- (extension/search_path_guard.h), so 1.1 -> 1.2 resets that one entry,
+-- shipped or an administrator's (it could no longer take effect), and
+-- keeps the rest.
 ALTER EXTENSION url_shortener UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'url_shortener';
 SELECT p.proname, p.proowner::regrole AS owner, p.proacl::text AS acl, p.proconfig
 FROM pg_proc p
-WHERE p.oid IN ('shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure,
-                'shorten_url_locked(text, text, boolean, timestamptz, bigint)'::regprocedure)
+WHERE p.oid IN ('shorten_url(text, text, boolean, timestamptz, bigint, text)'::regprocedure,
+                'shorten_url_locked(text, text, boolean, timestamptz, bigint, text)'::regprocedure)
 ORDER BY proname;
+SELECT proname, (SELECT lanname FROM pg_language l WHERE l.oid = prolang) AS language, proconfig
+FROM pg_proc
+WHERE oid IN ('delete_url(text)'::regprocedure, 'url_stats(text)'::regprocedure,
+              'purge_urls(integer)'::regprocedure)
+ORDER BY proname;
+SELECT a.owner = b.owner AS same_owner, a.acl = b.acl AS same_acl, a.proconfig,
+       a.acl
+FROM batch_before b,
+     LATERAL (SELECT p.proowner::regrole AS owner, p.proacl::text AS acl, p.proconfig
+              FROM pg_proc p WHERE p.oid = 'shorten_urls(text[], text[])'::regprocedure) a;
+SELECT to_regprocedure('shorten_urls(text[])') IS NULL AS old_batch_gone;
+DROP TABLE batch_before;
 
 -- A grant that cannot be made again as it was stops the update, which
 -- changes nothing: here the grantor has become a superuser since, and a

@@ -1,0 +1,139 @@
+--
+-- idempotency (1.3): shorten_url(..., idempotency_key => k) and
+-- shorten_urls(urls, idempotency_keys) may be repeated without making a
+-- second link.  Concurrent repeats: test/isolation/specs/idempotency_race.spec.
+--
+TRUNCATE urls;
+\set VERBOSITY default
+-- The SQLSTATE and message of a statement's error, and the array element
+-- it names; its detail with the code (random per installation) masked.
+CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+    context text;
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, context = PG_EXCEPTION_CONTEXT;
+    RETURN SQLSTATE || ': ' || SQLERRM
+        || CASE WHEN detail <> '' THEN ' | ' || regexp_replace(detail, '"[^"]*"', '"<code>"') ELSE '' END
+        || CASE WHEN context LIKE 'URL %' THEN ' | ' || split_part(context, E'\n', 1) ELSE '' END;
+END $$;
+
+-- The same key and request: the same code, one row, however often.
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1') AS first_code \gset
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1') = :'first_code' AS same_again,
+       shorten_url('https://example.com/order/1', idempotency_key => 'order-1') = :'first_code' AS same_third,
+       shorten_url_locked('https://example.com/order/1', idempotency_key => 'order-1') = :'first_code' AS same_locked;
+SELECT count(*) AS rows_for_order_1 FROM urls WHERE original_url = 'https://example.com/order/1';
+SELECT resolve_url(:'first_code') AS resolves;
+-- The code has the default shape, and no key is stored, only digests.
+SELECT length(short_code) AS code_length, length(idempotency_digest) AS key_digest_bytes,
+       length(request_digest) AS request_digest_bytes,
+       position('order-1'::bytea IN idempotency_digest) AS key_in_digest
+FROM urls WHERE short_code = :'first_code';
+
+-- Another key makes another link, even for the same URL; no key, a fresh one each time.
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1b') <> :'first_code' AS other_key_other_code;
+SELECT shorten_url('https://example.com/order/1') <> shorten_url('https://example.com/order/1') AS no_key_two_codes;
+SELECT count(*) AS rows_now FROM urls WHERE original_url = 'https://example.com/order/1';
+
+-- The same key with another request: US004, nothing stored.
+SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/order/2', idempotency_key => 'order-1')$$);
+SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1', max_clicks => 3)$$);
+SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1', expires_at => '2100-01-01')$$);
+SELECT count(*) AS rows_for_order_2 FROM urls WHERE original_url = 'https://example.com/order/2';
+-- Limits are part of the request: repeated exactly, they match.
+SELECT shorten_url('https://example.com/limited', idempotency_key => 'lim', max_clicks => 2,
+                   expires_at => '2100-01-01 00:00:00+00') AS limited_code \gset
+SELECT shorten_url('https://example.com/limited', idempotency_key => 'lim', max_clicks => 2,
+                   expires_at => '2100-01-01 00:00:00+00') = :'limited_code' AS limited_same;
+SELECT max_clicks, expires_at FROM urls WHERE short_code = :'limited_code';
+
+-- Bad keys: 22023; a key with alias or reuse: 22023.  Nothing stored.
+SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/k', idempotency_key => '')$$);
+SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/k', idempotency_key => repeat('k', 256))$$);
+SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/k', idempotency_key => repeat('k', 255))$$);
+SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/k', alias => 'kk', idempotency_key => 'k')$$);
+SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/k', reuse => true, idempotency_key => 'k')$$);
+SELECT count(*) AS rows_for_k FROM urls WHERE original_url = 'https://example.com/k';
+
+-- What happens to the link later does not change the answer: edited,
+-- disabled, even deleted, the key still names that link.
+SELECT update_url(:'first_code', 'https://example.com/order/1-moved', 1) AS new_version;
+SELECT disable_url(:'first_code') AS disabled;
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1') = :'first_code' AS same_after_edits;
+SELECT delete_url(:'first_code') AS deleted;
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1') = :'first_code' AS same_after_delete,
+       resolve_url(:'first_code') IS NULL AS still_retired;
+-- Only release_code frees the key with the code.
+SELECT release_code(:'first_code') AS released;
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1') = :'first_code' AS made_again_at_same_code;
+
+-- The key's first code held by another link: its next code, every time.
+SELECT delete_url(:'first_code'), release_code(:'first_code');
+SELECT shorten_url('https://squatter.example/', alias => :'first_code') = :'first_code' AS squatted;
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1') AS second_code \gset
+SELECT :'second_code' <> :'first_code' AS moved_on,
+       shorten_url('https://example.com/order/1', idempotency_key => 'order-1') = :'second_code' AS second_again,
+       resolve_url(:'first_code') AS squatter_untouched;
+
+-- The code shape is the one stored with the installation's key, not the
+-- session's settings: a repeat under other settings finds the same link.
+SET url_shortener.code_length = 12;
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1') = :'second_code' AS same_under_other_length;
+RESET url_shortener.code_length;
+
+-- shorten_urls with one key per URL: the same codes on a repeat, one row each.
+TRUNCATE urls;
+CREATE TEMP TABLE batch1 AS
+SELECT * FROM shorten_urls(ARRAY(SELECT 'https://batch.example/' || i FROM generate_series(1, 2000) i),
+                           ARRAY(SELECT 'line-' || i FROM generate_series(1, 2000) i)) WITH ORDINALITY;
+CREATE TEMP TABLE batch2 AS
+SELECT * FROM shorten_urls(ARRAY(SELECT 'https://batch.example/' || i FROM generate_series(1, 2000) i),
+                           ARRAY(SELECT 'line-' || i FROM generate_series(1, 2000) i)) WITH ORDINALITY;
+SELECT count(*) AS returned,
+       count(*) FILTER (WHERE b1.url = 'https://batch.example/' || b1.ordinality) AS in_order,
+       count(*) FILTER (WHERE b1.short_code = b2.short_code) AS same_codes,
+       (SELECT count(*) FROM urls) AS rows_stored,
+       (SELECT count(DISTINCT short_code) FROM batch1) AS distinct_codes
+FROM batch1 b1 JOIN batch2 b2 USING (ordinality);
+-- A batch key is the same key as shorten_url's.
+SELECT shorten_url('https://batch.example/7', idempotency_key => 'line-7') = short_code AS same_as_single
+FROM batch1 WHERE ordinality = 7;
+-- Half old, half new: the old keep their codes, the new get links.
+CREATE TEMP TABLE batch3 AS
+SELECT * FROM shorten_urls(ARRAY(SELECT 'https://batch.example/' || i FROM generate_series(1001, 3000) i),
+                           ARRAY(SELECT 'line-' || i FROM generate_series(1001, 3000) i)) WITH ORDINALITY;
+SELECT count(*) FILTER (WHERE b.short_code = b1.short_code) AS old_same,
+       count(*) FILTER (WHERE b1.short_code IS NULL) AS new_links,
+       (SELECT count(*) FROM urls) AS rows_stored,
+       (SELECT count(*) FROM urls u JOIN batch3 b USING (short_code) WHERE u.original_url = b.url) AS stored_with_their_url
+FROM batch3 b LEFT JOIN batch1 b1 ON b1.ordinality = b.ordinality + 1000;
+DROP TABLE batch1, batch2, batch3;
+-- A key twice in one array with the same URL: one link at both positions.
+SELECT url, short_code = first_value(short_code) OVER () AS same_code
+FROM shorten_urls(ARRAY['https://twice.example/', 'https://twice.example/'], ARRAY['tw', 'tw']);
+SELECT count(*) AS rows_for_twice FROM urls WHERE original_url = 'https://twice.example/';
+-- ... with another URL: US004, naming the element; nothing of the batch stored.
+SELECT pg_temp.outcome($$SELECT * FROM shorten_urls(ARRAY['https://new.example/', 'https://twice2.example/', 'https://other.example/'],
+                                                    ARRAY['new-1', 'tw2', 'tw2'])$$);
+SELECT count(*) AS rows_for_new FROM urls WHERE original_url = 'https://new.example/';
+-- Against a key used before: the same.
+SELECT pg_temp.outcome($$SELECT * FROM shorten_urls(ARRAY['https://new.example/', 'https://changed.example/'], ARRAY['new-1', 'line-5'])$$);
+SELECT count(*) AS rows_for_new FROM urls WHERE original_url = 'https://new.example/';
+-- Bad key arrays: refused before anything is stored.
+SELECT pg_temp.outcome($$SELECT * FROM shorten_urls(ARRAY['https://a.example/'], ARRAY['a', 'b'])$$);
+SELECT pg_temp.outcome($$SELECT * FROM shorten_urls(ARRAY['https://a.example/'], ARRAY[NULL]::text[])$$);
+SELECT pg_temp.outcome($$SELECT * FROM shorten_urls(ARRAY['https://a.example/'], ARRAY[''])$$);
+SELECT pg_temp.outcome($$SELECT * FROM shorten_urls(ARRAY['https://a.example/'], ARRAY[['a']])$$);
+SELECT count(*) AS rows_for_a FROM urls WHERE original_url = 'https://a.example/';
+-- NULL keys: a plain batch; empty arrays: nothing.
+SELECT count(*) AS plain FROM shorten_urls(ARRAY['https://plain.example/'], NULL);
+SELECT count(*) AS none FROM shorten_urls('{}', '{}');
+-- Every stored link of a key has both digests, every other link neither.
+SELECT count(*) FILTER (WHERE idempotency_digest IS NULL) AS without_key,
+       count(*) FILTER (WHERE idempotency_digest IS NOT NULL AND request_digest IS NOT NULL) AS with_key
+FROM urls;
+TRUNCATE urls;
