@@ -42,58 +42,90 @@ ALTER TABLE @extschema@.reuse_key
  * path for the duration of each call of a C function
  * (extension/search_path_guard.h), without the GUC nest level the SET
  * clause cost every call.
+ *
+ * CREATE OR REPLACE keeps a function's owner and grants, but replaces its
+ * settings with the statement's SET clauses (none).  So each function's
+ * settings are read first and given back after its replacement, all but
+ * search_path: whatever an administrator set with ALTER FUNCTION ... SET
+ * (work_mem, statement_timeout, ...) stays.  They are written back to
+ * pg_proc.proconfig as they were, element for element, which no
+ * re-quoting through ALTER FUNCTION could guarantee.  One DO block, so
+ * that the saved settings need no table.  PL/pgSQL parses its
+ * expressions with this script's search_path, hence OPERATOR(pg_catalog.x)
+ * and no operator looked up by name (see the 1.0 -> 1.1 update).
  */
-CREATE OR REPLACE FUNCTION @extschema@.delete_url(code pg_catalog.text)
-RETURNS pg_catalog.bool
-AS 'MODULE_PATHNAME', 'delete_url'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER;
+DO $$
+DECLARE
+    signatures CONSTANT pg_catalog.text[] := ARRAY[
+        'delete_url(pg_catalog.text)',
+        'disable_url(pg_catalog.text)',
+        'enable_url(pg_catalog.text)',
+        'url_stats(pg_catalog.text)',
+        'purge_urls(pg_catalog.int4)',
+        'url_shortener_capacity()'];
+    definitions CONSTANT pg_catalog.text[] := ARRAY[
+        $definition$CREATE OR REPLACE FUNCTION @extschema@.delete_url(code pg_catalog.text)
+        RETURNS pg_catalog.bool
+        AS 'MODULE_PATHNAME', 'delete_url'
+        LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+        SECURITY DEFINER$definition$,
+        $definition$CREATE OR REPLACE FUNCTION @extschema@.disable_url(code pg_catalog.text)
+        RETURNS pg_catalog.bool
+        AS 'MODULE_PATHNAME', 'disable_url'
+        LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+        SECURITY DEFINER$definition$,
+        $definition$CREATE OR REPLACE FUNCTION @extschema@.enable_url(code pg_catalog.text)
+        RETURNS pg_catalog.bool
+        AS 'MODULE_PATHNAME', 'enable_url'
+        LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+        SECURITY DEFINER$definition$,
+        $definition$CREATE OR REPLACE FUNCTION @extschema@.url_stats(code pg_catalog.text)
+        RETURNS TABLE (short_code pg_catalog.text, original_url pg_catalog.text, clicks pg_catalog.int8,
+                       created_at pg_catalog.timestamptz, expires_at pg_catalog.timestamptz,
+                       max_clicks pg_catalog.int8, version pg_catalog.int8, enabled pg_catalog.bool)
+        AS 'MODULE_PATHNAME', 'url_stats'
+        LANGUAGE C STABLE STRICT PARALLEL UNSAFE ROWS 1
+        SECURITY DEFINER$definition$,
+        $definition$CREATE OR REPLACE FUNCTION @extschema@.purge_urls(batch_size pg_catalog.int4 DEFAULT 1000)
+        RETURNS pg_catalog.int8
+        AS 'MODULE_PATHNAME', 'purge_urls'
+        LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+        SECURITY DEFINER$definition$,
+        $definition$CREATE OR REPLACE FUNCTION @extschema@.url_shortener_capacity()
+        RETURNS TABLE (code_length pg_catalog.int4, links pg_catalog.int8, code_space pg_catalog.numeric,
+                       fullness pg_catalog.float8, expected_attempts pg_catalog.float8,
+                       exhaustion_chance pg_catalog.float8)
+        AS 'MODULE_PATHNAME', 'url_shortener_capacity'
+        LANGUAGE C STABLE PARALLEL UNSAFE
+        SECURITY DEFINER$definition$];
+    replaced pg_catalog.regprocedure;
+    kept_settings pg_catalog.text[];
+BEGIN
+    FOR i IN 1 .. pg_catalog.cardinality(signatures) LOOP
+        replaced := pg_catalog.format('@extschema@.%s', signatures[i])::pg_catalog.regprocedure;
+        SELECT pg_catalog.array_agg(s.setting ORDER BY s.ord)
+        INTO kept_settings
+        FROM pg_catalog.pg_proc p,
+             pg_catalog.unnest(p.proconfig) WITH ORDINALITY s(setting, ord)
+        WHERE p.oid OPERATOR(pg_catalog.=) replaced
+          AND NOT pg_catalog.starts_with(pg_catalog.lower(s.setting), 'search_path=');
+        EXECUTE definitions[i];
+        UPDATE pg_catalog.pg_proc SET proconfig = kept_settings
+        WHERE oid OPERATOR(pg_catalog.=) replaced;
+    END LOOP;
+END $$;
 
 COMMENT ON FUNCTION @extschema@.delete_url(pg_catalog.text) IS
     'retire the link: it resolves to NULL for good and its code is never handed out again; true if there was a live link';
 
-CREATE OR REPLACE FUNCTION @extschema@.disable_url(code pg_catalog.text)
-RETURNS pg_catalog.bool
-AS 'MODULE_PATHNAME', 'disable_url'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER;
-
 COMMENT ON FUNCTION @extschema@.disable_url(pg_catalog.text) IS
     'make the link resolve to NULL, uncounted, until enable_url, and no longer reused; true if it was enabled';
-
-CREATE OR REPLACE FUNCTION @extschema@.enable_url(code pg_catalog.text)
-RETURNS pg_catalog.bool
-AS 'MODULE_PATHNAME', 'enable_url'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER;
-
-CREATE OR REPLACE FUNCTION @extschema@.url_stats(code pg_catalog.text)
-RETURNS TABLE (short_code pg_catalog.text, original_url pg_catalog.text, clicks pg_catalog.int8,
-               created_at pg_catalog.timestamptz, expires_at pg_catalog.timestamptz,
-               max_clicks pg_catalog.int8, version pg_catalog.int8, enabled pg_catalog.bool)
-AS 'MODULE_PATHNAME', 'url_stats'
-LANGUAGE C STABLE STRICT PARALLEL UNSAFE ROWS 1
-SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.url_stats(pg_catalog.text) IS
     'the public facts of one link; no row for an unknown or retired code';
 
-CREATE OR REPLACE FUNCTION @extschema@.purge_urls(batch_size pg_catalog.int4 DEFAULT 1000)
-RETURNS pg_catalog.int8
-AS 'MODULE_PATHNAME', 'purge_urls'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-SECURITY DEFINER;
-
 COMMENT ON FUNCTION @extschema@.purge_urls(pg_catalog.int4) IS
     'retire expired and used-up links in batches, keeping their codes; returns how many (0 when another purge is running)';
-
-CREATE OR REPLACE FUNCTION @extschema@.url_shortener_capacity()
-RETURNS TABLE (code_length pg_catalog.int4, links pg_catalog.int8, code_space pg_catalog.numeric,
-               fullness pg_catalog.float8, expected_attempts pg_catalog.float8,
-               exhaustion_chance pg_catalog.float8)
-AS 'MODULE_PATHNAME', 'url_shortener_capacity'
-LANGUAGE C STABLE PARALLEL UNSAFE
-SECURITY DEFINER;
 
 COMMENT ON FUNCTION @extschema@.url_shortener_capacity() IS
     'drawn codes per code length (tombstones included, aliases not), the size and fullness of each code space, expected attempts and the chance of US001 per call';
