@@ -17,9 +17,15 @@ extern "C" {
 #include "funcapi.h"
 }
 
-/* Applies change to the link of argument 0 (STRICT: never NULL); returns whether it applied. */
+/*
+ * The body of delete_url, disable_url, enable_url and release_code, one
+ * instance per LinkChange: applies which to the link of argument 0
+ * (STRICT: never NULL); returns whether it applied.  Trivial locals only,
+ * as an ereport(ERROR) may longjmp out of change_link.
+ */
+template <LinkChange which>
 static Datum
-change(FunctionCallInfo fcinfo, LinkChange which)
+change(PG_FUNCTION_ARGS)
 {
     text *code = PG_GETARG_TEXT_PP(0);
 
@@ -28,34 +34,6 @@ change(FunctionCallInfo fcinfo, LinkChange which)
     SPI_finish();
 
     PG_RETURN_BOOL(changed);
-}
-
-/* delete_url(code): retires a live link; true if there was one. */
-static Datum
-retire(PG_FUNCTION_ARGS)
-{
-    return change(fcinfo, RETIRE_LINK);
-}
-
-/* disable_url(code): the link resolves to NULL until enabled, and is no longer reused. */
-static Datum
-disable(PG_FUNCTION_ARGS)
-{
-    return change(fcinfo, DISABLE_LINK);
-}
-
-/* enable_url(code): undoes disable_url. */
-static Datum
-enable(PG_FUNCTION_ARGS)
-{
-    return change(fcinfo, ENABLE_LINK);
-}
-
-/* release_code(code): deletes a tombstone, so that the code may be used again. */
-static Datum
-release(PG_FUNCTION_ARGS)
-{
-    return change(fcinfo, RELEASE_CODE);
 }
 
 /*
@@ -82,8 +60,12 @@ stats(PG_FUNCTION_ARGS)
     return (Datum) 0;
 }
 
-URL_SHORTENER_SQL_FUNCTION(delete_url, retire)
-URL_SHORTENER_SQL_FUNCTION(disable_url, disable)
-URL_SHORTENER_SQL_FUNCTION(enable_url, enable)
-URL_SHORTENER_SQL_FUNCTION(release_code, release)
+/* delete_url(code): retires a live link; true if there was one. */
+URL_SHORTENER_SQL_FUNCTION(delete_url, change<RETIRE_LINK>)
+/* disable_url(code): the link resolves to NULL until enabled, and is no longer reused. */
+URL_SHORTENER_SQL_FUNCTION(disable_url, change<DISABLE_LINK>)
+/* enable_url(code): undoes disable_url. */
+URL_SHORTENER_SQL_FUNCTION(enable_url, change<ENABLE_LINK>)
+/* release_code(code): deletes a tombstone, so that the code may be used again. */
+URL_SHORTENER_SQL_FUNCTION(release_code, change<RELEASE_CODE>)
 URL_SHORTENER_SQL_FUNCTION(url_stats, stats)
