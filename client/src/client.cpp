@@ -13,11 +13,12 @@
 #include <pqxx/result>
 #include <pqxx/transaction_base>
 
+#include "idempotency_key.h"
 #include "retry_loop.h"
 #include "server_connection.h"
+#include "statement_results.h"
 #include "statement_values.h"
 #include "statements.h"
-#include "text_array.h"
 
 namespace url_shortener {
 
@@ -38,7 +39,6 @@ struct Client::Session {
 };
 
 namespace {
-
 
 /*
  * The installed extension version, read through the retry loop; reconnects
@@ -75,49 +75,132 @@ void require_lifecycle(SessionType &s, const char *call)
         return;
     const std::string installed = refresh_version(s);
     if (!s.connection.has_lifecycle())
-        throw ServerError(std::string(call) + " needs url_shortener 1.1, the database has " +
-                              installed,
-                          "0A000",
-                          "HINT:  Run ALTER EXTENSION url_shortener UPDATE in the database.");
+        throw needs_version(call, "1.1", installed);
 }
 
-
+/*
+ * Throws unless the server's extension takes idempotency keys (1.3), for a
+ * key the caller gave; first checks whether it was updated meanwhile.
+ */
+template <typename SessionType>
+void require_idempotency_keys(SessionType &s)
+{
+    if (s.connection.has_idempotency_keys())
+        return;
+    const std::string installed = refresh_version(s);
+    if (!s.connection.has_idempotency_keys())
+        throw needs_version("idempotency keys", "1.3", installed);
+}
 
 /*
  * The calls' shared bodies, templates over the (private) Session type,
  * which they never name.
  */
 
-/* shorten or shorten_locked without options: statement is which. */
+/*
+ * shorten or shorten_locked without options: plain and keyed are the
+ * statements without and with an idempotency key.  Against 1.3 a random
+ * key goes with the URL, so a lost connection can be retried.
+ */
 template <typename SessionType>
-std::string shorten_plain(SessionType &s, const char *statement, std::string_view url)
+std::string shorten_plain(SessionType &s, const char *plain, const char *keyed,
+                          std::string_view url)
 {
     refuse_nul_byte(url);
     const std::string argument(url);
+    if (!s.connection.has_idempotency_keys())
+        return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                                [&](pqxx::transaction_base &t) {
+                                    return single_code(t.exec_prepared(plain, argument));
+                                });
+    const std::string key = random_key_text();
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                             [&](pqxx::transaction_base &t) {
-                                return single_code(t.exec_prepared(statement, argument));
-                            });
+                                return single_code(t.exec_prepared(keyed, argument, key));
+                            },
+                            CallArguments{true, false, true});
 }
 
+/*
+ * shorten or shorten_locked with options.  A key (the caller's, or against
+ * 1.3 a random one) goes along unless there is an alias or reuse.
+ */
 template <typename SessionType>
-std::string shorten_with(SessionType &s, const char *statement, std::string_view url,
-                         const LinkOptions &options)
+std::string shorten_with(SessionType &s, const char *plain, const char *keyed,
+                         std::string_view url, const LinkOptions &options)
 {
     refuse_nul_byte(url);
     check_link_options(options);
     require_lifecycle(s, "shorten with options");
+    if (options.idempotency_key)
+        require_idempotency_keys(s);
+    LinkOptions sent = options;
+    const bool with_key = takes_idempotency_key(options) && s.connection.has_idempotency_keys();
+    if (with_key && !sent.idempotency_key)
+        sent.idempotency_key = random_key_text();
     const std::string argument(url);
-    const OptionParameters p(options);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return single_code(t.exec_prepared(
-                                    statement, argument, OptionParameters::text(p.alias),
-                                    OptionParameters::text(p.reuse),
-                                    OptionParameters::text(p.expires_at),
-                                    OptionParameters::text(p.max_clicks)));
-                            },
-                            CallArguments{true, has_options(options)});
+    const OptionParameters p(sent);
+    return run_with_retries(
+        s.connection, s.options, s.options.isolation, s.random,
+        [&](pqxx::transaction_base &t) {
+            if (with_key)
+                return single_code(t.exec_prepared(
+                    keyed, argument, OptionParameters::text(p.alias),
+                    OptionParameters::text(p.reuse), OptionParameters::text(p.expires_at),
+                    OptionParameters::text(p.max_clicks),
+                    OptionParameters::text(p.idempotency_key)));
+            return single_code(t.exec_prepared(
+                plain, argument, OptionParameters::text(p.alias), OptionParameters::text(p.reuse),
+                OptionParameters::text(p.expires_at), OptionParameters::text(p.max_clicks)));
+        },
+        CallArguments{true, has_options(options), with_key});
+}
+
+/*
+ * shorten_many, with the caller's keys (caller_keys) or, against 1.3,
+ * random ones drawn once for all of the call's tries.
+ */
+template <typename SessionType>
+std::vector<std::string> shorten_batch(SessionType &s, const std::vector<std::string> &urls,
+                                       const std::vector<std::string> *caller_keys,
+                                       const BatchProgress &progress)
+{
+    BatchKeys keys;
+    if (caller_keys)
+        keys = BatchKeys(*caller_keys, urls.size());
+    if (urls.empty())
+        return {};
+    refuse_nul_bytes(urls);
+    if (caller_keys)
+        require_idempotency_keys(s);
+    else if (s.connection.has_idempotency_keys())
+        keys = BatchKeys::random(urls.size());
+
+    const Isolation isolation = s.options.isolation == Isolation::autocommit
+                                    ? Isolation::read_committed
+                                    : s.options.isolation;
+
+    /* Where the chunk being sent starts, to name a refused URL's absolute position. */
+    std::size_t chunk_begin = 0;
+    try {
+        return run_with_retries(
+            s.connection, s.options, isolation, s.random,
+            [&](pqxx::transaction_base &t) {
+                return shorten_in_chunks(
+                    urls, keys, s.options.batch_chunk_size, chunk_begin, progress,
+                    [&](const std::string &url_array, const std::string *key_array) {
+                        if (key_array)
+                            return t.exec_prepared(statements::shorten_chunk_keyed.name,
+                                                   url_array, *key_array);
+                        return t.exec_prepared(statements::shorten_chunk.name, url_array);
+                    });
+            },
+            CallArguments{true, false, !keys.empty()});
+    } catch (const InvalidUrl &e) {
+        throw absolute_batch_error(e, chunk_begin, urls.size());
+    } catch (const IdempotencyConflict &e) {
+        throw absolute_batch_error(e, chunk_begin, urls.size());
+    }
 }
 
 /* Runs a one-parameter statement on a code and returns its boolean result. */
@@ -130,8 +213,7 @@ bool code_call(SessionType &s, const char *statement, const char *call, std::str
     const std::string argument(code);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                             [&](pqxx::transaction_base &t) {
-                                const pqxx::field f = t.exec_prepared(statement, argument).at(0).at(0);
-                                return !f.is_null() && f.as<bool>();
+                                return true_result(t.exec_prepared(statement, argument));
                             });
 }
 
@@ -161,12 +243,13 @@ Client::Session &Client::session()
 
 std::string Client::shorten(std::string_view url)
 {
-    return shorten_plain(session(), statements::shorten.name, url);
+    return shorten_plain(session(), statements::shorten.name, statements::shorten_keyed.name, url);
 }
 
 std::string Client::shorten_locked(std::string_view url)
 {
-    return shorten_plain(session(), statements::shorten_locked.name, url);
+    return shorten_plain(session(), statements::shorten_locked.name,
+                         statements::shorten_locked_keyed.name, url);
 }
 
 std::optional<std::string> Client::resolve(std::string_view code)
@@ -177,66 +260,35 @@ std::optional<std::string> Client::resolve(std::string_view code)
     const std::string argument(code);
     Session &s = session();
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) -> std::optional<std::string> {
-                                const pqxx::result rows =
-                                    t.exec_prepared(statements::resolve.name, argument);
-                                const pqxx::field url = rows.at(0).at(0);
-                                if (url.is_null())
-                                    return std::nullopt;
-                                return url.as<std::string>();
+                            [&](pqxx::transaction_base &t) {
+                                return optional_text(
+                                    t.exec_prepared(statements::resolve.name, argument));
                             });
 }
 
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
                                               const BatchProgress &progress)
 {
-    Session &s = session();
-    if (urls.empty())
-        return {};
-    refuse_nul_bytes(urls);
-
-    const std::size_t chunk = s.options.batch_chunk_size;
-    const Isolation isolation = s.options.isolation == Isolation::autocommit
-                                    ? Isolation::read_committed
-                                    : s.options.isolation;
-
-    /* Where the chunk being sent starts, to name a refused URL's absolute position. */
-    std::size_t chunk_begin = 0;
-    try {
-        return run_with_retries(
-        s.connection, s.options, isolation, s.random, [&](pqxx::transaction_base &t) {
-            std::vector<std::string> codes;
-            codes.reserve(urls.size());
-            for (std::size_t begin = 0; begin < urls.size(); begin += chunk) {
-                chunk_begin = begin;
-                const std::size_t end = std::min(urls.size(), begin + chunk);
-                const pqxx::result rows = t.exec_prepared(
-                    statements::shorten_chunk.name,
-                    text_array_literal(urls.data() + begin, urls.data() + end));
-                if (rows.size() != end - begin)
-                    throw ServerError("the server returned " + std::to_string(rows.size()) +
-                                      " codes for " + std::to_string(end - begin) + " urls");
-                for (const pqxx::row &row : rows)
-                    codes.push_back(row.at(0).as<std::string>());
-                if (progress)
-                    progress(end, urls.size());
-            }
-            return codes;
-        });
-    } catch (const InvalidUrl &e) {
-        throw absolute_batch_error(e, chunk_begin, urls.size());
-    }
+    return shorten_batch(session(), urls, nullptr, progress);
 }
 
+std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
+                                              const std::vector<std::string> &idempotency_keys,
+                                              const BatchProgress &progress)
+{
+    return shorten_batch(session(), urls, &idempotency_keys, progress);
+}
 
 std::string Client::shorten(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(session(), statements::shorten_with_options.name, url, options);
+    return shorten_with(session(), statements::shorten_with_options.name,
+                        statements::shorten_with_options_keyed.name, url, options);
 }
 
 std::string Client::shorten_locked(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(session(), statements::shorten_locked_with_options.name, url, options);
+    return shorten_with(session(), statements::shorten_locked_with_options.name,
+                        statements::shorten_locked_with_options_keyed.name, url, options);
 }
 
 std::optional<long long> Client::update(std::string_view code, std::string_view new_url,
@@ -250,15 +302,10 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
     const std::string code_argument(code), url_argument(new_url);
     const std::string version_argument = std::to_string(expected_version);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) -> std::optional<long long> {
-                                const pqxx::field f =
+                            [&](pqxx::transaction_base &t) {
+                                return optional_number(
                                     t.exec_prepared(statements::update.name, code_argument,
-                                                    url_argument, version_argument)
-                                        .at(0)
-                                        .at(0);
-                                if (f.is_null())
-                                    return std::nullopt;
-                                return f.as<long long>();
+                                                    url_argument, version_argument));
                             });
 }
 
@@ -284,14 +331,11 @@ std::optional<LinkStats> Client::stats(std::string_view code)
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
     const std::string argument(code);
-    return run_with_retries(
-        s.connection, s.options, s.options.isolation, s.random,
-        [&](pqxx::transaction_base &t) -> std::optional<LinkStats> {
-            const pqxx::result rows = t.exec_prepared(statements::stats.name, argument);
-            if (rows.empty())
-                return std::nullopt;
-            return stats_from_row(rows[0]);
-        });
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return optional_stats(
+                                    t.exec_prepared(statements::stats.name, argument));
+                            });
 }
 
 long long Client::purge(int batch_size)
@@ -304,10 +348,8 @@ long long Client::purge(int batch_size)
     const std::string argument = std::to_string(batch_size);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                             [&](pqxx::transaction_base &t) {
-                                return t.exec_prepared(statements::purge.name, argument)
-                                    .at(0)
-                                    .at(0)
-                                    .as<long long>();
+                                return number_result(
+                                    t.exec_prepared(statements::purge.name, argument));
                             },
                             CallArguments{false, true});
 }

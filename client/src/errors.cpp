@@ -84,4 +84,10 @@ InvalidUrl::InvalidUrl(const std::string &what, std::string sqlstate, std::strin
 {
 }
 
+IdempotencyConflict::IdempotencyConflict(const std::string &what, std::string sqlstate,
+                                         std::string server_message, std::size_t batch_index)
+    : Error(what, std::move(sqlstate), std::move(server_message)), batch_index_(batch_index)
+{
+}
+
 } // namespace url_shortener

@@ -24,18 +24,31 @@ Failure give_up(std::exception_ptr error)
     return {FailureKind::final, RetryCause::connection_lost, std::move(error)};
 }
 
-/* The connection is gone: safe to retry only if COMMIT was never sent. */
-Failure connection_gone(const std::string &server_text, bool in_explicit_transaction)
+/*
+ * The outcome of what was sent is unknown: final, unless the call sent
+ * idempotency keys, which make sending it again safe.
+ */
+Failure in_doubt(OutcomeUnknown error, const CallArguments &arguments)
+{
+    if (arguments.sends_idempotency_key)
+        return {FailureKind::reconnect_retry, RetryCause::outcome_unknown,
+                std::make_exception_ptr(std::move(error))};
+    return give_up(std::make_exception_ptr(std::move(error)));
+}
+
+/* The connection is gone: safe to retry if COMMIT was never sent, or with keys. */
+Failure connection_gone(const std::string &server_text, bool in_explicit_transaction,
+                        const CallArguments &arguments)
 {
     if (in_explicit_transaction)
         return {FailureKind::reconnect_retry, RetryCause::connection_lost,
                 std::make_exception_ptr(ConnectionLost(
                     "connection to the server was lost before COMMIT; nothing was stored",
                     sqlstate_connection_lost, server_text))};
-    return give_up(std::make_exception_ptr(OutcomeUnknown(
-        "connection to the server was lost after the statement was sent; "
-        "it may or may not have taken effect",
-        sqlstate_outcome_unknown, server_text)));
+    return in_doubt(OutcomeUnknown("connection to the server was lost after the statement was "
+                                   "sent; it may or may not have taken effect",
+                                   sqlstate_outcome_unknown, server_text),
+                    arguments);
 }
 
 } // namespace
@@ -89,6 +102,8 @@ std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::st
         return std::make_exception_ptr(AliasTaken(what, sqlstate, server_text));
     if (sqlstate == "US003")
         return std::make_exception_ptr(VersionConflict(what, sqlstate, server_text));
+    if (sqlstate == "US004")
+        return std::make_exception_ptr(IdempotencyConflict(what, sqlstate, server_text));
     if (sqlstate == "55P03")
         return std::make_exception_ptr(LockTimeout(what, sqlstate, server_text));
     if (sqlstate == "40003")
@@ -102,12 +117,12 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
     try {
         std::rethrow_exception(caught);
     } catch (const pqxx::in_doubt_error &e) {
-        return give_up(std::make_exception_ptr(OutcomeUnknown(
-            "connection to the server was lost during COMMIT; "
-            "the change may or may not have been stored",
-            sqlstate_outcome_unknown, e.what())));
+        return in_doubt(OutcomeUnknown("connection to the server was lost during COMMIT; "
+                                       "the change may or may not have been stored",
+                                       sqlstate_outcome_unknown, e.what()),
+                        arguments);
     } catch (const pqxx::statement_completion_unknown &e) {
-        return give_up(error_for_sqlstate("40003", e.what()));
+        return in_doubt(OutcomeUnknown(one_line(e.what()), "40003", e.what()), arguments);
     } catch (const pqxx::serialization_failure &e) {
         return {FailureKind::retry, RetryCause::serialization_failure,
                 error_for_sqlstate("40001", e.what())};
@@ -117,14 +132,14 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
         /* The remaining 40xxx family member libpqxx has no subclass for. */
         return give_up(error_for_sqlstate("40000", e.what()));
     } catch (const pqxx::broken_connection &e) {
-        return connection_gone(e.what(), in_explicit_transaction);
+        return connection_gone(e.what(), in_explicit_transaction, arguments);
     } catch (const pqxx::sql_error &e) {
         if (!connection_open)
-            return connection_gone(e.what(), in_explicit_transaction);
+            return connection_gone(e.what(), in_explicit_transaction, arguments);
         return give_up(error_for_sqlstate(e.sqlstate(), e.what(), arguments));
     } catch (const pqxx::failure &e) {
         if (!connection_open)
-            return connection_gone(e.what(), in_explicit_transaction);
+            return connection_gone(e.what(), in_explicit_transaction, arguments);
         return give_up(std::make_exception_ptr(ServerError(one_line(e.what()), {}, e.what())));
     } catch (...) {
         return give_up(nullptr);

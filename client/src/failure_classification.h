@@ -8,6 +8,8 @@
  *    pqxx::sql_error, so without sqlstate()); a lost connection as
  *    pqxx::broken_connection or as any failure after which the connection is
  *    no longer open; a connection lost during COMMIT as pqxx::in_doubt_error.
+ *    A lost connection whose outcome is unknown is retried only when the
+ *    call sent idempotency keys (CallArguments::sends_idempotency_key).
  */
 #ifndef URL_SHORTENER_CLIENT_FAILURE_CLASSIFICATION_H
 #define URL_SHORTENER_CLIENT_FAILURE_CLASSIFICATION_H
@@ -21,7 +23,9 @@ namespace url_shortener {
 
 enum class FailureKind {
     retry,            /* transient and nothing happened: wait, try again */
-    reconnect_retry,  /* connection lost, nothing committed: reconnect, try again */
+    reconnect_retry,  /* connection lost, nothing committed (or, with cause
+                         outcome_unknown, committed or not but idempotent):
+                         reconnect, try again */
     final,            /* throw the error */
 };
 
@@ -32,6 +36,12 @@ enum class FailureKind {
 struct CallArguments {
     bool sends_url = true;       /* a URL or URLs among the arguments */
     bool sends_options = false;  /* alias, reuse, expires_at or max_clicks */
+    /*
+     * Idempotency key(s) among the arguments (extension 1.3): sending the
+     * statement again cannot store anything twice, so a connection lost
+     * after sending, or during COMMIT, may be retried on a new connection.
+     */
+    bool sends_idempotency_key = false;
 };
 
 struct Failure {

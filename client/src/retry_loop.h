@@ -91,6 +91,23 @@ inline bool prepared_for_another_version(ServerConnection &connection, const std
 }
 
 /*
+ * The error to end a call with once a try ended in doubt (its outcome
+ * unknown) and the idempotent retry could not settle it: OutcomeUnknown,
+ * whatever went wrong after, since the lost try may have been stored.
+ */
+inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt)
+{
+    try {
+        std::rethrow_exception(doubt);
+    } catch (const Error &e) {
+        return std::make_exception_ptr(OutcomeUnknown(
+            std::string(e.what()) + "; the retry with the same idempotency key could not be "
+                                    "made, and sending that key again is safe",
+            e.sqlstate(), e.server_message()));
+    }
+}
+
+/*
  * Runs work until it succeeds, a failure is final, or options.retry's
  * attempts are spent; returns what work returns or throws a
  * url_shortener::Error.  Before every try, a connection the server has
@@ -98,7 +115,9 @@ inline bool prepared_for_another_version(ServerConnection &connection, const std
  * from an updated extension, the connection is replaced and the statements
  * prepared anew, also at most once per call.  work may be run more than
  * once, so it must not keep results from a failed try.  arguments says
- * what the call sends, to type a refusal (failure_classification.h).
+ * what the call sends, to type a refusal and to know whether a try whose
+ * outcome is unknown may be sent again (failure_classification.h); once a
+ * try ended so, the call ends either with work's result or OutcomeUnknown.
  */
 template <typename Work>
 auto run_with_retries(ServerConnection &connection, const ClientOptions &options,
@@ -110,9 +129,12 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
     bool reconnected = false;
     bool reprepared = false;
     bool lost_in_last_try = false;
+    std::exception_ptr doubt;   /* the OutcomeUnknown of a try retried by its keys */
 
     for (int attempt = 1;; ++attempt) {
         if (!connection.probe()) {
+            if (doubt && reconnected)
+                std::rethrow_exception(still_in_doubt(doubt));
             if (reconnected)
                 throw ConnectionLost("connection to the server was lost again after "
                                      "reconnecting; nothing was stored",
@@ -121,7 +143,13 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
                 options.on_retry(RetryEvent{RetryCause::connection_lost, attempt - 1,
                                             std::chrono::milliseconds(0)});
             reconnected = true;
-            connection.reconnect();
+            try {
+                connection.reconnect();
+            } catch (const Error &) {
+                if (doubt)
+                    std::rethrow_exception(still_in_doubt(doubt));
+                throw;
+            }
         }
 
         Failure failure{};
@@ -134,7 +162,7 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
                 throw; /* ours (e.g. a short result) or the caller's: unchanged */
         }
 
-        if (failure.kind == FailureKind::final && !reprepared &&
+        if (failure.kind == FailureKind::final && !reprepared && !doubt &&
             prepared_for_another_version(connection, failure.error)) {
             reprepared = true;
             connection.reconnect();
@@ -143,9 +171,17 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
 
         const bool may_retry = failure.kind != FailureKind::final && attempt < max_attempts &&
                                !(failure.kind == FailureKind::reconnect_retry && reconnected);
-        if (!may_retry)
+        if (!may_retry) {
+            if (doubt)
+                std::rethrow_exception(still_in_doubt(doubt));
+            if (failure.cause == RetryCause::outcome_unknown &&
+                failure.kind == FailureKind::reconnect_retry)
+                std::rethrow_exception(still_in_doubt(failure.error));
             std::rethrow_exception(failure.error);
+        }
 
+        if (failure.cause == RetryCause::outcome_unknown && !doubt)
+            doubt = failure.error;
         lost_in_last_try = failure.kind == FailureKind::reconnect_retry;
         const auto delay = backoff_delay(options.retry, attempt, random);
         if (options.on_retry)

@@ -4,6 +4,7 @@
  */
 #include "server_connection.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
@@ -64,6 +65,14 @@ std::string connection_string_with_timeout(const std::string &connection_string,
     return result;
 }
 
+bool version_at_least(const std::string &version, int major, int minor)
+{
+    int has_major = 0, has_minor = 0;
+    if (std::sscanf(version.c_str(), "%d.%d", &has_major, &has_minor) < 1)
+        return false;
+    return has_major > major || (has_major == major && has_minor >= minor);
+}
+
 ServerConnection::ServerConnection(std::string connection_string,
                                    std::chrono::seconds connect_timeout,
                                    std::chrono::milliseconds statement_timeout)
@@ -110,6 +119,11 @@ void ServerConnection::connect()
         }
         if (has_lifecycle())
             for (const statements::Statement &s : statements::lifecycle) {
+                connection_->prepare(s.name, s.sql(schema));
+                connection_->prepare_now(s.name);
+            }
+        if (has_idempotency_keys())
+            for (const statements::Statement &s : statements::keyed) {
                 connection_->prepare(s.name, s.sql(schema));
                 connection_->prepare_now(s.name);
             }

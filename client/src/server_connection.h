@@ -27,6 +27,9 @@ namespace url_shortener {
 std::string connection_string_with_timeout(const std::string &connection_string,
                                            long long connect_timeout_seconds);
 
+/* Whether an extension version ("1.2") is major.minor or later. */
+bool version_at_least(const std::string &version, int major, int minor);
+
 class ServerConnection {
 public:
     /*
@@ -54,6 +57,9 @@ public:
 
     /* Whether the extension is version 1.1 or later (lifecycle calls prepared). */
     bool has_lifecycle() const { return extension_version_ != "1.0"; }
+
+    /* Whether the extension is version 1.3 or later (idempotency keys prepared). */
+    bool has_idempotency_keys() const { return version_at_least(extension_version_, 1, 3); }
 
     /*
      * The extension version installed now, read on this connection;

@@ -1,7 +1,7 @@
 /*
  * statement_values.cpp
- *    Checking and encoding the values the statements take, and decoding
- *    what they return; shared by Client and InTransaction.
+ *    Checking and encoding the values the statements take, and naming a
+ *    refused URL of a batch; shared by Client and InTransaction.
  */
 #include "statement_values.h"
 
@@ -10,6 +10,7 @@
 #include <pqxx/row>
 
 #include "failure_classification.h"
+#include "idempotency_key.h"
 #include "url_shortener/errors.h"
 
 namespace url_shortener {
@@ -33,12 +34,6 @@ void refuse_nul_byte(std::string_view url)
 {
     if (url.find('\0') != std::string_view::npos)
         throw InvalidUrl("url contains a NUL byte", "22021");
-}
-
-/* The code in the one row and column shorten_url returns. */
-std::string single_code(const pqxx::result &rows)
-{
-    return rows.at(0).at(0).as<std::string>();
 }
 
 /* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
@@ -89,12 +84,26 @@ void check_link_options(const LinkOptions &o)
     if (o.reuse && (o.alias || o.expires_at || o.max_clicks))
         throw InvalidArgument("reuse cannot be combined with alias, expires_at or max_clicks",
                               sqlstate_invalid_argument);
+    if (o.idempotency_key) {
+        check_idempotency_key(*o.idempotency_key);
+        if (o.alias || o.reuse)
+            throw InvalidArgument("idempotency_key cannot be combined with alias or reuse",
+                                  sqlstate_invalid_argument,
+                                  "DETAIL:  An alias is its own identity, and reuse already "
+                                  "returns the URL's one link.");
+    }
 }
 
-/* Whether any option is set. */
+/* Whether any option is set (an idempotency key is not an option of the link). */
 bool has_options(const LinkOptions &o)
 {
     return o.alias || o.reuse || o.expires_at || o.max_clicks;
+}
+
+/* Whether a key may go with these options: not with alias or reuse. */
+bool takes_idempotency_key(const LinkOptions &o)
+{
+    return !o.alias && !o.reuse;
 }
 
 /*
@@ -120,7 +129,7 @@ std::optional<std::size_t> element_position(const std::string &context)
 }
 
 OptionParameters::OptionParameters(const LinkOptions &o)
-    : alias(o.alias), reuse(o.reuse ? "true" : "false")
+    : alias(o.alias), reuse(o.reuse ? "true" : "false"), idempotency_key(o.idempotency_key)
 {
     if (o.expires_at)
         expires_at = unix_seconds(*o.expires_at);
@@ -128,26 +137,48 @@ OptionParameters::OptionParameters(const LinkOptions &o)
         max_clicks = std::to_string(*o.max_clicks);
 }
 
-LinkStats stats_from_row(const pqxx::row &r)
+namespace {
+
+/* The 1-based n of "element n" in an error's detail (shorten_urls' US004). */
+std::optional<std::size_t> element_in_detail(const std::string &detail)
 {
-    LinkStats st;
-    st.code = r[0].as<std::string>();
-    st.url = r[1].as<std::string>();
-    st.clicks = r[2].as<long long>();
-    st.created_at = from_unix_seconds(r[3].as<double>());
-    if (!r[4].is_null())
-        st.expires_at = from_unix_seconds(r[4].as<double>());
-    if (!r[5].is_null())
-        st.max_clicks = r[5].as<long long>();
-    st.version = r[6].as<long long>();
-    st.enabled = r[7].as<bool>();
-    return st;
+    const std::size_t at = detail.find("element ");
+    if (at == std::string::npos)
+        return std::nullopt;
+    std::size_t n = 0, i = at + 8;
+    for (; i < detail.size() && detail[i] >= '0' && detail[i] <= '9'; ++i)
+        n = n * 10 + static_cast<std::size_t>(detail[i] - '0');
+    if (i == at + 8 || n == 0)
+        return std::nullopt;
+    return n;
+}
+
+/* The refused element's 1-based position within its chunk, from the server's report. */
+std::optional<std::size_t> position_in_chunk(const Error &e)
+{
+    const ServerReport report = ServerReport::parse(e.server_message());
+    if (const std::optional<std::size_t> n = element_position(report.context))
+        return n;
+    return element_in_detail(report.detail);
+}
+
+} // namespace
+
+IdempotencyConflict absolute_batch_error(const IdempotencyConflict &e, std::size_t chunk_begin,
+                                         std::size_t total)
+{
+    const std::optional<std::size_t> in_chunk = position_in_chunk(e);
+    if (!in_chunk)
+        return e;
+    const std::size_t index = chunk_begin + *in_chunk - 1;
+    return IdempotencyConflict("URL " + std::to_string(index + 1) + " of " +
+                                   std::to_string(total) + ": " + e.what(),
+                               e.sqlstate(), e.server_message(), index);
 }
 
 InvalidUrl absolute_batch_error(const InvalidUrl &e, std::size_t chunk_begin, std::size_t total)
 {
-    const std::optional<std::size_t> in_chunk =
-        element_position(ServerReport::parse(e.server_message()).context);
+    const std::optional<std::size_t> in_chunk = position_in_chunk(e);
     if (!in_chunk)
         return e;
     const std::size_t index = chunk_begin + *in_chunk - 1;

@@ -90,6 +90,36 @@ inline constexpr Statement purge{"url_shortener_purge", "SELECT ",
 inline constexpr Statement lifecycle[] = {shorten_with_options, shorten_locked_with_options,
                                           update, remove, disable, enable, stats, purge};
 
+/*
+ * Version 1.3's idempotency keys: the same calls with the key as the last
+ * parameter (shorten_urls: a text[] of keys parallel to the URLs).
+ */
+inline constexpr Statement shorten_keyed{"url_shortener_shorten_keyed", "SELECT ",
+                                         ".shorten_url($1, idempotency_key => $2)"};
+
+inline constexpr Statement shorten_locked_keyed{"url_shortener_shorten_locked_keyed", "SELECT ",
+                                                ".shorten_url_locked($1, idempotency_key => $2)"};
+
+inline constexpr Statement shorten_chunk_keyed{
+    "url_shortener_shorten_chunk_keyed", "SELECT short_code FROM ",
+    ".shorten_urls($1::pg_catalog.text[], idempotency_keys => $2::pg_catalog.text[])"};
+
+inline constexpr Statement shorten_with_options_keyed{
+    "url_shortener_shorten_with_options_keyed", "SELECT ",
+    ".shorten_url($1, alias => $2, reuse => $3::pg_catalog.bool, "
+    "expires_at => pg_catalog.to_timestamp($4::pg_catalog.float8), max_clicks => $5::pg_catalog.int8, "
+    "idempotency_key => $6)"};
+
+inline constexpr Statement shorten_locked_with_options_keyed{
+    "url_shortener_shorten_locked_with_options_keyed", "SELECT ",
+    ".shorten_url_locked($1, alias => $2, reuse => $3::pg_catalog.bool, "
+    "expires_at => pg_catalog.to_timestamp($4::pg_catalog.float8), max_clicks => $5::pg_catalog.int8, "
+    "idempotency_key => $6)"};
+
+inline constexpr Statement keyed[] = {shorten_keyed, shorten_locked_keyed, shorten_chunk_keyed,
+                                      shorten_with_options_keyed,
+                                      shorten_locked_with_options_keyed};
+
 } // namespace url_shortener::statements
 
 #endif

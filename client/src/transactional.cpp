@@ -14,9 +14,11 @@
 #include <pqxx/result>
 
 #include "failure_classification.h"
+#include "idempotency_key.h"
+#include "server_connection.h"
+#include "statement_results.h"
 #include "statement_values.h"
 #include "statements.h"
-#include "text_array.h"
 
 namespace url_shortener {
 
@@ -48,10 +50,15 @@ auto translated(pqxx::transaction_base &t, const CallArguments &arguments, Work 
 /* The lifecycle calls need 1.1; against 1.0 they would fail less clearly. */
 void require_lifecycle(const std::string &version, const char *call)
 {
-    if (version == "1.0")
-        throw ServerError(std::string(call) + " needs url_shortener 1.1, the database has 1.0",
-                          "0A000",
-                          "HINT:  Run ALTER EXTENSION url_shortener UPDATE in the database.");
+    if (!version_at_least(version, 1, 1))
+        throw needs_version(call, "1.1", version);
+}
+
+/* Idempotency keys need 1.3. */
+void require_idempotency_keys(const std::string &version)
+{
+    if (!version_at_least(version, 1, 3))
+        throw needs_version("idempotency keys", "1.3", version);
 }
 
 } // namespace
@@ -92,17 +99,30 @@ std::string InTransaction::shorten_locked(std::string_view url)
 
 namespace {
 
-/* shorten or shorten_locked with options, statement saying which. */
-std::string shorten_with(pqxx::transaction_base &t, const std::string &sql, const std::string &version,
+/*
+ * shorten or shorten_locked with options: plain and keyed are the
+ * statements without and with the idempotency key, sent only when the
+ * caller gave one (nothing here retries, so a key of our own would serve
+ * nothing).
+ */
+std::string shorten_with(pqxx::transaction_base &t, const std::string &plain,
+                         const std::string &keyed, const std::string &version,
                          std::string_view url, const LinkOptions &options)
 {
     refuse_nul_byte(url);
     check_link_options(options);
     require_lifecycle(version, "shorten with options");
+    if (options.idempotency_key)
+        require_idempotency_keys(version);
     const std::string argument(url);
     const OptionParameters p(options);
     return translated(t, CallArguments{true, has_options(options)}, [&] {
-        return single_code(t.exec_params(sql, argument, OptionParameters::text(p.alias),
+        if (options.idempotency_key)
+            return single_code(t.exec_params(
+                keyed, argument, OptionParameters::text(p.alias), OptionParameters::text(p.reuse),
+                OptionParameters::text(p.expires_at), OptionParameters::text(p.max_clicks),
+                OptionParameters::text(p.idempotency_key)));
+        return single_code(t.exec_params(plain, argument, OptionParameters::text(p.alias),
                                          OptionParameters::text(p.reuse),
                                          OptionParameters::text(p.expires_at),
                                          OptionParameters::text(p.max_clicks)));
@@ -117,24 +137,24 @@ bool code_call(pqxx::transaction_base &t, const std::string &sql, const std::str
     if (code.find('\0') != std::string_view::npos)
         return false;
     const std::string argument(code);
-    return translated(t, CallArguments{false, false}, [&] {
-        const pqxx::field f = t.exec_params(sql, argument).at(0).at(0);
-        return !f.is_null() && f.as<bool>();
-    });
+    return translated(t, CallArguments{false, false},
+                      [&] { return true_result(t.exec_params(sql, argument)); });
 }
 
 } // namespace
 
 std::string InTransaction::shorten(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(transaction_, statements::shorten_with_options.sql(schema_), version_, url,
+    return shorten_with(transaction_, statements::shorten_with_options.sql(schema_),
+                        statements::shorten_with_options_keyed.sql(schema_), version_, url,
                         options);
 }
 
 std::string InTransaction::shorten_locked(std::string_view url, const LinkOptions &options)
 {
     return shorten_with(transaction_, statements::shorten_locked_with_options.sql(schema_),
-                        version_, url, options);
+                        statements::shorten_locked_with_options_keyed.sql(schema_), version_, url,
+                        options);
 }
 
 std::optional<std::string> InTransaction::resolve(std::string_view code)
@@ -142,14 +162,39 @@ std::optional<std::string> InTransaction::resolve(std::string_view code)
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
     const std::string argument(code);
-    return translated(transaction_, {}, [&]() -> std::optional<std::string> {
-        const pqxx::field url =
-            transaction_.exec_params(statements::resolve.sql(schema_), argument).at(0).at(0);
-        if (url.is_null())
-            return std::nullopt;
-        return url.as<std::string>();
+    return translated(transaction_, {}, [&] {
+        return optional_text(transaction_.exec_params(statements::resolve.sql(schema_), argument));
     });
 }
+
+namespace {
+
+/* shorten_many inside t, with keys (of the caller) or without. */
+std::vector<std::string> shorten_batch(pqxx::transaction_base &t, const std::string &schema,
+                                       const std::vector<std::string> &urls,
+                                       const BatchKeys &keys, std::size_t chunk_size)
+{
+    const std::string plain = statements::shorten_chunk.sql(schema);
+    const std::string keyed = statements::shorten_chunk_keyed.sql(schema);
+    std::size_t chunk_begin = 0;
+    try {
+        return translated(t, CallArguments{true, false, !keys.empty()}, [&] {
+            return shorten_in_chunks(
+                urls, keys, chunk_size, chunk_begin, {},
+                [&](const std::string &url_array, const std::string *key_array) {
+                    if (key_array)
+                        return t.exec_params(keyed, url_array, *key_array);
+                    return t.exec_params(plain, url_array);
+                });
+        });
+    } catch (const InvalidUrl &e) {
+        throw absolute_batch_error(e, chunk_begin, urls.size());
+    } catch (const IdempotencyConflict &e) {
+        throw absolute_batch_error(e, chunk_begin, urls.size());
+    }
+}
+
+} // namespace
 
 std::vector<std::string> InTransaction::shorten_many(const std::vector<std::string> &urls,
                                                      std::size_t chunk_size)
@@ -157,28 +202,19 @@ std::vector<std::string> InTransaction::shorten_many(const std::vector<std::stri
     if (urls.empty())
         return {};
     refuse_nul_bytes(urls);
-    const std::size_t chunk = std::max<std::size_t>(chunk_size, 1);
-    const std::string sql = statements::shorten_chunk.sql(schema_);
-    std::vector<std::string> codes;
-    codes.reserve(urls.size());
-    for (std::size_t begin = 0; begin < urls.size(); begin += chunk) {
-        const std::size_t end = std::min(urls.size(), begin + chunk);
-        try {
-            translated(transaction_, {}, [&] {
-                const pqxx::result rows = transaction_.exec_params(
-                    sql, text_array_literal(urls.data() + begin, urls.data() + end));
-                if (rows.size() != end - begin)
-                    throw ServerError("the server returned " + std::to_string(rows.size()) +
-                                      " codes for " + std::to_string(end - begin) + " urls");
-                for (const pqxx::row &row : rows)
-                    codes.push_back(row.at(0).as<std::string>());
-                return 0;
-            });
-        } catch (const InvalidUrl &e) {
-            throw absolute_batch_error(e, begin, urls.size());
-        }
-    }
-    return codes;
+    return shorten_batch(transaction_, schema_, urls, BatchKeys(), chunk_size);
+}
+
+std::vector<std::string> InTransaction::shorten_many(const std::vector<std::string> &urls,
+                                                     const std::vector<std::string> &idempotency_keys,
+                                                     std::size_t chunk_size)
+{
+    const BatchKeys keys(idempotency_keys, urls.size());
+    if (urls.empty())
+        return {};
+    refuse_nul_bytes(urls);
+    require_idempotency_keys(version_);
+    return shorten_batch(transaction_, schema_, urls, keys, chunk_size);
 }
 
 std::optional<long long> InTransaction::update(std::string_view code, std::string_view new_url,
@@ -190,15 +226,10 @@ std::optional<long long> InTransaction::update(std::string_view code, std::strin
         return std::nullopt;
     const std::string code_argument(code), url_argument(new_url);
     const std::string version_argument = std::to_string(expected_version);
-    return translated(transaction_, {}, [&]() -> std::optional<long long> {
-        const pqxx::field f = transaction_
-                                  .exec_params(statements::update.sql(schema_), code_argument,
-                                               url_argument, version_argument)
-                                  .at(0)
-                                  .at(0);
-        if (f.is_null())
-            return std::nullopt;
-        return f.as<long long>();
+    return translated(transaction_, {}, [&] {
+        return optional_number(transaction_.exec_params(statements::update.sql(schema_),
+                                                        code_argument, url_argument,
+                                                        version_argument));
     });
 }
 
@@ -223,11 +254,8 @@ std::optional<LinkStats> InTransaction::stats(std::string_view code)
     if (code.find('\0') != std::string_view::npos)
         return std::nullopt;
     const std::string argument(code);
-    return translated(transaction_, CallArguments{false, false}, [&]() -> std::optional<LinkStats> {
-        const pqxx::result rows = transaction_.exec_params(statements::stats.sql(schema_), argument);
-        if (rows.empty())
-            return std::nullopt;
-        return stats_from_row(rows[0]);
+    return translated(transaction_, CallArguments{false, false}, [&] {
+        return optional_stats(transaction_.exec_params(statements::stats.sql(schema_), argument));
     });
 }
 
@@ -239,10 +267,7 @@ long long InTransaction::purge(int batch_size)
     require_lifecycle(version_, "purge");
     const std::string argument = std::to_string(batch_size);
     return translated(transaction_, CallArguments{false, true}, [&] {
-        return transaction_.exec_params(statements::purge.sql(schema_), argument)
-            .at(0)
-            .at(0)
-            .as<long long>();
+        return number_result(transaction_.exec_params(statements::purge.sql(schema_), argument));
     });
 }
 

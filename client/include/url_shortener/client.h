@@ -36,7 +36,11 @@
  *      ConnectionLost      could not connect, or lost the connection where
  *                          nothing can have been committed; nothing stored
  *      OutcomeUnknown      the connection broke after the statement or its
- *                          COMMIT was sent; it may or may not have happened
+ *                          COMMIT was sent, and no retry with the same
+ *                          idempotency key could settle it; it may or may
+ *                          not have happened
+ *      IdempotencyConflict US004: the idempotency key was used for another
+ *                          request; nothing stored
  *      ServerError         anything else, with sqlstate() and the message
  *
  *    Retries: a call retries by itself, with jittered exponential backoff and
@@ -45,9 +49,26 @@
  *    connection found dead before anything was sent, which is replaced once
  *    per call.  In an explicit transaction (Isolation other than autocommit,
  *    and always in shorten_many) a connection lost before COMMIT was sent
- *    also counts, since the server rolls such a transaction back.  A
- *    connection lost after sending in autocommit mode, or during COMMIT, is
- *    never retried: it throws OutcomeUnknown.
+ *    also counts, since the server rolls such a transaction back.
+ *
+ *    Idempotency keys (extension 1.3): shorten, shorten_locked and
+ *    shorten_many send an idempotency key with every new link: the
+ *    caller's (LinkOptions::idempotency_key, shorten_many's keys) or, when
+ *    none is given, a random one per call (128 bits from the operating
+ *    system's CSPRNG, as 32 hex digits).  The server stores the link under
+ *    a code derived from the key, and the same key with the same request
+ *    returns that code again without storing a second row.  So a
+ *    connection lost after sending, in autocommit mode or during COMMIT,
+ *    is retried too (once per call, on a new connection) with the same
+ *    key(s): the retry returns the code(s) the lost try stored, or stores
+ *    them now.  No key is sent with an alias or with reuse (an alias is its
+ *    own identity; reuse already returns the URL's one link), nor to an
+ *    extension older than 1.3: such calls, and resolve, update, remove,
+ *    disable, enable and purge, never retry a connection lost after
+ *    sending: it throws OutcomeUnknown.  When the retry cannot be made
+ *    (max_attempts 1, or the new connection fails too) the call throws
+ *    OutcomeUnknown as well; calling again with the same key is then safe,
+ *    which needs a key the caller chose.
  */
 #ifndef URL_SHORTENER_CLIENT_H
 #define URL_SHORTENER_CLIENT_H
@@ -83,6 +104,8 @@ enum class RetryCause {
     serialization_failure,       /* SQLSTATE 40001 */
     deadlock,                    /* SQLSTATE 40P01 */
     connection_lost,             /* nothing was committed; reconnecting */
+    outcome_unknown,             /* lost after sending (or during COMMIT); reconnecting
+                                    and sending the same idempotency key(s) again */
 };
 
 struct RetryEvent {
@@ -128,12 +151,20 @@ struct ClientOptions {
 /*
  * Options of a new link (extension 1.1).  reuse returns the URL's existing
  * reusable link, or makes one; it cannot be combined with the others.
+ *
+ * idempotency_key (extension 1.3): 1 to 255 bytes, no NUL byte, never with
+ * alias or reuse.  The same key with the same url, expires_at and
+ * max_clicks returns the same code, at any time and from any session, and
+ * stores one link; the same key with anything else of these different
+ * throws IdempotencyConflict.  Without it, shorten sends a random key of
+ * its own (unless alias or reuse is set), used for its own retries only.
  */
 struct LinkOptions {
     std::optional<std::string> alias;                                 /* A-Z a-z 0-9 _ -, 1..64 */
     bool reuse = false;
     std::optional<std::chrono::system_clock::time_point> expires_at;  /* in the future */
     std::optional<long long> max_clicks;                              /* at least 1 */
+    std::optional<std::string> idempotency_key;                       /* 1..255 bytes */
 };
 
 /* What url_stats reports about one link (extension 1.1). */
@@ -177,7 +208,9 @@ public:
 
     /*
      * Stores url under a fresh random code (shorten_url) and returns the
-     * code.  Throws InvalidUrl, CodeSpaceExhausted, ConnectionLost,
+     * code; against extension 1.3, with a random idempotency key, so a
+     * connection lost after sending is retried without storing twice.
+     * Throws InvalidUrl, CodeSpaceExhausted, ConnectionLost,
      * OutcomeUnknown, ServerError.
      */
     std::string shorten(std::string_view url);
@@ -207,9 +240,26 @@ public:
      * chunk; after a retry it starts again from 0.  An empty batch sends
      * nothing.  Throws what shorten throws; an InvalidUrl names the refused
      * URL's position in urls (InvalidUrl::batch_index, 0-based; what() says
-     * "URL n of N", 1-based).
+     * "URL n of N", 1-based).  Against extension 1.3 every URL goes with a
+     * random idempotency key of its own, kept for the call's retries, so a
+     * connection lost during COMMIT is retried and returns the codes the
+     * lost try stored (or stores them now), never a second row.
      */
     std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
+                                          const BatchProgress &progress = {});
+
+    /*
+     * shorten_many with the caller's idempotency keys, one per URL
+     * (idempotency_keys[i] for urls[i]; needs extension 1.3).  Running the
+     * same call again, after OutcomeUnknown or at any later time, returns
+     * the same codes and stores nothing twice.  Throws InvalidArgument
+     * (22023) if the sizes differ or a key is empty, longer than 255 bytes
+     * or holds a NUL byte, IdempotencyConflict (its batch_index() 0-based)
+     * if a key was used before (or earlier in urls) for another URL, and
+     * what shorten_many throws.
+     */
+    std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
+                                          const std::vector<std::string> &idempotency_keys,
                                           const BatchProgress &progress = {});
 
     /*
@@ -222,9 +272,12 @@ public:
      * alias is the code of a link already (never another code instead),
      * InvalidArgument for a bad option (checked before sending where the
      * client can: alias syntax, max_clicks < 1, expires_at not after the
-     * client's clock, reuse with another option; a reserved alias and an
+     * client's clock, reuse with another option, an idempotency key that is
+     * empty, too long, or given with alias or reuse; a reserved alias and an
      * expiry the server's clock has passed are refused by the server),
-     * InvalidUrl for a bad URL, and what shorten throws.
+     * InvalidUrl for a bad URL, IdempotencyConflict when the key was used
+     * for another request, ServerError (0A000) for a key given to an
+     * extension older than 1.3, and what shorten throws.
      */
     std::string shorten(std::string_view url, const LinkOptions &options);
     std::string shorten_locked(std::string_view url, const LinkOptions &options);

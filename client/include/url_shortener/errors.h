@@ -147,8 +147,11 @@ public:
  * server may or may not have carried it out (SQLSTATE 08007,
  * transaction_resolution_unknown; 40003 when the server said so): a link
  * may exist that the caller never learned the code of, or a click may have
- * been counted.  The client never retries this; the caller decides.  The
- * next call on the same Client reconnects.
+ * been counted.  A call that sent idempotency keys (extension 1.3) retries
+ * this once by itself and throws it only when that retry could not be
+ * made; calling again with the same key(s) is then safe.  Other calls never
+ * retry it; the caller decides.  The next call on the same Client
+ * reconnects.
  */
 class URL_SHORTENER_CLIENT_EXPORT OutcomeUnknown : public Error {
 public:
@@ -172,6 +175,25 @@ public:
 class URL_SHORTENER_CLIENT_EXPORT VersionConflict : public Error {
 public:
     using Error::Error;
+};
+
+/*
+ * SQLSTATE US004: the idempotency key was already used for a different
+ * request (another URL, expires_at or max_clicks), or twice in one
+ * shorten_many for different URLs.  Nothing was stored.  detail() names
+ * the code the key holds; in shorten_many, batch_index() is the 0-based
+ * position of the refused URL in the caller's vector.
+ */
+class URL_SHORTENER_CLIENT_EXPORT IdempotencyConflict : public Error {
+public:
+    using Error::Error;
+    IdempotencyConflict(const std::string &what, std::string sqlstate, std::string server_message,
+                        std::size_t batch_index);
+
+    std::optional<std::size_t> batch_index() const noexcept { return batch_index_; }
+
+private:
+    std::optional<std::size_t> batch_index_;
 };
 
 /*

@@ -72,6 +72,15 @@ public:
     std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
                                           std::size_t chunk_size = 5000);
 
+    /*
+     * The same with the caller's idempotency keys, one per URL (extension
+     * 1.3), as Client::shorten_many with keys.  A key is sent only when
+     * the caller gives one, here and in LinkOptions: nothing here retries.
+     */
+    std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
+                                          const std::vector<std::string> &idempotency_keys,
+                                          std::size_t chunk_size = 5000);
+
     /* As the Client calls of the same names (extension 1.1 or later). */
     std::optional<long long> update(std::string_view code, std::string_view new_url,
                                     long long expected_version);
