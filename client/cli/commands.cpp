@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -203,15 +204,49 @@ bool readable_file(const std::string &path)
 
 } // namespace
 
-int import_command(Client &client, Output &out, const std::string &path)
+namespace {
+
+/* Whether the extension version ("1.3") takes idempotency keys. */
+bool takes_keys(const std::string &version)
+{
+    int major = 0, minor = 0;
+    if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) < 1)
+        return false;
+    return major > 1 || (major == 1 && minor >= 3);
+}
+
+/*
+ * The idempotency key of each line: PREFIX:LINE with --idempotency-prefix,
+ * otherwise SHA256:LINE, the input's SHA-256 in hex, so the same input
+ * gives the same keys however it is named or piped.
+ */
+std::vector<std::string> line_keys(const UrlLines &lines, const ImportOptions &options)
+{
+    const std::string prefix =
+        (options.idempotency_prefix ? *options.idempotency_prefix : lines.sha256) + ":";
+    std::vector<std::string> keys;
+    keys.reserve(lines.line_numbers.size());
+    for (const std::size_t number : lines.line_numbers)
+        keys.push_back(prefix + std::to_string(number));
+    return keys;
+}
+
+} // namespace
+
+int import_command(Client &client, Output &out, const std::string &path,
+                   const ImportOptions &options)
 {
     UrlLines lines;
     if (path == "-") {
         lines = read_url_lines(std::cin);
+        if (std::cin.bad()) {
+            std::cerr << "url-shortener: cannot read standard input: read error\n";
+            return exit_invalid_input;
+        }
     } else {
         if (!readable_file(path))
             return exit_invalid_input;
-        std::ifstream file(path);
+        std::ifstream file(path, std::ios::binary);
         if (!file) {
             std::cerr << "url-shortener: cannot read \"" << path << "\": " << std::strerror(errno)
                       << '\n';
@@ -224,38 +259,80 @@ int import_command(Client &client, Output &out, const std::string &path)
         }
     }
 
+    /*
+     * Keys need extension 1.3; without --idempotency-prefix an older one
+     * imports as before (without keys), with it the library refuses.
+     */
+    const bool keyed = options.idempotency_prefix || takes_keys(client.server_version());
+
     BatchProgress progress;
     if (isatty(STDERR_FILENO))
         progress = [](std::size_t done, std::size_t total) {
             std::cerr << "\rshortened " << done << " of " << total << " urls" << std::flush;
         };
+    const auto end_progress = [&] {
+        if (progress)
+            std::cerr << '\n';
+    };
+    const std::string source = path == "-" ? "standard input" : "\"" + path + "\"";
 
     std::vector<std::string> codes;
     try {
-        codes = client.shorten_many(lines.urls, progress);
+        if (keyed) {
+            const std::vector<std::string> keys = line_keys(lines, options);
+            codes = client.shorten_many(lines.urls, keys, progress);
+        } else {
+            codes = client.shorten_many(lines.urls, progress);
+        }
     } catch (const InvalidUrl &e) {
-        if (progress)
-            std::cerr << '\n';
+        end_progress();
         std::cerr << "url-shortener: import stored nothing: ";
         if (e.batch_index())
-            std::cerr << "line " << lines.line_numbers[*e.batch_index()] << " of \"" << path
-                      << "\" was refused: " << e.primary_message()
+            std::cerr << "line " << lines.line_numbers[*e.batch_index()] << " of " << source
+                      << " was refused: " << e.primary_message()
                       << (e.detail().empty() ? "" : ": " + e.detail());
         else
             std::cerr << e.what();
         std::cerr << '\n';
         return exit_invalid_input;
+    } catch (const IdempotencyConflict &e) {
+        end_progress();
+        std::cerr << "url-shortener: import stored nothing: ";
+        if (e.batch_index())
+            std::cerr << "line " << lines.line_numbers[*e.batch_index()] << " of " << source
+                      << " (\"" << lines.urls[*e.batch_index()] << "\"): ";
+        std::cerr << e.primary_message() << (e.detail().empty() ? "" : ": " + e.detail());
+        if (options.idempotency_prefix)
+            std::cerr << " (--idempotency-prefix " << *options.idempotency_prefix
+                      << " was used before with another URL on that line; choose another "
+                         "prefix for other content)";
+        std::cerr << '\n';
+        return exit_idempotency_conflict;
     } catch (const ConnectionLost &e) {
-        if (progress)
-            std::cerr << '\n';
+        end_progress();
         std::cerr << "url-shortener: import stored nothing: " << e.what()
                   << " (nothing of the import was committed; running it again is safe)\n";
         return exit_server_failure;
+    } catch (const OutcomeUnknown &e) {
+        end_progress();
+        std::cerr << "url-shortener: import: " << e.what();
+        if (keyed)
+            std::cerr << " (running the same import again"
+                      << (options.idempotency_prefix ? " with the same --idempotency-prefix" : "")
+                      << " on the same input is safe: it prints the same codes and stores "
+                         "nothing twice)\n";
+        else
+            std::cerr << " (the extension is older than 1.3, so the import has no idempotency "
+                         "keys: check whether the links exist before running it again)\n";
+        return exit_outcome_unknown;
     }
-    if (progress)
-        std::cerr << '\n';
+    end_progress();
 
-    /* Written as it goes; the URLs are dropped as their lines are printed. */
+    /*
+     * Nothing is printed before the one COMMIT of the whole import: until
+     * then no code is stored, and a failure stores none.  Written as it
+     * goes; the URLs are dropped as their lines are printed.
+     */
     for (std::size_t i = 0; i < codes.size(); ++i) {
         out.link(codes[i], lines.urls[i], true, lines.line_numbers[i]);
         std::string().swap(lines.urls[i]);

@@ -48,14 +48,25 @@ int purge_command(Client &client, Output &out, int batch_size);
 /* Prints the URL, or says why there is none and returns exit_not_found. */
 int resolve_command(Client &client, Output &out, const std::string &code);
 
+/* import's options. */
+struct ImportOptions {
+    /* Keys are PREFIX:LINE instead of SHA256-OF-INPUT:LINE. */
+    std::optional<std::string> idempotency_prefix;
+};
+
 /*
  * Reads one URL per line from path ("-" for stdin; whitespace trimmed,
  * blank lines and # comments skipped), shortens them all in one
  * transaction, batch_size URLs per statement, and prints "code<TAB>url"
- * lines.  A refused URL is named by its line number.  Shows progress on
- * stderr only when stderr is a terminal.
+ * lines once it committed.  Against extension 1.3 each line goes with an
+ * idempotency key, the input's SHA-256 (or --idempotency-prefix) and the
+ * line number, so running the same import again after a lost connection
+ * prints the same codes and stores nothing twice.  A refused URL is named
+ * by its line number.  Shows progress on stderr only when stderr is a
+ * terminal.
  */
-int import_command(Client &client, Output &out, const std::string &path);
+int import_command(Client &client, Output &out, const std::string &path,
+                   const ImportOptions &options);
 
 } // namespace url_shortener::cli
 

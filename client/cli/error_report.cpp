@@ -26,6 +26,13 @@ int report_error(const Error &e, const std::string &command, const std::string &
                      "again)\n";
         return exit_version_conflict;
     }
+    if (dynamic_cast<const IdempotencyConflict *>(&e)) {
+        std::cerr << e.primary_message();
+        if (!e.detail().empty())
+            std::cerr << ": " << e.detail();
+        std::cerr << " (nothing was stored; the key belongs to another request)\n";
+        return exit_idempotency_conflict;
+    }
     if (dynamic_cast<const InvalidInput *>(&e)) {
         std::cerr << e.what() << '\n';
         return exit_invalid_input;

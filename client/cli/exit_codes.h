@@ -13,8 +13,13 @@
  *         was stored by the failing URL, so running again is safe
  *      6  outcome unknown: the connection broke after a request was sent;
  *         it may or may not have been stored, so check before running again
+ *         (import: running the same import again on the same input is safe:
+ *         its idempotency keys return the same codes and store nothing twice)
  *      7  shorten --alias: the alias is already the code of a link
  *      8  update: someone changed the link since --version; run stats again
+ *      9  import: an idempotency key was used before for another URL (the
+ *         same --idempotency-prefix, or the same input, with a line changed);
+ *         nothing was stored
  */
 #ifndef URL_SHORTENER_CLI_EXIT_CODES_H
 #define URL_SHORTENER_CLI_EXIT_CODES_H
@@ -31,6 +36,7 @@ enum ExitCode : int {
     exit_outcome_unknown = 6,
     exit_alias_taken = 7,
     exit_version_conflict = 8,
+    exit_idempotency_conflict = 9,
 };
 
 /* The table above, for --help. */
@@ -43,8 +49,10 @@ inline constexpr const char *exit_code_help =
     "  4  code space exhausted: raise url_shortener.code_length or widen url_shortener.alphabet\n"
     "  5  connection or server failure (including lock timeout); safe to run again\n"
     "  6  outcome unknown: the connection broke after sending; check before running again\n"
+    "     (import: running the same import again is safe)\n"
     "  7  alias taken: shorten --alias names the code of an existing link\n"
-    "  8  version conflict: the link changed since update --version; run stats again\n";
+    "  8  version conflict: the link changed since update --version; run stats again\n"
+    "  9  idempotency conflict: import's key for a line was used before for another URL\n";
 
 } // namespace url_shortener::cli
 

@@ -5,7 +5,7 @@
  *      url-shortener [GLOBAL] shorten [--locked] [--alias A | --reuse]
  *                                     [--expires-in SECONDS] [--max-clicks N] URL...|-
  *      url-shortener [GLOBAL] resolve CODE
- *      url-shortener [GLOBAL] import [--batch-size N] FILE|-
+ *      url-shortener [GLOBAL] import [--batch-size N] [--idempotency-prefix P] FILE|-
  *      url-shortener [GLOBAL] update CODE URL --version N
  *      url-shortener [GLOBAL] stats|disable|enable|delete CODE
  *      url-shortener [GLOBAL] purge [--batch-size N]
@@ -43,6 +43,12 @@ constexpr int max_timeout_seconds = 2147483;
 
 /* --expires-in at most 100 years: far beyond any use, far inside the clock's range. */
 constexpr long long max_expires_in_seconds = 100LL * 366 * 24 * 3600;
+
+/*
+ * The longest --idempotency-prefix: a key is at most 255 bytes, and ":" and
+ * a line number of up to 20 digits follow the prefix.
+ */
+constexpr std::size_t max_idempotency_prefix_bytes = 255 - 1 - 20;
 
 /* A usage error: thrown while checking options, reported as exit 2. */
 struct UsageError {
@@ -171,6 +177,16 @@ int main(int argc, char **argv)
     import->add_option("--batch-size", import_batch_size, "URLs per statement (all in one transaction)")
         ->check(CLI::Range(1, 1000000))
         ->capture_default_str();
+    ImportOptions import_options;
+    std::string idempotency_prefix;
+    CLI::Option *prefix_option = import->add_option(
+        "--idempotency-prefix", idempotency_prefix,
+        "Idempotency key of line N is PREFIX:N (1 to " +
+            std::to_string(max_idempotency_prefix_bytes) +
+            " bytes) instead of SHA256:N, SHA256 being the input's SHA-256 in hex. "
+            "Running an import again with the same keys prints the same codes and stores "
+            "nothing twice; a key used before for another URL exits with 9")
+        ->type_name("PREFIX");
     import->footer(exit_code_help);
 
     try {
@@ -180,6 +196,13 @@ int main(int argc, char **argv)
                 whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);
         if (!max_clicks.empty())
             shorten_options.max_clicks = whole_number("--max-clicks", max_clicks, 1, LLONG_MAX);
+        if (prefix_option->count() > 0) {
+            if (idempotency_prefix.empty() ||
+                idempotency_prefix.size() > max_idempotency_prefix_bytes)
+                throw UsageError{"--idempotency-prefix must be 1 to " +
+                                 std::to_string(max_idempotency_prefix_bytes) + " bytes long"};
+            import_options.idempotency_prefix = idempotency_prefix;
+        }
     } catch (const CLI::ParseError &e) {
         /* --help and --version are "parse errors" that succeed; CLI11 prints them. */
         if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
@@ -223,7 +246,7 @@ int main(int argc, char **argv)
                 return code_command(client, out, command->get_name(), code);
         if (purge->parsed())
             return purge_command(client, out, batch_size);
-        return import_command(client, out, path);
+        return import_command(client, out, path, import_options);
     } catch (const Error &e) {
         return report_error(e, command_name);
     }

@@ -1,24 +1,91 @@
 /*
  * url_lines.cpp
- *    One URL per line, trimmed, without blanks and comments (url_lines.h).
+ *    One URL per line, trimmed, without blanks and comments, and the
+ *    input's SHA-256 (url_lines.h).
  */
 #include "url_lines.h"
 
+#include <memory>
+#include <stdexcept>
+
+#include <openssl/evp.h>
+
 namespace url_shortener::cli {
+
+namespace {
+
+/* An OpenSSL SHA-256 context. */
+class Sha256 {
+public:
+    Sha256() : context_(EVP_MD_CTX_new(), &EVP_MD_CTX_free)
+    {
+        if (!context_ || EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) != 1)
+            throw std::runtime_error("cannot start SHA-256");
+    }
+
+    void update(const char *data, std::size_t size)
+    {
+        if (size > 0 && EVP_DigestUpdate(context_.get(), data, size) != 1)
+            throw std::runtime_error("cannot compute SHA-256");
+    }
+
+    std::string hex()
+    {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int size = 0;
+        if (EVP_DigestFinal_ex(context_.get(), digest, &size) != 1)
+            throw std::runtime_error("cannot compute SHA-256");
+        static const char digits[] = "0123456789abcdef";
+        std::string text;
+        for (unsigned int i = 0; i < size; ++i) {
+            text += digits[digest[i] >> 4];
+            text += digits[digest[i] & 0x0f];
+        }
+        return text;
+    }
+
+private:
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context_;
+};
+
+/* Keeps line (number) unless it is blank or a comment, trimmed. */
+void add_line(UrlLines &result, const std::string &line, std::size_t number)
+{
+    static const char *const whitespace = " \t\r\n\v\f";
+    const std::size_t first = line.find_first_not_of(whitespace);
+    if (first == std::string::npos || line[first] == '#')
+        return;
+    const std::size_t last = line.find_last_not_of(whitespace);
+    result.urls.push_back(line.substr(first, last - first + 1));
+    result.line_numbers.push_back(number);
+}
+
+} // namespace
 
 UrlLines read_url_lines(std::istream &in)
 {
-    static const char *const whitespace = " \t\r\n\v\f";
     UrlLines result;
+    Sha256 sha;
     std::string line;
-    for (std::size_t number = 1; std::getline(in, line); ++number) {
-        const std::size_t first = line.find_first_not_of(whitespace);
-        if (first == std::string::npos || line[first] == '#')
-            continue;
-        const std::size_t last = line.find_last_not_of(whitespace);
-        result.urls.push_back(line.substr(first, last - first + 1));
-        result.line_numbers.push_back(number);
+    std::size_t number = 1;
+    char block[65536];
+    while (in) {
+        in.read(block, sizeof(block));
+        const std::size_t got = static_cast<std::size_t>(in.gcount());
+        sha.update(block, got);
+        std::size_t start = 0;
+        for (std::size_t i = 0; i < got; ++i)
+            if (block[i] == '\n') {
+                line.append(block + start, i - start);
+                add_line(result, line, number++);
+                line.clear();
+                start = i + 1;
+            }
+        line.append(block + start, got - start);
     }
+    if (!line.empty())
+        add_line(result, line, number);
+    result.sha256 = sha.hex();
     return result;
 }
 
