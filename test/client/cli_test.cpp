@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <cstdio>
 #include <filesystem>
@@ -21,8 +22,11 @@
 
 #include <boost/json.hpp>
 #include <pqxx/nontransaction>
+#include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "commit_hang.h"
+#include "killed_backend.h"
 #include "silent_listener.h"
 #include "test_database.h"
 #include "url_shortener/version.h"
@@ -642,4 +646,202 @@ TEST(Cli, BashCompletionCompletesCommandsAndTheManPageIsBuilt)
     const std::string man = read_file(URL_SHORTENER_MAN_PAGE);
     EXPECT_NE(man.find(".TH URL-SHORTENER"), std::string::npos);
     EXPECT_NE(man.find("statement\\-timeout"), std::string::npos);
+}
+
+namespace {
+
+/* The code each line of import's output gives, in order. */
+std::vector<std::string> import_codes(const CliRun &r)
+{
+    std::vector<std::string> codes;
+    for (const std::string &line : lines(r.out))
+        codes.push_back(line.substr(0, line.find('\t')));
+    return codes;
+}
+
+/* The code of the one row holding url, or "" unless there is exactly one. */
+std::string only_code_of(const std::string &url)
+{
+    auto c = connect();
+    pqxx::nontransaction q(*c);
+    const pqxx::result rows =
+        q.exec_params("SELECT short_code FROM urls WHERE original_url = $1", url);
+    return rows.size() == 1 ? rows.at(0).at(0).as<std::string>() : std::string();
+}
+
+} // namespace
+
+TEST(Cli, ImportRunTwiceOnTheSameInputPrintsTheSameCodesAndStoresOnce)
+{
+    const std::vector<std::string> urls{unique_url("cli-again", 1), unique_url("cli-again", 2),
+                                        unique_url("cli-again", 3)};
+    const std::string text = "# three links\n" + urls[0] + "\n\n" + urls[1] + "\n" + urls[2] + "\n";
+    const std::filesystem::path file = file_with("import-again", text);
+    const long long before = link_count();
+
+    const CliRun first = run({"import", file.string()});
+    ASSERT_EQ(first.status, 0) << first.err;
+    const std::vector<std::string> codes = import_codes(first);
+    ASSERT_EQ(codes.size(), 3u);
+
+    /* Again, and again from stdin: the keys come from the content, not the name. */
+    const CliRun second = run({"import", file.string()});
+    EXPECT_EQ(second.status, 0) << second.err;
+    EXPECT_EQ(second.out, first.out);
+    const CliRun piped = run({"import", "-"}, {}, "< " + quoted(file.string()));
+    EXPECT_EQ(piped.status, 0) << piped.err;
+    EXPECT_EQ(piped.out, first.out);
+    EXPECT_EQ(link_count(), before + 3);
+    for (std::size_t i = 0; i < urls.size(); ++i)
+        EXPECT_EQ(only_code_of(urls[i]), codes[i]) << urls[i];
+
+    /* Other content is another import: its own keys, its own links. */
+    std::ofstream(file, std::ios::app) << unique_url("cli-again", 4) << "\n";
+    const CliRun longer = run({"import", file.string()});
+    std::filesystem::remove(file);
+    ASSERT_EQ(longer.status, 0) << longer.err;
+    EXPECT_NE(import_codes(longer).at(0), codes[0]);
+    EXPECT_EQ(link_count(), before + 3 + 4);
+}
+
+TEST(Cli, ImportWithAnIdempotencyPrefixRunTwiceAndAChangedLineExitsNine)
+{
+    const std::string prefix = "cli-prefix-" + unique_application_name("prefix");
+    const std::vector<std::string> urls{unique_url("cli-prefix", 1), unique_url("cli-prefix", 2)};
+    const std::filesystem::path file = file_with("import-prefix", urls[0] + "\n" + urls[1] + "\n");
+    const long long before = link_count();
+
+    const CliRun first = run({"import", "--idempotency-prefix", prefix, file.string()});
+    ASSERT_EQ(first.status, 0) << first.err;
+    const CliRun second = run({"import", "--idempotency-prefix", prefix, file.string()});
+    EXPECT_EQ(second.status, 0) << second.err;
+    EXPECT_EQ(second.out, first.out);
+    /* The prefix, not the content, names the keys: a comment added changes nothing. */
+    const std::filesystem::path commented =
+        file_with("import-prefix-commented", urls[0] + "\n" + urls[1] + "\n# done\n");
+    const CliRun third = run({"import", "--idempotency-prefix", prefix, commented.string()});
+    std::filesystem::remove(commented);
+    EXPECT_EQ(third.status, 0) << third.err;
+    EXPECT_EQ(third.out, first.out);
+    EXPECT_EQ(link_count(), before + 2);
+
+    /* Line 2 now holds another URL under the same prefix: refused, nothing stored. */
+    const std::string other = unique_url("cli-prefix-other");
+    const std::string fresh = unique_url("cli-prefix-fresh");
+    const std::filesystem::path changed =
+        file_with("import-prefix-changed", urls[0] + "\n" + other + "\n" + fresh + "\n");
+    const CliRun conflict = run({"import", "--idempotency-prefix", prefix, changed.string()});
+    std::filesystem::remove(changed);
+    std::filesystem::remove(file);
+    EXPECT_EQ(conflict.status, 9) << conflict.err;
+    EXPECT_EQ(conflict.out, "");
+    expect_one_error_line(conflict);
+    EXPECT_NE(conflict.err.find("line 2 of"), std::string::npos) << conflict.err;
+    EXPECT_NE(conflict.err.find("stored nothing"), std::string::npos) << conflict.err;
+    EXPECT_EQ(links_to(other), 0);
+    EXPECT_EQ(links_to(fresh), 0);
+    EXPECT_EQ(link_count(), before + 2);
+
+    EXPECT_EQ(run({"import", "--idempotency-prefix", "", "-"}).status, 2);
+    EXPECT_EQ(run({"import", "--idempotency-prefix", std::string(300, 'p'), "-"}).status, 2);
+}
+
+TEST(Cli, ImportAfterOutcomeUnknownRunAgainPrintsTheSameCodesAndStoresNothingTwice)
+{
+    const std::vector<std::string> urls{unique_url("cli-in-doubt", 1), unique_url("cli-in-doubt", 2),
+                                        unique_url("cli-in-doubt", 3)};
+    const std::filesystem::path file =
+        file_with("import-in-doubt", urls[0] + "\n" + urls[1] + "\n" + urls[2] + "\n");
+    const std::string name = unique_application_name("import-in-doubt");
+    const std::string locker_name = unique_application_name("import-in-doubt-locker");
+    const long long before = link_count();
+
+    CliRun lost;
+    {
+        /*
+         * The import's COMMIT waits for a standby that never comes and its
+         * backend is terminated there: committed, unanswered.  Its one
+         * retry (same keys, new connection) is made to wait on a lock and
+         * terminated too, so the import cannot settle it and exits 6.
+         */
+        CommitsHang hang;
+        auto import = std::async(std::launch::async, [&] {
+            return run({"--dsn", dsn("application_name=" + name), "import", "--batch-size", "2",
+                        file.string()});
+        });
+        const int committing = backend_pid(name);
+        wait_until_committing(committing);
+
+        /*
+         * An EXCLUSIVE lock on urls queues behind the committing backend's
+         * lock and is granted when that backend ends, before the retry can
+         * ask for its own, which then waits behind it.
+         */
+        auto locker = connect("application_name=" + locker_name);
+        pqxx::work locking(*locker);
+        auto lock = std::async(std::launch::async,
+                               [&] { locking.exec("LOCK TABLE urls IN EXCLUSIVE MODE"); });
+        wait_until_waiting_on_lock(backend_pid(locker_name));
+        terminate_backend(committing);
+        lock.get();
+
+        const int retrying = backend_pid(name);
+        wait_until_waiting_on_lock(retrying);
+        terminate_backend(retrying);
+        lost = finish(import);
+        locking.abort();
+    }
+    EXPECT_EQ(lost.status, 6) << lost.err;
+    EXPECT_EQ(lost.out, "");
+    expect_one_error_line(lost);
+    EXPECT_NE(lost.err.find("running the same import again"), std::string::npos) << lost.err;
+    /* The lost COMMIT did store the links, codes the import never printed. */
+    std::vector<std::string> stored;
+    for (const std::string &url : urls)
+        stored.push_back(only_code_of(url));
+    for (const std::string &code : stored)
+        EXPECT_NE(code, "");
+
+    /* Running the same import again prints those codes and stores nothing more. */
+    const CliRun again = run({"import", "--batch-size", "2", file.string()});
+    std::filesystem::remove(file);
+    ASSERT_EQ(again.status, 0) << again.err;
+    EXPECT_EQ(import_codes(again), stored);
+    EXPECT_EQ(link_count(), before + 3);
+}
+
+TEST(Cli, ImportOfAFileThatCannotBeReadExitsThree)
+{
+    /*
+     * The tests run as root, who may read any file whatever its mode, so a
+     * chmod 000 file would be read.  /proc/self/mem opens for anyone who
+     * may read their own memory, and reading it at offset 0 (never mapped)
+     * fails with EIO: a file that really cannot be read.
+     */
+    const CliRun r = run({"import", "/proc/self/mem"});
+    EXPECT_EQ(r.status, 3) << r.err;
+    EXPECT_EQ(r.out, "");
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("cannot read \"/proc/self/mem\""), std::string::npos) << r.err;
+}
+
+TEST(Cli, IdempotencyPrefixIsCompletedAndInTheManPageWithExitNine)
+{
+    const std::string script = "source " + quoted(URL_SHORTENER_BASH_COMPLETION) +
+                               "; COMP_WORDS=(url-shortener import --idem); COMP_CWORD=2; "
+                               "_url_shortener; echo \"${COMPREPLY[*]}\"";
+    FILE *pipe = popen(("bash -c " + quoted(script)).c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string out;
+    std::array<char, 4096> buffer;
+    std::size_t n;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+        out.append(buffer.data(), n);
+    pclose(pipe);
+    EXPECT_EQ(out, "--idempotency-prefix\n");
+
+    const std::string man = read_file(URL_SHORTENER_MAN_PAGE);
+    EXPECT_NE(man.find("idempotency conflict"), std::string::npos);
+    const CliRun help = run({"import", "--help"});
+    EXPECT_NE(help.out.find("--idempotency-prefix"), std::string::npos) << help.out;
 }

@@ -1,0 +1,328 @@
+/*
+ * idempotency_test.cpp
+ *    Idempotency keys (extension 1.3) as the Client uses them, against the
+ *    real server: a connection lost during COMMIT, after the server
+ *    committed, is retried with the same key(s) and returns the code(s) the
+ *    lost try stored, with no second row; the same key for another URL is
+ *    IdempotencyConflict; a call without a key (alias) still ends in
+ *    OutcomeUnknown.
+ *
+ *    "Lost during COMMIT" is made real by commit_hang.h: the backend is
+ *    terminated while its COMMIT waits for a synchronous standby that never
+ *    comes, so the transaction is committed and the client gets no answer.
+ */
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <unistd.h>
+
+#include "commit_hang.h"
+#include "killed_backend.h"
+#include "test_database.h"
+#include "url_shortener/client.h"
+
+using namespace url_shortener;
+using namespace url_shortener::test;
+
+namespace {
+
+/* The codes of the rows holding url, in no particular order. */
+std::vector<std::string> codes_of(const std::string &url)
+{
+    auto c = connect();
+    pqxx::nontransaction q(*c);
+    std::vector<std::string> codes;
+    for (const pqxx::row &row :
+         q.exec_params("SELECT short_code FROM urls WHERE original_url = $1", url))
+        codes.push_back(row.at(0).as<std::string>());
+    return codes;
+}
+
+/*
+ * Options recording every retry; on the first, the hang is released (the
+ * lost try is committed by then) and what the table holds for urls is
+ * noted, to compare with what the retry returns.
+ */
+struct RetryWatch {
+    CommitsHang *hang = nullptr;
+    std::vector<std::string> urls;
+    std::vector<RetryEvent> events;
+    std::map<std::string, std::vector<std::string>> stored_before_retry;
+
+    ClientOptions options(Isolation isolation = Isolation::autocommit)
+    {
+        ClientOptions o;
+        o.isolation = isolation;
+        o.retry.base_delay = std::chrono::milliseconds(1);
+        o.retry.max_delay = std::chrono::milliseconds(20);
+        o.on_retry = [this](const RetryEvent &e) {
+            if (events.empty()) {
+                for (const std::string &url : urls)
+                    stored_before_retry[url] = codes_of(url);
+                if (hang)
+                    hang->release();
+            }
+            events.push_back(e);
+        };
+        return o;
+    }
+};
+
+LinkOptions with_key(const std::string &key)
+{
+    LinkOptions o;
+    o.idempotency_key = key;
+    return o;
+}
+
+/* A key no other test (or run) uses. */
+std::string unique_key(const std::string &tag)
+{
+    return unique_url("key-" + tag);
+}
+
+} // namespace
+
+TEST(Idempotency, ShortenLostDuringCommitIsRetriedAndReturnsTheStoredCode)
+{
+    const std::string url = unique_url("idem-autocommit");
+    RetryWatch watch;
+    watch.urls = {url};
+    const std::string name = unique_application_name("idem-autocommit");
+    Client client(dsn("application_name=" + name), watch.options());
+    const long long before = link_count();
+
+    CommitsHang hang;
+    watch.hang = &hang;
+    auto call = call_with_commit_lost(name, [&] { return client.shorten(url); });
+    const std::string code = finish(call);
+
+    /* The lost try had stored the link; the retry returned its code and stored no other. */
+    ASSERT_EQ(watch.events.size(), 1u);
+    EXPECT_EQ(watch.events[0].cause, RetryCause::outcome_unknown);
+    EXPECT_EQ(watch.events[0].failed_attempt, 1);
+    EXPECT_EQ(watch.stored_before_retry[url], std::vector<std::string>{code});
+    EXPECT_EQ(codes_of(url), std::vector<std::string>{code});
+    EXPECT_EQ(link_count(), before + 1);
+    EXPECT_EQ(client.resolve(code), url);
+}
+
+TEST(Idempotency, ACallersKeyLostDuringAnExplicitCommitReturnsTheSameCodeEveryTime)
+{
+    const std::string url = unique_url("idem-explicit");
+    const std::string key = unique_key("explicit");
+    RetryWatch watch;
+    watch.urls = {url};
+    const std::string name = unique_application_name("idem-explicit");
+    Client client(dsn("application_name=" + name), watch.options(Isolation::read_committed));
+    const long long before = link_count();
+
+    std::string code;
+    {
+        CommitsHang hang;
+        watch.hang = &hang;
+        auto call = call_with_commit_lost(name, [&] { return client.shorten(url, with_key(key)); });
+        code = finish(call);
+    }
+    ASSERT_EQ(watch.events.size(), 1u);
+    EXPECT_EQ(watch.events[0].cause, RetryCause::outcome_unknown);
+    EXPECT_EQ(watch.stored_before_retry[url], std::vector<std::string>{code});
+
+    /* The same key again, from another session: the same code, still one row. */
+    EXPECT_EQ(Client(dsn()).shorten(url, with_key(key)), code);
+    EXPECT_EQ(codes_of(url), std::vector<std::string>{code});
+    EXPECT_EQ(link_count(), before + 1);
+}
+
+TEST(Idempotency, TheSameKeyForAnotherUrlIsIdempotencyConflictAndStoresNothing)
+{
+    Client client(dsn());
+    const std::string key = unique_key("conflict");
+    const std::string url = unique_url("idem-conflict", 1);
+    const std::string other = unique_url("idem-conflict", 2);
+    const std::string code = client.shorten(url, with_key(key));
+    const long long before = link_count();
+
+    try {
+        client.shorten(other, with_key(key));
+        ADD_FAILURE() << "the key was taken for another URL";
+    } catch (const IdempotencyConflict &e) {
+        EXPECT_EQ(e.sqlstate(), "US004");
+        EXPECT_NE(e.detail().find(code), std::string::npos) << e.detail();
+        EXPECT_EQ(e.batch_index(), std::nullopt);
+    }
+    /* Other limits are another request too. */
+    LinkOptions limited = with_key(key);
+    limited.max_clicks = 3;
+    EXPECT_THROW(client.shorten_locked(url, limited), IdempotencyConflict);
+
+    EXPECT_EQ(link_count(), before);
+    EXPECT_EQ(links_to(other), 0);
+    EXPECT_EQ(client.shorten_locked(url, with_key(key)), code);   /* locked or not, one key */
+}
+
+TEST(Idempotency, ShortenManyLostDuringCommitIsRetriedWithTheSameCodes)
+{
+    std::vector<std::string> urls;
+    for (std::size_t i = 0; i < 5; ++i)
+        urls.push_back(unique_url("idem-many", i));
+    RetryWatch watch;
+    watch.urls = urls;
+    ClientOptions options = watch.options();
+    options.batch_chunk_size = 2;   /* three statements in the one transaction */
+    const std::string name = unique_application_name("idem-many");
+    Client client(dsn("application_name=" + name), options);
+    const long long before = link_count();
+
+    CommitsHang hang;
+    watch.hang = &hang;
+    auto call = call_with_commit_lost(name, [&] { return client.shorten_many(urls); });
+    const std::vector<std::string> codes = finish(call);
+
+    ASSERT_EQ(codes.size(), urls.size());
+    ASSERT_EQ(watch.events.size(), 1u);
+    EXPECT_EQ(watch.events[0].cause, RetryCause::outcome_unknown);
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        EXPECT_EQ(watch.stored_before_retry[urls[i]], std::vector<std::string>{codes[i]}) << i;
+        EXPECT_EQ(codes_of(urls[i]), std::vector<std::string>{codes[i]}) << i;
+    }
+    EXPECT_EQ(link_count(), before + static_cast<long long>(urls.size()));
+}
+
+TEST(Idempotency, ShortenManyWithTheCallersKeysRunTwiceStoresOnce)
+{
+    std::vector<std::string> urls, keys;
+    for (std::size_t i = 0; i < 4; ++i) {
+        urls.push_back(unique_url("idem-many-keys", i));
+        keys.push_back(unique_key("many-keys-" + std::to_string(i)));
+    }
+    ClientOptions options;
+    options.batch_chunk_size = 3;
+    Client client(dsn(), options);
+    const long long before = link_count();
+
+    const std::vector<std::string> first = client.shorten_many(urls, keys);
+    EXPECT_EQ(client.shorten_many(urls, keys), first);
+    EXPECT_EQ(Client(dsn()).shorten_many(urls, keys), first);   /* another session, one chunk */
+    EXPECT_EQ(link_count(), before + 4);
+
+    /* Key 4 (the second chunk) for another URL: nothing of the batch is stored. */
+    std::vector<std::string> changed = urls;
+    changed[3] = unique_url("idem-many-keys-changed");
+    changed.insert(changed.begin(), unique_url("idem-many-keys-new"));
+    std::vector<std::string> changed_keys = keys;
+    changed_keys.insert(changed_keys.begin(), unique_key("many-keys-new"));
+    try {
+        client.shorten_many(changed, changed_keys);
+        ADD_FAILURE() << "a key was taken for another URL";
+    } catch (const IdempotencyConflict &e) {
+        EXPECT_EQ(e.sqlstate(), "US004");
+        EXPECT_EQ(e.batch_index(), std::optional<std::size_t>(4)) << e.what();
+    }
+    EXPECT_EQ(link_count(), before + 4);
+    EXPECT_EQ(links_to(changed[0]), 0);
+
+    EXPECT_THROW(client.shorten_many(urls, std::vector<std::string>(keys.begin(), keys.end() - 1)),
+                 InvalidArgument);
+    EXPECT_THROW(client.shorten_many({urls[0]}, {std::string()}), InvalidArgument);
+    EXPECT_THROW(client.shorten_many({urls[0]}, {std::string(256, 'k')}), InvalidArgument);
+}
+
+TEST(Idempotency, KeysAreRefusedWithAliasOrReuseBeforeSending)
+{
+    Client client(dsn());
+    LinkOptions alias = with_key(unique_key("alias"));
+    alias.alias = "idem-alias";
+    EXPECT_THROW(client.shorten(unique_url("idem-alias"), alias), InvalidArgument);
+    LinkOptions reuse = with_key(unique_key("reuse"));
+    reuse.reuse = true;
+    EXPECT_THROW(client.shorten(unique_url("idem-reuse"), reuse), InvalidArgument);
+    EXPECT_THROW(client.shorten(unique_url("idem-empty"), with_key("")), InvalidArgument);
+    EXPECT_EQ(links_to(unique_url("idem-alias")), 0);
+}
+
+TEST(Idempotency, WithoutAKeyALostCommitIsStillOutcomeUnknown)
+{
+    /* An alias is its own identity: no key goes with it, so nothing may retry it. */
+    const std::string url = unique_url("idem-alias-lost");
+    RetryWatch watch;
+    const std::string name = unique_application_name("idem-alias-lost");
+    Client client(dsn("application_name=" + name), watch.options());
+    LinkOptions alias;
+    alias.alias = "idem-lost-" + std::to_string(getpid());
+
+    CommitsHang hang;
+    auto call = call_with_commit_lost(name, [&] { return client.shorten(url, alias); });
+    try {
+        finish(call);
+        ADD_FAILURE() << "no error after the backend was terminated";
+    } catch (const OutcomeUnknown &e) {
+        EXPECT_EQ(e.sqlstate(), "08007");
+    }
+    hang.release();
+    EXPECT_TRUE(watch.events.empty());
+    EXPECT_EQ(links_to(url), 1);   /* it was stored: what OutcomeUnknown warns of */
+}
+
+TEST(Idempotency, WhenTheRetryCannotBeMadeItIsOutcomeUnknownAndTheKeyStillSettlesIt)
+{
+    const std::string url = unique_url("idem-no-retry");
+    const std::string key = unique_key("no-retry");
+    RetryWatch watch;
+    ClientOptions options = watch.options();
+    options.retry.max_attempts = 1;
+    const std::string name = unique_application_name("idem-no-retry");
+    Client client(dsn("application_name=" + name), options);
+
+    {
+        CommitsHang hang;
+        auto call =
+            call_with_commit_lost(name, [&] { return client.shorten(url, with_key(key)); });
+        try {
+            finish(call);
+            ADD_FAILURE() << "no error after the backend was terminated";
+        } catch (const OutcomeUnknown &e) {
+            EXPECT_EQ(e.sqlstate(), "08007");
+            EXPECT_NE(std::string(e.what()).find("idempotency key"), std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_TRUE(watch.events.empty());
+    const std::vector<std::string> stored = codes_of(url);
+    ASSERT_EQ(stored.size(), 1u);
+    /* The caller sends its key again: the code the lost call stored, no second row. */
+    EXPECT_EQ(client.shorten(url, with_key(key)), stored[0]);
+    EXPECT_EQ(codes_of(url), stored);
+}
+
+TEST(Idempotency, AStatementKilledWhileItRunsIsRetriedWithItsKey)
+{
+    /* The shared killed-backend setup: the call waits on the generation lock and dies there. */
+    const std::string url = unique_url("idem-killed-statement");
+    auto lock = std::make_unique<GenerationLock>();
+    std::vector<RetryEvent> events;
+    ClientOptions options;
+    options.retry.base_delay = std::chrono::milliseconds(1);
+    options.on_retry = [&](const RetryEvent &e) {
+        events.push_back(e);
+        lock->release();   /* let the retry through */
+    };
+    const std::string name = unique_application_name("idem-killed-statement");
+    Client client(dsn("application_name=" + name), options);
+    const long long before = link_count();
+
+    auto call = call_with_backend_killed(name, [&] { return client.shorten_locked(url); });
+    const std::string code = finish(call);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::outcome_unknown);
+    EXPECT_EQ(codes_of(url), std::vector<std::string>{code});
+    EXPECT_EQ(link_count(), before + 1);
+}
