@@ -11,7 +11,10 @@
  *    terminated while its COMMIT waits for a synchronous standby that never
  *    comes, so the transaction is committed and the client gets no answer.
  */
+#include <sys/wait.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <memory>
@@ -325,4 +328,39 @@ TEST(Idempotency, AStatementKilledWhileItRunsIsRetriedWithItsKey)
     EXPECT_EQ(events[0].cause, RetryCause::outcome_unknown);
     EXPECT_EQ(codes_of(url), std::vector<std::string>{code});
     EXPECT_EQ(link_count(), before + 1);
+}
+
+TEST(Idempotency, AgainstExtension12NoKeyIsSentAndACallersKeyIsRefused)
+{
+    const std::string name = std::string(database_name) + "_v12";
+    {
+        pqxx::connection maintenance("");
+        pqxx::nontransaction admin(maintenance);
+        admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        admin.exec("CREATE DATABASE " + name);
+    }
+    {
+        pqxx::connection db("dbname=" + name);
+        pqxx::nontransaction setup(db);
+        setup.exec("CREATE EXTENSION url_shortener VERSION '1.2'");
+    }
+    Client client("dbname=" + name);
+    const std::string url = unique_url("idem-v12");
+    EXPECT_EQ(client.resolve(client.shorten(url)), url);
+    EXPECT_EQ(client.shorten_many({url}).size(), 1u);
+    try {
+        client.shorten(url, with_key(unique_key("v12")));
+        ADD_FAILURE() << "a key was accepted by 1.2";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "0A000");
+    }
+    EXPECT_THROW(client.shorten_many({url}, {unique_key("v12-many")}), ServerError);
+
+    /* import: without keys against 1.2, and --idempotency-prefix refused (exit 5). */
+    const std::string import = "PGDATABASE=" + name + " " + URL_SHORTENER_CLI + " import ";
+    const std::string input = " - > /dev/null 2>&1 <<< " + url;
+    EXPECT_EQ(WEXITSTATUS(std::system(("bash -c '" + import + input + "'").c_str())), 0);
+    EXPECT_EQ(WEXITSTATUS(std::system(
+                  ("bash -c '" + import + "--idempotency-prefix v12" + input + "'").c_str())),
+              5);
 }
