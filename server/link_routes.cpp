@@ -97,9 +97,19 @@ Response create_link(Client &client, const NewLink &link, const LinkSettings &se
 }
 
 Response create_links(Client &client, const std::vector<std::string> &urls,
+                      const std::optional<std::string> &idempotency_key,
                       const LinkSettings &settings)
 {
-    const std::vector<std::string> codes = client.shorten_many(urls);
+    std::vector<std::string> codes;
+    if (idempotency_key) {
+        std::vector<std::string> keys;
+        keys.reserve(urls.size());
+        for (std::size_t i = 0; i < urls.size(); ++i)
+            keys.push_back(*idempotency_key + ":" + std::to_string(i + 1));
+        codes = client.shorten_many(urls, keys);
+    } else {
+        codes = client.shorten_many(urls);   /* random keys, for the client's own retries */
+    }
     json::array links;
     links.reserve(codes.size());
     for (std::size_t i = 0; i < codes.size(); ++i)

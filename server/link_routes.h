@@ -8,6 +8,7 @@
 #ifndef URL_SHORTENER_SERVER_LINK_ROUTES_H
 #define URL_SHORTENER_SERVER_LINK_ROUTES_H
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,16 @@ Response check_link(Client &client, const std::string &code, const LinkSettings 
 /* GET /{code}/qr.svg or qr.png: the short URL as a QR code; 404 for an unknown code. */
 Response link_qr(Client &client, const std::string &code, bool png, const LinkSettings &settings);
 
-/* POST /api/v1/links: 201 with the link. */
+/* POST /api/v1/links: 201 with the link (also when link.options carries an
+ * idempotency key that made it before: the repeat gets the first answer). */
 Response create_link(Client &client, const NewLink &link, const LinkSettings &settings);
 
-/* POST /api/v1/links/batch: 201 with every link in input order, or nothing stored. */
+/* POST /api/v1/links/batch: 201 with every link in input order, or nothing
+ * stored.  With idempotency_key, element n (1-based) is shortened under the
+ * key "<idempotency_key>:<n>", so the same batch sent again returns the same
+ * codes and stores nothing twice. */
 Response create_links(Client &client, const std::vector<std::string> &urls,
+                      const std::optional<std::string> &idempotency_key,
                       const LinkSettings &settings);
 
 /* GET /api/v1/links/{code}: 200 with the stats and ETag "<version>". */

@@ -63,6 +63,10 @@ Problem problem_for_client_error(const Error &e)
     } catch (const VersionConflict &) {
         return Problem{http::status::precondition_failed, "version-conflict",
                        "Link changed by someone else", e.what(), state};
+    } catch (const IdempotencyConflict &) {
+        /* The draft's answer to a key reused with another payload. */
+        return Problem{http::status::unprocessable_entity, "idempotency-key-reused",
+                       "Idempotency key reused", e.what(), state};
     } catch (const InvalidUrl &) {
         return Problem{http::status::bad_request, "invalid-input", "Invalid URL or option",
                        e.what(), state};
@@ -74,7 +78,9 @@ Problem problem_for_client_error(const Error &e)
         return Problem{http::status::bad_gateway, "outcome-unknown", "Outcome unknown",
                        "The connection to the database broke after the request was sent: it may "
                        "or may not have been carried out (the link may exist, the click may have "
-                       "been counted). Check before retrying.",
+                       "been counted). Check before retrying; a POST that carried an "
+                       "Idempotency-Key header can be sent again with the same header: it "
+                       "returns the link if it was stored and stores it otherwise.",
                        state};
     } catch (const Error &) {
         /* Other types (a class-22 refusal the library names differently,

@@ -7,6 +7,13 @@
  *    A code is 1 to 64 characters of A-Z a-z 0-9 - . _ ~ (every alphabet
  *    and alias the extension allows); anything else cannot name a link and
  *    is a 404 without asking the database.
+ *
+ *    Idempotency-Key (POST /api/v1/links and /batch): the header's key goes
+ *    to the extension as the link's idempotency key; in a batch, element n
+ *    (1-based) gets the key "<key>:<n>".  A repeat with the same key and
+ *    body gets the first answer again (201, the same codes, no new row);
+ *    the same key with another body is 422 (US004).  Without the header
+ *    the client library sends a random key per call, for its own retries.
  */
 #include "router.h"
 
@@ -36,6 +43,12 @@ struct Match {
 };
 
 namespace {
+
+/* The longest idempotency key the extension takes; a batch's key gets
+ * ":" and the element's 1-based position (at most 1,000,000, seven digits,
+ * as shorten_urls takes no more) appended, so its header is shorter. */
+constexpr std::size_t max_key_bytes = 255;
+constexpr std::size_t max_batch_key_bytes = max_key_bytes - 8;
 
 /* Whether text can be a link's code (see the file header). */
 bool plausible_code(const std::string &text)
@@ -163,6 +176,51 @@ long long expected_version(const Request &request)
     return version;
 }
 
+/*
+ * The key of the Idempotency-Key header (draft-ietf-httpapi-idempotency-key-
+ * header), or std::nullopt without one.  The draft's form is a Structured
+ * Field String, "..." with \" and \\ escaped; a bare value, as many APIs take
+ * it, is the key as it stands.  A 400 if the header is repeated, or its key
+ * is empty, longer than max_bytes, holds a control character or is a
+ * malformed string.
+ */
+std::optional<std::string> idempotency_key(const Request &request, std::size_t max_bytes)
+{
+    const auto found = request.find("Idempotency-Key");
+    if (found == request.end())
+        return std::nullopt;
+    if (request.count("Idempotency-Key") > 1)
+        throw bad_request("Send one Idempotency-Key header, not several.");
+    const std::string_view value = found->value();
+    std::string key;
+    bool ok = true;
+    if (!value.empty() && value.front() == '"') {
+        std::size_t i = 1;
+        for (; ok && i < value.size() && value[i] != '"'; ++i) {
+            if (value[i] == '\\') {
+                ++i;
+                ok = i < value.size() && (value[i] == '"' || value[i] == '\\');
+            }
+            if (ok)
+                key += value[i];
+        }
+        ok = ok && i + 1 == value.size();   /* the closing quote ends the value */
+    } else {
+        key = value;
+    }
+    for (char c : key)
+        ok = ok && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    if (!ok)
+        throw bad_request("The Idempotency-Key header must be a string such as "
+                          "\"8e03978e-40d5-43e8-bc93-6894a57f9324\" (quoted, with \\\" and "
+                          "\\\\ escaped) or the key alone, without control characters.");
+    if (key.empty() || key.size() > max_bytes)
+        throw bad_request("The Idempotency-Key header's key must be 1 to " +
+                          std::to_string(max_bytes) + " bytes long on this route (it has " +
+                          std::to_string(key.size()) + ").");
+    return key;
+}
+
 /* A small uncached text answer (health, metrics). */
 Response text_response(http::status status, std::string body, const char *type = "text/plain")
 {
@@ -255,6 +313,11 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_method(request, {http::verb::post});
         require_json(request);
         NewLink link = parse_new_link(request.body());
+        link.options.idempotency_key = idempotency_key(request, max_key_bytes);
+        if (link.options.idempotency_key && (link.options.alias || link.options.reuse))
+            throw bad_request("Idempotency-Key cannot go with \"alias\" or \"reuse\": an "
+                              "alias is its own identity, and reuse already returns the URL's "
+                              "one link whenever it is repeated.");
         return run_on_worker(
             [link = std::move(link), settings](Client &client) {
                 return create_link(client, link, settings);
@@ -265,9 +328,10 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_method(request, {http::verb::post});
         require_json(request);
         std::vector<std::string> urls = parse_batch(request.body());
+        std::optional<std::string> key = idempotency_key(request, max_batch_key_bytes);
         return run_on_worker(
-            [urls = std::move(urls), settings](Client &client) {
-                return create_links(client, urls, settings);
+            [urls = std::move(urls), key = std::move(key), settings](Client &client) {
+                return create_links(client, urls, key, settings);
             },
             finish, version, keep_alive);
     }

@@ -1,7 +1,7 @@
 /*
  * router.h
  *    Which route a request is, whether it may use it (API keys, method,
- *    content type, If-Match), and where it runs: health and metrics answer
+ *    content type, If-Match, Idempotency-Key), and where it runs: health and metrics answer
  *    at once on the I/O thread; everything that needs the database goes to
  *    the bounded worker pool, which leases a connection, or answers 503
  *    once the request has waited --pool-wait in all.  Every answer is
