@@ -22,9 +22,11 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION url_shortener UPDATE TO '1.3'" to load this file. \quit
 
+-- Two statements: Citus refuses ADD CONSTRAINT beside other subcommands.
 ALTER TABLE @extschema@.urls
     ADD COLUMN idempotency_digest pg_catalog.bytea,
-    ADD COLUMN request_digest pg_catalog.bytea,
+    ADD COLUMN request_digest pg_catalog.bytea;
+ALTER TABLE @extschema@.urls
     ADD CONSTRAINT urls_idempotency_check
         CHECK ((idempotency_digest IS NULL) OPERATOR(pg_catalog.=) (request_digest IS NULL));
 
@@ -238,3 +240,109 @@ COMMENT ON FUNCTION @extschema@.shorten_url_locked(pg_catalog.text, pg_catalog.t
     'like shorten_url, but code generation is serialized by a transaction-scoped advisory lock';
 COMMENT ON FUNCTION @extschema@.shorten_urls(pg_catalog.text[], pg_catalog.text[]) IS
     'store many urls in one statement; returns (url, short_code) in input order; with idempotency_keys (one per URL), repeating the call returns the same links';
+
+/*
+ * url_shortener_distribute() also makes the EXECUTE grants of the forwarded
+ * functions again on every worker (Citus distributes an extension's
+ * function without its grants).  Replaced in place: its owner and grants
+ * stay; it keeps its SET search_path.
+ */
+CREATE OR REPLACE FUNCTION @extschema@.url_shortener_distribute()
+RETURNS pg_catalog.void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    side_table pg_catalog.regclass;
+    keyed_call pg_catalog.regprocedure;
+    grant_command pg_catalog.text;
+    failures pg_catalog.text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e
+                   WHERE e.extname OPERATOR(pg_catalog.=) 'citus'::pg_catalog.name) THEN
+        RAISE EXCEPTION 'url_shortener_distribute needs the citus extension'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run CREATE EXTENSION citus and citus_add_node for each worker first, on the coordinator.';
+    END IF;
+
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                   WHERE p.logicalrelid OPERATOR(pg_catalog.=) '@extschema@.urls'::pg_catalog.regclass) THEN
+        PERFORM pg_catalog.create_distributed_table('@extschema@.urls'::pg_catalog.regclass,
+                                                    'short_code'::pg_catalog.text);
+        PERFORM pg_catalog.truncate_local_data_after_distributing_table(
+            '@extschema@.urls'::pg_catalog.regclass);
+    END IF;
+
+    FOR side_table IN
+        SELECT c.oid::pg_catalog.regclass
+        FROM pg_catalog.pg_depend d
+        JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid
+        WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+          AND d.refobjid OPERATOR(pg_catalog.=)
+              (SELECT e.oid FROM pg_catalog.pg_extension e
+               WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name)
+          AND d.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char"
+          AND c.relkind OPERATOR(pg_catalog.=) 'r'::pg_catalog."char"
+          AND c.oid OPERATOR(pg_catalog.<>) '@extschema@.urls'::pg_catalog.regclass
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                          WHERE p.logicalrelid OPERATOR(pg_catalog.=) c.oid)
+    LOOP
+        PERFORM pg_catalog.create_reference_table(side_table);
+        PERFORM pg_catalog.truncate_local_data_after_distributing_table(side_table);
+    END LOOP;
+
+    FOR keyed_call IN
+        SELECT p.oid::pg_catalog.regprocedure
+        FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+          AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['resolve_url', 'url_stats', 'update_url',
+                                                          'disable_url', 'enable_url', 'delete_url',
+                                                          'release_code']::pg_catalog.name[])
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_object o
+                          WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                            AND o.objid OPERATOR(pg_catalog.=) p.oid
+                            AND o.distribution_argument_index IS NOT NULL)
+    LOOP
+        PERFORM pg_catalog.create_distributed_function(keyed_call, 'code'::pg_catalog.text,
+                                                       colocate_with => '@extschema@.urls'::pg_catalog.text);
+    END LOOP;
+
+    /*
+     * Citus distributes a function of an extension without its grants: a
+     * role granted EXECUTE on the coordinator would be refused on the
+     * worker a forwarded call runs on.  So every EXECUTE grant of the
+     * forwarded functions (but the owner's) is made again on each worker.
+     * Grants made after this call are propagated by Citus itself.
+     */
+    FOR grant_command IN
+        SELECT pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', p.oid::pg_catalog.regprocedure,
+                                 CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
+                                      ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text) END,
+                                 CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+        FROM pg_catalog.pg_proc p,
+             LATERAL pg_catalog.aclexplode(p.proacl) a
+        WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+          AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['resolve_url', 'url_stats', 'update_url',
+                                                          'disable_url', 'enable_url', 'delete_url',
+                                                          'release_code']::pg_catalog.name[])
+          AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'::pg_catalog.text
+          AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+    LOOP
+        SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s: %s', w.nodename, w.nodeport, w.result), '; ')
+        INTO failures
+        FROM pg_catalog.run_command_on_workers(grant_command) w
+        WHERE NOT w.success;
+        IF failures IS NOT NULL THEN
+            RAISE EXCEPTION 'could not grant on the workers what the coordinator grants'
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = pg_catalog.format('%s failed on %s.', grant_command, failures),
+                      HINT = 'Create the roles on every worker first, then call url_shortener_distribute() again.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+
+COMMENT ON FUNCTION @extschema@.url_shortener_distribute() IS
+    'on a Citus coordinator: distribute urls by short_code, make side tables reference tables, forward the calls keyed by a code to the worker holding it, and make their grants on the workers';
