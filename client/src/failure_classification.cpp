@@ -78,9 +78,12 @@ static bool refuses_an_option(const std::string &server_text, const CallArgument
 {
     if (!arguments.sends_url)
         return true;
+    const std::string message = ServerReport::parse(server_text).message;
+    /* "idempotency key must be ...", "idempotency_keys must ...". */
+    if (arguments.sends_idempotency_key && starts_with(message, "idempotency"))
+        return true;
     if (!arguments.sends_options)
         return false;
-    const std::string message = ServerReport::parse(server_text).message;
     for (const char *option : {"alias ", "expires_at ", "max_clicks ", "reuse "})
         if (starts_with(message, option))
             return true;

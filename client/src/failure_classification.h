@@ -66,7 +66,8 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
  * when the call sent no URL, or sent options and the server's primary
  * message names one of them (the extension's option messages all begin
  * with the option's name: "alias ...", "expires_at ...", "max_clicks ...",
- * "reuse ..."); otherwise InvalidUrl.
+ * "reuse ..."), or sent idempotency keys and the message is about them
+ * ("idempotency key ..."); otherwise InvalidUrl.
  */
 std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::string &server_text,
                                       const CallArguments &arguments = {});

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "commit_hang.h"
+#include "failure_classification.h"
 #include "killed_backend.h"
 #include "test_database.h"
 #include "url_shortener/client.h"
@@ -363,4 +364,31 @@ TEST(Idempotency, AgainstExtension12NoKeyIsSentAndACallersKeyIsRefused)
     EXPECT_EQ(WEXITSTATUS(std::system(
                   ("bash -c '" + import + "--idempotency-prefix v12" + input + "'").c_str())),
               5);
+}
+
+TEST(Idempotency, TheServersRefusalOfAKeyIsInvalidArgumentAndUs004IsIdempotencyConflict)
+{
+    /* What the client checks before sending, were it to reach the server anyway. */
+    const CallArguments keyed{true, false, true};
+    const auto type_of = [&](const char *sqlstate, const std::string &text) {
+        try {
+            std::rethrow_exception(error_for_sqlstate(sqlstate, text, keyed));
+        } catch (const IdempotencyConflict &) {
+            return std::string("IdempotencyConflict");
+        } catch (const InvalidArgument &) {
+            return std::string("InvalidArgument");
+        } catch (const InvalidUrl &) {
+            return std::string("InvalidUrl");
+        } catch (const Error &) {
+            return std::string("Error");
+        }
+    };
+    EXPECT_EQ(type_of("22023", "ERROR:  idempotency key must be 1 to 255 bytes long\n"),
+              "InvalidArgument");
+    EXPECT_EQ(type_of("22023", "ERROR:  idempotency_keys must have one element per URL\n"),
+              "InvalidArgument");
+    EXPECT_EQ(type_of("22023", "ERROR:  url scheme \"ftp\" is not allowed\n"), "InvalidUrl");
+    EXPECT_EQ(type_of("US004", "ERROR:  idempotency key was already used for a different request\n"
+                               "DETAIL:  It holds the link \"Ab3x9Q\".\n"),
+              "IdempotencyConflict");
 }
