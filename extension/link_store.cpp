@@ -465,7 +465,8 @@ ensure_rows_stored(uint64 stored, uint64 expected)
  * copy the error out, roll back, restore both, then decide.
  */
 static bool
-insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint64 expected_rows)
+insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint64 expected_rows,
+                         bool internal_error_may_be_conflict)
 {
     MemoryContext volatile caller_context = CurrentMemoryContext;
     ResourceOwner volatile caller_owner = CurrentResourceOwner;
@@ -498,7 +499,8 @@ insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
 
-        if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+        if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION &&
+            !(internal_error_may_be_conflict && edata->sqlerrcode == ERRCODE_INTERNAL_ERROR))
             ReThrowError(edata);
         FreeErrorData(edata);
     }
@@ -518,7 +520,7 @@ insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *lim
     if (store_version == STORE_1_0 && (limits->has_expiry || limits->has_max_clicks))
         elog(ERROR, "url_shortener: link limits need extension version 1.1");
 
-    bool stored = insert_in_subtransaction(insert_plan, values, nulls, 1);
+    bool stored = insert_in_subtransaction(insert_plan, values, nulls, 1, false);
     if (!stored) {
         /*
          * A unique violation.  Offer the same row again, skipping only a
@@ -544,7 +546,15 @@ insert_links_unless_a_code_is_taken(Datum codes, Datum urls)
 {
     Datum values[2] = {codes, urls};
 
-    return insert_in_subtransaction(batch_insert_plan, values, NULL, 0);
+    /*
+     * On Citus an INSERT ... SELECT into a distributed table is sent to the
+     * shards with COPY, and a shard's unique violation comes back without
+     * its SQLSTATE, as XX000 (ReportCopyError).  So an internal error here
+     * also sends the caller to the ON CONFLICT form, which skips a taken
+     * code and raises any other error again, then with its own SQLSTATE
+     * where it has one; a cancel or a timeout (57014) still ends the call.
+     */
+    return insert_in_subtransaction(batch_insert_plan, values, NULL, 0, true);
 }
 
 uint64

@@ -22,13 +22,31 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION url_shortener UPDATE TO '1.3'" to load this file. \quit
 
--- Two statements: Citus refuses ADD CONSTRAINT beside other subcommands.
-ALTER TABLE @extschema@.urls
-    ADD COLUMN idempotency_digest pg_catalog.bytea,
-    ADD COLUMN request_digest pg_catalog.bytea;
-ALTER TABLE @extschema@.urls
-    ADD CONSTRAINT urls_idempotency_check
-        CHECK ((idempotency_digest IS NULL) OPERATOR(pg_catalog.=) (request_digest IS NULL));
+/*
+ * On Citus, urls is distributed, and the coordinator sends an ALTER TABLE
+ * on to the shards as the text of the statement it ran.  In an extension
+ * script that text is the whole script, which the workers refuse ("cannot
+ * insert multiple commands into a prepared statement", citus#6608); run
+ * through EXECUTE, the text is the one statement.  The workers then run
+ * this script themselves (Citus propagates ALTER EXTENSION UPDATE after
+ * the coordinator's own run), and find the columns and the constraint
+ * already made on their copy of urls: so each is added only if missing.
+ * And Citus refuses ADD CONSTRAINT beside other subcommands, hence two
+ * statements.
+ */
+DO $$
+BEGIN
+    EXECUTE 'ALTER TABLE @extschema@.urls
+                 ADD COLUMN IF NOT EXISTS idempotency_digest pg_catalog.bytea,
+                 ADD COLUMN IF NOT EXISTS request_digest pg_catalog.bytea';
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c
+                   WHERE c.conrelid OPERATOR(pg_catalog.=) '@extschema@.urls'::pg_catalog.regclass
+                     AND c.conname OPERATOR(pg_catalog.=) 'urls_idempotency_check'::pg_catalog.name) THEN
+        EXECUTE 'ALTER TABLE @extschema@.urls
+                     ADD CONSTRAINT urls_idempotency_check
+                     CHECK ((idempotency_digest IS NULL) OPERATOR(pg_catalog.=) (request_digest IS NULL))';
+    END IF;
+END $$;
 
 /*
  * A function's arguments cannot change in place, so each of the three is
