@@ -73,6 +73,7 @@ ONE_TX = {
     "resolve_url": "resolve_url",
     "peer_resolve": "peer resolve",
     "peer_nocheck": "peer noCHECK",
+    "peer_domains": "peer domains",
     "peer_on_conflict": "peer ONCONFL",
 }
 AUTOCOMMIT = {
@@ -246,6 +247,7 @@ def main():
     ratio("with_set", "shorten_url", "one tx: with SET / shorten_url (what the SET clause costs)")
     ratio("resolve_url", "peer_resolve", "one tx: resolve_url / PL/pgSQL resolve peer")
     ratio("peer", "peer_nocheck", "one tx: peer / the same without the CHECK constraints")
+    ratio("peer", "peer_domains", "one tx: peer / the same with domains for the one-column checks")
     ratio("peer", "peer_on_conflict", "one tx: peer / the same with ON CONFLICT instead of EXCEPTION")
     ratio("peer_ac", "shorten_url_ac", "autocommit: peer / shorten_url (pgbench target 1.25x: tps of "
           "shorten_url / peer)")
