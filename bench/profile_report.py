@@ -74,6 +74,7 @@ ONE_TX = {
     "peer_resolve": "peer resolve",
     "peer_nocheck": "peer noCHECK",
     "peer_domains": "peer domains",
+    "peer_1_2_checks": "peer 1.2 CHK",
     "peer_on_conflict": "peer ONCONFL",
 }
 AUTOCOMMIT = {
@@ -248,6 +249,7 @@ def main():
     ratio("resolve_url", "peer_resolve", "one tx: resolve_url / PL/pgSQL resolve peer")
     ratio("peer", "peer_nocheck", "one tx: peer / the same without the CHECK constraints")
     ratio("peer", "peer_domains", "one tx: peer / the same with domains for the one-column checks")
+    ratio("peer", "peer_1_2_checks", "one tx: peer / the same with 1.2's three CHECKs")
     ratio("peer", "peer_on_conflict", "one tx: peer / the same with ON CONFLICT instead of EXCEPTION")
     ratio("peer_ac", "shorten_url_ac", "autocommit: peer / shorten_url (pgbench target 1.25x: tps of "
           "shorten_url / peer)")
