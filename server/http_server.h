@@ -4,7 +4,9 @@
  *    session per connection (Boost.Beast over Asio), with keep-alive and
  *    no thread held by an idle connection.  Requests are read header first
  *    (so "Expect: 100-continue" is answered and an oversized body refused
- *    before it is sent), then handed to the Router.
+ *    before it is sent), then handed to the Router.  The answer is sent by
+ *    the thread that made it, as far as the socket takes it at once; the
+ *    rest and the next read run on the session's strand.
  *
  *    Graceful stop (SIGTERM, SIGINT): the listening socket closes at once,
  *    idle connections are closed, a connection with a request in flight
