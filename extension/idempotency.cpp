@@ -15,10 +15,11 @@ extern "C" {
 }
 
 /*
- * Bytes kept of each HMAC-SHA256: 128 bits make a chance match of two
- * different keys or requests negligible, and keep the row small.
+ * Bytes kept of each HMAC-SHA256 (IDEMPOTENCY_DIGEST_BYTES): 128 bits make
+ * a chance match of two different keys or requests negligible, and keep
+ * the row small.
  */
-static const int DIGEST_BYTES = 16;
+static const int DIGEST_BYTES = IDEMPOTENCY_DIGEST_BYTES;
 
 /*
  * Codes of a key's sequence tried before giving up (US001).  As for reuse,
@@ -78,9 +79,9 @@ typedef struct DigestPart {
     size_t length;
 } DigestPart;
 
-/* The first DIGEST_BYTES of HMAC-SHA256(secret, parts...), as a bytea Datum. */
-static Datum
-keyed_digest(const ReuseKey *secret, const DigestPart *parts, int nparts)
+/* Writes the first DIGEST_BYTES of HMAC-SHA256(secret, parts...) to out. */
+static void
+keyed_digest(const ReuseKey *secret, const DigestPart *parts, int nparts, uint8 *out)
 {
     uint8 full[PG_SHA256_DIGEST_LENGTH];
     pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
@@ -98,10 +99,20 @@ keyed_digest(const ReuseKey *secret, const DigestPart *parts, int nparts)
                 (errcode(ERRCODE_INTERNAL_ERROR),
                  errmsg("could not compute the digest of an idempotency key")));
 
-    bytea *digest = (bytea *) palloc(VARHDRSZ + DIGEST_BYTES);
-    SET_VARSIZE(digest, VARHDRSZ + DIGEST_BYTES);
-    memcpy(VARDATA(digest), full, DIGEST_BYTES);
-    return PointerGetDatum(digest);
+    memcpy(out, full, DIGEST_BYTES);
+}
+
+DigestMatch
+match_digests(const IdempotentRequest *request, const bytea *stored)
+{
+    const bytea *mine = (const bytea *) DatumGetPointer(request->digests);
+
+    if (stored == NULL || VARSIZE_ANY_EXHDR(stored) != 2 * DIGEST_BYTES ||
+        memcmp(VARDATA_ANY(stored), VARDATA_ANY(mine), DIGEST_BYTES) != 0)
+        return DIGEST_OTHER_KEY;
+    if (memcmp(VARDATA_ANY(stored) + DIGEST_BYTES, VARDATA_ANY(mine) + DIGEST_BYTES, DIGEST_BYTES) != 0)
+        return DIGEST_OTHER_REQUEST;
+    return DIGEST_SAME_REQUEST;
 }
 
 void
@@ -134,9 +145,12 @@ describe_idempotent_request(const ReuseKey *secret, const text *key, const text 
         {options, sizeof(options)},
     };
 
+    bytea *digests = (bytea *) palloc(VARHDRSZ + 2 * DIGEST_BYTES);
+    SET_VARSIZE(digests, VARHDRSZ + 2 * DIGEST_BYTES);
+    keyed_digest(secret, key_parts, 2, (uint8 *) VARDATA(digests));
+    keyed_digest(secret, request_parts, 6, (uint8 *) VARDATA(digests) + DIGEST_BYTES);
     request->key = key;
-    request->key_digest = keyed_digest(secret, key_parts, 2);
-    request->request_digest = keyed_digest(secret, request_parts, 6);
+    request->digests = PointerGetDatum(digests);
 }
 
 void
@@ -167,11 +181,18 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
             attempt++;
             continue;
         }
-        switch (store_idempotent_link(code, url, limits, request->key_digest, request->request_digest)) {
-            case IDEMPOTENT_CREATED:
-            case IDEMPOTENT_FOUND:
+        bytea *holder_digest;
+        const IdempotentInsert insert = store_idempotent_link(code, url, limits, request->digests, &holder_digest);
+        if (insert == IDEMPOTENT_CREATED)
+            return;
+        if (insert == IDEMPOTENT_VANISHED) {
+            retries++;
+            continue;       /* the same code again */
+        }
+        switch (match_digests(request, holder_digest)) {
+            case DIGEST_SAME_REQUEST:
                 return;
-            case IDEMPOTENT_MISMATCH:
+            case DIGEST_OTHER_REQUEST:
                 ereport(ERROR,
                         (errcode(ERRCODE_URL_SHORTENER_IDEMPOTENCY_MISMATCH),
                          errmsg("idempotency key was already used for a different request"),
@@ -179,13 +200,12 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
                                    code),
                          errhint("Send a new key with a new request; repeat a key only to repeat its request exactly.")));
                 break;
-            case IDEMPOTENT_OCCUPIED:
+            case DIGEST_OTHER_KEY:
                 attempt++;
                 break;
-            case IDEMPOTENT_VANISHED:
-                retries++;
-                break;      /* the same code again */
         }
+        if (holder_digest != NULL)
+            pfree(holder_digest);
     }
 
     ereport(ERROR,

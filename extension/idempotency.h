@@ -8,11 +8,13 @@
  *    the installation's secret, the reuse key, in the code shape stored
  *    with it), so every statement stays keyed by short_code and the
  *    primary key alone arbitrates concurrent requests with the same key,
- *    on one node or on Citus.  The row records two 16-byte keyed digests:
- *    one of the key (whose link is this?) and one of the whole request
- *    (key, URL, expires_at, max_clicks: was it made by the same request?).
- *    Neither the key nor anything from which it could be recovered is
- *    stored.
+ *    on one node or on Citus.  The row records, in one 32-byte column
+ *    (idempotency_digest), two 16-byte keyed digests: of the key (whose
+ *    link is this?) and of the whole request (key, URL, expires_at,
+ *    max_clicks: was it made by the same request?).  One column and no
+ *    CHECK constraint: a CHECK costs every insert and every click of every
+ *    link, as PostgreSQL prepares it anew for each statement.  Neither the
+ *    key nor anything from which it could be recovered is stored.
  */
 #ifndef URL_SHORTENER_IDEMPOTENCY_H
 #define URL_SHORTENER_IDEMPOTENCY_H
@@ -31,12 +33,28 @@ text *idempotency_key_argument(FunctionCallInfo fcinfo, int argno);
 /* Raises 22023 unless key is 1 to MAX_IDEMPOTENCY_KEY_BYTES bytes long. */
 void ensure_valid_idempotency_key(const text *key);
 
-/* What identifies a request with a key: bytea Datums of 16 bytes each. */
+/* Bytes of each digest; the stored value is the key's then the request's. */
+#define IDEMPOTENCY_DIGEST_BYTES 16
+
+/*
+ * What identifies a request with a key: digests, a bytea Datum of
+ * 2 * IDEMPOTENCY_DIGEST_BYTES, the key's digest then the request's, as
+ * stored in urls.idempotency_digest.
+ */
 typedef struct IdempotentRequest {
     const text *key;
-    Datum key_digest;
-    Datum request_digest;
+    Datum digests;
 } IdempotentRequest;
+
+/* What a stored idempotency_digest says of a request. */
+typedef enum DigestMatch {
+    DIGEST_OTHER_KEY,       /* another key's link, or a link made without one */
+    DIGEST_OTHER_REQUEST,   /* this key's link, made by a different request */
+    DIGEST_SAME_REQUEST     /* this key's link, made by this request */
+} DigestMatch;
+
+/* Compares a stored idempotency_digest (NULL: no key) with request's. */
+DigestMatch match_digests(const IdempotentRequest *request, const bytea *stored);
 
 /* Computes the digests of a request (palloc'd in the current context). */
 void describe_idempotent_request(const ReuseKey *secret, const text *key, const text *url,

@@ -22,7 +22,7 @@ extern "C" {
 /*
  * Which version's table the plans were made for: 1.0 has two columns,
  * 1.1 adds the lifecycle, 1.2 tombstones (retired_at) and is_alias, 1.3
- * the digests of idempotency keys.  The module serves a database whose
+ * the digests of idempotency keys (idempotency_digest).  The module serves a database whose
  * extension has not been updated yet.
  */
 typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2, STORE_1_3 } StoreVersion;
@@ -190,7 +190,7 @@ open_link_store(Oid function_oid)
                 (errcode(ERRCODE_UNDEFINED_TABLE),
                  errmsg("table \"%s\" of extension url_shortener does not exist", table)));
     StoreVersion version = STORE_1_0;
-    if (get_attnum(relid, "request_digest") != InvalidAttrNumber)
+    if (get_attnum(relid, "idempotency_digest") != InvalidAttrNumber)
         version = STORE_1_3;
     else if (get_attnum(relid, "retired_at") != InvalidAttrNumber)
         version = STORE_1_2;
@@ -359,9 +359,8 @@ open_link_store(Oid function_oid)
             0, NULL);
     }
     if (store_version >= STORE_1_3) {
-        Oid idempotent_columns[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, BYTEAOID, BYTEAOID};
-        Oid check_columns[3] = {TEXTOID, BYTEAOID, BYTEAOID};
-        Oid batch_columns[4] = {TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID};
+        Oid idempotent_columns[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, BYTEAOID};
+        Oid batch_columns[3] = {TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID};
 
         /*
          * Idempotency keys: the code is derived from the key, so, as for
@@ -371,23 +370,20 @@ open_link_store(Oid function_oid)
          */
         idempotent_insert_plan = prepare_kept_plan(
             psprintf("INSERT INTO %s (short_code, original_url, expires_at, max_clicks, "
-                     "idempotency_digest, request_digest) VALUES ($1, $2, $3, $4, $5, $6) "
+                     "idempotency_digest) VALUES ($1, $2, $3, $4, $5) "
                      "ON CONFLICT (short_code) DO NOTHING RETURNING short_code",
                      table),
-            6, idempotent_columns);
+            5, idempotent_columns);
         idempotent_check_plan = prepare_kept_plan(
-            psprintf("SELECT idempotency_digest OPERATOR(pg_catalog.=) $2, "
-                     "request_digest OPERATOR(pg_catalog.=) $3 FROM %s "
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1",
+            psprintf("SELECT idempotency_digest FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1",
                      table),
-            3, check_columns);
+            1, one_text);
         idempotent_batch_plan = prepare_kept_multi_shard_plan(
-            psprintf("INSERT INTO %s (short_code, original_url, idempotency_digest, request_digest) "
-                     "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-                     "pg_catalog.unnest($4) "
-                     "ON CONFLICT (short_code) DO NOTHING RETURNING short_code, request_digest",
+            psprintf("INSERT INTO %s (short_code, original_url, idempotency_digest) "
+                     "SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3) "
+                     "ON CONFLICT (short_code) DO NOTHING RETURNING short_code, idempotency_digest",
                      table),
-            4, batch_columns);
+            3, batch_columns);
     }
     exists_plan = prepare_kept_plan(
         psprintf("SELECT 1 FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
@@ -738,16 +734,16 @@ store_reusable_link(const char *code, Datum url)
 
 static SPIPlanPtr plan_of_1_3(SPIPlanPtr plan);
 
-IdempotentOutcome
-store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Datum key_digest,
-                      Datum request_digest)
+IdempotentInsert
+store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Datum digests,
+                      bytea **holder_digest)
 {
-    Datum values[6] = {CStringGetTextDatum(code), url, limits->expires_at, limits->max_clicks,
-                       key_digest, request_digest};
-    const char nulls[6] = {' ', ' ', limits->has_expiry ? ' ' : 'n',
-                           limits->has_max_clicks ? ' ' : 'n', ' ', ' '};
+    Datum values[5] = {CStringGetTextDatum(code), url, limits->expires_at, limits->max_clicks, digests};
+    const char nulls[5] = {' ', ' ', limits->has_expiry ? ' ' : 'n',
+                           limits->has_max_clicks ? ' ' : 'n', ' '};
     bool isnull;
 
+    *holder_digest = NULL;
     int rc = SPI_execute_plan(plan_of_1_3(idempotent_insert_plan), values, nulls, false, 0);
     if (rc != SPI_OK_INSERT_RETURNING)
         elog(ERROR, "url_shortener: idempotent insert returned %s", SPI_result_code_string(rc));
@@ -760,19 +756,17 @@ store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Dat
     }
 
     /* A new snapshot, to see the row whose insert ON CONFLICT waited for. */
-    Datum check[3] = {values[0], key_digest, request_digest};
-    rc = SPI_execute_plan(idempotent_check_plan, check, NULL, false, 1);
+    rc = SPI_execute_plan(idempotent_check_plan, values, NULL, false, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "url_shortener: idempotent lookup returned %s", SPI_result_code_string(rc));
 
-    IdempotentOutcome outcome = IDEMPOTENT_VANISHED;
+    IdempotentInsert outcome = IDEMPOTENT_VANISHED;
     if (SPI_processed == 1) {
-        HeapTuple row = SPI_tuptable->vals[0];
-        const bool same_key = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
-        const bool same_request = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull)) && !isnull;
+        const Datum held = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-        /* A row without a key's digest (NULL) is another link's. */
-        outcome = !same_key ? IDEMPOTENT_OCCUPIED : same_request ? IDEMPOTENT_FOUND : IDEMPOTENT_MISMATCH;
+        outcome = IDEMPOTENT_HELD;
+        if (!isnull)
+            *holder_digest = DatumGetByteaPCopy(held);
     }
     SPI_freetuptable(SPI_tuptable);
     pfree(DatumGetPointer(values[0]));
@@ -780,10 +774,9 @@ store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Dat
 }
 
 uint64
-insert_idempotent_links_skipping_taken_codes(Datum codes, Datum urls, Datum key_digests,
-                                             Datum request_digests)
+insert_idempotent_links_skipping_taken_codes(Datum codes, Datum urls, Datum digests)
 {
-    Datum values[4] = {codes, urls, key_digests, request_digests};
+    Datum values[3] = {codes, urls, digests};
 
     return insert_returning_through_cursor(plan_of_1_3(idempotent_batch_plan), values);
 }

@@ -135,35 +135,33 @@ typedef enum ReuseOutcome {
  */
 ReuseOutcome store_reusable_link(const char *code, Datum url);
 
-/* What holds the code of a link made with an idempotency key (1.3). */
-typedef enum IdempotentOutcome {
+/* What became of the insert of a link made with an idempotency key (1.3). */
+typedef enum IdempotentInsert {
     IDEMPOTENT_CREATED,     /* the link is new and has code */
-    IDEMPOTENT_FOUND,       /* code is this key's link, made by the same request before */
-    IDEMPOTENT_MISMATCH,    /* code is this key's link, made by a different request */
-    IDEMPOTENT_OCCUPIED,    /* another link has code: try the key's next code */
+    IDEMPOTENT_HELD,        /* a link holds code; *holder_digest says whose */
     IDEMPOTENT_VANISHED     /* code was held by an insert that rolled back, or released: try it again */
-} IdempotentOutcome;
+} IdempotentInsert;
 
 /*
  * Inserts (code, url, limits) as the link of an idempotency key, recording
- * the key's and the request's digests (bytea), unless code is taken, and
- * tells what holds code.  One INSERT ... ON CONFLICT (short_code) DO
- * NOTHING (which waits for a concurrent insert of the same code), then,
- * only on a conflict, one lookup by code.  No subtransaction.
+ * digests (bytea, urls.idempotency_digest), unless code is taken.  One
+ * INSERT ... ON CONFLICT (short_code) DO NOTHING (which waits for a
+ * concurrent insert of the same code), then, only on a conflict, one
+ * lookup by code, which leaves the holder's idempotency_digest in
+ * *holder_digest (NULL if it has none; palloc'd).  No subtransaction.
  */
-IdempotentOutcome store_idempotent_link(const char *code, Datum url, const LinkLimits *limits,
-                                        Datum key_digest, Datum request_digest);
+IdempotentInsert store_idempotent_link(const char *code, Datum url, const LinkLimits *limits,
+                                       Datum digests, bytea **holder_digest);
 
 /*
- * Inserts the rows (codes[i], urls[i], key_digests[i], request_digests[i])
- * of four arrays in one statement, skipping every row whose code is taken
- * (ON CONFLICT (short_code) DO NOTHING, which also skips a later row of
- * the same statement with an earlier row's code).  The rows inserted are
- * left in SPI_tuptable, their code (text) in column 1 and their request
- * digest (bytea) in column 2; returns their count.
+ * Inserts the rows (codes[i], urls[i], digests[i]) of three arrays in one
+ * statement, skipping every row whose code is taken (ON CONFLICT
+ * (short_code) DO NOTHING, which also skips a later row of the same
+ * statement with an earlier row's code).  The rows inserted are left in
+ * SPI_tuptable, their code (text) in column 1 and their digests (bytea)
+ * in column 2; returns their count.
  */
-uint64 insert_idempotent_links_skipping_taken_codes(Datum codes, Datum urls, Datum key_digests,
-                                                    Datum request_digests);
+uint64 insert_idempotent_links_skipping_taken_codes(Datum codes, Datum urls, Datum digests);
 
 /* The outcome of a one-row change to a link (retire, disable, enable, release). */
 typedef enum LinkChange {

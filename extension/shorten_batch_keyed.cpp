@@ -71,9 +71,9 @@ idempotency_keys_argument(ArrayType *keys, int count)
     return values;
 }
 
-/* A row the first INSERT stored: its request digest, and whether an element claimed it. */
+/* A row the first INSERT stored: its digests, and whether an element claimed it. */
 typedef struct InsertedRow {
-    uint8 request_digest[16];
+    uint8 digests[2 * IDEMPOTENCY_DIGEST_BYTES];
     bool claimed;
 } InsertedRow;
 
@@ -97,9 +97,9 @@ inserted_rows(uint64 ninserted, int code_length)
         bytea *digest = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
         InsertedRow *row = (InsertedRow *) ((char *) hash_search(rows, code, HASH_ENTER, &found) +
                                             MAXALIGN(code_length + 1));
-        if (VARSIZE_ANY_EXHDR(digest) != sizeof(row->request_digest))
-            elog(ERROR, "url_shortener: a request digest of %d bytes", (int) VARSIZE_ANY_EXHDR(digest));
-        memcpy(row->request_digest, VARDATA_ANY(digest), sizeof(row->request_digest));
+        if (VARSIZE_ANY_EXHDR(digest) != sizeof(row->digests))
+            elog(ERROR, "url_shortener: an idempotency digest of %d bytes", (int) VARSIZE_ANY_EXHDR(digest));
+        memcpy(row->digests, VARDATA_ANY(digest), sizeof(row->digests));
         row->claimed = false;
         pfree(code);
     }
@@ -108,14 +108,14 @@ inserted_rows(uint64 ninserted, int code_length)
 
 /* Whether the first INSERT stored code for this request, claiming the row if so. */
 static bool
-claim_inserted_row(HTAB *rows, const char *code, int code_length, Datum request_digest)
+claim_inserted_row(HTAB *rows, const char *code, int code_length, Datum digests)
 {
     char *entry = (char *) hash_search(rows, code, HASH_FIND, NULL);
     if (entry == NULL)
         return false;
     InsertedRow *row = (InsertedRow *) (entry + MAXALIGN(code_length + 1));
     if (row->claimed ||
-        memcmp(row->request_digest, VARDATA_ANY(DatumGetPointer(request_digest)), sizeof(row->request_digest)) != 0)
+        memcmp(row->digests, VARDATA_ANY(DatumGetPointer(digests)), sizeof(row->digests)) != 0)
         return false;
     row->claimed = true;
     return true;
@@ -137,8 +137,7 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
     bool *first_code_usable = (bool *) palloc(sizeof(bool) * (size_t) count);
     Datum *first_codes = (Datum *) palloc(sizeof(Datum) * (size_t) count);
     Datum *first_urls = (Datum *) palloc(sizeof(Datum) * (size_t) count);
-    Datum *key_digests = (Datum *) palloc(sizeof(Datum) * (size_t) count);
-    Datum *request_digests = (Datum *) palloc(sizeof(Datum) * (size_t) count);
+    Datum *digests = (Datum *) palloc(sizeof(Datum) * (size_t) count);
     int nfirst = 0;
 
     /* Every element's digests and first code; the usable first codes go into one INSERT. */
@@ -152,8 +151,7 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
         if (first_code_usable[i]) {
             first_codes[nfirst] = CStringGetTextDatum(code);
             first_urls[nfirst] = urls[i];
-            key_digests[nfirst] = requests[i].key_digest;
-            request_digests[nfirst] = requests[i].request_digest;
+            digests[nfirst] = requests[i].digests;
             nfirst++;
         }
     }
@@ -163,8 +161,7 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
         const uint64 ninserted = insert_idempotent_links_skipping_taken_codes(
             PointerGetDatum(construct_array(first_codes, nfirst, TEXTOID, -1, false, TYPALIGN_INT)),
             PointerGetDatum(construct_array(first_urls, nfirst, TEXTOID, -1, false, TYPALIGN_INT)),
-            PointerGetDatum(construct_array(key_digests, nfirst, BYTEAOID, -1, false, TYPALIGN_INT)),
-            PointerGetDatum(construct_array(request_digests, nfirst, BYTEAOID, -1, false, TYPALIGN_INT)));
+            PointerGetDatum(construct_array(digests, nfirst, BYTEAOID, -1, false, TYPALIGN_INT)));
         rows = inserted_rows(ninserted, secret.code_length);
         SPI_freetuptable(SPI_tuptable);
     }
@@ -181,7 +178,7 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
         char *code = codes + (size_t) i * (size_t) slot;
         CHECK_FOR_INTERRUPTS();
         if (first_code_usable[i] && rows != NULL &&
-            claim_inserted_row(rows, code, secret.code_length, requests[i].request_digest))
+            claim_inserted_row(rows, code, secret.code_length, requests[i].digests))
             continue;
         store_idempotently(&secret, &requests[i], urls[i], &no_limits, code);
     }

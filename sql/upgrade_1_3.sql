@@ -30,7 +30,7 @@ SELECT count(*) AS links_before,
                             IS NOT DISTINCT FROM
                               (b.short_code, b.original_url, b.clicks, b.created_at, b.expires_at,
                                b.max_clicks, b.version, b.enabled, b.reusable, b.retired_at, b.is_alias)) AS unchanged,
-       count(*) FILTER (WHERE u.idempotency_digest IS NULL AND u.request_digest IS NULL) AS without_key
+       count(*) FILTER (WHERE u.idempotency_digest IS NULL) AS without_key
 FROM before_update b LEFT JOIN urls u USING (short_code);
 
 -- The grants moved to the new signatures, to nobody else.
