@@ -407,22 +407,16 @@ open_link_store(Oid function_oid)
                  table),
         2, two_text_arrays);
     /*
-     * A drawn code that must never be handed out (reserved_codes.h) counts
-     * as taken too, so a batch draws again for it.  The list is spelled
-     * from the constants in reserved_codes.cpp, never from input.  The
-     * lookup is an uncorrelated IN, which Citus plans as a subquery of its
-     * own (it refuses a correlated EXISTS here).
+     * Which drawn codes are taken.  (Codes that may never be handed out,
+     * reserved_codes.h, never get here: the batch draws again for them.)
+     * The lookup is an uncorrelated IN, which Citus plans as a subquery of
+     * its own (it refuses a correlated EXISTS here).
      */
-    StringInfoData unusable;
-    initStringInfo(&unusable);
-    for (int i = 0; i < unusable_code_count; i++)
-        appendStringInfo(&unusable, "%s%s", i > 0 ? ", " : "", quote_literal_cstr(unusable_codes[i]));
     taken_codes_plan = prepare_kept_multi_shard_plan(
         psprintf("SELECT c FROM pg_catalog.unnest($1) AS c "
-                 "WHERE pg_catalog.lower(c) OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.text[]) "
-                 "OR c IN (SELECT short_code FROM %s "
+                 "WHERE c IN (SELECT short_code FROM %s "
                  "WHERE short_code OPERATOR(pg_catalog.=) ANY ($1))",
-                 unusable.data, table),
+                 table),
         1, one_text_array);
     store_schema_name = MemoryContextStrdup(TopMemoryContext, schema);
     store_namespace = nsp;

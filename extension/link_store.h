@@ -57,9 +57,8 @@ bool insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits
 bool insert_links_unless_a_code_is_taken(Datum codes, Datum urls);
 
 /*
- * Which codes of a text array are in the table, or may never be handed out
- * (reserved_codes.h): left in SPI_tuptable as text in column 1; returns
- * their count.  Reads with a fresh snapshot, so it
+ * Which codes of a text array are in the table: left in SPI_tuptable as
+ * text in column 1; returns their count.  Reads with a fresh snapshot, so it
  * sees what a lock holder just committed and what this statement inserted.
  */
 uint64 find_taken_codes(Datum codes);
