@@ -89,11 +89,6 @@ typedef struct Batch {
     int *drawn;                 /* positions that got a code this round */
 } Batch;
 
-/* Error context: which element of the array a URL error is about. */
-typedef struct ElementPosition {
-    int position;
-    int count;
-} ElementPosition;
 
 static char *
 code_slot(const Batch *batch, int position)
@@ -101,7 +96,7 @@ code_slot(const Batch *batch, int position)
     return batch->codes + (size_t) position * (size_t) (batch->code_length + 1);
 }
 
-static void
+void
 element_error_context(void *arg)
 {
     const ElementPosition *at = (const ElementPosition *) arg;

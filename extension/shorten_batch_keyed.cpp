@@ -18,19 +18,6 @@ extern "C" {
 #include "utils/hsearch.h"
 }
 
-/* Error context: which element of the arrays an error is about. */
-typedef struct KeyedPosition {
-    int position;
-    int count;
-} KeyedPosition;
-
-static void
-keyed_element_context(void *arg)
-{
-    const KeyedPosition *at = (const KeyedPosition *) arg;
-
-    errcontext("URL %d of %d in the array", at->position + 1, at->count);
-}
 
 Datum *
 idempotency_keys_argument(ArrayType *keys, int count)
@@ -51,9 +38,9 @@ idempotency_keys_argument(ArrayType *keys, int count)
                            ArrayGetNItems(ARR_NDIM(keys), ARR_DIMS(keys)))));
     deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &nkeys);
 
-    KeyedPosition at = {0, count};
+    ElementPosition at = {0, count};
     ErrorContextCallback callback;
-    callback.callback = keyed_element_context;
+    callback.callback = element_error_context;
     callback.arg = &at;
     callback.previous = error_context_stack;
     error_context_stack = &callback;
@@ -167,9 +154,9 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
     }
 
     /* The elements the INSERT did not settle, one at a time, in input order. */
-    KeyedPosition at = {0, count};
+    ElementPosition at = {0, count};
     ErrorContextCallback callback;
-    callback.callback = keyed_element_context;
+    callback.callback = element_error_context;
     callback.arg = &at;
     callback.previous = error_context_stack;
     error_context_stack = &callback;

@@ -13,6 +13,18 @@ extern "C" {
 }
 
 /*
+ * Error context of both batch paths: which element of the arrays an error
+ * is about ("URL 3 of 10 in the array").  Push it with arg pointing to an
+ * ElementPosition whose position the loop advances.
+ */
+typedef struct ElementPosition {
+    int position;
+    int count;
+} ElementPosition;
+
+void element_error_context(void *arg);
+
+/*
  * The elements of keys, one per URL, each checked (idempotency.h); raises
  * 22023 if keys is not a one-dimensional array of count elements, 22004
  * for a NULL element.  Allocated in the current memory context.
