@@ -65,6 +65,13 @@ std::string connection_string_with_timeout(const std::string &connection_string,
     return result;
 }
 
+ServerError extension_not_installed()
+{
+    return ServerError("the url_shortener extension is not installed in this database", "42704",
+                       "HINT:  Run \"CREATE EXTENSION url_shortener\" in the database the "
+                       "client connects to.");
+}
+
 bool version_at_least(const std::string &version, int major, int minor)
 {
     int has_major = 0, has_minor = 0;
@@ -106,10 +113,7 @@ void ServerConnection::connect()
                                    std::to_string(statement_timeout_.count()));
             const pqxx::result rows = lookup.exec(statements::extension_schema);
             if (rows.empty())
-                throw ServerError("the url_shortener extension is not installed in this database",
-                                  "42704",
-                                  "HINT:  Run \"CREATE EXTENSION url_shortener\" in the database "
-                                  "the client connects to.");
+                throw extension_not_installed();
             schema = connection_->quote_name(rows[0][0].as<std::string>());
             extension_version_ = rows[0][1].as<std::string>();
         }

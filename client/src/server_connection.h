@@ -16,6 +16,8 @@
 
 #include <pqxx/connection>
 
+#include "url_shortener/errors.h"
+
 namespace url_shortener {
 
 /*
@@ -26,6 +28,9 @@ namespace url_shortener {
  */
 std::string connection_string_with_timeout(const std::string &connection_string,
                                            long long connect_timeout_seconds);
+
+/* What connecting throws when the database has no url_shortener extension (42704). */
+ServerError extension_not_installed();
 
 /* Whether an extension version ("1.2") is major.minor or later. */
 bool version_at_least(const std::string &version, int major, int minor);

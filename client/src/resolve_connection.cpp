@@ -1,0 +1,233 @@
+/*
+ * resolve_connection.cpp
+ *    ResolveConnection: resolve_url through libpq's asynchronous calls
+ *    (PQsendQueryPrepared, PQconsumeInput, PQisBusy, PQgetResult) on a
+ *    non-blocking connection.  libpqxx 6.4 has no asynchronous statements,
+ *    so this one statement goes through libpq itself; connecting, the schema
+ *    lookup and the error types are the Client's (server_connection.h,
+ *    failure_classification.h, statements.h).
+ */
+#include "url_shortener/resolve_connection.h"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "failure_classification.h"
+#include "server_connection.h"
+#include "statements.h"
+
+namespace url_shortener {
+
+struct ResolveConnection::Handle {
+    PGconn *conn = nullptr;
+    /* A duplicate of libpq's socket for the caller to wait on: libpq closes
+     * its own at end-of-file, and the number could then be reused by the
+     * next socket opened; this one stays open until the destructor. */
+    int watched = -1;
+    bool broken = false;   /* lost; closed by the destructor */
+    /* The finished statement's outcome, kept until its last result is read. */
+    std::optional<std::string> url;
+    std::exception_ptr error;
+
+    ~Handle()
+    {
+        if (conn)
+            PQfinish(conn);
+        if (watched >= 0)
+            ::close(watched);
+    }
+
+    /* libpq's last error, one line, and as the server report it came from. */
+    std::string message() const { return conn ? PQerrorMessage(conn) : ""; }
+};
+
+namespace {
+
+/* A PGresult freed when it goes out of scope. */
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+/* Runs sql (with an optional text parameter) while connecting; throws the
+ * Client's error for a refusal or a lost connection. */
+Result run_blocking(PGconn *conn, const char *sql, const char *parameter = nullptr)
+{
+    Result result(parameter ? PQexecParams(conn, sql, 1, nullptr, &parameter, nullptr, nullptr, 0)
+                            : PQexec(conn, sql),
+                  &PQclear);
+    const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
+        return result;
+    if (PQstatus(conn) != CONNECTION_OK || !result) {
+        const std::string text = PQerrorMessage(conn);
+        throw ConnectionLost("lost the connection while preparing statements: " + one_line(text),
+                             sqlstate_connection_lost, text);
+    }
+    const char *sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+    std::rethrow_exception(
+        error_for_sqlstate(sqlstate ? sqlstate : "", PQresultErrorMessage(result.get())));
+}
+
+/* Whether a statement's error means the connection is gone (or going:
+ * the server sends 57P01 and the like just before it closes). */
+bool ends_connection(PGconn *conn, const char *sqlstate)
+{
+    if (PQstatus(conn) != CONNECTION_OK || !sqlstate || !*sqlstate)
+        return true;
+    const std::string state(sqlstate);
+    return state.compare(0, 2, "08") == 0 || state.compare(0, 4, "57P0") == 0;
+}
+
+} // namespace
+
+ResolveConnection::ResolveConnection(const std::string &connection_string,
+                                     const ClientOptions &options)
+    : handle_(std::make_unique<Handle>())
+{
+    const std::string conninfo =
+        connection_string_with_timeout(connection_string, options.connect_timeout.count());
+    handle_->conn = PQconnectdb(conninfo.c_str());
+    if (!handle_->conn)
+        throw ConnectionLost("could not connect to the server: out of memory",
+                             sqlstate_cannot_connect);
+    if (PQstatus(handle_->conn) != CONNECTION_OK) {
+        const std::string text = handle_->message();
+        throw ConnectionLost("could not connect to the server: " + one_line(text),
+                             sqlstate_cannot_connect, text);
+    }
+
+    if (options.statement_timeout.count() > 0) {
+        const std::string timeout = std::to_string(options.statement_timeout.count());
+        run_blocking(handle_->conn, "SELECT pg_catalog.set_config('statement_timeout', $1, false)",
+                     timeout.c_str());
+    }
+    const Result rows = run_blocking(handle_->conn, statements::extension_schema);
+    if (PQntuples(rows.get()) == 0)
+        throw extension_not_installed();
+    const char *name = PQgetvalue(rows.get(), 0, 0);
+    std::unique_ptr<char, decltype(&PQfreemem)> quoted(
+        PQescapeIdentifier(handle_->conn, name, std::char_traits<char>::length(name)), &PQfreemem);
+    if (!quoted)
+        throw ConnectionLost("could not quote the extension's schema: " + one_line(handle_->message()),
+                             sqlstate_connection_lost, handle_->message());
+    const std::string sql = statements::resolve.sql(quoted.get());
+    Result prepared(PQprepare(handle_->conn, statements::resolve.name, sql.c_str(), 1, nullptr),
+                    &PQclear);
+    if (!prepared || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+        if (PQstatus(handle_->conn) != CONNECTION_OK || !prepared)
+            throw ConnectionLost("lost the connection while preparing statements: " +
+                                     one_line(handle_->message()),
+                                 sqlstate_connection_lost, handle_->message());
+        const char *sqlstate = PQresultErrorField(prepared.get(), PG_DIAG_SQLSTATE);
+        std::rethrow_exception(
+            error_for_sqlstate(sqlstate ? sqlstate : "", PQresultErrorMessage(prepared.get())));
+    }
+    handle_->watched = ::fcntl(PQsocket(handle_->conn), F_DUPFD_CLOEXEC, 0);
+    if (handle_->watched < 0)
+        throw ConnectionLost(std::string("could not duplicate the connection's socket: ") +
+                                 std::strerror(errno),
+                             sqlstate_connection_lost);
+    if (PQsetnonblocking(handle_->conn, 1) != 0)
+        throw ConnectionLost("could not make the connection non-blocking: " +
+                                 one_line(handle_->message()),
+                             sqlstate_connection_lost, handle_->message());
+}
+
+ResolveConnection::~ResolveConnection() = default;
+
+int ResolveConnection::socket() const
+{
+    return handle_->watched;
+}
+
+bool ResolveConnection::open() const
+{
+    return handle_->conn && !handle_->broken && PQstatus(handle_->conn) == CONNECTION_OK;
+}
+
+void ResolveConnection::send(std::string_view code)
+{
+    if (!open()) {
+        const std::string text = handle_->message();
+        handle_->broken = true;
+        throw ConnectionLost("connection to the server was lost; nothing was sent",
+                             sqlstate_connection_lost, text);
+    }
+    const std::string argument(code);
+    const char *values[] = {argument.c_str()};
+    if (!PQsendQueryPrepared(handle_->conn, statements::resolve.name, 1, values, nullptr, nullptr,
+                             0)) {
+        const std::string text = handle_->message();
+        handle_->broken = true;
+        throw ConnectionLost("connection to the server was lost; nothing was sent: " +
+                                 one_line(text),
+                             sqlstate_connection_lost, text);
+    }
+    busy_ = true;
+    handle_->url.reset();
+    handle_->error = nullptr;
+    flush();
+}
+
+void ResolveConnection::flush()
+{
+    /* -1 (a failed write) is seen by the next read as a lost connection. */
+    wants_write_ = handle_->conn && PQflush(handle_->conn) == 1;
+}
+
+bool ResolveConnection::read(std::optional<std::string> &url)
+{
+    PGconn *conn = handle_->conn;
+    const bool in_flight = busy_;
+    auto lost = [&](const std::string &text) -> bool {
+        busy_ = false;
+        wants_write_ = false;
+        handle_->broken = true;
+        if (in_flight)
+            throw OutcomeUnknown("connection to the server was lost after the statement was "
+                                 "sent; it may or may not have taken effect",
+                                 sqlstate_outcome_unknown, text);
+        throw ConnectionLost("the server closed the idle connection: " + one_line(text),
+                             sqlstate_connection_lost, text);
+    };
+    if (!conn || handle_->broken)
+        return lost("the connection is closed");
+    if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)
+        return lost(handle_->message());
+    if (!in_flight)
+        return false;   /* a notice, or a parameter report: nothing to answer */
+    if (wants_write_)
+        flush();
+
+    while (!PQisBusy(conn)) {
+        Result result(PQgetResult(conn), &PQclear);
+        if (!result) {
+            /* The statement is done: every result of it was read. */
+            busy_ = false;
+            if (handle_->error)
+                std::rethrow_exception(std::exchange(handle_->error, nullptr));
+            url = std::move(handle_->url);
+            return true;
+        }
+        const ExecStatusType status = PQresultStatus(result.get());
+        if (status == PGRES_TUPLES_OK) {
+            if (PQntuples(result.get()) == 1 && !PQgetisnull(result.get(), 0, 0))
+                handle_->url.emplace(PQgetvalue(result.get(), 0, 0),
+                                     static_cast<std::size_t>(PQgetlength(result.get(), 0, 0)));
+            continue;
+        }
+        const char *sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+        const std::string text = PQresultErrorMessage(result.get());
+        if (ends_connection(conn, sqlstate))
+            return lost(text.empty() ? handle_->message() : text);
+        handle_->error = error_for_sqlstate(sqlstate, text);
+    }
+    return false;
+}
+
+} // namespace url_shortener

@@ -1,0 +1,275 @@
+/*
+ * resolve_connection_test.cpp
+ *    ResolveConnection against the real server, driven by a small event
+ *    loop of the test's own (poll(2) on socket(), then read()): a code
+ *    resolves and counts one click, an unknown code resolves to nothing and
+ *    counts none, statements follow one another on one connection, an idle
+ *    connection whose backend is terminated is ConnectionLost, a statement
+ *    whose backend is terminated while it waits on a row lock is
+ *    OutcomeUnknown and counted nothing, a server refusal (statement
+ *    timeout) leaves the connection usable, and connecting fails with the
+ *    Client's errors.
+ *
+ *    The assertions are on outcomes (the answer, the error type and
+ *    SQLSTATE, the clicks in the table), never on how long anything took;
+ *    every wait is bounded, so a bug fails the test instead of hanging it.
+ */
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+
+#include "test_database.h"
+#include "url_shortener/client.h"
+#include "url_shortener/resolve_connection.h"
+
+namespace url_shortener::test {
+namespace {
+
+/* How long the event loop waits for read() to finish or throw. */
+constexpr auto patience = std::chrono::seconds(10);
+
+/*
+ * The event loop: waits until socket() is readable (and writable while
+ * wants_write(), then flush()es), and calls read() until it returns true
+ * or throws.  Throws std::runtime_error when nothing of the kind happened
+ * within patience.  On an idle connection read() never returns true, so
+ * this returns only by throwing what read() throws (or by timing out).
+ */
+void read_until_done(ResolveConnection &connection, std::optional<std::string> &url)
+{
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            throw std::runtime_error("read() did not finish within 10 s");
+        pollfd watched{};
+        watched.fd = connection.socket();
+        watched.events = static_cast<short>(POLLIN | (connection.wants_write() ? POLLOUT : 0));
+        const int ready = poll(&watched, 1, static_cast<int>(std::max<long long>(left.count(), 1)));
+        if (ready < 0) {
+            if (errno == EINTR)
+                continue;
+            throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+        }
+        if (ready == 0)
+            continue;
+        if (watched.revents & POLLOUT)
+            connection.flush();
+        if ((watched.revents & (POLLIN | POLLERR | POLLHUP)) && connection.read(url))
+            return;
+    }
+}
+
+/* Sends code and runs the event loop until its answer is in. */
+std::optional<std::string> resolve_on(ResolveConnection &connection, const std::string &code)
+{
+    connection.send(code);
+    EXPECT_TRUE(connection.busy());
+    std::optional<std::string> url;
+    read_until_done(connection, url);
+    EXPECT_FALSE(connection.busy());
+    return url;
+}
+
+/* The clicks of every link together. */
+long long total_clicks()
+{
+    auto connection = connect();
+    pqxx::nontransaction query(*connection);
+    return query.exec("SELECT coalesce(sum(clicks), 0) FROM urls").at(0).at(0).as<long long>();
+}
+
+/*
+ * A lock on code's row, held by an open transaction on a connection of its
+ * own until release() or destruction: resolve_url's UPDATE of the row
+ * meanwhile waits on a heavyweight lock.
+ */
+class RowLock {
+public:
+    explicit RowLock(const std::string &code)
+        : connection_(connect()), holding_(std::make_unique<pqxx::work>(*connection_))
+    {
+        const pqxx::result rows =
+            holding_->exec_params("SELECT 1 FROM urls WHERE short_code = $1 FOR UPDATE", code);
+        if (rows.size() != 1)
+            throw std::runtime_error("no row to lock for " + code);
+    }
+
+    /* Rolls the holding transaction back, which frees the lock. */
+    void release() { holding_->abort(); }
+
+private:
+    std::unique_ptr<pqxx::connection> connection_;
+    std::unique_ptr<pqxx::work> holding_;
+};
+
+TEST(ResolveConnection, ResolvesAStoredCodeAndCountsOneClick)
+{
+    const std::string url = unique_url("rc-resolve");
+    const std::string code = Client(dsn()).shorten(url);
+    ASSERT_EQ(clicks(code), std::optional<long long>(0));
+
+    ResolveConnection connection(dsn());
+    EXPECT_TRUE(connection.open());
+    EXPECT_FALSE(connection.busy());
+    EXPECT_GE(connection.socket(), 0);
+
+    EXPECT_EQ(resolve_on(connection, code), std::optional<std::string>(url));
+    EXPECT_TRUE(connection.open());
+    EXPECT_EQ(clicks(code), std::optional<long long>(1));
+}
+
+TEST(ResolveConnection, AnUnknownCodeResolvesToNothingAndCountsNothing)
+{
+    Client(dsn()).shorten(unique_url("rc-unknown"));   /* at least one link to leave alone */
+    const long long links = link_count();
+    const long long clicked = total_clicks();
+
+    ResolveConnection connection(dsn());
+    EXPECT_EQ(resolve_on(connection, "no-such-code"), std::nullopt);
+    EXPECT_TRUE(connection.open());
+    EXPECT_EQ(total_clicks(), clicked);
+    EXPECT_EQ(link_count(), links);
+}
+
+TEST(ResolveConnection, StatementsFollowOneAnotherOnOneConnection)
+{
+    Client client(dsn());
+    const std::string first = client.shorten(unique_url("rc-sequence", 1));
+    const std::string second = client.shorten(unique_url("rc-sequence", 2));
+
+    ResolveConnection connection(dsn());
+    const int socket = connection.socket();
+    EXPECT_EQ(resolve_on(connection, first), std::optional<std::string>(unique_url("rc-sequence", 1)));
+    EXPECT_EQ(resolve_on(connection, second), std::optional<std::string>(unique_url("rc-sequence", 2)));
+    EXPECT_EQ(resolve_on(connection, first), std::optional<std::string>(unique_url("rc-sequence", 1)));
+    EXPECT_EQ(connection.socket(), socket);
+    EXPECT_TRUE(connection.open());
+    EXPECT_EQ(clicks(first), std::optional<long long>(2));
+    EXPECT_EQ(clicks(second), std::optional<long long>(1));
+}
+
+TEST(ResolveConnection, AnIdleConnectionWhoseBackendIsTerminatedIsConnectionLost)
+{
+    const std::string name = unique_application_name("rc-idle");
+    ResolveConnection connection(dsn("application_name=" + name));
+    const int socket = connection.socket();
+    terminate_backend(backend_pid(name));
+
+    std::optional<std::string> url;
+    try {
+        read_until_done(connection, url);
+        ADD_FAILURE() << "an idle connection answered a statement it was never sent";
+    } catch (const OutcomeUnknown &e) {
+        ADD_FAILURE() << "an idle connection's loss was OutcomeUnknown: " << e.what();
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08006");
+    }
+    EXPECT_FALSE(connection.open());
+    EXPECT_FALSE(connection.busy());
+    EXPECT_EQ(connection.socket(), socket);   /* still the caller's until destroyed */
+
+    /* Sending on it now is refused before anything is sent. */
+    try {
+        connection.send("no-such-code");
+        ADD_FAILURE() << "sent on a lost connection";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08006");
+    }
+    EXPECT_FALSE(connection.busy());
+}
+
+TEST(ResolveConnection, AStatementWhoseBackendIsTerminatedIsOutcomeUnknownAndCountedNothing)
+{
+    const std::string url = unique_url("rc-killed");
+    const std::string code = Client(dsn()).shorten(url);
+    const std::string name = unique_application_name("rc-killed");
+    ResolveConnection connection(dsn("application_name=" + name));
+    const int pid = backend_pid(name);
+
+    RowLock lock(code);
+    connection.send(code);
+    EXPECT_TRUE(connection.busy());
+    wait_until_waiting_on_lock(pid);
+    terminate_backend(pid);
+
+    std::optional<std::string> answer;
+    try {
+        read_until_done(connection, answer);
+        ADD_FAILURE() << "the statement answered after its backend was terminated";
+    } catch (const OutcomeUnknown &e) {
+        EXPECT_EQ(e.sqlstate(), "08007");
+    }
+    EXPECT_FALSE(connection.open());
+
+    lock.release();
+    EXPECT_EQ(clicks(code), std::optional<long long>(0));
+}
+
+TEST(ResolveConnection, AServerRefusalLeavesTheConnectionUsable)
+{
+    const std::string url = unique_url("rc-timeout");
+    const std::string code = Client(dsn()).shorten(url);
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(200);
+    ResolveConnection connection(dsn(), options);
+
+    RowLock lock(code);
+    std::optional<std::string> answer;
+    connection.send(code);
+    try {
+        read_until_done(connection, answer);
+        ADD_FAILURE() << "resolved while the row was locked";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "57014");   /* query_canceled */
+    }
+    EXPECT_TRUE(connection.open());
+    EXPECT_FALSE(connection.busy());
+
+    lock.release();
+    EXPECT_EQ(clicks(code), std::optional<long long>(0));
+    EXPECT_EQ(resolve_on(connection, code), std::optional<std::string>(url));
+    EXPECT_TRUE(connection.open());
+    EXPECT_EQ(clicks(code), std::optional<long long>(1));
+}
+
+TEST(ResolveConnection, ADatabaseWithoutTheExtensionIsAServerErrorAtConnect)
+{
+    /* The maintenance database of the test cluster has no extension. */
+    try {
+        ResolveConnection connection("dbname=postgres");
+        ADD_FAILURE() << "connected to a database without the extension";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "42704");
+    }
+}
+
+TEST(ResolveConnection, AnUnreachableServerIsConnectionLostAtConnect)
+{
+    try {
+        ResolveConnection connection("host=127.0.0.1 port=1 connect_timeout=2");
+        ADD_FAILURE() << "connected to a port nothing listens on";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08001");
+    }
+}
+
+TEST(ResolveConnection, ABadConnectionStringIsInvalidArgument)
+{
+    EXPECT_THROW(ResolveConnection("not a connection string"), InvalidArgument);
+}
+
+} // namespace
+} // namespace url_shortener::test
