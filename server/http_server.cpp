@@ -334,6 +334,8 @@ void HttpServer::stop()
     beast::error_code ignored;
     acceptor_.close(ignored);
     signals_.cancel(ignored);
+    if (router_)
+        router_->stop();
     std::lock_guard<std::mutex> lock(sessions_mutex_);
     for (const std::weak_ptr<Session> &weak : sessions_)
         if (std::shared_ptr<Session> session = weak.lock())

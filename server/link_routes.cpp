@@ -60,9 +60,9 @@ bool would_redirect(const LinkStats &stats)
 
 } // namespace
 
-Response follow_link(Client &client, const std::string &code, const LinkSettings &settings)
+Response followed_link(const std::string &code, const std::optional<std::string> &url,
+                       const LinkSettings &settings)
 {
-    const std::optional<std::string> url = client.resolve(code);
     if (!url)
         throw ProblemError(no_such_link(code));
     return redirect_to(*url, settings);

@@ -1,7 +1,8 @@
 /*
  * link_routes.h
  *    What each database-backed route does with a leased Client: one
- *    function per route, run on a worker thread.  Each returns the answer
+ *    function per route, run on a worker thread (GET /{code} excepted: its
+ *    statement runs on redirect_connections.h's connections).  Each returns the answer
  *    (version and keep-alive are the router's business) or throws; the
  *    router turns what it throws into a problem (problem.h).
  */
@@ -25,8 +26,10 @@ struct LinkSettings {
     http::status redirect_status = http::status::found;
 };
 
-/* GET /{code}: redirect and count one click (resolve), or 404. */
-Response follow_link(Client &client, const std::string &code, const LinkSettings &settings);
+/* GET /{code}: the answer to resolve_url's outcome (the click is already
+ * counted, on a redirect connection): the redirect to url, or 404. */
+Response followed_link(const std::string &code, const std::optional<std::string> &url,
+                       const LinkSettings &settings);
 
 /* HEAD /{code}: the answer GET would give now, counting nothing (stats). */
 Response check_link(Client &client, const std::string &code, const LinkSettings &settings);

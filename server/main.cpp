@@ -1,8 +1,9 @@
 /*
  * main.cpp
  *    url-shortener-server: the command line, and starting the pieces: the
- *    connection pool, the worker threads that run the database calls, the
- *    router and the HTTP server on one I/O thread.  Exits 0 after a
+ *    API's connection pool, the worker threads that run its database calls,
+ *    the redirects' connections, the router and the HTTP server on one I/O
+ *    thread.  Exits 0 after a
  *    graceful stop (SIGTERM, SIGINT), 1 if it cannot start.
  */
 #include <iostream>
@@ -73,7 +74,8 @@ int main(int argc, char **argv)
     app.add_option("--base-url", options.base_url,
                    "prefix of the short URLs returned (default: http:// + the listen address)");
     app.add_option("--pool-size", options.pool_size,
-                   "database connections (twice as many threads run database calls)")
+                   "database connections for redirects, and as many again for the API "
+                   "(twice as many threads run the API's database calls)")
         ->capture_default_str()->check(CLI::Range(1, 1000));
     app.add_option("--pool-wait-ms", pool_wait_ms,
                    "longest a request waits for a database connection before 503")
@@ -121,7 +123,11 @@ int main(int argc, char **argv)
         HttpServer server(io, endpoint, options.max_body_bytes);
         settings.base_url = options.base_url.empty() ? url_of(server.local_endpoint())
                                                      : options.base_url;
-        Router router(settings, options.pool_wait, pool, workers, metrics, std::move(keys));
+        /* The redirects' connections, as many again (opened on the workers). */
+        RedirectConnections redirects(io, workers, options.dsn, options.pool_size,
+                                      options.pool_wait);
+        Router router(settings, options.pool_wait, pool, redirects, workers, metrics,
+                      std::move(keys));
 
         std::cout << "url-shortener-server: listening on " << url_of(server.local_endpoint())
                   << std::endl;

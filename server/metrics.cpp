@@ -24,7 +24,7 @@ void Metrics::record(const std::string &route, unsigned status,
     histogram.sum += seconds;
 }
 
-std::string Metrics::render(const PoolCounts &pool) const
+std::string Metrics::render(const PoolCounts &redirect_pool, const PoolCounts &api_pool) const
 {
     std::ostringstream out;
     std::lock_guard<std::mutex> lock(mutex_);
@@ -52,21 +52,27 @@ std::string Metrics::render(const PoolCounts &pool) const
             << histogram.count << "\n";
     }
 
-    out << "# HELP url_shortener_pool_size Most database connections the server opens.\n"
-           "# TYPE url_shortener_pool_size gauge\n"
-           "url_shortener_pool_size " << pool.size << "\n"
-           "# HELP url_shortener_pool_open Database connections open now.\n"
-           "# TYPE url_shortener_pool_open gauge\n"
-           "url_shortener_pool_open " << pool.open << "\n"
-           "# HELP url_shortener_pool_in_use Database connections lent to a request now.\n"
-           "# TYPE url_shortener_pool_in_use gauge\n"
-           "url_shortener_pool_in_use " << pool.in_use << "\n"
-           "# HELP url_shortener_pool_waits_total Requests that found no free connection and waited.\n"
-           "# TYPE url_shortener_pool_waits_total counter\n"
-           "url_shortener_pool_waits_total " << pool.waits << "\n"
-           "# HELP url_shortener_pool_timeouts_total Requests answered 503 after the longest wait.\n"
-           "# TYPE url_shortener_pool_timeouts_total counter\n"
-           "url_shortener_pool_timeouts_total " << pool.timeouts << "\n";
+    /* Two pools: "redirect" (GET /{code}, on the I/O thread) and "api"
+     * (everything else that needs the database, on the workers). */
+    const std::pair<const char *, const PoolCounts *> pools[] = {{"redirect", &redirect_pool},
+                                                                 {"api", &api_pool}};
+    auto series = [&](const char *name, const char *type, const char *help, auto value) {
+        out << "# HELP url_shortener_pool_" << name << " " << help << "\n"
+            << "# TYPE url_shortener_pool_" << name << " " << type << "\n";
+        for (const auto &[label, counts] : pools)
+            out << "url_shortener_pool_" << name << "{pool=\"" << label << "\"} " << value(*counts)
+                << "\n";
+    };
+    series("size", "gauge", "Most database connections the server opens, by pool.",
+           [](const PoolCounts &p) { return p.size; });
+    series("open", "gauge", "Database connections open now.",
+           [](const PoolCounts &p) { return p.open; });
+    series("in_use", "gauge", "Database connections lent to a request now.",
+           [](const PoolCounts &p) { return p.in_use; });
+    series("waits_total", "counter", "Requests that found no free connection and waited.",
+           [](const PoolCounts &p) { return p.waits; });
+    series("timeouts_total", "counter", "Requests answered 503 after the longest wait.",
+           [](const PoolCounts &p) { return p.timeouts; });
     return out.str();
 }
 

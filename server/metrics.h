@@ -2,8 +2,8 @@
  * metrics.h
  *    What GET /metrics reports, in the Prometheus text exposition format:
  *    requests by route and status, a latency histogram by route, and the
- *    connection pool's size, connections open and in use, waits and
- *    timeouts.  Routes are a fixed set of names (never the code asked
+ *    connection pools' size, connections open and in use, waits and
+ *    timeouts (the redirects' and the API's).  Routes are a fixed set of names (never the code asked
  *    for), so the series do not grow with traffic.
  */
 #ifndef URL_SHORTENER_SERVER_METRICS_H
@@ -25,8 +25,8 @@ public:
     /* Counts one answered request. route is one of the router's fixed names. */
     void record(const std::string &route, unsigned status, std::chrono::steady_clock::duration took);
 
-    /* The exposition text, with the pool's counts as of now. */
-    std::string render(const PoolCounts &pool) const;
+    /* The exposition text, with both pools' counts as of now (label pool="redirect", "api"). */
+    std::string render(const PoolCounts &redirect_pool, const PoolCounts &api_pool) const;
 
 private:
     static constexpr std::array<double, 12> bucket_bounds = {

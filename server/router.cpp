@@ -234,8 +234,10 @@ Response text_response(http::status status, std::string body, const char *type =
 } // namespace
 
 Router::Router(LinkSettings settings, std::chrono::milliseconds pool_wait, ConnectionPool &pool,
-               net::thread_pool &workers, Metrics &metrics, ApiKeys keys)
-    : settings_(std::move(settings)), pool_wait_(pool_wait), pool_(pool), workers_(workers),
+               RedirectConnections &redirects, net::thread_pool &workers, Metrics &metrics,
+               ApiKeys keys)
+    : settings_(std::move(settings)), pool_wait_(pool_wait), pool_(pool), redirects_(redirects),
+      workers_(workers),
       metrics_(metrics), keys_(std::move(keys))
 {
 }
@@ -279,7 +281,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         return finish(text_response(http::status::ok, "ok\n"));
     case RouteKind::metrics:
         require_method(request, {http::verb::get});
-        return finish(text_response(http::status::ok, metrics_.render(pool_.counts()),
+        return finish(text_response(http::status::ok, metrics_.render(redirects_.counts(), pool_.counts()),
                                     "text/plain; version=0.0.4"));
     case RouteKind::readyz:
         require_method(request, {http::verb::get});
@@ -291,9 +293,22 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             return run_on_worker(
                 [code, settings](Client &client) { return check_link(client, code, settings); },
                 finish, version, keep_alive);
-        return run_on_worker(
-            [code, settings](Client &client) { return follow_link(client, code, settings); },
-            finish, version, keep_alive);
+        /* No stored code holds a NUL byte (and libpq could not send one). */
+        if (code.find('\0') != std::string::npos)
+            throw ProblemError(no_such_link(code));
+        return redirects_.resolve(code, [code, settings, finish, version, keep_alive](
+                                            std::optional<std::string> url,
+                                            std::exception_ptr error) {
+            Response res;
+            try {
+                if (error)
+                    std::rethrow_exception(error);
+                res = followed_link(code, url, settings);
+            } catch (...) {
+                res = problem_response(problem_for_current_exception(), version, keep_alive);
+            }
+            finish(std::move(res));
+        });
     case RouteKind::qr_svg:
     case RouteKind::qr_png: {
         require_method(request, {http::verb::get});

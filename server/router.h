@@ -2,9 +2,11 @@
  * router.h
  *    Which route a request is, whether it may use it (API keys, method,
  *    content type, If-Match, Idempotency-Key), and where it runs: health and metrics answer
- *    at once on the I/O thread; everything that needs the database goes to
- *    the bounded worker pool, which leases a connection, or answers 503
- *    once the request has waited --pool-wait in all.  Every answer is
+ *    at once on the I/O thread; a redirect (GET /{code}) goes to the
+ *    redirect connections, also on the I/O thread; everything else that
+ *    needs the database goes to the bounded worker pool, which leases a
+ *    connection.  Either answers 503 once the request has waited
+ *    --pool-wait in all.  Every answer is
  *    counted in Metrics.
  */
 #ifndef URL_SHORTENER_SERVER_ROUTER_H
@@ -21,6 +23,7 @@
 #include "http_types.h"
 #include "link_routes.h"
 #include "metrics.h"
+#include "redirect_connections.h"
 
 namespace url_shortener::server {
 
@@ -29,10 +32,15 @@ struct Match;   /* a request's route, router.cpp */
 class Router {
 public:
     Router(LinkSettings settings, std::chrono::milliseconds pool_wait, ConnectionPool &pool,
-           boost::asio::thread_pool &workers, Metrics &metrics, ApiKeys keys);
+           RedirectConnections &redirects, boost::asio::thread_pool &workers, Metrics &metrics,
+           ApiKeys keys);
 
     /* Answers request through respond, exactly once, on this or a worker thread. */
     void handle(Request request, Respond respond);
+
+    /* For a graceful stop (on the I/O thread): the redirect connections close
+     * as they become idle. */
+    void stop() { redirects_.stop(); }
 
 private:
     using Work = std::function<Response(Client &)>;
@@ -50,6 +58,7 @@ private:
     const LinkSettings settings_;
     const std::chrono::milliseconds pool_wait_;
     ConnectionPool &pool_;
+    RedirectConnections &redirects_;
     boost::asio::thread_pool &workers_;
     Metrics &metrics_;
     const ApiKeys keys_;

@@ -1,0 +1,111 @@
+/*
+ * redirect_connections.h
+ *    The redirects' own database connections.  GET /{code} is the hot
+ *    path: instead of handing each redirect to a worker thread (two thread
+ *    switches and a wake-up of the I/O thread, most of a redirect's cost on
+ *    two cores), the I/O thread sends resolve_url on a non-blocking
+ *    url_shortener::ResolveConnection and answers when the socket says the
+ *    result is in.
+ *
+ *    At most `size` connections (--pool-size), one statement in flight on
+ *    each.  A redirect that finds none free waits, first come first served,
+ *    until a connection is free or its wait (--pool-wait-ms) is over: then
+ *    503, and nothing was sent.  Opening a connection blocks, so it runs on
+ *    a worker thread; a connection found lost (idle, or with a statement in
+ *    flight: OutcomeUnknown) is dropped and the next need opens another.
+ *    A statement the server refused for a reason that left nothing done and
+ *    may pass on a second try (40001, 40P01; or 0A000, 42883, 26000 after
+ *    ALTER EXTENSION ... UPDATE, on a newly prepared connection) is sent
+ *    once more.
+ *
+ *    Everything but the opening runs on the I/O thread (the io_context is
+ *    run by one thread); resolve(), stop() and counts() must be called there.
+ */
+#ifndef URL_SHORTENER_SERVER_REDIRECT_CONNECTIONS_H
+#define URL_SHORTENER_SERVER_REDIRECT_CONNECTIONS_H
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <url_shortener/resolve_connection.h>
+
+#include "connection_pool.h"
+
+namespace url_shortener::server {
+
+class RedirectConnections {
+public:
+    /* The outcome of one resolve: the URL (std::nullopt: no such link now),
+     * or the error (a url_shortener::Error, or a ProblemError for the 503). */
+    using Done = std::function<void(std::optional<std::string> url, std::exception_ptr error)>;
+
+    RedirectConnections(boost::asio::io_context &io, boost::asio::thread_pool &openers,
+                        std::string dsn, std::size_t size, std::chrono::milliseconds wait);
+    ~RedirectConnections();
+    RedirectConnections(const RedirectConnections &) = delete;
+    RedirectConnections &operator=(const RedirectConnections &) = delete;
+
+    /* resolve_url(code), counting the click; done is called once, later, on
+     * the I/O thread (never from inside resolve). */
+    void resolve(std::string code, Done done);
+
+    /* For a graceful stop: closes idle connections now, the others once
+     * their statement is answered and no redirect waits; opens no more. */
+    void stop();
+
+    PoolCounts counts() const;
+
+private:
+    struct Slot;
+    struct Waiter {
+        std::string code;
+        Done done;
+        std::chrono::steady_clock::time_point deadline;
+        bool second_try = false;
+    };
+
+    void serve();
+    void start(const std::shared_ptr<Slot> &slot, Waiter waiter);
+    void wait_readable(const std::shared_ptr<Slot> &slot);
+    void wait_writable(const std::shared_ptr<Slot> &slot);
+    void wait_for(const std::shared_ptr<Slot> &slot,
+                  boost::asio::posix::stream_descriptor::wait_type direction, bool &pending);
+    void on_readable(const std::shared_ptr<Slot> &slot);
+    void finish(const std::shared_ptr<Slot> &slot, std::optional<std::string> url,
+                std::exception_ptr error);
+    void drop(const std::shared_ptr<Slot> &slot);
+    void open_one();
+    void on_opened(std::unique_ptr<ResolveConnection> connection, std::exception_ptr error);
+    void arm_timer();
+    void expire_waiters();
+
+    boost::asio::io_context &io_;
+    boost::asio::thread_pool &openers_;
+    const std::string dsn_;
+    const std::size_t size_;
+    const std::chrono::milliseconds wait_;
+    boost::asio::steady_timer timer_;
+    bool timer_armed_ = false;
+    bool stopping_ = false;
+    std::vector<std::shared_ptr<Slot>> slots_;   /* open connections */
+    std::size_t opening_ = 0;
+    std::deque<Waiter> waiters_;
+    unsigned long long waits_ = 0;
+    unsigned long long timeouts_ = 0;
+};
+
+} // namespace url_shortener::server
+
+#endif
