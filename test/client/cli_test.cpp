@@ -63,6 +63,22 @@ std::string read_file(const std::filesystem::path &path)
     return text.str();
 }
 
+/* What bash prints for script, run after sourcing the CLI's completion. */
+std::string with_completion(const std::string &script)
+{
+    const std::string whole = "source " + quoted(URL_SHORTENER_BASH_COMPLETION) + "; " + script;
+    FILE *pipe = popen(("bash -c " + quoted(whole)).c_str(), "r");
+    if (!pipe)
+        return "(bash could not be started)";
+    std::string out;
+    std::array<char, 4096> buffer;
+    std::size_t n;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+        out.append(buffer.data(), n);
+    pclose(pipe);
+    return out;
+}
+
 /*
  * Runs url-shortener with args against the test database; environment is
  * put before the command (e.g. "PGOPTIONS='...'"), input after it (e.g.
@@ -626,22 +642,12 @@ TEST(Cli, AServerLostMidImportSaysNothingWasStored)
 
 TEST(Cli, BashCompletionCompletesCommandsAndTheManPageIsBuilt)
 {
-    const std::string script =
-        "source " +
-        quoted(URL_SHORTENER_BASH_COMPLETION) +
-        "; COMP_WORDS=(url-shortener sh); COMP_CWORD=1; COMP_LINE='url-shortener sh'; "
-        "COMP_POINT=${#COMP_LINE}; _url_shortener; echo \"${COMPREPLY[*]}\"; "
-        "COMP_WORDS=(url-shortener shorten --lo); COMP_CWORD=2; _url_shortener; "
-        "echo \"${COMPREPLY[*]}\"";
-    FILE *pipe = popen(("bash -c " + quoted(script)).c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string out;
-    std::array<char, 4096> buffer;
-    std::size_t n;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-        out.append(buffer.data(), n);
-    pclose(pipe);
-    EXPECT_EQ(out, "shorten\n--locked\n");
+    EXPECT_EQ(with_completion(
+                  "COMP_WORDS=(url-shortener sh); COMP_CWORD=1; COMP_LINE='url-shortener sh'; "
+                  "COMP_POINT=${#COMP_LINE}; _url_shortener; echo \"${COMPREPLY[*]}\"; "
+                  "COMP_WORDS=(url-shortener shorten --lo); COMP_CWORD=2; _url_shortener; "
+                  "echo \"${COMPREPLY[*]}\""),
+              "shorten\n--locked\n");
 
     const std::string man = read_file(URL_SHORTENER_MAN_PAGE);
     EXPECT_NE(man.find(".TH URL-SHORTENER"), std::string::npos);
@@ -827,18 +833,9 @@ TEST(Cli, ImportOfAFileThatCannotBeReadExitsThree)
 
 TEST(Cli, IdempotencyPrefixIsCompletedAndInTheManPageWithExitNine)
 {
-    const std::string script = "source " + quoted(URL_SHORTENER_BASH_COMPLETION) +
-                               "; COMP_WORDS=(url-shortener import --idem); COMP_CWORD=2; "
-                               "_url_shortener; echo \"${COMPREPLY[*]}\"";
-    FILE *pipe = popen(("bash -c " + quoted(script)).c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string out;
-    std::array<char, 4096> buffer;
-    std::size_t n;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-        out.append(buffer.data(), n);
-    pclose(pipe);
-    EXPECT_EQ(out, "--idempotency-prefix\n");
+    EXPECT_EQ(with_completion("COMP_WORDS=(url-shortener import --idem); COMP_CWORD=2; "
+                              "_url_shortener; echo \"${COMPREPLY[*]}\""),
+              "--idempotency-prefix\n");
 
     const std::string man = read_file(URL_SHORTENER_MAN_PAGE);
     EXPECT_NE(man.find("idempotency conflict"), std::string::npos);

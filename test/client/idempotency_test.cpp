@@ -334,17 +334,7 @@ TEST(Idempotency, AStatementKilledWhileItRunsIsRetriedWithItsKey)
 TEST(Idempotency, AgainstExtension12NoKeyIsSentAndACallersKeyIsRefused)
 {
     const std::string name = std::string(database_name) + "_v12";
-    {
-        pqxx::connection maintenance("");
-        pqxx::nontransaction admin(maintenance);
-        admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        admin.exec("CREATE DATABASE " + name);
-    }
-    {
-        pqxx::connection db("dbname=" + name);
-        pqxx::nontransaction setup(db);
-        setup.exec("CREATE EXTENSION url_shortener VERSION '1.2'");
-    }
+    create_database_at(name, "1.2");
     Client client("dbname=" + name);
     const std::string url = unique_url("idem-v12");
     EXPECT_EQ(client.resolve(client.shorten(url)), url);

@@ -170,17 +170,7 @@ TEST(Lifecycle, PurgeDeletesUsedUpLinks)
 TEST(Lifecycle, AgainstExtension10TheCallsAreRefusedCleanly)
 {
     const std::string name = "url_shortener_client_v10_test";
-    {
-        pqxx::connection maintenance("");
-        pqxx::nontransaction admin(maintenance);
-        admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        admin.exec("CREATE DATABASE " + name);
-    }
-    {
-        pqxx::connection db("dbname=" + name);
-        pqxx::nontransaction setup(db);
-        setup.exec("CREATE EXTENSION url_shortener VERSION '1.0'");
-    }
+    create_database_at(name, "1.0");
     Client client("dbname=" + name);
     const std::string code = client.shorten(unique_url("v10"));   /* 1.0 calls still work */
     EXPECT_TRUE(client.resolve(code));

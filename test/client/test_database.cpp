@@ -131,6 +131,19 @@ void wait_until_waiting_on_lock(int pid)
     }
 }
 
+void create_database_at(const std::string &name, const std::string &version)
+{
+    {
+        pqxx::connection maintenance("");
+        pqxx::nontransaction admin(maintenance);
+        admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        admin.exec("CREATE DATABASE " + name);
+    }
+    pqxx::connection db("dbname=" + name);
+    pqxx::nontransaction setup(db);
+    setup.exec("CREATE EXTENSION url_shortener VERSION " + db.quote(version));
+}
+
 void terminate_backend(int pid)
 {
     auto connection = connect();

@@ -54,6 +54,9 @@ void wait_until_waiting_on_lock(int pid);
 /* Terminates backend pid and waits for it to exit. */
 void terminate_backend(int pid);
 
+/* A fresh database name (dropped first if it exists) with the extension at version. */
+void create_database_at(const std::string &name, const std::string &version);
+
 /* Lets many threads start their calls together, not as they happen to be created. */
 class StartLine {
 public:

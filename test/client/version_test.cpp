@@ -30,20 +30,6 @@ std::string installed_version(const std::string &name)
         .as<std::string>();
 }
 
-/* A fresh database with the extension at version. */
-void create_database_at(const std::string &name, const std::string &version)
-{
-    {
-        pqxx::connection maintenance("");
-        pqxx::nontransaction admin(maintenance);
-        admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        admin.exec("CREATE DATABASE " + name);
-    }
-    pqxx::connection db("dbname=" + name);
-    pqxx::nontransaction setup(db);
-    setup.exec("CREATE EXTENSION url_shortener VERSION " + db.quote(version));
-}
-
 } // namespace
 
 TEST(Version, MacrosAndTheLinkedLibraryAgree)
