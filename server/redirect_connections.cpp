@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <utility>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
@@ -147,7 +148,9 @@ void RedirectConnections::wait_for(const std::shared_ptr<Slot> &slot,
     slot->socket.async_wait(direction, [this, slot, direction, &pending](
                                            const boost::system::error_code &ec) {
         pending = false;   /* a member of slot, which this handler keeps alive */
-        if (ec || slot->dropped)
+        /* Any other error: read() or flush() finds out what became of the
+         * connection, so a statement in flight is never left unanswered. */
+        if (ec == net::error::operation_aborted || slot->dropped)
             return;
         if (direction == net::posix::stream_descriptor::wait_read)
             return on_readable(slot);
