@@ -115,6 +115,9 @@ int main(int argc, char **argv)
         /* Twice the connections: a request beyond the pool waits in acquire (bounded,
          * counted in /metrics) rather than unseen in the queue. */
         net::thread_pool workers(2 * options.pool_size);
+        /* Opening a redirect connection blocks: on threads of their own, so
+         * it never waits behind the API's calls. */
+        net::thread_pool openers(2);
         Metrics metrics;
         LinkSettings settings;
         settings.redirect_status = static_cast<http::status>(options.redirect_status);
@@ -123,17 +126,28 @@ int main(int argc, char **argv)
         HttpServer server(io, endpoint, options.max_body_bytes);
         settings.base_url = options.base_url.empty() ? url_of(server.local_endpoint())
                                                      : options.base_url;
-        /* The redirects' connections, as many again (opened on the workers). */
-        RedirectConnections redirects(io, workers, options.dsn, options.pool_size,
+        /* The redirects' connections, as many again. */
+        RedirectConnections redirects(io, openers, options.dsn, options.pool_size,
                                       options.pool_wait);
         Router router(settings, options.pool_wait, pool, redirects, workers, metrics,
                       std::move(keys));
 
         std::cout << "url-shortener-server: listening on " << url_of(server.local_endpoint())
                   << std::endl;
-        server.start(router);
-        io.run();
-        workers.join();
+        {
+            /* The pools' tasks use router, redirects and metrics: join them
+             * before those are destroyed, also when run() throws. */
+            struct JoinPools {
+                net::thread_pool &workers, &openers;
+                ~JoinPools()
+                {
+                    workers.join();
+                    openers.join();
+                }
+            } join{workers, openers};
+            server.start(router);
+            io.run();
+        }
         std::cout << "url-shortener-server: stopped" << std::endl;
         return 0;
     } catch (const std::exception &e) {

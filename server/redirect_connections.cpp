@@ -76,7 +76,8 @@ bool worth_second_try(const std::exception_ptr &error, bool &renew)
 RedirectConnections::RedirectConnections(net::io_context &io, net::thread_pool &openers,
                                          std::string dsn, std::size_t size,
                                          std::chrono::milliseconds wait)
-    : io_(io), openers_(openers), dsn_(std::move(dsn)), size_(size), wait_(wait), timer_(io)
+    : io_(io), openers_(openers), dsn_(std::move(dsn)), size_(size), wait_(wait), timer_(io),
+      open_timer_(io)
 {
 }
 
@@ -98,18 +99,43 @@ void RedirectConnections::resolve(std::string code, Done done)
 void RedirectConnections::serve()
 {
     expire_waiters();
-    for (const auto &slot : std::vector<std::shared_ptr<Slot>>(slots_)) {
-        if (waiters_.empty())
-            break;
+    /* start() may drop a slot (and serve again): index, and take a copy. */
+    for (std::size_t i = 0; i < slots_.size() && !waiters_.empty(); ++i) {
+        const std::shared_ptr<Slot> slot = slots_[i];
         if (slot->request || slot->dropped)
             continue;
         Waiter waiter = std::move(waiters_.front());
         waiters_.pop_front();
         start(slot, std::move(waiter));
     }
-    if (!stopping_ || !waiters_.empty())
+    const bool wanted = waiters_.size() > opening_ && slots_.size() + opening_ < size_;
+    if (wanted && std::chrono::steady_clock::now() < next_open_) {
+        if (slots_.empty() && opening_ == 0) {
+            /* The database refused the last open a moment ago and nothing
+             * else can serve: its error now, not a 503 after the wait. */
+            std::deque<Waiter> failed;
+            failed.swap(waiters_);
+            for (Waiter &waiter : failed)
+                waiter.done(std::nullopt, open_error_);
+        } else if (!open_timer_armed_) {
+            open_timer_armed_ = true;
+            open_timer_.expires_at(next_open_);
+            open_timer_.async_wait([this](const boost::system::error_code &) {
+                open_timer_armed_ = false;
+                serve();
+            });
+        }
+    } else if (wanted) {
         while (waiters_.size() > opening_ && slots_.size() + opening_ < size_)
             open_one();
+    }
+    if (stopping_ && waiters_.empty()) {
+        /* Stopping: a connection nobody will use again closes now (one
+         * could be idle with a read wait, holding run() up forever). */
+        for (std::size_t i = slots_.size(); i-- > 0;)
+            if (!slots_[i]->request)
+                drop(slots_[i]);
+    }
     arm_timer();
 }
 
@@ -188,7 +214,10 @@ void RedirectConnections::finish(const std::shared_ptr<Slot> &slot, std::optiona
     slot->request.reset();
     bool renew = false;
     if (error && !waiter.second_try && worth_second_try(error, renew)) {
+        /* Its own full wait again: the first try may have taken longer
+         * than the wait (a deadlock is found after deadlock_timeout). */
         waiter.second_try = true;
+        waiter.deadline = std::chrono::steady_clock::now() + wait_;
         waiters_.push_front(std::move(waiter));
         if (renew || !slot->connection->open())
             drop(slot);
@@ -198,10 +227,8 @@ void RedirectConnections::finish(const std::shared_ptr<Slot> &slot, std::optiona
     }
     if (!slot->connection->open())
         drop(slot);
-    else if (stopping_ && waiters_.empty())
-        drop(slot);
     else
-        wait_readable(slot);
+        wait_readable(slot);   /* serve() closes it instead when stopping */
     waiter.done(std::move(url), std::move(error));
     serve();
 }
@@ -236,6 +263,12 @@ void RedirectConnections::on_opened(std::unique_ptr<ResolveConnection> connectio
 {
     --opening_;
     if (error) {
+        /* No new open for a while (100 ms, doubling up to 5 s): a database
+         * that refuses connections (too many clients) is not hammered. */
+        open_backoff_ = std::min(std::max(2 * open_backoff_, std::chrono::milliseconds(100)),
+                                 std::chrono::milliseconds(5000));
+        next_open_ = std::chrono::steady_clock::now() + open_backoff_;
+        open_error_ = error;
         /* With no connection open or coming, nobody waiting can be served:
          * they all get the error (503 for an unreachable database) now. */
         if (slots_.empty() && opening_ == 0) {
@@ -246,6 +279,9 @@ void RedirectConnections::on_opened(std::unique_ptr<ResolveConnection> connectio
         }
         return serve();
     }
+    open_backoff_ = std::chrono::milliseconds(0);
+    next_open_ = {};
+    open_error_ = nullptr;
     if (stopping_ && waiters_.empty())
         return;
     try {
@@ -264,6 +300,8 @@ void RedirectConnections::arm_timer()
          * a graceful stop) going until it expired. */
         if (timer_armed_)
             timer_.cancel();
+        if (open_timer_armed_)
+            open_timer_.cancel();
         return;
     }
     if (timer_armed_)

@@ -11,12 +11,15 @@
  *    each.  A redirect that finds none free waits, first come first served,
  *    until a connection is free or its wait (--pool-wait-ms) is over: then
  *    503, and nothing was sent.  Opening a connection blocks, so it runs on
- *    a worker thread; a connection found lost (idle, or with a statement in
- *    flight: OutcomeUnknown) is dropped and the next need opens another.
+ *    a thread of its own (openers); a connection found lost (idle, or with a
+ *    statement in flight: OutcomeUnknown) is dropped and the next need
+ *    opens another.  After a failed open, none is tried for a while (100 ms,
+ *    doubling up to 5 s); meanwhile, with no connection at all, a redirect
+ *    gets that failure (503) at once.
  *    A statement the server refused for a reason that left nothing done and
  *    may pass on a second try (40001, 40P01; or 0A000, 42883, 26000 after
  *    ALTER EXTENSION ... UPDATE, on a newly prepared connection) is sent
- *    once more.
+ *    once more, with a full wait of its own.
  *
  *    Everything but the opening runs on the I/O thread (the io_context is
  *    run by one thread); resolve(), stop() and counts() must be called there.
@@ -57,8 +60,9 @@ public:
     RedirectConnections(const RedirectConnections &) = delete;
     RedirectConnections &operator=(const RedirectConnections &) = delete;
 
-    /* resolve_url(code), counting the click; done is called once, later, on
-     * the I/O thread (never from inside resolve). */
+    /* resolve_url(code), counting the click; done is called exactly once,
+     * on the I/O thread: later, or from inside resolve when the answer is
+     * known at once (an expired wait, a database that just refused). */
     void resolve(std::string code, Done done);
 
     /* For a graceful stop: closes idle connections now, the others once
@@ -96,8 +100,13 @@ private:
     const std::string dsn_;
     const std::size_t size_;
     const std::chrono::milliseconds wait_;
-    boost::asio::steady_timer timer_;
+    boost::asio::steady_timer timer_;        /* the oldest waiter's deadline */
     bool timer_armed_ = false;
+    boost::asio::steady_timer open_timer_;   /* the end of a backoff after a failed open */
+    bool open_timer_armed_ = false;
+    std::chrono::steady_clock::time_point next_open_{};   /* no open before */
+    std::chrono::milliseconds open_backoff_{0};
+    std::exception_ptr open_error_;          /* why the last open failed */
     bool stopping_ = false;
     std::vector<std::shared_ptr<Slot>> slots_;   /* open connections */
     std::size_t opening_ = 0;
