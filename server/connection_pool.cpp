@@ -66,6 +66,7 @@ ConnectionPool::acquire(std::chrono::steady_clock::time_point deadline)
         lock.lock();
         --open_;
         --in_use_;
+        ++open_failures_;
         lock.unlock();
         returned_.notify_one();
         throw;
@@ -75,7 +76,7 @@ ConnectionPool::acquire(std::chrono::steady_clock::time_point deadline)
 PoolCounts ConnectionPool::counts() const
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    return PoolCounts{size_, open_, in_use_, waits_, timeouts_};
+    return PoolCounts{size_, open_, in_use_, waits_, timeouts_, open_failures_};
 }
 
 /* Puts a connection back and wakes one waiter. */

@@ -30,6 +30,7 @@ struct PoolCounts {
     std::size_t in_use = 0;         /* lent out now */
     unsigned long long waits = 0;   /* acquisitions that found none free */
     unsigned long long timeouts = 0;/* ... and gave up at the deadline */
+    unsigned long long open_failures = 0;  /* connections that could not be opened */
 };
 
 class ConnectionPool {
@@ -73,6 +74,7 @@ private:
     std::size_t in_use_ = 0;
     unsigned long long waits_ = 0;
     unsigned long long timeouts_ = 0;
+    unsigned long long open_failures_ = 0;
 };
 
 } // namespace url_shortener::server

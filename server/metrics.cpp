@@ -73,6 +73,8 @@ std::string Metrics::render(const PoolCounts &redirect_pool, const PoolCounts &a
            [](const PoolCounts &p) { return p.waits; });
     series("timeouts_total", "counter", "Requests answered 503 after the longest wait.",
            [](const PoolCounts &p) { return p.timeouts; });
+    series("open_failures_total", "counter", "Connections that could not be opened.",
+           [](const PoolCounts &p) { return p.open_failures; });
     return out.str();
 }
 

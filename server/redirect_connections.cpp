@@ -263,6 +263,7 @@ void RedirectConnections::on_opened(std::unique_ptr<ResolveConnection> connectio
 {
     --opening_;
     if (error) {
+        ++open_failures_;
         /* No new open for a while (100 ms, doubling up to 5 s): a database
          * that refuses connections (too many clients) is not hammered. */
         open_backoff_ = std::min(std::max(2 * open_backoff_, std::chrono::milliseconds(100)),
@@ -342,6 +343,7 @@ PoolCounts RedirectConnections::counts() const
         std::count_if(slots_.begin(), slots_.end(), [](const auto &s) { return s->request.has_value(); }));
     counts.waits = waits_;
     counts.timeouts = timeouts_;
+    counts.open_failures = open_failures_;
     return counts;
 }
 

@@ -113,6 +113,7 @@ private:
     std::deque<Waiter> waiters_;
     unsigned long long waits_ = 0;
     unsigned long long timeouts_ = 0;
+    unsigned long long open_failures_ = 0;
 };
 
 } // namespace url_shortener::server
