@@ -281,7 +281,8 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         return finish(text_response(http::status::ok, "ok\n"));
     case RouteKind::metrics:
         require_method(request, {http::verb::get});
-        return finish(text_response(http::status::ok, metrics_.render(redirects_.counts(), pool_.counts()),
+        return finish(text_response(http::status::ok,
+                                    metrics_.render(redirects_.counts(), pool_.counts()),
                                     "text/plain; version=0.0.4"));
     case RouteKind::readyz:
         require_method(request, {http::verb::get});
@@ -293,17 +294,15 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             return run_on_worker(
                 [code, settings](Client &client) { return check_link(client, code, settings); },
                 finish, version, keep_alive);
-        /* No stored code holds a NUL byte (and libpq could not send one). */
-        if (code.find('\0') != std::string::npos)
-            throw ProblemError(no_such_link(code));
-        return redirects_.resolve(code, [code, settings, finish, version, keep_alive](
+        /* match_target admits only plausible codes (no NUL byte to send). */
+        return redirects_.resolve(code, [this, code, finish, version, keep_alive](
                                             std::optional<std::string> url,
                                             std::exception_ptr error) {
             Response res;
             try {
                 if (error)
                     std::rethrow_exception(error);
-                res = followed_link(code, url, settings);
+                res = followed_link(code, url, settings_);
             } catch (...) {
                 res = problem_response(problem_for_current_exception(), version, keep_alive);
             }

@@ -53,13 +53,11 @@ namespace {
 /* A PGresult freed when it goes out of scope. */
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
-/* Runs sql (with an optional text parameter) while connecting; throws the
- * Client's error for a refusal or a lost connection. */
-Result run_blocking(PGconn *conn, const char *sql, const char *parameter = nullptr)
+/* The result of a statement run while connecting (taken over from libpq);
+ * throws the Client's error for a refusal or a lost connection. */
+Result checked(PGconn *conn, PGresult *raw)
 {
-    Result result(parameter ? PQexecParams(conn, sql, 1, nullptr, &parameter, nullptr, nullptr, 0)
-                            : PQexec(conn, sql),
-                  &PQclear);
+    Result result(raw, &PQclear);
     const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
         return result;
@@ -103,30 +101,25 @@ ResolveConnection::ResolveConnection(const std::string &connection_string,
 
     if (options.statement_timeout.count() > 0) {
         const std::string timeout = std::to_string(options.statement_timeout.count());
-        run_blocking(handle_->conn, "SELECT pg_catalog.set_config('statement_timeout', $1, false)",
-                     timeout.c_str());
+        const char *value = timeout.c_str();
+        checked(handle_->conn,
+                PQexecParams(handle_->conn,
+                             "SELECT pg_catalog.set_config('statement_timeout', $1, false)", 1,
+                             nullptr, &value, nullptr, nullptr, 0));
     }
-    const Result rows = run_blocking(handle_->conn, statements::extension_schema);
+    const Result rows = checked(handle_->conn, PQexec(handle_->conn, statements::extension_schema));
     if (PQntuples(rows.get()) == 0)
         throw extension_not_installed();
     const char *name = PQgetvalue(rows.get(), 0, 0);
     std::unique_ptr<char, decltype(&PQfreemem)> quoted(
         PQescapeIdentifier(handle_->conn, name, std::char_traits<char>::length(name)), &PQfreemem);
     if (!quoted)
-        throw ConnectionLost("could not quote the extension's schema: " + one_line(handle_->message()),
+        throw ConnectionLost("could not quote the extension's schema: " +
+                                 one_line(handle_->message()),
                              sqlstate_connection_lost, handle_->message());
     const std::string sql = statements::resolve.sql(quoted.get());
-    Result prepared(PQprepare(handle_->conn, statements::resolve.name, sql.c_str(), 1, nullptr),
-                    &PQclear);
-    if (!prepared || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
-        if (PQstatus(handle_->conn) != CONNECTION_OK || !prepared)
-            throw ConnectionLost("lost the connection while preparing statements: " +
-                                     one_line(handle_->message()),
-                                 sqlstate_connection_lost, handle_->message());
-        const char *sqlstate = PQresultErrorField(prepared.get(), PG_DIAG_SQLSTATE);
-        std::rethrow_exception(
-            error_for_sqlstate(sqlstate ? sqlstate : "", PQresultErrorMessage(prepared.get())));
-    }
+    checked(handle_->conn,
+            PQprepare(handle_->conn, statements::resolve.name, sql.c_str(), 1, nullptr));
     handle_->watched = ::fcntl(PQsocket(handle_->conn), F_DUPFD_CLOEXEC, 0);
     if (handle_->watched < 0)
         throw ConnectionLost(std::string("could not duplicate the connection's socket: ") +
@@ -152,16 +145,10 @@ bool ResolveConnection::open() const
 
 void ResolveConnection::send(std::string_view code)
 {
-    if (!open()) {
-        const std::string text = handle_->message();
-        handle_->broken = true;
-        throw ConnectionLost("connection to the server was lost; nothing was sent",
-                             sqlstate_connection_lost, text);
-    }
     const std::string argument(code);
     const char *values[] = {argument.c_str()};
-    if (!PQsendQueryPrepared(handle_->conn, statements::resolve.name, 1, values, nullptr, nullptr,
-                             0)) {
+    if (!open() || !PQsendQueryPrepared(handle_->conn, statements::resolve.name, 1, values,
+                                        nullptr, nullptr, 0)) {
         const std::string text = handle_->message();
         handle_->broken = true;
         throw ConnectionLost("connection to the server was lost; nothing was sent: " +
