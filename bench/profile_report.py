@@ -55,6 +55,8 @@ PARTS = [
      r"stringToNode", r"ExecConstraints"),
     ("of the CHECK constraints: planning and compiling them (ExecPrepareExpr)", "pg",
      r"ExecPrepareExpr", r"ExecConstraints"),
+    ("of executor start: CHECK constraints the module prepares (copy, ExecPrepareExpr)", "pg",
+     r"prepare_constraint_exprs\(.*", None),
     ("WAL records (XLogInsert, in heap and index rows)", "pg", r"XLogInsert", None),
     ("pg_strong_random (OpenSSL RAND_bytes)", "pg", r"pg_strong_random", None),
     ("XID assignment (GetNewTransactionId)", "pg", r"GetNewTransactionId", None),

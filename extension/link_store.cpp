@@ -129,6 +129,24 @@ free_plan(SPIPlanPtr *plan)
     *plan = NULL;
 }
 
+bool
+link_store_owns_statement(const char *source_text)
+{
+    if (source_text == NULL)
+        return false;
+    for (SPIPlanPtr *const plan : kept_plans) {
+        if (*plan == NULL)
+            continue;
+        ListCell *cell;
+        foreach (cell, SPI_plan_get_plan_sources(*plan)) {
+            const CachedPlanSource *source = (const CachedPlanSource *) lfirst(cell);
+            if (source->query_string == source_text)
+                return true;
+        }
+    }
+    return false;
+}
+
 /*
  * A change to the table (ALTER EXTENSION UPDATE adding columns, DROP and
  * CREATE EXTENSION) makes the next call prepare the statements afresh: the

@@ -192,4 +192,11 @@ uint64 retire_finished_links(int32 batch_size);
  */
 uint64 count_drawn_codes(void);
 
+/*
+ * Whether source_text is the text of one of the plans kept here (compared
+ * by address: SPI hands the executor the kept plan's own copy).  Callable
+ * outside SPI, from an executor hook; reads only the kept plans.
+ */
+bool link_store_owns_statement(const char *source_text);
+
 #endif

@@ -2,6 +2,7 @@
  * module.cpp
  *    The loadable module: its magic block and its initialization.
  */
+#include "check_constraint_cache.h"
 #include "postgres_headers.h"
 #include "settings.h"
 
@@ -15,4 +16,5 @@ void
 _PG_init(void)
 {
     define_settings();
+    install_check_constraint_cache();
 }

@@ -7,10 +7,12 @@
  *    often they try (a caller must not squat the code space with short
  *    codes or make one call burn a thousand transaction IDs);
  *    max_url_length is an administrator's limit; test_seed makes codes
- *    predictable.
+ *    predictable; parse_checks_once changes how the functions' statements
+ *    prepare the table's CHECK constraints (not which ones they check).
  */
 #include "settings.h"
 
+#include "check_constraint_cache.h"
 #include "code_alphabet.h"
 #include "code_generator.h"
 #include "postgres_headers.h"
@@ -102,6 +104,15 @@ define_settings(void)
                             -1, -1, INT_MAX,
                             PGC_SUSET, GUC_NOT_IN_SAMPLE,
                             NULL, assign_test_seed, NULL);
+
+    DefineCustomBoolVariable("url_shortener.parse_checks_once",
+                             "Reads the CHECK constraints of the tables the functions write once per session.",
+                             "Off, every statement the functions run reads the stored constraint texts "
+                             "anew, as PostgreSQL does by itself. Either way the same constraints are checked.",
+                             &parse_checks_once_setting,
+                             true,
+                             PGC_SUSET, 0,
+                             NULL, NULL, NULL);
 
     MarkGUCPrefixReserved("url_shortener");
 }
