@@ -1,33 +1,44 @@
 /*
  * check_constraint_cache.cpp
  *    The CHECK constraints of the tables the module's own statements write,
- *    parsed once per backend instead of once per statement.
+ *    read from their stored text once per backend instead of once per
+ *    statement.
  *
- *    PostgreSQL builds a result relation's CHECK expressions the first time
- *    a statement checks a row (ExecRelCheck in execMain.c): it reads each
- *    stored constraint text (pg_constraint.conbin) back into a tree with
- *    stringToNode, then plans and compiles the tree in the statement's
- *    memory.  Every statement of shorten_url and resolve_url writes one row,
- *    so it pays the reading for that one row; bench/profile measured it as
- *    a third of the backend's instructions per call.
+ *    PostgreSQL builds a result relation's CHECK expressions when a
+ *    statement checks its first row (ExecRelCheck in execMain.c): it reads
+ *    each stored constraint text (pg_constraint.conbin) back into a tree
+ *    with stringToNode, then plans and compiles the tree in the statement's
+ *    memory.  shorten_url and resolve_url write one row per statement, so
+ *    they pay the reading for every row; bench/profile measured it as a
+ *    third of a call's instructions in the backend.
  *
- *    An ExecutorStart hook does what ExecRelCheck would do, for the
- *    module's own kept statements only (link_store_owns_statement): it fills
- *    in ri_ConstraintExprs from a copy of trees read once.  Planning and
- *    compiling still happen per statement, exactly as in ExecRelCheck; only
- *    the reading of the text is saved.
+ *    An ExecutorStart hook fills in ri_ConstraintExprs for the INSERT and
+ *    UPDATE statements the module runs with SPI_execute_plan from its kept
+ *    plans (link_store_owns_statement; the batch statements it runs through
+ *    a cursor are not among them).  Each entry is a DeferredCheck holding a
+ *    copy of a tree read once per backend; at its first evaluation, which
+ *    is ExecRelCheck's first row, it plans and compiles the copy exactly as
+ *    ExecRelCheck would.  So the one difference from PostgreSQL's own path
+ *    is where the tree comes from: a statement that checks no row (a click
+ *    on an unknown code) still prepares nothing, and what a constraint's
+ *    planning may raise is raised at the same row as without the module.
  *
- *    Why it stays right: every use compares the relation's current
- *    constraint texts, from its relcache entry after the statement's locks
- *    have taken in any invalidation, byte for byte with the texts the trees
- *    were read from, and their number with pg_class.relchecks.  A mismatch
- *    reads them again; a count PostgreSQL itself would complain about is
- *    left to ExecRelCheck.  The cache is only written and read inside the
- *    hook, never by an invalidation callback, so nothing can change it while
- *    it is being read.  It holds at most MAX_CACHED_RELATIONS relations.
+ *    Why the trees are the right ones: every use compares the relation's
+ *    current constraint texts, from its relcache entry after the statement's
+ *    locks have taken in any invalidation, byte for byte with the texts the
+ *    trees were read from, and their number with pg_class.relchecks.  A
+ *    mismatch reads them again (with a DEBUG1 message, which the tests
+ *    watch); a count PostgreSQL itself would complain about is left to
+ *    ExecRelCheck.  Equal texts give equal trees: reading a node string
+ *    looks nothing up.  The cache is only read and written inside the hook,
+ *    and the trees are copied into the statement's memory there, so no
+ *    later change to the cache can reach a running statement.  It holds at
+ *    most MAX_CACHED_RELATIONS relations.
  *
- *    From PostgreSQL 18 on, ExecRelCheck's lazy initialisation changed
- *    (NOT ENFORCED constraints); the hook is only installed for 15 to 17.
+ *    On Citus the rows are written by statements on shards, whose text is
+ *    not the module's, so the hook does nothing there.  From PostgreSQL 18
+ *    on, ExecRelCheck's lazy initialisation changed (NOT ENFORCED
+ *    constraints); the hook is only installed for 15 to 17.
  */
 #include "check_constraint_cache.h"
 
@@ -55,6 +66,28 @@ typedef struct CachedChecks {
 } CachedChecks;
 
 #define MAX_CACHED_RELATIONS 8
+
+struct DeferredChecks;
+
+/*
+ * One entry of ri_ConstraintExprs: what ExecCheck evaluates (state, whose
+ * evalfunc is evaluate_deferred_check), the tree to prepare, the prepared
+ * expression once there is one, and the relation's other entries, which
+ * are prepared together.  All in the statement's memory.
+ */
+typedef struct DeferredCheck {
+    ExprState state;
+    Expr *tree;
+    ExprState *prepared;
+    struct DeferredChecks *all;
+} DeferredCheck;
+
+/* The entries of one result relation. */
+typedef struct DeferredChecks {
+    EState *estate;
+    int count;
+    DeferredCheck **checks;
+} DeferredChecks;
 
 static CachedChecks cached_checks[MAX_CACHED_RELATIONS];
 static int next_slot_to_reuse = 0;
@@ -102,6 +135,9 @@ read_checks_into(CachedChecks *slot, Relation rel)
     MemoryContextSwitchTo(old_context);
     slot->ncheck = ncheck;
     slot->relid = RelationGetRelid(rel);
+    ereport(DEBUG1,
+            (errmsg_internal("url_shortener read %d CHECK constraints of relation \"%s\"",
+                             ncheck, RelationGetRelationName(rel))));
     return slot;
 }
 
@@ -133,19 +169,41 @@ checks_of(Relation rel)
 }
 
 /*
- * What ExecRelCheck does on its first row, with copyObject of a cached tree
- * where it has stringToNode of the text.  Leaves the result relation alone
- * when ExecRelCheck would not build anything or would raise an error.
+ * ExecRelCheck's first row: plans and compiles every tree of the relation,
+ * in order, in the statement's memory (ExecPrepareExpr switches to
+ * es_query_cxt), before evaluating any; then, and for every later row,
+ * evaluates this one.
+ */
+static Datum
+evaluate_deferred_check(ExprState *state, ExprContext *econtext, bool *isnull)
+{
+    DeferredCheck *check = (DeferredCheck *) state;
+
+    if (check->prepared == NULL) {
+        DeferredChecks *all = check->all;
+
+        for (int i = 0; i < all->count; i++)
+            all->checks[i]->prepared = ExecPrepareExpr(all->checks[i]->tree, all->estate);
+    }
+    return ExecEvalExpr(check->prepared, econtext, isnull);
+}
+
+/*
+ * Fills in result_rel's ri_ConstraintExprs with deferred copies of the
+ * cached trees.  Leaves the result relation alone when ExecRelCheck would
+ * build nothing or would raise an error.  The trees are all copied before
+ * the entry is set, so an error half-way leaves PostgreSQL's own path.
  * Not inlined, so that bench/profile can attribute its cost.
  */
 static pg_noinline void
-prepare_constraint_exprs(ResultRelInfo *result_rel, EState *estate)
+defer_constraint_exprs(ResultRelInfo *result_rel, EState *estate)
 {
     const Relation rel = result_rel->ri_RelationDesc;
     const TupleConstr *constr = rel->rd_att->constr;
     const CachedChecks *entry;
     MemoryContext old_context;
     ExprState **exprs;
+    DeferredChecks *all;
 
     if (result_rel->ri_ConstraintExprs != NULL || constr == NULL ||
         constr->num_check == 0 || constr->num_check != rel->rd_rel->relchecks)
@@ -154,8 +212,21 @@ prepare_constraint_exprs(ResultRelInfo *result_rel, EState *estate)
 
     old_context = MemoryContextSwitchTo(estate->es_query_cxt);
     exprs = (ExprState **) palloc(entry->ncheck * sizeof(ExprState *));
-    for (int i = 0; i < entry->ncheck; i++)
-        exprs[i] = ExecPrepareExpr((Expr *) copyObjectImpl(entry->trees[i]), estate);
+    all = (DeferredChecks *) palloc(sizeof(DeferredChecks));
+    all->estate = estate;
+    all->count = entry->ncheck;
+    all->checks = (DeferredCheck **) palloc(entry->ncheck * sizeof(DeferredCheck *));
+    for (int i = 0; i < entry->ncheck; i++) {
+        DeferredCheck *check = (DeferredCheck *) palloc0(sizeof(DeferredCheck));
+
+        check->state.type = T_ExprState;
+        check->state.evalfunc = evaluate_deferred_check;
+        check->tree = (Expr *) copyObjectImpl(entry->trees[i]);
+        check->state.expr = check->tree;
+        check->all = all;
+        all->checks[i] = check;
+        exprs[i] = &check->state;
+    }
     MemoryContextSwitchTo(old_context);
     result_rel->ri_ConstraintExprs = exprs;
 }
@@ -171,10 +242,12 @@ executor_start(QueryDesc *query_desc, int eflags)
         standard_ExecutorStart(query_desc, eflags);
 
     if (!parse_checks_once_setting || (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
+        (query_desc->operation != CMD_INSERT && query_desc->operation != CMD_UPDATE) ||
+        query_desc->estate->es_opened_result_relations == NIL ||
         !link_store_owns_statement(query_desc->sourceText))
         return;
     foreach (cell, query_desc->estate->es_opened_result_relations)
-        prepare_constraint_exprs((ResultRelInfo *) lfirst(cell), query_desc->estate);
+        defer_constraint_exprs((ResultRelInfo *) lfirst(cell), query_desc->estate);
 }
 
 void

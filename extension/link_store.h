@@ -193,9 +193,10 @@ uint64 retire_finished_links(int32 batch_size);
 uint64 count_drawn_codes(void);
 
 /*
- * Whether source_text is the text of one of the plans kept here (compared
- * by address: SPI hands the executor the kept plan's own copy).  Callable
- * outside SPI, from an executor hook; reads only the kept plans.
+ * Whether source_text is the text of one of the plans kept here, compared
+ * by address: SPI_execute_plan hands the executor the kept plan's own copy
+ * (SPI_cursor_open makes a new one, so a statement run through a cursor is
+ * not recognised).  Callable outside SPI, from an executor hook.
  */
 bool link_store_owns_statement(const char *source_text);
 
