@@ -54,7 +54,7 @@ PARTS = [
     ("of the CHECK constraints: reading their stored text (stringToNode)", "pg",
      r"stringToNode", r"ExecConstraints"),
     ("of the CHECK constraints: planning and compiling them (ExecPrepareExpr)", "pg",
-     r"ExecPrepareExpr", r"ExecConstraints"),
+     r"ExecPrepareExpr", r"ExecConstraints|evaluate_deferred_check\(.*"),
     ("of executor start: the module's copies of the CHECK constraint trees", "ours",
      r"defer_constraint_exprs\(.*", None),
     ("WAL records (XLogInsert, in heap and index rows)", "pg", r"XLogInsert", None),
@@ -78,6 +78,8 @@ ONE_TX = {
     "peer_domains": "peer domains",
     "peer_1_2_checks": "peer 1.2 CHK",
     "peer_on_conflict": "peer ONCONFL",
+    "shorten_url_parse_each": "shorten off",
+    "resolve_url_parse_each": "resolve off",
 }
 AUTOCOMMIT = {
     "shorten_url_ac": "shorten_url",
