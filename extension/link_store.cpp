@@ -14,7 +14,9 @@
 #include "settings.h"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "storage/bufmgr.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 }
@@ -597,6 +599,20 @@ insert_returning_through_cursor(SPIPlanPtr plan, Datum *values)
     const uint64 returned = SPI_processed;
     SPI_cursor_close(portal);
     return returned;
+}
+
+double
+estimated_links_now(void)
+{
+    Relation rel = table_open(store_relid, AccessShareLock);
+    const double pages = (double) RelationGetNumberOfBlocks(rel);
+    const double counted_pages = (double) rel->rd_rel->relpages;
+    const double counted_rows = (double) rel->rd_rel->reltuples;
+
+    table_close(rel, NoLock);
+    if (counted_pages > 0 && counted_rows >= 0)
+        return counted_rows / counted_pages * pages;
+    return (double) MaxHeapTuplesPerPage * pages;
 }
 
 uint64

@@ -64,6 +64,15 @@ bool insert_links_unless_a_code_is_taken(Datum codes, Datum urls);
 uint64 find_taken_codes(Datum codes);
 
 /*
+ * The links the table holds now, estimated as the planner estimates a
+ * table's rows: the density its last VACUUM or ANALYZE found (reltuples
+ * per page) times its current number of pages; a table never counted is
+ * taken as pages full of the most rows a page can hold, an upper bound.
+ * The pages count dead rows too, so the estimate errs high.
+ */
+double estimated_links_now(void);
+
+/*
  * Inserts the pairs (codes[i], urls[i]) in one statement, skipping every
  * pair whose code is taken (INSERT ... ON CONFLICT (short_code) DO NOTHING:
  * no error, no subtransaction; a concurrent uncommitted insert of the same

@@ -11,14 +11,17 @@
  *      1. draw a code for each, distinct within the round;
  *      2. look up which of them are already taken (one query per 10,000
  *         codes; usually none), and leave those URLs for the next round;
+ *         skipped while the table is so small against the code space that
+ *         a taken code is improbable (lookup_before_insert);
  *      3. insert the rest with one plain INSERT inside one subtransaction;
- *      4. only if a concurrent writer took one of those codes meanwhile (the
- *         primary key says so), roll that back and insert the same pairs
- *         with INSERT ... ON CONFLICT (short_code) DO NOTHING RETURNING,
+ *      4. only if one of those codes was taken after all (a concurrent
+ *         writer took it meanwhile, or the lookup was skipped; the primary
+ *         key says so), roll that back and insert the same pairs with
+ *         INSERT ... ON CONFLICT (short_code) DO NOTHING RETURNING,
  *         keeping the ones that went in.
  *    A collision costs a redraw of the losers only, never a subtransaction
  *    per row; ON CONFLICT's speculative insertion, markedly slower per row,
- *    is paid only in the rare round that races a concurrent writer.  After
+ *    is paid only in the rare round that meets a taken code.  After
  *    url_shortener.max_attempts rounds with URLs left over, the call fails
  *    with SQLSTATE US001 and, being one statement, stores nothing.
  *
@@ -33,6 +36,8 @@
  *
  *    The result lists (url, short_code) in the order of the input array.
  */
+#include <cmath>
+
 #include "code_generator.h"
 #include "entry_guard.h"
 #include "extension_locks.h"
@@ -45,6 +50,7 @@
 #include "url_argument.h"
 
 extern "C" {
+#include "commands/extension.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
@@ -361,6 +367,40 @@ mark_taken_codes(Batch *batch, HTAB *round, int ndrawn)
 }
 
 /*
+ * The expected number of taken codes among a round's draws above which the
+ * round looks them up before inserting.  At or below it, one round in
+ * twenty or fewer meets a taken code, which costs that round a rolled-back
+ * insert and the same pairs again with ON CONFLICT; the lookup costs every
+ * round about a tenth of its work (bench/README.md, "Where the time goes").
+ */
+static const double LOOKUP_ABOVE_EXPECTED_TAKEN = 0.05;
+
+/*
+ * Whether a round of ndrawn codes looks them up before inserting them.
+ * Always where Citus is installed: there the table on this node may be a
+ * coordinator's, with the rows on the shards, and its size says nothing.
+ * Elsewhere when the links stored now (estimated_links_now, which errs
+ * high) make more than LOOKUP_ABOVE_EXPECTED_TAKEN of the drawn codes
+ * expected to be taken.  Links of other code lengths count as if they
+ * could collide, which only makes the lookup likelier.
+ */
+static bool
+lookup_before_insert(const Batch *batch, int ndrawn)
+{
+    if (OidIsValid(get_extension_oid("citus", true)))
+        return true;
+    const double space = pow((double) strlen(alphabet_setting), (double) batch->code_length);
+    const double expected_taken = ndrawn * estimated_links_now() / space;
+
+    if (expected_taken > LOOKUP_ABOVE_EXPECTED_TAKEN)
+        return true;
+    ereport(DEBUG1,
+            (errmsg_internal("shorten_urls inserts %d codes without looking them up: %.3g expected taken",
+                             ndrawn, expected_taken)));
+    return false;
+}
+
+/*
  * Stores what it can of the codes drawn for batch->drawn[0..ndrawn) and
  * marks the positions stored.  Runs inside the round's SPI connection:
  * what it allocates goes with it.
@@ -372,7 +412,7 @@ insert_round(Batch *batch, HTAB *round, int ndrawn)
     int npositions = ndrawn;
 
     /* Codes already taken wait for the next round. */
-    if (mark_taken_codes(batch, round, ndrawn) > 0) {
+    if (lookup_before_insert(batch, ndrawn) && mark_taken_codes(batch, round, ndrawn) > 0) {
         int *untaken = (int *) palloc(sizeof(int) * (size_t) ndrawn);
 
         npositions = 0;

@@ -49,6 +49,48 @@ FROM shorten_urls(ARRAY(SELECT 'https://fill.example/' || i FROM generate_series
 SELECT count(*) AS stored_rows FROM urls;
 RESET url_shortener.test_seed;
 
+-- While the table is small against the code space, a round inserts its
+-- codes without looking them up first; a code taken all the same sends the
+-- round through INSERT ... ON CONFLICT, and every URL still gets a code of
+-- its own.  A trigger shows which codes an insert tried: the code taken
+-- beforehand (the first one the seed draws) is tried by the plain insert,
+-- which fails, and again by ON CONFLICT, which skips it.
+CREATE FUNCTION tried_code() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'insert tried %', NEW.short_code;
+    RETURN NEW;
+END $$;
+TRUNCATE urls;
+RESET url_shortener.code_length;
+SET url_shortener.test_seed = 7;
+SELECT short_code AS first_code FROM shorten_urls(ARRAY['https://probe.example/']) \gset
+TRUNCATE urls;
+INSERT INTO urls (short_code, original_url) VALUES (:'first_code', 'https://taken.example/');
+CREATE TRIGGER tried_code BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION tried_code();
+SET url_shortener.test_seed = 7;
+SELECT count(*) AS returned, count(DISTINCT short_code) AS distinct_codes,
+       count(*) FILTER (WHERE short_code = :'first_code') AS given_the_taken_code
+FROM shorten_urls(ARRAY['https://skip.example/1', 'https://skip.example/2', 'https://skip.example/3']);
+-- With 2-character codes the same table is large against the space: the
+-- round looks its codes up, and the plain insert never tries a taken one.
+DROP TRIGGER tried_code ON urls;
+TRUNCATE urls;
+SET url_shortener.code_length = 2;
+SET url_shortener.test_seed = 7;
+SELECT short_code AS first_code FROM shorten_urls(ARRAY['https://probe.example/']) \gset
+TRUNCATE urls;
+INSERT INTO urls (short_code, original_url) VALUES (:'first_code', 'https://taken.example/');
+CREATE TRIGGER tried_code BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION tried_code();
+SET url_shortener.test_seed = 7;
+SELECT count(*) AS returned, count(DISTINCT short_code) AS distinct_codes,
+       count(*) FILTER (WHERE short_code = :'first_code') AS given_the_taken_code
+FROM shorten_urls(ARRAY['https://lookup.example/1', 'https://lookup.example/2', 'https://lookup.example/3']);
+DROP TRIGGER tried_code ON urls;
+DROP FUNCTION tried_code();
+SELECT count(*) AS stored_rows, count(*) FILTER (WHERE original_url = 'https://taken.example/') AS taken_row_kept
+FROM urls;
+RESET url_shortener.test_seed;
+
 -- Not enough codes for the batch: US001, and nothing of it is stored.
 TRUNCATE urls;
 SET url_shortener.alphabet = 'ab';
