@@ -602,16 +602,14 @@ insert_returning_through_cursor(SPIPlanPtr plan, Datum *values)
 }
 
 double
-estimated_links_now(void)
+most_links_now(void)
 {
-    Relation rel = table_open(store_relid, AccessShareLock);
-    const double pages = (double) RelationGetNumberOfBlocks(rel);
-    const double counted_pages = (double) rel->rd_rel->relpages;
-    const double counted_rows = (double) rel->rd_rel->reltuples;
+    Relation rel = try_table_open(store_relid, AccessShareLock);
 
+    if (rel == NULL)
+        return -1;
+    const double pages = (double) RelationGetNumberOfBlocks(rel);
     table_close(rel, NoLock);
-    if (counted_pages > 0 && counted_rows >= 0)
-        return counted_rows / counted_pages * pages;
     return (double) MaxHeapTuplesPerPage * pages;
 }
 

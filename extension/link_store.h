@@ -64,13 +64,13 @@ bool insert_links_unless_a_code_is_taken(Datum codes, Datum urls);
 uint64 find_taken_codes(Datum codes);
 
 /*
- * The links the table holds now, estimated as the planner estimates a
- * table's rows: the density its last VACUUM or ANALYZE found (reltuples
- * per page) times its current number of pages; a table never counted is
- * taken as pages full of the most rows a page can hold, an upper bound.
- * The pages count dead rows too, so the estimate errs high.
+ * The most links the table can hold now: its pages times the most rows a
+ * heap page can hold (MaxHeapTuplesPerPage), with no statistics involved,
+ * so it never errs low.  Usually several times the true count.  -1 if the
+ * table is gone (a concurrent DROP EXTENSION): the caller's next
+ * statement will say so.
  */
-double estimated_links_now(void);
+double most_links_now(void);
 
 /*
  * Inserts the pairs (codes[i], urls[i]) in one statement, skipping every

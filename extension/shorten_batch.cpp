@@ -379,23 +379,27 @@ static const double LOOKUP_ABOVE_EXPECTED_TAKEN = 0.05;
  * Whether a round of ndrawn codes looks them up before inserting them.
  * Always where Citus is installed: there the table on this node may be a
  * coordinator's, with the rows on the shards, and its size says nothing.
- * Elsewhere when the links stored now (estimated_links_now, which errs
- * high) make more than LOOKUP_ABOVE_EXPECTED_TAKEN of the drawn codes
- * expected to be taken.  Links of other code lengths count as if they
- * could collide, which only makes the lookup likelier.
+ * Elsewhere when the most links the table can hold now (most_links_now, a
+ * bound that never errs low) make more than LOOKUP_ABOVE_EXPECTED_TAKEN of
+ * the drawn codes expected to be taken; and when the table cannot be
+ * opened.  Links of other code lengths count as if they could collide,
+ * which only makes the lookup likelier.
  */
 static bool
 lookup_before_insert(const Batch *batch, int ndrawn)
 {
     if (OidIsValid(get_extension_oid("citus", true)))
         return true;
+    const double links = most_links_now();
+    if (links < 0)
+        return true;
     const double space = pow((double) strlen(alphabet_setting), (double) batch->code_length);
-    const double expected_taken = ndrawn * estimated_links_now() / space;
+    const double expected_taken = ndrawn * links / space;
 
     if (expected_taken > LOOKUP_ABOVE_EXPECTED_TAKEN)
         return true;
     ereport(DEBUG1,
-            (errmsg_internal("shorten_urls inserts %d codes without looking them up: %.3g expected taken",
+            (errmsg_internal("shorten_urls inserts %d codes without looking them up: at most %.3g expected taken",
                              ndrawn, expected_taken)));
     return false;
 }

@@ -71,8 +71,9 @@ SET url_shortener.test_seed = 7;
 SELECT count(*) AS returned, count(DISTINCT short_code) AS distinct_codes,
        count(*) FILTER (WHERE short_code = :'first_code') AS given_the_taken_code
 FROM shorten_urls(ARRAY['https://skip.example/1', 'https://skip.example/2', 'https://skip.example/3']);
--- With 2-character codes the same table is large against the space: the
--- round looks its codes up, and the plain insert never tries a taken one.
+-- With 2-character codes the most links the same one-page table could hold
+-- (291) are many against the space of 3,844 codes: the round looks its
+-- codes up, and the plain insert never tries a taken one.
 DROP TRIGGER tried_code ON urls;
 TRUNCATE urls;
 SET url_shortener.code_length = 2;
