@@ -52,45 +52,41 @@ RESET url_shortener.test_seed;
 -- While the table is small against the code space, a round inserts its
 -- codes without looking them up first; a code taken all the same sends the
 -- round through INSERT ... ON CONFLICT, and every URL still gets a code of
--- its own.  A trigger shows which codes an insert tried: the code taken
--- beforehand (the first one the seed draws) is tried by the plain insert,
--- which fails, and again by ON CONFLICT, which skips it.
+-- its own.  batch_beside_a_taken_code takes the first code the seed draws
+-- in an otherwise empty table, then makes three links from the same seed;
+-- a trigger names every code an insert tries.  With 6-character codes the
+-- taken one is tried by the plain insert, which fails, and again by ON
+-- CONFLICT, which skips it.  With 2 characters the most links the one-page
+-- table could hold (291) are many against the 3,844 codes: the round looks
+-- its codes up, and no insert tries the taken one.
 CREATE FUNCTION tried_code() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE NOTICE 'insert tried %', NEW.short_code;
     RETURN NEW;
 END $$;
-TRUNCATE urls;
-RESET url_shortener.code_length;
-SET url_shortener.test_seed = 7;
-SELECT short_code AS first_code FROM shorten_urls(ARRAY['https://probe.example/']) \gset
-TRUNCATE urls;
-INSERT INTO urls (short_code, original_url) VALUES (:'first_code', 'https://taken.example/');
-CREATE TRIGGER tried_code BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION tried_code();
-SET url_shortener.test_seed = 7;
-SELECT count(*) AS returned, count(DISTINCT short_code) AS distinct_codes,
-       count(*) FILTER (WHERE short_code = :'first_code') AS given_the_taken_code
-FROM shorten_urls(ARRAY['https://skip.example/1', 'https://skip.example/2', 'https://skip.example/3']);
--- With 2-character codes the most links the same one-page table could hold
--- (291) are many against the space of 3,844 codes: the round looks its
--- codes up, and the plain insert never tries a taken one.
-DROP TRIGGER tried_code ON urls;
-TRUNCATE urls;
-SET url_shortener.code_length = 2;
-SET url_shortener.test_seed = 7;
-SELECT short_code AS first_code FROM shorten_urls(ARRAY['https://probe.example/']) \gset
-TRUNCATE urls;
-INSERT INTO urls (short_code, original_url) VALUES (:'first_code', 'https://taken.example/');
-CREATE TRIGGER tried_code BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION tried_code();
-SET url_shortener.test_seed = 7;
-SELECT count(*) AS returned, count(DISTINCT short_code) AS distinct_codes,
-       count(*) FILTER (WHERE short_code = :'first_code') AS given_the_taken_code
-FROM shorten_urls(ARRAY['https://lookup.example/1', 'https://lookup.example/2', 'https://lookup.example/3']);
-DROP TRIGGER tried_code ON urls;
+CREATE FUNCTION batch_beside_a_taken_code(code_length int, site text)
+RETURNS TABLE (returned bigint, distinct_codes bigint, given_the_taken_code bigint, taken_row_kept bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    taken text;
+BEGIN
+    PERFORM set_config('url_shortener.code_length', code_length::text, true);
+    PERFORM set_config('url_shortener.test_seed', '7', true);
+    SELECT b.short_code INTO taken FROM shorten_urls(ARRAY['https://probe.example/']) b;
+    TRUNCATE urls;
+    INSERT INTO urls (short_code, original_url) VALUES (taken, 'https://taken.example/');
+    CREATE TRIGGER tried_code BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION tried_code();
+    PERFORM set_config('url_shortener.test_seed', '7', true);
+    RETURN QUERY
+        SELECT count(*), count(DISTINCT b.short_code), count(*) FILTER (WHERE b.short_code = taken),
+               (SELECT count(*) FROM urls WHERE original_url = 'https://taken.example/')
+        FROM shorten_urls(ARRAY[site || '/1', site || '/2', site || '/3']) b;
+    DROP TRIGGER tried_code ON urls;
+END $$;
+SELECT * FROM batch_beside_a_taken_code(6, 'https://skip.example');
+SELECT * FROM batch_beside_a_taken_code(2, 'https://lookup.example');
+DROP FUNCTION batch_beside_a_taken_code(int, text);
 DROP FUNCTION tried_code();
-SELECT count(*) AS stored_rows, count(*) FILTER (WHERE original_url = 'https://taken.example/') AS taken_row_kept
-FROM urls;
-RESET url_shortener.test_seed;
 
 -- Not enough codes for the batch: US001, and nothing of it is stored.
 TRUNCATE urls;
