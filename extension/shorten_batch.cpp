@@ -371,7 +371,8 @@ mark_taken_codes(Batch *batch, HTAB *round, int ndrawn)
  * round looks them up before inserting.  At or below it, one round in
  * twenty or fewer meets a taken code, which costs that round a rolled-back
  * insert and the same pairs again with ON CONFLICT; the lookup costs every
- * round about a tenth of its work (bench/README.md, "Where the time goes").
+ * round about an eighth of its instructions and a twentieth of its time
+ * (bench/README.md, "Where the time goes").
  */
 static const double LOOKUP_ABOVE_EXPECTED_TAKEN = 0.05;
 
