@@ -5,7 +5,8 @@
  */
 #include "reserved_codes.h"
 
-#include <cstring>
+#include <iterator>
+#include <string_view>
 #include <strings.h>
 
 /*
@@ -14,20 +15,26 @@
  * a random or derived code equal to any entry, whatever the alphabet, is
  * discarded like a taken code.
  */
-const char *const unusable_codes[] = {
+static constexpr std::string_view unusable_codes[] = {
     ".", "..",
     "admin", "api", "app", "assets", "dashboard", "health", "healthz", "help",
     "login", "logout", "metrics", "settings", "signup", "static", "stats",
     "status", "www",
 };
-const int unusable_code_count = sizeof(unusable_codes) / sizeof(unusable_codes[0]);
-static const int DOT_SEGMENTS = 2;
+static constexpr std::size_t DOT_SEGMENTS = 2;
 
+/*
+ * Every generated code goes through here, so the lengths are compared
+ * before any letters: most words are ruled out without reading the code.
+ */
 bool
 is_reserved_word(const char *code) noexcept
 {
-    for (int i = DOT_SEGMENTS; i < unusable_code_count; i++)
-        if (strcasecmp(code, unusable_codes[i]) == 0)
+    const std::string_view candidate(code);
+
+    for (std::size_t i = DOT_SEGMENTS; i < std::size(unusable_codes); i++)
+        if (unusable_codes[i].size() == candidate.size() &&
+            strncasecmp(code, unusable_codes[i].data(), candidate.size()) == 0)
             return true;
     return false;
 }
@@ -35,5 +42,7 @@ is_reserved_word(const char *code) noexcept
 bool
 is_unusable_code(const char *code) noexcept
 {
-    return strcmp(code, ".") == 0 || strcmp(code, "..") == 0 || is_reserved_word(code);
+    const std::string_view candidate(code);
+
+    return candidate == unusable_codes[0] || candidate == unusable_codes[1] || is_reserved_word(code);
 }

@@ -8,13 +8,6 @@
 #ifndef URL_SHORTENER_RESERVED_CODES_H
 #define URL_SHORTENER_RESERVED_CODES_H
 
-/*
- * Every code, in lower case, that is never handed out: the reserved words
- * and the two dot segments (for statements that filter drawn codes).
- */
-extern const char *const unusable_codes[];
-extern const int unusable_code_count;
-
 /* Whether code is one of the reserved words, compared without regard to case. */
 bool is_reserved_word(const char *code) noexcept;
 

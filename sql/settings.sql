@@ -81,7 +81,7 @@ SELECT count(shorten_url('https://example.com/dots/' || i)) AS handed_out FROM g
 SELECT shorten_url('https://example.com/dots/4');
 SELECT shorten_url_locked('https://example.com/dots/4');
 SELECT short_code FROM urls ORDER BY 1;
--- shorten_urls the same: the lookup of taken codes also finds these.
+-- shorten_urls the same: its draws discard these like taken codes.
 TRUNCATE urls;
 SELECT count(short_code) AS batch_handed_out
 FROM shorten_urls(ARRAY['https://example.com/b/1', 'https://example.com/b/2', 'https://example.com/b/3']);
