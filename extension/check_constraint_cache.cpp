@@ -243,6 +243,7 @@ executor_start(QueryDesc *query_desc, int eflags)
 
     if (!parse_checks_once_setting || (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
         (query_desc->operation != CMD_INSERT && query_desc->operation != CMD_UPDATE) ||
+        query_desc->estate == NULL ||   /* another hook that set none up */
         query_desc->estate->es_opened_result_relations == NIL ||
         !link_store_owns_statement(query_desc->sourceText))
         return;
