@@ -31,6 +31,8 @@ struct PoolCounts {
     unsigned long long waits = 0;   /* acquisitions that found none free */
     unsigned long long timeouts = 0;/* ... and gave up at the deadline */
     unsigned long long open_failures = 0;  /* connections that could not be opened */
+    unsigned long long transactions = 0;   /* redirects only: transactions sent ... */
+    unsigned long long statements = 0;     /* ... and the resolve_url statements in them */
 };
 
 class ConnectionPool {

@@ -77,6 +77,13 @@ int main(int argc, char **argv)
                    "database connections for redirects, and as many again for the API "
                    "(twice as many threads run the API's database calls)")
         ->capture_default_str()->check(CLI::Range(1, 1000));
+    app.add_option("--redirect-pool-size", options.redirect_pool_size,
+                   "database connections for redirects (default: --pool-size)")
+        ->check(CLI::Range(1, 1000));
+    app.add_option("--redirect-batch", options.redirect_batch,
+                   "most redirects resolved in one transaction when more wait than "
+                   "connections are free (1: each in its own)")
+        ->capture_default_str()->check(CLI::Range(1, 1000));
     app.add_option("--pool-wait-ms", pool_wait_ms,
                    "longest a request waits for a database connection before 503")
         ->capture_default_str()->check(CLI::Range(1, 600000));
@@ -127,8 +134,10 @@ int main(int argc, char **argv)
         settings.base_url = options.base_url.empty() ? url_of(server.local_endpoint())
                                                      : options.base_url;
         /* The redirects' connections, as many again. */
-        RedirectConnections redirects(io, openers, options.dsn, options.pool_size,
-                                      options.pool_wait);
+        RedirectConnections redirects(
+            io, openers, options.dsn,
+            options.redirect_pool_size ? options.redirect_pool_size : options.pool_size,
+            options.pool_wait, options.redirect_batch);
         Router router(settings, options.pool_wait, pool, redirects, workers, metrics,
                       std::move(keys));
 

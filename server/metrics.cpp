@@ -75,6 +75,15 @@ std::string Metrics::render(const PoolCounts &redirect_pool, const PoolCounts &a
            [](const PoolCounts &p) { return p.timeouts; });
     series("open_failures_total", "counter", "Connections that could not be opened.",
            [](const PoolCounts &p) { return p.open_failures; });
+    /* Redirects that wait together share a transaction (--redirect-batch):
+     * statements / transactions is the mean batch. */
+    out << "# HELP url_shortener_redirect_transactions_total Transactions sent to resolve "
+           "redirects, each one or more resolve_url statements.\n"
+        << "# TYPE url_shortener_redirect_transactions_total counter\n"
+        << "url_shortener_redirect_transactions_total " << redirect_pool.transactions << "\n"
+        << "# HELP url_shortener_redirect_statements_total resolve_url statements sent in them.\n"
+        << "# TYPE url_shortener_redirect_statements_total counter\n"
+        << "url_shortener_redirect_statements_total " << redirect_pool.statements << "\n";
     return out.str();
 }
 

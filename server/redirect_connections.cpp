@@ -43,7 +43,7 @@ struct RedirectConnections::Slot {
 
     std::unique_ptr<ResolveConnection> connection;
     net::posix::stream_descriptor socket;
-    std::optional<Waiter> request;   /* the redirect whose statement is in flight */
+    std::vector<Waiter> requests;    /* the redirects whose batch is in flight */
     bool reading = false;            /* a wait for readability is pending */
     bool writing = false;            /* ... for writability */
     bool dropped = false;
@@ -71,13 +71,30 @@ bool worth_second_try(const std::exception_ptr &error, bool &renew)
     }
 }
 
+/* Whether the server refused a statement (the connection is fine and the
+ * batch was rolled back), as against a connection lost before or after. */
+bool refused(const std::exception_ptr &error)
+{
+    try {
+        std::rethrow_exception(error);
+    } catch (const OutcomeUnknown &) {
+        return false;
+    } catch (const ConnectionLost &) {
+        return false;
+    } catch (const Error &) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
 } // namespace
 
 RedirectConnections::RedirectConnections(net::io_context &io, net::thread_pool &openers,
                                          std::string dsn, std::size_t size,
-                                         std::chrono::milliseconds wait)
-    : io_(io), openers_(openers), dsn_(std::move(dsn)), size_(size), wait_(wait), timer_(io),
-      open_timer_(io)
+                                         std::chrono::milliseconds wait, std::size_t batch)
+    : io_(io), openers_(openers), dsn_(std::move(dsn)), size_(size), wait_(wait),
+      batch_(std::max<std::size_t>(batch, 1)), timer_(io), open_timer_(io)
 {
 }
 
@@ -88,12 +105,22 @@ void RedirectConnections::resolve(std::string code, Done done)
     /* A wait: every connection there is or may be opened already has a
      * redirect to serve. */
     const auto free_slots = static_cast<std::size_t>(
-        std::count_if(slots_.begin(), slots_.end(), [](const auto &s) { return !s->request; }));
+        std::count_if(slots_.begin(), slots_.end(), [](const auto &s) { return s->requests.empty(); }));
     if (waiters_.size() >= free_slots + (size_ - slots_.size()))
         ++waits_;
     waiters_.push_back(
         Waiter{std::move(code), std::move(done), std::chrono::steady_clock::now() + wait_});
-    serve();
+    if (batch_ == 1)
+        return serve();
+    /* After the handlers that are ready now: the redirects read in this
+     * round of the event loop go out together, in one batch. */
+    if (serve_posted_)
+        return;
+    serve_posted_ = true;
+    net::post(io_, [this] {
+        serve_posted_ = false;
+        serve();
+    });
 }
 
 void RedirectConnections::serve()
@@ -102,11 +129,16 @@ void RedirectConnections::serve()
     /* start() may drop a slot (and serve again): index, and take a copy. */
     for (std::size_t i = 0; i < slots_.size() && !waiters_.empty(); ++i) {
         const std::shared_ptr<Slot> slot = slots_[i];
-        if (slot->request || slot->dropped)
+        if (!slot->requests.empty() || slot->dropped)
             continue;
-        Waiter waiter = std::move(waiters_.front());
-        waiters_.pop_front();
-        start(slot, std::move(waiter));
+        /* The redirects waiting now, up to batch_ of them, in one
+         * transaction; one whose batch was refused goes alone. */
+        do {
+            slot->requests.push_back(std::move(waiters_.front()));
+            waiters_.pop_front();
+        } while (!slot->requests.front().alone && slot->requests.size() < batch_ &&
+                 !waiters_.empty() && !waiters_.front().alone);
+        start(slot);
     }
     const bool wanted = waiters_.size() > opening_ && slots_.size() + opening_ < size_;
     if (wanted && std::chrono::steady_clock::now() < next_open_) {
@@ -133,20 +165,30 @@ void RedirectConnections::serve()
         /* Stopping: a connection nobody will use again closes now (one
          * could be idle with a read wait, holding run() up forever). */
         for (std::size_t i = slots_.size(); i-- > 0;)
-            if (!slots_[i]->request)
+            if (slots_[i]->requests.empty())
                 drop(slots_[i]);
     }
     arm_timer();
 }
 
-void RedirectConnections::start(const std::shared_ptr<Slot> &slot, Waiter waiter)
+void RedirectConnections::start(const std::shared_ptr<Slot> &slot)
 {
-    slot->request = std::move(waiter);
+    /* In the order of their codes: two batches that share codes take the
+     * rows' locks in the same order, so they cannot deadlock each other. */
+    std::vector<Waiter> &requests = slot->requests;
+    std::stable_sort(requests.begin(), requests.end(),
+                     [](const Waiter &a, const Waiter &b) { return a.code < b.code; });
     try {
-        slot->connection->send(slot->request->code);
+        std::vector<std::string> codes;
+        codes.reserve(requests.size());
+        for (const Waiter &waiter : requests)
+            codes.push_back(waiter.code);
+        slot->connection->send(codes);
+        ++transactions_;
+        statements_ += codes.size();
     } catch (...) {
-        /* Nothing was sent: finish() tries another connection. */
-        return finish(slot, std::nullopt, std::current_exception());
+        /* Nothing was done: finish() tries another connection. */
+        return finish(slot, {}, std::current_exception());
     }
     if (slot->connection->wants_write())
         wait_writable(slot);
@@ -180,7 +222,7 @@ void RedirectConnections::wait_for(const std::shared_ptr<Slot> &slot,
             return;
         if (direction == net::posix::stream_descriptor::wait_read)
             return on_readable(slot);
-        if (!slot->request)
+        if (slot->requests.empty())
             return;
         slot->connection->flush();
         if (slot->connection->wants_write())
@@ -190,46 +232,63 @@ void RedirectConnections::wait_for(const std::shared_ptr<Slot> &slot,
 
 void RedirectConnections::on_readable(const std::shared_ptr<Slot> &slot)
 {
-    std::optional<std::string> url;
+    std::vector<std::optional<std::string>> urls;
     try {
-        if (!slot->connection->read(url)) {
-            if (slot->request && slot->connection->wants_write())
+        if (!slot->connection->read(urls)) {
+            if (!slot->requests.empty() && slot->connection->wants_write())
                 wait_writable(slot);
             return wait_readable(slot);
         }
     } catch (...) {
-        if (!slot->request) {
+        if (slot->requests.empty()) {
             drop(slot);   /* closed while idle: nobody was waiting for it */
             return serve();
         }
-        return finish(slot, std::nullopt, std::current_exception());
+        return finish(slot, {}, std::current_exception());
     }
-    finish(slot, std::move(url), nullptr);
+    finish(slot, std::move(urls), nullptr);
 }
 
-void RedirectConnections::finish(const std::shared_ptr<Slot> &slot, std::optional<std::string> url,
+void RedirectConnections::finish(const std::shared_ptr<Slot> &slot,
+                                 std::vector<std::optional<std::string>> urls,
                                  std::exception_ptr error)
 {
-    Waiter waiter = std::move(*slot->request);
-    slot->request.reset();
+    std::vector<Waiter> requests = std::move(slot->requests);
+    slot->requests.clear();
     bool renew = false;
-    if (error && !waiter.second_try && worth_second_try(error, renew)) {
-        /* Its own full wait again: the first try may have taken longer
-         * than the wait (a deadlock is found after deadlock_timeout). */
-        waiter.second_try = true;
-        waiter.deadline = std::chrono::steady_clock::now() + wait_;
-        waiters_.push_front(std::move(waiter));
-        if (renew || !slot->connection->open())
-            drop(slot);
-        else
-            wait_readable(slot);
-        return serve();
-    }
-    if (!slot->connection->open())
+    const bool again = error && worth_second_try(error, renew);
+    if (renew || !slot->connection->open())
         drop(slot);
     else
         wait_readable(slot);   /* serve() closes it instead when stopping */
-    waiter.done(std::move(url), std::move(error));
+    const bool refused_batch = error && requests.size() > 1 && refused(error);
+    /* Back to the front of the queue, in their order, each with a full wait
+     * of its own (the first try may have taken longer than the wait: a
+     * deadlock is found after deadlock_timeout):
+     *  - every redirect of a refused batch, to go alone: the refusal rolled
+     *    the whole batch back, so none was counted, and alone each gets its
+     *    own answer (the one that was refused most likely the same refusal);
+     *  - a redirect refused for a reason that may pass on a second try. */
+    if (!error) {
+        for (std::size_t i = 0; i < requests.size(); ++i)
+            requests[i].done(std::move(urls[i]), nullptr);
+        return serve();
+    }
+    for (std::size_t i = requests.size(); i-- > 0;) {
+        Waiter &waiter = requests[i];
+        if (!refused_batch && !(again && !waiter.second_try))
+            continue;
+        if (refused_batch)
+            waiter.alone = true;
+        else
+            waiter.second_try = true;
+        waiter.deadline = std::chrono::steady_clock::now() + wait_;
+        waiters_.push_front(std::move(waiter));
+        waiter.done = nullptr;   /* moved from: answered by its next try */
+    }
+    for (Waiter &waiter : requests)
+        if (waiter.done)
+            waiter.done(std::nullopt, error);
     serve();
 }
 
@@ -330,7 +389,7 @@ void RedirectConnections::stop()
 {
     stopping_ = true;
     for (const auto &slot : std::vector<std::shared_ptr<Slot>>(slots_))
-        if (!slot->request)
+        if (slot->requests.empty())
             drop(slot);
 }
 
@@ -340,10 +399,12 @@ PoolCounts RedirectConnections::counts() const
     counts.size = size_;
     counts.open = slots_.size();
     counts.in_use = static_cast<std::size_t>(
-        std::count_if(slots_.begin(), slots_.end(), [](const auto &s) { return s->request.has_value(); }));
+        std::count_if(slots_.begin(), slots_.end(), [](const auto &s) { return !s->requests.empty(); }));
     counts.waits = waits_;
     counts.timeouts = timeouts_;
     counts.open_failures = open_failures_;
+    counts.transactions = transactions_;
+    counts.statements = statements_;
     return counts;
 }
 

@@ -7,8 +7,18 @@
  *    url_shortener::ResolveConnection and answers when the socket says the
  *    result is in.
  *
- *    At most `size` connections (--pool-size), one statement in flight on
- *    each.  A redirect that finds none free waits, first come first served,
+ *    At most `size` connections (--redirect-pool-size, by default
+ *    --pool-size), one batch in flight on each.  A batch is the redirects
+ *    waiting when a connection is free, up to `batch` of them
+ *    (--redirect-batch), resolved in one transaction (one commit, one
+ *    exchange with the server: ResolveConnection::send).  Redirects read in
+ *    one round of the event loop are queued first and sent after it, so
+ *    that those arriving together go together; under light load a batch is
+ *    one redirect.  Each batch is sent in the order of its codes, so two
+ *    batches that share codes lock the rows in the same order.  A batch
+ *    the server refused was rolled back whole: each of its redirects is
+ *    sent again alone, and gets its own answer.
+ *    A redirect that finds no connection free waits, first come first served,
  *    until a connection is free or its wait (--pool-wait-ms) is over: then
  *    503, and nothing was sent.  Opening a connection blocks, so it runs on
  *    a thread of its own (openers); a connection found lost (idle, or with a
@@ -16,7 +26,7 @@
  *    opens another.  After a failed open, none is tried for a while (100 ms,
  *    doubling up to 5 s); meanwhile, with no connection at all, a redirect
  *    gets that failure (503) at once.
- *    A statement the server refused for a reason that left nothing done and
+ *    A redirect the server refused (alone) for a reason that left nothing done and
  *    may pass on a second try (40001, 40P01; or 0A000, 42883, 26000 after
  *    ALTER EXTENSION ... UPDATE, on a newly prepared connection) is sent
  *    once more, with a full wait of its own.
@@ -55,7 +65,8 @@ public:
     using Done = std::function<void(std::optional<std::string> url, std::exception_ptr error)>;
 
     RedirectConnections(boost::asio::io_context &io, boost::asio::thread_pool &openers,
-                        std::string dsn, std::size_t size, std::chrono::milliseconds wait);
+                        std::string dsn, std::size_t size, std::chrono::milliseconds wait,
+                        std::size_t batch = 1);
     ~RedirectConnections();
     RedirectConnections(const RedirectConnections &) = delete;
     RedirectConnections &operator=(const RedirectConnections &) = delete;
@@ -78,16 +89,17 @@ private:
         Done done;
         std::chrono::steady_clock::time_point deadline;
         bool second_try = false;
+        bool alone = false;   /* its batch was refused: it goes in a batch of its own */
     };
 
     void serve();
-    void start(const std::shared_ptr<Slot> &slot, Waiter waiter);
+    void start(const std::shared_ptr<Slot> &slot);
     void wait_readable(const std::shared_ptr<Slot> &slot);
     void wait_writable(const std::shared_ptr<Slot> &slot);
     void wait_for(const std::shared_ptr<Slot> &slot,
                   boost::asio::posix::stream_descriptor::wait_type direction, bool &pending);
     void on_readable(const std::shared_ptr<Slot> &slot);
-    void finish(const std::shared_ptr<Slot> &slot, std::optional<std::string> url,
+    void finish(const std::shared_ptr<Slot> &slot, std::vector<std::optional<std::string>> urls,
                 std::exception_ptr error);
     void drop(const std::shared_ptr<Slot> &slot);
     void open_one();
@@ -100,6 +112,7 @@ private:
     const std::string dsn_;
     const std::size_t size_;
     const std::chrono::milliseconds wait_;
+    const std::size_t batch_;                /* most redirects in one statement batch */
     boost::asio::steady_timer timer_;        /* the oldest waiter's deadline */
     bool timer_armed_ = false;
     boost::asio::steady_timer open_timer_;   /* the end of a backoff after a failed open */
@@ -108,12 +121,15 @@ private:
     std::chrono::milliseconds open_backoff_{0};
     std::exception_ptr open_error_;          /* why the last open failed */
     bool stopping_ = false;
+    bool serve_posted_ = false;              /* a serve() is queued on the I/O thread */
     std::vector<std::shared_ptr<Slot>> slots_;   /* open connections */
     std::size_t opening_ = 0;
     std::deque<Waiter> waiters_;
     unsigned long long waits_ = 0;
     unsigned long long timeouts_ = 0;
     unsigned long long open_failures_ = 0;
+    unsigned long long transactions_ = 0;    /* batches sent */
+    unsigned long long statements_ = 0;      /* resolve_url statements in them */
 };
 
 } // namespace url_shortener::server

@@ -18,6 +18,8 @@ struct ServerOptions {
     unsigned short listen_port = 8080;             /* 0: any free port (printed at start) */
     std::string base_url;                          /* empty: http:// + the bound address */
     std::size_t pool_size = 8;                     /* database connections; twice as many worker threads */
+    std::size_t redirect_pool_size = 0;            /* the redirects' connections; 0: pool_size */
+    std::size_t redirect_batch = 32;               /* most redirects in one transaction */
     std::chrono::milliseconds pool_wait{2000};     /* longest wait for a connection, then 503 */
     std::string api_key_file;                      /* empty: the API is refused */
     unsigned redirect_status = 302;                /* 301, 302, 307 or 308 */

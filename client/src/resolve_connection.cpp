@@ -2,7 +2,9 @@
  * resolve_connection.cpp
  *    ResolveConnection: resolve_url through libpq's asynchronous calls
  *    (PQsendQueryPrepared, PQconsumeInput, PQisBusy, PQgetResult) on a
- *    non-blocking connection.  libpqxx 6.4 has no asynchronous statements,
+ *    non-blocking connection in pipeline mode: a batch is its statements
+ *    and one Sync, so the server runs them in one implicit transaction and
+ *    commits (or rolls back) them together at the Sync.  libpqxx 6.4 has no asynchronous statements,
  *    so this one statement goes through libpq itself; connecting, the schema
  *    lookup and the error types are the Client's (server_connection.h,
  *    failure_classification.h, statements.h).
@@ -32,8 +34,10 @@ struct ResolveConnection::Handle {
      * next socket opened; this one stays open until the destructor. */
     int watched = -1;
     bool broken = false;   /* lost; closed by the destructor */
-    /* The finished statement's outcome, kept until its last result is read. */
-    std::optional<std::string> url;
+    /* The batch in flight: its answers so far (one per statement whose
+     * result came), and the first refusal, kept until the Sync is read. */
+    std::size_t sent = 0;
+    std::vector<std::optional<std::string>> urls;
     std::exception_ptr error;
 
     ~Handle()
@@ -129,6 +133,9 @@ ResolveConnection::ResolveConnection(const std::string &connection_string,
         throw ConnectionLost("could not make the connection non-blocking: " +
                                  one_line(handle_->message()),
                              sqlstate_connection_lost, handle_->message());
+    if (PQenterPipelineMode(handle_->conn) != 1)
+        throw ConnectionLost("could not enter pipeline mode: " + one_line(handle_->message()),
+                             sqlstate_connection_lost, handle_->message());
 }
 
 ResolveConnection::~ResolveConnection() = default;
@@ -143,22 +150,38 @@ bool ResolveConnection::open() const
     return handle_->conn && !handle_->broken && PQstatus(handle_->conn) == CONNECTION_OK;
 }
 
-void ResolveConnection::send(std::string_view code)
+void ResolveConnection::send(const std::vector<std::string> &codes)
 {
-    const std::string argument(code);
-    const char *values[] = {argument.c_str()};
-    if (!open() || !PQsendQueryPrepared(handle_->conn, statements::resolve.name, 1, values,
-                                        nullptr, nullptr, 0)) {
+    /* Nothing is committed before the server reads the Sync: a connection
+     * found broken on the way here (libpq flushes when its buffer fills)
+     * leaves the server's transaction to be rolled back. */
+    auto broken = [this] {
         const std::string text = handle_->message();
         handle_->broken = true;
-        throw ConnectionLost("connection to the server was lost; nothing was sent: " +
+        throw ConnectionLost("connection to the server was lost; nothing was done: " +
                                  one_line(text),
                              sqlstate_connection_lost, text);
+    };
+    if (!open())
+        broken();
+    for (const std::string &code : codes) {
+        const char *values[] = {code.c_str()};
+        if (!PQsendQueryPrepared(handle_->conn, statements::resolve.name, 1, values, nullptr,
+                                 nullptr, 0))
+            broken();
     }
+    if (PQpipelineSync(handle_->conn) != 1)
+        broken();
     busy_ = true;
-    handle_->url.reset();
+    handle_->sent = codes.size();
+    handle_->urls.clear();
     handle_->error = nullptr;
     flush();
+}
+
+void ResolveConnection::send(std::string_view code)
+{
+    send(std::vector<std::string>{std::string(code)});
 }
 
 void ResolveConnection::flush()
@@ -168,6 +191,15 @@ void ResolveConnection::flush()
 }
 
 bool ResolveConnection::read(std::optional<std::string> &url)
+{
+    std::vector<std::optional<std::string>> urls;
+    if (!read(urls))
+        return false;
+    url = urls.empty() ? std::nullopt : std::move(urls.front());
+    return true;
+}
+
+bool ResolveConnection::read(std::vector<std::optional<std::string>> &urls)
 {
     PGconn *conn = handle_->conn;
     const bool in_flight = busy_;
@@ -191,28 +223,40 @@ bool ResolveConnection::read(std::optional<std::string> &url)
     if (wants_write_)
         flush();
 
+    /* Each statement ends in one result (its row, its refusal, or
+     * PIPELINE_ABORTED after an earlier refusal) and a NULL; the batch in
+     * PIPELINE_SYNC, once the server committed or rolled back. */
     while (!PQisBusy(conn)) {
         Result result(PQgetResult(conn), &PQclear);
-        if (!result) {
-            /* The statement is done: every result of it was read. */
+        if (!result)
+            continue;   /* between two statements' results */
+        const ExecStatusType status = PQresultStatus(result.get());
+        if (status == PGRES_PIPELINE_SYNC) {
             busy_ = false;
             if (handle_->error)
                 std::rethrow_exception(std::exchange(handle_->error, nullptr));
-            url = std::move(handle_->url);
+            if (handle_->urls.size() != handle_->sent)
+                return lost("the server answered a batch of " + std::to_string(handle_->sent) +
+                            " statements with " + std::to_string(handle_->urls.size()) +
+                            " results");
+            urls = std::move(handle_->urls);
             return true;
         }
-        const ExecStatusType status = PQresultStatus(result.get());
         if (status == PGRES_TUPLES_OK) {
+            std::optional<std::string> &url = handle_->urls.emplace_back();
             if (PQntuples(result.get()) == 1 && !PQgetisnull(result.get(), 0, 0))
-                handle_->url.emplace(PQgetvalue(result.get(), 0, 0),
-                                     static_cast<std::size_t>(PQgetlength(result.get(), 0, 0)));
+                url.emplace(PQgetvalue(result.get(), 0, 0),
+                            static_cast<std::size_t>(PQgetlength(result.get(), 0, 0)));
             continue;
         }
+        if (status == PGRES_PIPELINE_ABORTED)
+            continue;   /* not run: an earlier statement of the batch was refused */
         const char *sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
         const std::string text = PQresultErrorMessage(result.get());
         if (ends_connection(conn, sqlstate))
             return lost(text.empty() ? handle_->message() : text);
-        handle_->error = error_for_sqlstate(sqlstate, text);
+        if (!handle_->error)
+            handle_->error = error_for_sqlstate(sqlstate, text);
     }
     return false;
 }

@@ -7,8 +7,9 @@
  *    connection whose backend is terminated is ConnectionLost, a statement
  *    whose backend is terminated while it waits on a row lock is
  *    OutcomeUnknown and counted nothing, a server refusal (statement
- *    timeout) leaves the connection usable, and connecting fails with the
- *    Client's errors.
+ *    timeout) leaves the connection usable, a batch resolves its codes in
+ *    order in one transaction and a refusal of one statement rolls the
+ *    whole batch back, and connecting fails with the Client's errors.
  *
  *    The assertions are on outcomes (the answer, the error type and
  *    SQLSTATE, the clicks in the table), never on how long anything took;
@@ -24,6 +25,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <pqxx/nontransaction>
@@ -46,7 +48,8 @@ constexpr auto patience = std::chrono::seconds(10);
  * within patience.  On an idle connection read() never returns true, so
  * this returns only by throwing what read() throws (or by timing out).
  */
-void read_until_done(ResolveConnection &connection, std::optional<std::string> &url)
+template <typename Answer>
+void read_until_done(ResolveConnection &connection, Answer &answer)
 {
     const auto deadline = std::chrono::steady_clock::now() + patience;
     for (;;) {
@@ -67,7 +70,7 @@ void read_until_done(ResolveConnection &connection, std::optional<std::string> &
             continue;
         if (watched.revents & POLLOUT)
             connection.flush();
-        if ((watched.revents & (POLLIN | POLLERR | POLLHUP)) && connection.read(url))
+        if ((watched.revents & (POLLIN | POLLERR | POLLHUP)) && connection.read(answer))
             return;
     }
 }
@@ -216,6 +219,72 @@ TEST(ResolveConnection, AStatementWhoseBackendIsTerminatedIsOutcomeUnknownAndCou
 
     lock.release();
     EXPECT_EQ(clicks(code), std::optional<long long>(0));
+}
+
+TEST(ResolveConnection, ABatchResolvesEveryCodeInOrderAndCountsEachClick)
+{
+    const std::string first_url = unique_url("rc-batch-1");
+    const std::string second_url = unique_url("rc-batch-2");
+    Client client(dsn());
+    const std::string first = client.shorten(first_url);
+    const std::string second = client.shorten(second_url);
+    ResolveConnection connection(dsn());
+
+    /* The same code twice counts twice: each statement sees the one before. */
+    connection.send(std::vector<std::string>{first, "zzzzzzzzzz", second, first});
+    EXPECT_TRUE(connection.busy());
+    std::vector<std::optional<std::string>> urls;
+    read_until_done(connection, urls);
+    EXPECT_FALSE(connection.busy());
+    const std::vector<std::optional<std::string>> expected{first_url, std::nullopt, second_url,
+                                                           first_url};
+    EXPECT_EQ(urls, expected);
+    EXPECT_EQ(clicks(first), std::optional<long long>(2));
+    EXPECT_EQ(clicks(second), std::optional<long long>(1));
+    /* And a batch of one after it, on the same connection. */
+    EXPECT_EQ(resolve_on(connection, second), std::optional<std::string>(second_url));
+    EXPECT_EQ(clicks(second), std::optional<long long>(2));
+}
+
+TEST(ResolveConnection, ARefusedStatementRollsTheWholeBatchBack)
+{
+    const std::string before_url = unique_url("rc-batch-before");
+    const std::string locked_url = unique_url("rc-batch-locked");
+    const std::string after_url = unique_url("rc-batch-after");
+    Client client(dsn());
+    const std::string before = client.shorten(before_url);
+    const std::string locked = client.shorten(locked_url);
+    const std::string after = client.shorten(after_url);
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(200);
+    ResolveConnection connection(dsn(), options);
+
+    /* before's click is made, then locked's statement times out: the
+     * batch's transaction is rolled back, and after's never runs. */
+    RowLock lock(locked);
+    connection.send(std::vector<std::string>{before, locked, after});
+    std::vector<std::optional<std::string>> urls;
+    try {
+        read_until_done(connection, urls);
+        ADD_FAILURE() << "a batch resolved while one of its rows was locked";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "57014");   /* query_canceled */
+    }
+    EXPECT_TRUE(connection.open());
+    EXPECT_FALSE(connection.busy());
+    lock.release();
+    EXPECT_EQ(clicks(before), std::optional<long long>(0));
+    EXPECT_EQ(clicks(locked), std::optional<long long>(0));
+    EXPECT_EQ(clicks(after), std::optional<long long>(0));
+
+    /* The connection is usable again, for a batch as for one. */
+    connection.send(std::vector<std::string>{before, locked, after});
+    read_until_done(connection, urls);
+    const std::vector<std::optional<std::string>> expected{before_url, locked_url, after_url};
+    EXPECT_EQ(urls, expected);
+    EXPECT_EQ(clicks(before), std::optional<long long>(1));
+    EXPECT_EQ(clicks(locked), std::optional<long long>(1));
+    EXPECT_EQ(clicks(after), std::optional<long long>(1));
 }
 
 TEST(ResolveConnection, AServerRefusalLeavesTheConnectionUsable)

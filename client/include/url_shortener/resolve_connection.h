@@ -8,8 +8,10 @@
  *    that hand-off was most of a redirect's cost (README, "Performance").
  *    A ResolveConnection sends resolve_url and returns; the caller's event
  *    loop waits for socket() to become readable and calls read(), which
- *    never blocks.  One statement at a time, each in its own transaction
- *    (autocommit), as Client::resolve does with default options.
+ *    never blocks.  One batch in flight at a time: one code, or several
+ *    resolved in one transaction (libpq's pipeline mode: the statements,
+ *    then one Sync), so that redirects arriving together share one commit
+ *    and one exchange with the server.
  *
  *    Not thread-safe: one thread (the event loop's) uses it at a time.
  *    Nothing is retried here; the caller decides (see read()).
@@ -21,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "url_shortener/client.h"
 #include "url_shortener/errors.h"
@@ -55,12 +58,18 @@ public:
     bool open() const;
 
     /*
-     * Sends resolve_url(code) without waiting for the answer.  Requires
-     * !busy() and a code without NUL bytes (no stored code has one).  When
-     * it returns, the statement is on its way, or partly: then wants_write()
-     * is true.  Throws ConnectionLost (08006) if the connection is found
-     * broken before anything was sent; open() is then false.
+     * Sends resolve_url for every code without waiting for the answers, as
+     * one transaction: each statement sees the clicks of the ones before it
+     * (the same code twice counts two clicks), and either all the clicks are
+     * committed or none.  Requires !busy(), at least one code, and codes
+     * without NUL bytes (no stored code has one).  When it returns, the
+     * batch is on its way, or partly: then wants_write() is true.  Throws
+     * ConnectionLost (08006) if the connection is found broken before the
+     * batch could be committed (nothing was done); open() is then false.
      */
+    void send(const std::vector<std::string> &codes);
+
+    /* A batch of one: resolve_url(code) in its own transaction. */
     void send(std::string_view code);
 
     /* Whether part of the statement is still to be written: wait until
@@ -73,20 +82,25 @@ public:
 
     /*
      * Reads what the server sent, without blocking; call it when socket()
-     * is readable.  Returns true when the statement in flight finished:
-     * then url holds its answer (std::nullopt when the code leads nowhere:
-     * unknown, disabled, expired or used up).  Returns false when there is
-     * nothing more to do yet (wait for readability again), also on an idle
-     * connection that only got a notice.  Throws:
-     *  - what Client::resolve throws for the server's refusal of the
-     *    statement (ServerError, InvalidArgument, ...); the connection stays
-     *    usable, nothing was counted;
-     *  - OutcomeUnknown (08007) when the connection was lost with the
-     *    statement sent: the click may have been counted;
+     * is readable.  Returns true when the batch in flight was committed:
+     * then urls holds one answer per code, in the order sent (std::nullopt
+     * when the code leads nowhere: unknown, disabled, expired or used up).
+     * Returns false when there is nothing more to do yet (wait for
+     * readability again), also on an idle connection that only got a
+     * notice.  Throws:
+     *  - what Client::resolve throws for the server's refusal of a statement
+     *    (ServerError, InvalidArgument, ...), the first refusal of the
+     *    batch: the whole batch was rolled back, no click of it counted, and
+     *    the connection stays usable;
+     *  - OutcomeUnknown (08007) when the connection was lost with the batch
+     *    sent: its clicks may have been counted (all of them or none);
      *  - ConnectionLost (08006) when an idle connection was closed by the
      *    server (a terminated backend, a restart).
      * After either loss open() is false: destroy it and open a new one.
      */
+    bool read(std::vector<std::optional<std::string>> &urls);
+
+    /* read() for a batch of one. */
     bool read(std::optional<std::string> &url);
 
 private:
