@@ -1,6 +1,7 @@
 # server.gp: url-shortener-server's redirects against pgbench's resolve_url,
 # from bench/server's server.dat (connections, server rps, pgbench tps,
-# server p50, server p99, pgbench p50, pgbench p99).
+# server p50, server p99, pgbench p50, pgbench p99, rps of the server with
+# --redirect-batch 1).
 #   gnuplot -e "dir='DIR'; out='bench/server.png'" bench/server.gp
 
 if (!exists("dir")) dir = "."
@@ -22,7 +23,8 @@ set xlabel "connections"
 
 set title "throughput"
 set ylabel "requests per second"
-plot data using 2:xtic(1) title "server (wrk)", '' using 3 title "pgbench (the limit)"
+plot data using 2:xtic(1) title "server (wrk)", '' using 8 title "server, --redirect-batch 1", \
+     '' using 3 title "pgbench, one call per transaction"
 
 set title "latency"
 set ylabel "ms"
