@@ -81,8 +81,9 @@ int main(int argc, char **argv)
                    "database connections for redirects (default: --pool-size)")
         ->check(CLI::Range(1, 1000));
     app.add_option("--redirect-batch", options.redirect_batch,
-                   "most redirects resolved in one transaction when more wait than "
-                   "connections are free (1: each in its own)")
+                   "most redirects resolved in one transaction: those that arrive "
+                   "together, or wait while every redirect connection is busy "
+                   "(1: each in its own)")
         ->capture_default_str()->check(CLI::Range(1, 1000));
     app.add_option("--pool-wait-ms", pool_wait_ms,
                    "longest a request waits for a database connection before 503")

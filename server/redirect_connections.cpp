@@ -102,11 +102,11 @@ RedirectConnections::~RedirectConnections() = default;
 
 void RedirectConnections::resolve(std::string code, Done done)
 {
-    /* A wait: every connection there is or may be opened already has a
-     * redirect to serve. */
+    /* A wait: no connection there is or may be opened will take this one in
+     * the next batches (each takes up to batch_ of the queue). */
     const auto free_slots = static_cast<std::size_t>(
         std::count_if(slots_.begin(), slots_.end(), [](const auto &s) { return s->requests.empty(); }));
-    if (waiters_.size() >= free_slots + (size_ - slots_.size()))
+    if (waiters_.size() >= (free_slots + (size_ - slots_.size())) * batch_)
         ++waits_;
     waiters_.push_back(
         Waiter{std::move(code), std::move(done), std::chrono::steady_clock::now() + wait_});
@@ -367,7 +367,12 @@ void RedirectConnections::arm_timer()
     if (timer_armed_)
         return;
     timer_armed_ = true;
-    timer_.expires_at(waiters_.front().deadline);
+    /* The earliest deadline: redirects sent again go back to the front with
+     * a fresh one, so the queue is not in deadline order. */
+    auto earliest = waiters_.front().deadline;
+    for (const Waiter &waiter : waiters_)
+        earliest = std::min(earliest, waiter.deadline);
+    timer_.expires_at(earliest);
     timer_.async_wait([this](const boost::system::error_code &) {
         timer_armed_ = false;
         serve();
@@ -376,10 +381,18 @@ void RedirectConnections::arm_timer()
 
 void RedirectConnections::expire_waiters()
 {
+    /* Anywhere in the queue: see arm_timer(). */
     const auto now = std::chrono::steady_clock::now();
-    while (!waiters_.empty() && waiters_.front().deadline <= now) {
-        Waiter waiter = std::move(waiters_.front());
-        waiters_.pop_front();
+    std::vector<Waiter> expired;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+        if (it->deadline <= now) {
+            expired.push_back(std::move(*it));
+            it = waiters_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (Waiter &waiter : expired) {
         ++timeouts_;
         waiter.done(std::nullopt, std::make_exception_ptr(ProblemError(pool_exhausted())));
     }
@@ -388,6 +401,10 @@ void RedirectConnections::expire_waiters()
 void RedirectConnections::stop()
 {
     stopping_ = true;
+    /* Redirects queued for the posted serve() still need a connection: then
+     * serve() closes the idle ones once the queue is empty. */
+    if (!waiters_.empty())
+        return;
     for (const auto &slot : std::vector<std::shared_ptr<Slot>>(slots_))
         if (slot->requests.empty())
             drop(slot);

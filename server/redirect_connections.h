@@ -13,8 +13,10 @@
  *    (--redirect-batch), resolved in one transaction (one commit, one
  *    exchange with the server: ResolveConnection::send).  Redirects read in
  *    one round of the event loop are queued first and sent after it, so
- *    that those arriving together go together; under light load a batch is
- *    one redirect.  Each batch is sent in the order of its codes, so two
+ *    that those arriving together go together, on the first free
+ *    connection even when others are free (fewer, larger transactions; but
+ *    a redirect held up by a row lock holds up its batch).  When redirects
+ *    arrive one at a time, a batch is one redirect.  Each batch is sent in the order of its codes, so two
  *    batches that share codes lock the rows in the same order.  A batch
  *    the server refused was rolled back whole: each of its redirects is
  *    sent again alone, and gets its own answer.

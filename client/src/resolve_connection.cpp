@@ -225,11 +225,22 @@ bool ResolveConnection::read(std::vector<std::optional<std::string>> &urls)
 
     /* Each statement ends in one result (its row, its refusal, or
      * PIPELINE_ABORTED after an earlier refusal) and a NULL; the batch in
-     * PIPELINE_SYNC, once the server committed or rolled back. */
+     * PIPELINE_SYNC, once the server committed or rolled back.  Two NULLs
+     * in a row mean libpq is idle with nothing queued: some libpq 15
+     * releases drop the Sync's result after an error at commit (a deferred
+     * constraint), and this loop would otherwise spin. */
+    int nulls = 0;
     while (!PQisBusy(conn)) {
         Result result(PQgetResult(conn), &PQclear);
-        if (!result)
-            continue;   /* between two statements' results */
+        if (!result) {
+            if (++nulls < 2)
+                continue;   /* between two statements' results */
+            busy_ = false;
+            if (handle_->error)
+                std::rethrow_exception(std::exchange(handle_->error, nullptr));
+            return lost("libpq went idle before the batch's end");
+        }
+        nulls = 0;
         const ExecStatusType status = PQresultStatus(result.get());
         if (status == PGRES_PIPELINE_SYNC) {
             busy_ = false;

@@ -8,8 +8,8 @@
  *    whose backend is terminated while it waits on a row lock is
  *    OutcomeUnknown and counted nothing, a server refusal (statement
  *    timeout) leaves the connection usable, a batch resolves its codes in
- *    order in one transaction and a refusal of one statement rolls the
- *    whole batch back, and connecting fails with the Client's errors.
+ *    order in one transaction and a refusal of one statement (or at its
+ *    commit) rolls the whole batch back, and connecting fails with the Client's errors.
  *
  *    The assertions are on outcomes (the answer, the error type and
  *    SQLSTATE, the clicks in the table), never on how long anything took;
@@ -285,6 +285,48 @@ TEST(ResolveConnection, ARefusedStatementRollsTheWholeBatchBack)
     EXPECT_EQ(clicks(before), std::optional<long long>(1));
     EXPECT_EQ(clicks(locked), std::optional<long long>(1));
     EXPECT_EQ(clicks(after), std::optional<long long>(1));
+}
+
+TEST(ResolveConnection, ARefusalAtCommitRollsTheWholeBatchBack)
+{
+    const std::string first_url = unique_url("rc-commit-1");
+    const std::string refused_url = unique_url("rc-commit-refused");
+    Client client(dsn());
+    const std::string first = client.shorten(first_url);
+    const std::string refused = client.shorten(refused_url);
+    /* A deferred constraint trigger on refused's row: every statement of
+     * the batch succeeds, and the error comes at the Sync, at commit. */
+    auto admin = connect();
+    {
+        pqxx::nontransaction ddl(*admin);
+        ddl.exec0("CREATE FUNCTION pg_temp.refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = '23514'; END$$");
+        ddl.exec0("CREATE CONSTRAINT TRIGGER rc_refuse_at_commit AFTER UPDATE ON urls "
+                  "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.short_code = " +
+                  ddl.quote(refused) + ") EXECUTE FUNCTION pg_temp.refuse_at_commit()");
+    }
+    ResolveConnection connection(dsn());
+    connection.send(std::vector<std::string>{first, refused});
+    std::vector<std::optional<std::string>> urls;
+    try {
+        read_until_done(connection, urls);
+        ADD_FAILURE() << "a batch committed past a deferred trigger that raises";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "23514");
+    }
+    {
+        pqxx::nontransaction ddl(*admin);
+        ddl.exec0("DROP TRIGGER rc_refuse_at_commit ON urls");
+    }
+    EXPECT_TRUE(connection.open());
+    EXPECT_FALSE(connection.busy());
+    EXPECT_EQ(clicks(first), std::optional<long long>(0));
+    EXPECT_EQ(clicks(refused), std::optional<long long>(0));
+    connection.send(std::vector<std::string>{first, refused});
+    read_until_done(connection, urls);
+    const std::vector<std::optional<std::string>> expected{first_url, refused_url};
+    EXPECT_EQ(urls, expected);
+    EXPECT_EQ(clicks(refused), std::optional<long long>(1));
 }
 
 TEST(ResolveConnection, AServerRefusalLeavesTheConnectionUsable)
