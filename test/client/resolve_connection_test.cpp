@@ -86,6 +86,28 @@ std::optional<std::string> resolve_on(ResolveConnection &connection, const std::
     return url;
 }
 
+/*
+ * Sends codes as one batch and runs the event loop, expecting the server to
+ * refuse it: returns the SQLSTATE of the ServerError read() threw, and
+ * checks that the connection is still usable and idle.  A batch that
+ * resolved instead fails the test.
+ */
+std::string refusal_of(ResolveConnection &connection, const std::vector<std::string> &codes)
+{
+    connection.send(codes);
+    std::vector<std::optional<std::string>> urls;
+    std::string sqlstate = "(resolved)";
+    try {
+        read_until_done(connection, urls);
+        ADD_FAILURE() << "the batch resolved; a refusal was expected";
+    } catch (const ServerError &e) {
+        sqlstate = e.sqlstate();
+    }
+    EXPECT_TRUE(connection.open());
+    EXPECT_FALSE(connection.busy());
+    return sqlstate;
+}
+
 /* The clicks of every link together. */
 long long total_clicks()
 {
@@ -262,16 +284,7 @@ TEST(ResolveConnection, ARefusedStatementRollsTheWholeBatchBack)
     /* before's click is made, then locked's statement times out: the
      * batch's transaction is rolled back, and after's never runs. */
     RowLock lock(locked);
-    connection.send(std::vector<std::string>{before, locked, after});
-    std::vector<std::optional<std::string>> urls;
-    try {
-        read_until_done(connection, urls);
-        ADD_FAILURE() << "a batch resolved while one of its rows was locked";
-    } catch (const ServerError &e) {
-        EXPECT_EQ(e.sqlstate(), "57014");   /* query_canceled */
-    }
-    EXPECT_TRUE(connection.open());
-    EXPECT_FALSE(connection.busy());
+    EXPECT_EQ(refusal_of(connection, {before, locked, after}), "57014");   /* query_canceled */
     lock.release();
     EXPECT_EQ(clicks(before), std::optional<long long>(0));
     EXPECT_EQ(clicks(locked), std::optional<long long>(0));
@@ -279,6 +292,7 @@ TEST(ResolveConnection, ARefusedStatementRollsTheWholeBatchBack)
 
     /* The connection is usable again, for a batch as for one. */
     connection.send(std::vector<std::string>{before, locked, after});
+    std::vector<std::optional<std::string>> urls;
     read_until_done(connection, urls);
     const std::vector<std::optional<std::string>> expected{before_url, locked_url, after_url};
     EXPECT_EQ(urls, expected);
@@ -306,23 +320,15 @@ TEST(ResolveConnection, ARefusalAtCommitRollsTheWholeBatchBack)
                   ddl.quote(refused) + ") EXECUTE FUNCTION pg_temp.refuse_at_commit()");
     }
     ResolveConnection connection(dsn());
-    connection.send(std::vector<std::string>{first, refused});
-    std::vector<std::optional<std::string>> urls;
-    try {
-        read_until_done(connection, urls);
-        ADD_FAILURE() << "a batch committed past a deferred trigger that raises";
-    } catch (const ServerError &e) {
-        EXPECT_EQ(e.sqlstate(), "23514");
-    }
+    EXPECT_EQ(refusal_of(connection, {first, refused}), "23514");
     {
         pqxx::nontransaction ddl(*admin);
         ddl.exec0("DROP TRIGGER rc_refuse_at_commit ON urls");
     }
-    EXPECT_TRUE(connection.open());
-    EXPECT_FALSE(connection.busy());
     EXPECT_EQ(clicks(first), std::optional<long long>(0));
     EXPECT_EQ(clicks(refused), std::optional<long long>(0));
     connection.send(std::vector<std::string>{first, refused});
+    std::vector<std::optional<std::string>> urls;
     read_until_done(connection, urls);
     const std::vector<std::optional<std::string>> expected{first_url, refused_url};
     EXPECT_EQ(urls, expected);
@@ -338,16 +344,7 @@ TEST(ResolveConnection, AServerRefusalLeavesTheConnectionUsable)
     ResolveConnection connection(dsn(), options);
 
     RowLock lock(code);
-    std::optional<std::string> answer;
-    connection.send(code);
-    try {
-        read_until_done(connection, answer);
-        ADD_FAILURE() << "resolved while the row was locked";
-    } catch (const ServerError &e) {
-        EXPECT_EQ(e.sqlstate(), "57014");   /* query_canceled */
-    }
-    EXPECT_TRUE(connection.open());
-    EXPECT_FALSE(connection.busy());
+    EXPECT_EQ(refusal_of(connection, {code}), "57014");   /* query_canceled */
 
     lock.release();
     EXPECT_EQ(clicks(code), std::optional<long long>(0));
