@@ -652,7 +652,13 @@ count_click_and_fetch_url(text *code)
     const Datum url = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
     if (isnull)
         return NULL;
-    return DatumGetTextPP(SPI_datumTransfer(url, false, -1));
+    /*
+     * Detoasted here, inside SPI, and then copied out whole: a URL stored
+     * compressed or out of line would otherwise be detoasted after the
+     * transfer into SPI's own memory, which SPI_finish frees.
+     */
+    text *flat = DatumGetTextPP(url);
+    return (text *) DatumGetPointer(SPI_datumTransfer(PointerGetDatum(flat), false, -1));
 }
 
 EditOutcome
@@ -732,7 +738,8 @@ read_reuse_key(ReuseKey *key)
         ereport(ERROR,
                 (errcode(ERRCODE_DATA_CORRUPTED),
                  errmsg("the reuse key's code shape is not valid"),
-                 errdetail("code_length %d, alphabet \"%s\".", key->code_length, key->alphabet),
+                 errdetail("Its code length is %d and its alphabet is \"%s\".", key->code_length,
+                           key->alphabet),
                  errhint("Restore the row of the extension's table reuse_key from a backup.")));
 }
 

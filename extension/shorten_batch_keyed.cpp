@@ -81,7 +81,15 @@ inserted_rows(uint64 ninserted, int code_length)
         bool found;
         CHECK_FOR_INTERRUPTS();
         char *code = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-        bytea *digest = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+        const Datum stored = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+        if (isnull)
+            ereport(ERROR,
+                    (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+                     errmsg("a trigger on the links table changed the idempotency digest of a link"),
+                     errdetail("Link \"%s\" came back from the insert without its digest; nothing was stored.",
+                               code),
+                     errhint("A BEFORE INSERT trigger on the extension's table urls cleared idempotency_digest; drop or fix it.")));
+        bytea *digest = DatumGetByteaPP(stored);
         InsertedRow *row = (InsertedRow *) ((char *) hash_search(rows, code, HASH_ENTER, &found) +
                                             MAXALIGN(code_length + 1));
         if (VARSIZE_ANY_EXHDR(digest) != sizeof(row->digests))

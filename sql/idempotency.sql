@@ -136,3 +136,17 @@ SELECT count(*) FILTER (WHERE idempotency_digest IS NULL) AS without_key,
        count(*) FILTER (WHERE length(idempotency_digest) = 32) AS with_key
 FROM urls;
 TRUNCATE urls;
+-- A BEFORE INSERT trigger that clears the digest: the keyed batch refuses
+-- with 09000 and stores nothing (it used to read the missing digest and
+-- end the backend).  Qualified names: the trigger runs under the
+-- extension's search_path.
+CREATE FUNCTION public.clear_digest() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.idempotency_digest := NULL;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER clear_digest BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION public.clear_digest();
+SELECT pg_temp.outcome($$SELECT * FROM shorten_urls(ARRAY['https://cleared.example/'], ARRAY['cleared'])$$);
+SELECT count(*) AS rows_for_cleared FROM urls WHERE original_url = 'https://cleared.example/';
+DROP TRIGGER clear_digest ON urls;
+DROP FUNCTION public.clear_digest();

@@ -27,3 +27,30 @@ SELECT clicks FROM urls WHERE short_code = :'code';
 BEGIN READ ONLY;
 SELECT resolve_url(:'code');
 ROLLBACK;
+
+-- A long URL is stored compressed (a row over about 2 kB) or, longer
+-- still, out of line: each resolve returns its own link's URL whole, also
+-- two in one statement, in a new session (nothing cached).
+TRUNCATE urls;
+SELECT shorten_url('https://example.com/' || repeat('abcdefgh', 250)) AS long_a \gset
+SELECT shorten_url('https://example.com/' || repeat('zyxwvuts', 250)) AS long_b \gset
+SET url_shortener.max_url_length = 1048576;
+SELECT shorten_url('https://example.com/' || string_agg(md5(i::text), '')) AS huge_a
+FROM generate_series(1, 20000) AS i \gset
+SELECT shorten_url('https://example.com/' || string_agg(md5((-i)::text), '')) AS huge_b
+FROM generate_series(1, 20000) AS i \gset
+RESET url_shortener.max_url_length;
+SELECT short_code = :'long_a' AS first, octet_length(original_url) AS length,
+       pg_column_size(original_url) < octet_length(original_url) AS compressed_or_out_of_line
+FROM urls ORDER BY length, first DESC;
+\c
+SELECT a = 'https://example.com/' || repeat('abcdefgh', 250) AS a_is_a,
+       b = 'https://example.com/' || repeat('zyxwvuts', 250) AS b_is_b
+FROM (SELECT resolve_url(:'long_a') AS a, resolve_url(:'long_b') AS b OFFSET 0) AS s;
+\c
+SELECT md5(a) = (SELECT md5('https://example.com/' || string_agg(md5(i::text), ''))
+                 FROM generate_series(1, 20000) AS i) AS huge_a_is_a,
+       md5(b) = (SELECT md5('https://example.com/' || string_agg(md5((-i)::text), ''))
+                 FROM generate_series(1, 20000) AS i) AS huge_b_is_b
+FROM (SELECT resolve_url(:'huge_a') AS a, resolve_url(:'huge_b') AS b OFFSET 0) AS s;
+SELECT short_code = :'long_a' AS first, clicks FROM urls ORDER BY octet_length(original_url), first DESC;
