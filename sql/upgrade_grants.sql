@@ -156,5 +156,35 @@ WHERE oid = 'url_shortener_links.shorten_url(text, text, boolean, timestamptz, b
 DROP EXTENSION url_shortener;
 DROP SCHEMA url_shortener_links;
 
+-- An update run by another superuser: 1.2 -> 1.3 recorded that role, not
+-- the owner, as the initial privileges of the functions it replaced (so
+-- pg_dump revoked from it and dropped later grants); 1.3 -> 1.4 records
+-- the owner's EXECUTE alone, as a fresh installation does.  test/dump/run
+-- restores a dump of such a database.
+CREATE EXTENSION url_shortener VERSION '1.2';
+CREATE ROLE url_shortener_admin SUPERUSER;
+CREATE TEMP VIEW init_privs_of_replaced AS
+SELECT p.proname, i.initprivs = ARRAY[makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)] AS owner_only,
+       (SELECT pg_get_userbyid(a.grantee) FROM aclexplode(i.initprivs) a) = 'url_shortener_admin' AS admin_only
+FROM pg_init_privs i JOIN pg_proc p ON p.oid = i.objoid
+WHERE i.classoid = 'pg_proc'::regclass
+  AND p.proname IN ('shorten_url', 'shorten_url_locked', 'shorten_urls');
+SET ROLE url_shortener_admin;
+ALTER EXTENSION url_shortener UPDATE TO '1.3';
+SELECT * FROM init_privs_of_replaced ORDER BY proname;
+ALTER EXTENSION url_shortener UPDATE TO '1.4';
+RESET ROLE;
+SELECT * FROM init_privs_of_replaced ORDER BY proname;
+-- Every function of the extension: the owner's EXECUTE alone.
+SELECT bool_and(i.initprivs = ARRAY[makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]) AS all_owner_only,
+       count(*) AS functions
+FROM pg_init_privs i JOIN pg_proc p ON p.oid = i.objoid
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'url_shortener'
+WHERE i.classoid = 'pg_proc'::regclass;
+DROP VIEW init_privs_of_replaced;
+DROP EXTENSION url_shortener;
+DROP ROLE url_shortener_admin;
+
 CREATE EXTENSION url_shortener;
 DROP ROLE url_shortener_lead, url_shortener_dev, url_shortener_owner;
