@@ -26,7 +26,9 @@
  * Through EXECUTE: on Citus, where reuse_key is a reference table, an
  * ALTER TABLE written in the script is passed on to the table's shards as
  * the text of the whole script, which the workers refuse (42601: more
- * than one command); run from PL/pgSQL it is passed on as itself.
+ * than one command; citus#6608, as in 1.2 -> 1.3); run from PL/pgSQL it
+ * is passed on as itself.  The workers run this script again on their
+ * copy: a default set twice is the same default.
  */
 DO $$
 BEGIN

@@ -43,6 +43,6 @@ SELECT sum(total_bytes) AS bytes_after FROM pg_backend_memory_contexts WHERE nam
 
 -- 64 kB: autovacuum's ANALYZE of urls during this test invalidates the relcache,
 -- and the rebuilt caches differ by a few kB (seen: 8 kB exceeded in one of three runs).
--- A leak of even one byte per call would exceed it: 160,000 calls run above.
+-- A leak of even one byte per call would exceed it: about 265,000 calls run above.
 SELECT abs(:bytes_after - :bytes_before) < 65536 AS flat_within_64kB;
 SELECT count(*) AS links, sum(clicks) AS clicks FROM urls;
