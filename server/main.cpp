@@ -14,6 +14,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/url/parse.hpp>
+#include <libpq-fe.h>
 
 #include "api_keys.h"
 #include "connection_pool.h"
@@ -99,6 +100,20 @@ int main(int argc, char **argv)
     try {
         app.parse(argc, argv);
         parse_listen(listen, options);
+        /* A connection string libpq cannot read is the operator's mistake:
+         * said now, rather than as every request's 400 (22023) later. */
+        if (!options.dsn.empty()) {
+            char *error = nullptr;
+            PQconninfoOption *parsed = PQconninfoParse(options.dsn.c_str(), &error);
+            if (!parsed) {
+                std::string message = error ? error : "out of memory";
+                PQfreemem(error);
+                while (!message.empty() && message.back() == '\n')
+                    message.pop_back();
+                throw CLI::ValidationError("--dsn", message);
+            }
+            PQconninfoFree(parsed);
+        }
         if (!options.base_url.empty()) {
             while (!options.base_url.empty() && options.base_url.back() == '/')
                 options.base_url.pop_back();

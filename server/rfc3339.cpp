@@ -95,6 +95,13 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     const long long seconds = days_from_civil(year, static_cast<unsigned>(month),
                                               static_cast<unsigned>(day)) * 86400 +
                               hour * 3600LL + minute * 60LL + second - offset_seconds;
+    /* The clock counts nanoseconds in 64 bits: about 1677 to 2262.  Outside,
+     * the conversion would wrap (a date in 1486 became one in 2070). */
+    constexpr long long limit =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
+            .count() - 1;
+    if (seconds > limit || seconds < -limit)
+        return std::nullopt;
     return std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
             std::chrono::seconds(seconds) + std::chrono::microseconds(micros)));

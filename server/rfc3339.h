@@ -14,7 +14,8 @@ namespace url_shortener::server {
 
 /*
  * Reads "2026-11-23T14:00:00Z", "2026-11-23t14:00:00.5+01:00", ... (RFC 3339
- * section 5.6 date-time); std::nullopt for anything else.
+ * section 5.6 date-time); std::nullopt for anything else, and for a time
+ * the system clock cannot hold (before about 1677 or after about 2262).
  */
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
