@@ -280,7 +280,8 @@ private:
 
 HttpServer::HttpServer(net::io_context &io, const tcp::endpoint &endpoint,
                        std::size_t max_body_bytes)
-    : io_(io), acceptor_(io), signals_(io, SIGTERM, SIGINT), max_body_bytes_(max_body_bytes)
+    : io_(io), acceptor_(io), signals_(io, SIGTERM, SIGINT), accept_pause_(io),
+      max_body_bytes_(max_body_bytes)
 {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
@@ -321,8 +322,16 @@ void HttpServer::accept()
                 sessions_.push_back(session);
             }
             session->start();
+            return accept();
         }
-        accept();
+        /* The error comes back at once while it lasts (out of descriptors,
+         * say, with many idle keep-alive connections): try again a little
+         * later, and meanwhile serve the connections there are. */
+        accept_pause_.expires_after(std::chrono::milliseconds(50));
+        accept_pause_.async_wait([this](beast::error_code wait_ec) {
+            if (!wait_ec && !stopping_ && acceptor_.is_open())
+                accept();
+        });
     });
 }
 
@@ -333,6 +342,7 @@ void HttpServer::stop()
         return;
     beast::error_code ignored;
     acceptor_.close(ignored);
+    accept_pause_.cancel();
     signals_.cancel(ignored);
     if (router_)
         router_->stop();

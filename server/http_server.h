@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "router.h"
 
@@ -58,6 +59,9 @@ private:
     boost::asio::io_context &io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::signal_set signals_;
+    /* After a failed accept (out of descriptors: EMFILE, ENFILE), the
+     * pause before the next, so the I/O thread does not spin on it. */
+    boost::asio::steady_timer accept_pause_;
     Router *router_ = nullptr;
     const std::size_t max_body_bytes_;
     std::atomic<bool> stopping_{false};
