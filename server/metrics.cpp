@@ -4,6 +4,7 @@
  */
 #include "metrics.h"
 
+#include <iomanip>
 #include <sstream>
 
 namespace url_shortener::server {
@@ -47,7 +48,7 @@ std::string Metrics::render(const PoolCounts &redirect_pool, const PoolCounts &a
         out << "url_shortener_http_request_duration_seconds_bucket{route=\"" << route
             << "\",le=\"+Inf\"} " << histogram.count << "\n"
             << "url_shortener_http_request_duration_seconds_sum{route=\"" << route << "\"} "
-            << histogram.sum << "\n"
+            << std::setprecision(17) << histogram.sum << std::setprecision(6) << "\n"
             << "url_shortener_http_request_duration_seconds_count{route=\"" << route << "\"} "
             << histogram.count << "\n";
     }

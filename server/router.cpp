@@ -17,6 +17,7 @@
  */
 #include "router.h"
 
+#include <limits>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -62,8 +63,10 @@ bool plausible_code(const std::string &text)
     return true;
 }
 
-/* The route the request target names (path only; a query is ignored). */
-Match match_target(std::string_view target)
+/* The route the request target names (path only; a query is ignored).
+ * /api/v1/links/batch is the batch only for POST: for the other methods it
+ * is the link whose alias is "batch". */
+Match match_target(std::string_view target, http::verb method)
 {
     auto url = boost::urls::parse_origin_form(target);
     if (!url)
@@ -83,7 +86,7 @@ Match match_target(std::string_view target)
     else if (n >= 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "links") {
         if (n == 3)
             match.kind = RouteKind::links;
-        else if (n == 4 && parts[3] == "batch")
+        else if (n == 4 && parts[3] == "batch" && method == http::verb::post)
             match.kind = RouteKind::links_batch;
         else if (n == 4 && plausible_code(parts[3]))
             match.kind = RouteKind::link;
@@ -144,7 +147,7 @@ void require_json(const Request &request)
 {
     std::string_view type = request[http::field::content_type];
     type = type.substr(0, type.find(';'));
-    while (!type.empty() && type.back() == ' ')
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
         type.remove_suffix(1);
     if (!boost::algorithm::iequals(type, "application/json") &&
         !boost::algorithm::iends_with(type, "+json"))
@@ -167,8 +170,12 @@ long long expected_version(const Request &request)
     long long version = 0;
     bool ok = value.size() >= 3 && value.front() == '"' && value.back() == '"' && value.size() < 22;
     for (std::size_t i = 1; ok && i + 1 < value.size(); ++i) {
-        ok = value[i] >= '0' && value[i] <= '9';
-        version = version * 10 + (value[i] - '0');
+        const int digit = value[i] - '0';
+        /* No version the database hands out is above bigint's maximum. */
+        ok = digit >= 0 && digit <= 9 &&
+             version <= (std::numeric_limits<long long>::max() - digit) / 10;
+        if (ok)
+            version = version * 10 + digit;
     }
     if (!ok)
         throw bad_request("If-Match must be one strong ETag as GET /api/v1/links/{code} "
@@ -248,7 +255,7 @@ void Router::handle(Request request, Respond respond)
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
     const bool head = request.method() == http::verb::head;
-    const Match match = match_target(request.target());
+    const Match match = match_target(request.target(), request.method());
     Finish finish = [this, started, version, keep_alive, head, name = route_name(match.kind, request.method()),
                      respond = std::move(respond)](Response res) {
         res.version(version);
@@ -277,15 +284,15 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         throw ProblemError(Problem{http::status::not_found, "not-found", "Not found",
                                    "Nothing is served at this path."});
     case RouteKind::healthz:
-        require_method(request, {http::verb::get});
+        require_method(request, {http::verb::get, http::verb::head});
         return finish(text_response(http::status::ok, "ok\n"));
     case RouteKind::metrics:
-        require_method(request, {http::verb::get});
+        require_method(request, {http::verb::get, http::verb::head});
         return finish(text_response(http::status::ok,
                                     metrics_.render(redirects_.counts(), pool_.counts()),
                                     "text/plain; version=0.0.4"));
     case RouteKind::readyz:
-        require_method(request, {http::verb::get});
+        require_method(request, {http::verb::get, http::verb::head});
         return run_on_worker([](Client &client) { return database_ready(client); }, finish,
                              version, keep_alive);
     case RouteKind::follow:
@@ -310,7 +317,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         });
     case RouteKind::qr_svg:
     case RouteKind::qr_png: {
-        require_method(request, {http::verb::get});
+        require_method(request, {http::verb::get, http::verb::head});
         const bool png = match.kind == RouteKind::qr_png;
         return run_on_worker(
             [code, png, settings](Client &client) { return link_qr(client, code, png, settings); },
