@@ -26,8 +26,8 @@ ConnectionPool::Lease::~Lease()
         pool_->give_back(std::move(client_));
 }
 
-ConnectionPool::ConnectionPool(std::string dsn, std::size_t size)
-    : dsn_(std::move(dsn)), size_(size)
+ConnectionPool::ConnectionPool(std::string dsn, std::size_t size, ClientOptions options)
+    : dsn_(std::move(dsn)), size_(size), options_(options)
 {
 }
 
@@ -61,7 +61,7 @@ ConnectionPool::acquire(std::chrono::steady_clock::time_point deadline)
     ++in_use_;
     lock.unlock();
     try {
-        return Lease(*this, std::make_unique<Client>(dsn_));
+        return Lease(*this, std::make_unique<Client>(dsn_, options_));
     } catch (...) {
         lock.lock();
         --open_;

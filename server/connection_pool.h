@@ -51,7 +51,7 @@ public:
         std::unique_ptr<Client> client_;
     };
 
-    ConnectionPool(std::string dsn, std::size_t size);
+    ConnectionPool(std::string dsn, std::size_t size, ClientOptions options = {});
 
     /*
      * A free connection, opening one if fewer than size exist; waits until
@@ -69,6 +69,7 @@ private:
 
     const std::string dsn_;
     const std::size_t size_;
+    const ClientOptions options_;
     mutable std::mutex mutex_;
     std::condition_variable returned_;
     std::vector<std::unique_ptr<Client>> idle_;

@@ -66,6 +66,7 @@ int main(int argc, char **argv)
     ServerOptions options;
     std::string listen = "127.0.0.1:8080";
     long long pool_wait_ms = options.pool_wait.count();
+    long long statement_timeout_ms = options.statement_timeout.count();
 
     CLI::App app{"url-shortener-server: the url_shortener redirect service and REST API"};
     app.add_option("--dsn", options.dsn,
@@ -86,6 +87,10 @@ int main(int argc, char **argv)
                    "together, or wait while every redirect connection is busy "
                    "(1: each in its own)")
         ->capture_default_str()->check(CLI::Range(1, 1000));
+    app.add_option("--statement-timeout-ms", statement_timeout_ms,
+                   "statement_timeout of every database connection; a redirect batch not "
+                   "answered within it and a margin (a tenth, at least 1 s) is given up as 502")
+        ->capture_default_str()->check(CLI::Range(1, 3600000));
     app.add_option("--pool-wait-ms", pool_wait_ms,
                    "longest a request waits for a database connection before 503")
         ->capture_default_str()->check(CLI::Range(1, 600000));
@@ -125,6 +130,9 @@ int main(int argc, char **argv)
         return app.exit(e);
     }
     options.pool_wait = std::chrono::milliseconds(pool_wait_ms);
+    options.statement_timeout = std::chrono::milliseconds(statement_timeout_ms);
+    url_shortener::ClientOptions client_options;
+    client_options.statement_timeout = options.statement_timeout;
 
     try {
         ApiKeys keys;
@@ -134,7 +142,7 @@ int main(int argc, char **argv)
         net::io_context io(1);
         const net::ip::tcp::endpoint endpoint(net::ip::make_address(options.listen_host),
                                               options.listen_port);
-        ConnectionPool pool(options.dsn, options.pool_size);
+        ConnectionPool pool(options.dsn, options.pool_size, client_options);
         /* Twice the connections: a request beyond the pool waits in acquire (bounded,
          * counted in /metrics) rather than unseen in the queue. */
         net::thread_pool workers(2 * options.pool_size);
@@ -153,7 +161,7 @@ int main(int argc, char **argv)
         RedirectConnections redirects(
             io, openers, options.dsn,
             options.redirect_pool_size ? options.redirect_pool_size : options.pool_size,
-            options.pool_wait, options.redirect_batch);
+            options.pool_wait, options.redirect_batch, client_options);
         Router router(settings, options.pool_wait, pool, redirects, workers, metrics,
                       std::move(keys));
 

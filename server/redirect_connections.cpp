@@ -25,7 +25,7 @@ namespace url_shortener::server {
 
 struct RedirectConnections::Slot {
     Slot(net::io_context &io, std::unique_ptr<ResolveConnection> c)
-        : connection(std::move(c)), socket(io, connection->socket())
+        : connection(std::move(c)), socket(io, connection->socket()), deadline(io)
     {
     }
 
@@ -43,6 +43,7 @@ struct RedirectConnections::Slot {
 
     std::unique_ptr<ResolveConnection> connection;
     net::posix::stream_descriptor socket;
+    net::steady_timer deadline;      /* the batch in flight's answer limit */
     std::vector<Waiter> requests;    /* the redirects whose batch is in flight */
     bool reading = false;            /* a wait for readability is pending */
     bool writing = false;            /* ... for writability */
@@ -92,9 +93,14 @@ bool refused(const std::exception_ptr &error)
 
 RedirectConnections::RedirectConnections(net::io_context &io, net::thread_pool &openers,
                                          std::string dsn, std::size_t size,
-                                         std::chrono::milliseconds wait, std::size_t batch)
+                                         std::chrono::milliseconds wait, std::size_t batch,
+                                         ClientOptions options)
     : io_(io), openers_(openers), dsn_(std::move(dsn)), size_(size), wait_(wait),
-      batch_(std::max<std::size_t>(batch, 1)), timer_(io), open_timer_(io)
+      batch_(std::max<std::size_t>(batch, 1)), options_(options),
+      answer_limit_(options.statement_timeout +
+                    std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1000),
+                                                        options.statement_timeout / 10)),
+      timer_(io), open_timer_(io)
 {
 }
 
@@ -190,9 +196,28 @@ void RedirectConnections::start(const std::shared_ptr<Slot> &slot)
         /* Nothing was done: finish() tries another connection. */
         return finish(slot, {}, std::current_exception());
     }
+    arm_deadline(slot);
     if (slot->connection->wants_write())
         wait_writable(slot);
     wait_readable(slot);
+}
+
+void RedirectConnections::arm_deadline(const std::shared_ptr<Slot> &slot)
+{
+    slot->deadline.expires_after(answer_limit_);
+    slot->deadline.async_wait([this, slot](const boost::system::error_code &ec) {
+        if (ec || slot->dropped || slot->requests.empty())
+            return;
+        /* Not even statement_timeout's refusal came: the connection is
+         * given up, and what it was sent may or may not have been done. */
+        drop(slot);
+        finish(slot, {},
+               std::make_exception_ptr(OutcomeUnknown(
+                   "the database did not answer within " + std::to_string(answer_limit_.count()) +
+                       " ms (statement_timeout and a margin); the clicks may or may not have "
+                       "been counted",
+                   "08007")));
+    });
 }
 
 void RedirectConnections::wait_readable(const std::shared_ptr<Slot> &slot)
@@ -255,6 +280,7 @@ void RedirectConnections::finish(const std::shared_ptr<Slot> &slot,
 {
     std::vector<Waiter> requests = std::move(slot->requests);
     slot->requests.clear();
+    slot->deadline.cancel();
     bool renew = false;
     const bool again = error && worth_second_try(error, renew);
     if (renew || !slot->connection->open())
@@ -303,11 +329,11 @@ void RedirectConnections::drop(const std::shared_ptr<Slot> &slot)
 void RedirectConnections::open_one()
 {
     ++opening_;
-    net::post(openers_, [this, dsn = dsn_] {
+    net::post(openers_, [this, dsn = dsn_, options = options_] {
         std::unique_ptr<ResolveConnection> connection;
         std::exception_ptr error;
         try {
-            connection = std::make_unique<ResolveConnection>(dsn);
+            connection = std::make_unique<ResolveConnection>(dsn, options);
         } catch (...) {
             error = std::current_exception();
         }

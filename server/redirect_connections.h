@@ -33,6 +33,12 @@
  *    ALTER EXTENSION ... UPDATE, on a newly prepared connection) is sent
  *    once more, with a full wait of its own.
  *
+ *    A batch not answered within statement_timeout and a margin (a stopped
+ *    backend, a network that drops everything) is answered as a lost
+ *    connection (OutcomeUnknown: 502, its clicks may have been counted),
+ *    and its connection is dropped, so neither it nor a graceful stop
+ *    waits for ever.
+ *
  *    Everything but the opening runs on the I/O thread (the io_context is
  *    run by one thread); resolve(), stop() and counts() must be called there.
  */
@@ -68,7 +74,7 @@ public:
 
     RedirectConnections(boost::asio::io_context &io, boost::asio::thread_pool &openers,
                         std::string dsn, std::size_t size, std::chrono::milliseconds wait,
-                        std::size_t batch = 1);
+                        std::size_t batch = 1, ClientOptions options = {});
     ~RedirectConnections();
     RedirectConnections(const RedirectConnections &) = delete;
     RedirectConnections &operator=(const RedirectConnections &) = delete;
@@ -107,6 +113,7 @@ private:
     void open_one();
     void on_opened(std::unique_ptr<ResolveConnection> connection, std::exception_ptr error);
     void arm_timer();
+    void arm_deadline(const std::shared_ptr<Slot> &slot);
     void expire_waiters();
 
     boost::asio::io_context &io_;
@@ -115,6 +122,10 @@ private:
     const std::size_t size_;
     const std::chrono::milliseconds wait_;
     const std::size_t batch_;                /* most redirects in one statement batch */
+    const ClientOptions options_;            /* of every connection (statement_timeout) */
+    /* The longest a batch may go unanswered: statement_timeout ends a slow
+     * statement on the server, this a server or network that went silent. */
+    const std::chrono::milliseconds answer_limit_;
     boost::asio::steady_timer timer_;        /* the oldest waiter's deadline */
     bool timer_armed_ = false;
     boost::asio::steady_timer open_timer_;   /* the end of a backoff after a failed open */

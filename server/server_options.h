@@ -21,6 +21,7 @@ struct ServerOptions {
     std::size_t redirect_pool_size = 0;            /* the redirects' connections; 0: pool_size */
     std::size_t redirect_batch = 32;               /* most redirects in one transaction */
     std::chrono::milliseconds pool_wait{2000};     /* longest wait for a connection, then 503 */
+    std::chrono::milliseconds statement_timeout{30000};   /* set on every database connection */
     std::string api_key_file;                      /* empty: the API is refused */
     unsigned redirect_status = 302;                /* 301, 302, 307 or 308 */
     std::size_t max_body_bytes = 1024 * 1024;      /* larger request bodies get 413 */
