@@ -68,12 +68,19 @@ bool plausible_code(const std::string &text)
  * is the link whose alias is "batch". */
 Match match_target(std::string_view target, http::verb method)
 {
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url)
-        return {};
+    /* origin-form ("/abc"), or absolute-form ("http://host/abc"), which
+     * RFC 9112 has servers accept too: its path is the route. */
     std::vector<std::string> parts;
-    for (std::string segment : url->segments())
-        parts.push_back(std::move(segment));
+    if (auto origin = boost::urls::parse_origin_form(target)) {
+        for (std::string segment : origin->segments())
+            parts.push_back(std::move(segment));
+    } else if (auto absolute = boost::urls::parse_absolute_uri(target);
+               absolute && (absolute->scheme() == "http" || absolute->scheme() == "https")) {
+        for (std::string segment : absolute->segments())
+            parts.push_back(std::move(segment));
+    } else {
+        return {};
+    }
 
     Match match;
     const std::size_t n = parts.size();
