@@ -44,6 +44,7 @@ struct RedirectConnections::Slot {
     std::unique_ptr<ResolveConnection> connection;
     net::posix::stream_descriptor socket;
     net::steady_timer deadline;      /* the batch in flight's answer limit */
+    unsigned long long batches = 0;  /* sent so far: whose limit a handler is for */
     std::vector<Waiter> requests;    /* the redirects whose batch is in flight */
     bool reading = false;            /* a wait for readability is pending */
     bool writing = false;            /* ... for writability */
@@ -205,8 +206,11 @@ void RedirectConnections::start(const std::shared_ptr<Slot> &slot)
 void RedirectConnections::arm_deadline(const std::shared_ptr<Slot> &slot)
 {
     slot->deadline.expires_after(answer_limit_);
-    slot->deadline.async_wait([this, slot](const boost::system::error_code &ec) {
-        if (ec || slot->dropped || slot->requests.empty())
+    /* A handler already queued when finish() cancels the timer still runs,
+     * maybe after the next batch went out: it must not give that one up. */
+    const unsigned long long batch = ++slot->batches;
+    slot->deadline.async_wait([this, slot, batch](const boost::system::error_code &ec) {
+        if (ec || slot->dropped || slot->requests.empty() || slot->batches != batch)
             return;
         /* Not even statement_timeout's refusal came: the connection is
          * given up, and what it was sent may or may not have been done. */
