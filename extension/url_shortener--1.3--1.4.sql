@@ -15,7 +15,7 @@
  *     pg_dump then revoked from that role (perhaps since dropped: the
  *     restore failed) and the grants made after it were lost.  Each such
  *     record is set to what a fresh installation records: EXECUTE for the
- *     owner alone.
+ *     installing role (the extension's owner) alone.
  *   - url_shortener_distribute() forwards and grants only the extension's
  *     own functions: a function of the same name that someone else
  *     created in the extension's schema is left alone.
@@ -39,28 +39,41 @@ END
 $$;
 
 UPDATE pg_catalog.pg_init_privs i
-SET initprivs = ARRAY[pg_catalog.makeaclitem(p.proowner, p.proowner, 'EXECUTE'::pg_catalog.text, false)]
-FROM pg_catalog.pg_proc p, pg_catalog.pg_depend d
-WHERE i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-  AND i.objoid OPERATOR(pg_catalog.=) p.oid
-  AND i.objsubid OPERATOR(pg_catalog.=) 0
+SET initprivs = ARRAY[pg_catalog.makeaclitem(e.extowner, e.extowner, 'EXECUTE'::pg_catalog.text, false)]
+FROM pg_catalog.pg_extension e, pg_catalog.pg_depend d
+WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name
   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-  AND d.objid OPERATOR(pg_catalog.=) p.oid
   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-  AND d.refobjid OPERATOR(pg_catalog.=)
-      (SELECT e.oid FROM pg_catalog.pg_extension e
-       WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name)
+  AND d.refobjid OPERATOR(pg_catalog.=) e.oid
   AND d.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char"
-  -- The updates' mark: EXECUTE alone, for and by one role that is not the owner.
+  AND i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+  AND i.objoid OPERATOR(pg_catalog.=) d.objid
+  AND i.objsubid OPERATOR(pg_catalog.=) 0
+  -- The updates' mark: EXECUTE alone, for and by one role other than the
+  -- extension's owner, who installed it (a fresh installation records that
+  -- role: not the function's owner, which an administrator may have
+  -- changed since, leaving pg_init_privs as it was).
   AND pg_catalog.cardinality(i.initprivs) OPERATOR(pg_catalog.=) 1
   AND (SELECT a.grantee OPERATOR(pg_catalog.=) a.grantor
-              AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+              AND a.grantee OPERATOR(pg_catalog.<>) e.extowner
               AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'::pg_catalog.text
               AND NOT a.is_grantable
        FROM pg_catalog.aclexplode(i.initprivs) a);
 
-/* Replaced in place: its owner and grants stay; it keeps its SET search_path. */
-CREATE OR REPLACE FUNCTION @extschema@.url_shortener_distribute()
+/*
+ * Replaced in place: its owner and grants stay.  CREATE OR REPLACE sets
+ * the function's settings to its SET clause alone, so an administrator's
+ * ALTER FUNCTION ... SET is given back after it (the settings as stored,
+ * "name=value"; search_path is the function's own and is not given back).
+ */
+DO $do$
+DECLARE
+    saved pg_catalog.text[];
+BEGIN
+    SELECT p.proconfig INTO saved FROM pg_catalog.pg_proc p
+    WHERE p.oid OPERATOR(pg_catalog.=) '@extschema@.url_shortener_distribute()'::pg_catalog.regprocedure;
+
+    EXECUTE $replace$CREATE OR REPLACE FUNCTION @extschema@.url_shortener_distribute()
 RETURNS pg_catalog.void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -170,7 +183,18 @@ BEGIN
         END IF;
     END LOOP;
 END
-$$;
+$$$replace$;
+
+    UPDATE pg_catalog.pg_proc p
+    SET proconfig = p.proconfig OPERATOR(pg_catalog.||)
+                    ARRAY(SELECT c.setting
+                          FROM pg_catalog.unnest(saved) WITH ORDINALITY c(setting, ord)
+                          WHERE NOT pg_catalog.starts_with(pg_catalog.lower(c.setting), 'search_path=')
+                          ORDER BY c.ord)
+    WHERE p.oid OPERATOR(pg_catalog.=) '@extschema@.url_shortener_distribute()'::pg_catalog.regprocedure
+      AND saved IS NOT NULL;
+END
+$do$;
 
 COMMENT ON FUNCTION @extschema@.url_shortener_distribute() IS
     'on a Citus coordinator: distribute urls by short_code, make side tables reference tables, forward the calls keyed by a code to the worker holding it, and make their grants on the workers';

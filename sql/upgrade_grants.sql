@@ -157,26 +157,36 @@ DROP EXTENSION url_shortener;
 DROP SCHEMA url_shortener_links;
 
 -- An update run by another superuser: 1.2 -> 1.3 recorded that role, not
--- the owner, as the initial privileges of the functions it replaced (so
--- pg_dump revoked from it and dropped later grants); 1.3 -> 1.4 records
--- the owner's EXECUTE alone, as a fresh installation does.  test/dump/run
--- restores a dump of such a database.
+-- the installer, as the initial privileges of the functions it replaced
+-- (so pg_dump revoked from it and dropped later grants); 1.3 -> 1.4
+-- records the installer's (the extension owner's) EXECUTE alone, as a
+-- fresh installation does, and leaves alone the record of a function whose
+-- owner an administrator changed (PostgreSQL 15 keeps the installer's
+-- there).  test/dump/run restores a dump of such a database.
 CREATE EXTENSION url_shortener VERSION '1.2';
 CREATE ROLE url_shortener_admin SUPERUSER;
+ALTER FUNCTION resolve_url(text) OWNER TO url_shortener_owner;
 CREATE TEMP VIEW init_privs_of_replaced AS
-SELECT p.proname, i.initprivs = ARRAY[makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)] AS owner_only,
+SELECT p.proname,
+       i.initprivs = ARRAY[makeaclitem(e.extowner, e.extowner, 'EXECUTE', false)] AS installer_only,
        (SELECT pg_get_userbyid(a.grantee) FROM aclexplode(i.initprivs) a) = 'url_shortener_admin' AS admin_only
-FROM pg_init_privs i JOIN pg_proc p ON p.oid = i.objoid
-WHERE i.classoid = 'pg_proc'::regclass
-  AND p.proname IN ('shorten_url', 'shorten_url_locked', 'shorten_urls');
+FROM pg_init_privs i JOIN pg_proc p ON p.oid = i.objoid, pg_extension e
+WHERE i.classoid = 'pg_proc'::regclass AND e.extname = 'url_shortener'
+  AND p.proname IN ('shorten_url', 'shorten_url_locked', 'shorten_urls', 'resolve_url');
 SET ROLE url_shortener_admin;
 ALTER EXTENSION url_shortener UPDATE TO '1.3';
 SELECT * FROM init_privs_of_replaced ORDER BY proname;
+-- Settings of url_shortener_distribute(), which 1.3 -> 1.4 replaces in
+-- place: an administrator's come back, its own search_path stays.  (1.2 ->
+-- 1.3 dropped them.)
+ALTER FUNCTION url_shortener_distribute() SET work_mem = '3MB';
+ALTER FUNCTION url_shortener_distribute() SET search_path = public;
 ALTER EXTENSION url_shortener UPDATE TO '1.4';
 RESET ROLE;
 SELECT * FROM init_privs_of_replaced ORDER BY proname;
--- Every function of the extension: the owner's EXECUTE alone.
-SELECT bool_and(i.initprivs = ARRAY[makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]) AS all_owner_only,
+SELECT proconfig FROM pg_proc WHERE oid = 'url_shortener_distribute()'::regprocedure;
+-- Every function of the extension: the installer's EXECUTE alone.
+SELECT bool_and(i.initprivs = ARRAY[makeaclitem(e.extowner, e.extowner, 'EXECUTE', false)]) AS all_installer_only,
        count(*) AS functions
 FROM pg_init_privs i JOIN pg_proc p ON p.oid = i.objoid
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
