@@ -88,8 +88,9 @@ int main(int argc, char **argv)
                    "(1: each in its own)")
         ->capture_default_str()->check(CLI::Range(1, 1000));
     app.add_option("--statement-timeout-ms", statement_timeout_ms,
-                   "statement_timeout of every database connection; a redirect batch not "
-                   "answered within it and a margin (a tenth, at least 1 s) is given up as 502")
+                   "statement_timeout of every database connection; a batch of n redirects "
+                   "not answered within n times it and a margin (a tenth, at least 1 s) is "
+                   "given up as 502")
         ->capture_default_str()->check(CLI::Range(1, 3600000));
     app.add_option("--pool-wait-ms", pool_wait_ms,
                    "longest a request waits for a database connection before 503")

@@ -98,9 +98,8 @@ RedirectConnections::RedirectConnections(net::io_context &io, net::thread_pool &
                                          ClientOptions options)
     : io_(io), openers_(openers), dsn_(std::move(dsn)), size_(size), wait_(wait),
       batch_(std::max<std::size_t>(batch, 1)), options_(options),
-      answer_limit_(options.statement_timeout +
-                    std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1000),
-                                                        options.statement_timeout / 10)),
+      answer_margin_(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1000),
+                                                          options.statement_timeout / 10)),
       timer_(io), open_timer_(io)
 {
 }
@@ -205,11 +204,15 @@ void RedirectConnections::start(const std::shared_ptr<Slot> &slot)
 
 void RedirectConnections::arm_deadline(const std::shared_ptr<Slot> &slot)
 {
-    slot->deadline.expires_after(answer_limit_);
+    /* statement_timeout restarts for each statement of a pipeline, and the
+     * server may send no result before the last: n of them, and a margin. */
+    const std::chrono::milliseconds limit =
+        options_.statement_timeout * static_cast<long long>(slot->requests.size()) + answer_margin_;
+    slot->deadline.expires_after(limit);
     /* A handler already queued when finish() cancels the timer still runs,
      * maybe after the next batch went out: it must not give that one up. */
     const unsigned long long batch = ++slot->batches;
-    slot->deadline.async_wait([this, slot, batch](const boost::system::error_code &ec) {
+    slot->deadline.async_wait([this, slot, batch, limit](const boost::system::error_code &ec) {
         if (ec || slot->dropped || slot->requests.empty() || slot->batches != batch)
             return;
         /* Not even statement_timeout's refusal came: the connection is
@@ -217,9 +220,9 @@ void RedirectConnections::arm_deadline(const std::shared_ptr<Slot> &slot)
         drop(slot);
         finish(slot, {},
                std::make_exception_ptr(OutcomeUnknown(
-                   "the database did not answer within " + std::to_string(answer_limit_.count()) +
-                       " ms (statement_timeout and a margin); the clicks may or may not have "
-                       "been counted",
+                   "the database did not answer within " + std::to_string(limit.count()) +
+                       " ms (statement_timeout for each statement, and a margin); the clicks "
+                       "may or may not have been counted",
                    "08007")));
     });
 }

@@ -33,7 +33,7 @@
  *    ALTER EXTENSION ... UPDATE, on a newly prepared connection) is sent
  *    once more, with a full wait of its own.
  *
- *    A batch not answered within statement_timeout and a margin (a stopped
+ *    A batch of n not answered within n statement_timeouts and a margin (a stopped
  *    backend, a network that drops everything) is answered as a lost
  *    connection (OutcomeUnknown: 502, its clicks may have been counted),
  *    and its connection is dropped, so neither it nor a graceful stop
@@ -123,9 +123,10 @@ private:
     const std::chrono::milliseconds wait_;
     const std::size_t batch_;                /* most redirects in one statement batch */
     const ClientOptions options_;            /* of every connection (statement_timeout) */
-    /* The longest a batch may go unanswered: statement_timeout ends a slow
-     * statement on the server, this a server or network that went silent. */
-    const std::chrono::milliseconds answer_limit_;
+    /* A batch of n may go unanswered for n statement_timeouts and this:
+     * statement_timeout ends a slow statement on the server, the limit a
+     * server or network that went silent. */
+    const std::chrono::milliseconds answer_margin_;
     boost::asio::steady_timer timer_;        /* the oldest waiter's deadline */
     bool timer_armed_ = false;
     boost::asio::steady_timer open_timer_;   /* the end of a backoff after a failed open */

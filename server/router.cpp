@@ -75,7 +75,8 @@ Match match_target(std::string_view target, http::verb method)
         for (std::string segment : origin->segments())
             parts.push_back(std::move(segment));
     } else if (auto absolute = boost::urls::parse_absolute_uri(target);
-               absolute && (absolute->scheme() == "http" || absolute->scheme() == "https")) {
+               absolute && (absolute->scheme_id() == boost::urls::scheme::http ||
+                            absolute->scheme_id() == boost::urls::scheme::https)) {
         for (std::string segment : absolute->segments())
             parts.push_back(std::move(segment));
     } else {
