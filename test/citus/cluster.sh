@@ -34,12 +34,16 @@ citus_installed() {
 
 # A TCP port on 127.0.0.1 that nothing listens on and that this cluster has
 # not taken yet (a race with other programs is possible; start fails then).
+# A port below Linux's ephemeral range (32768 and up by default), where the
+# machine's own outgoing connections take theirs, and with no TCP socket on
+# it in any state.  Another process can still take it before the node
+# binds it: citus_cluster_start then tries another.
 citus_free_port() {
     local port
     while :; do
-        port=$(( 20000 + RANDOM % 30000 ))
+        port=$(( 20000 + RANDOM % 12000 ))
         [[ " ${CITUS_PORTS[*]} " == *" $port "* ]] && continue
-        ss -Hltn "sport = :$port" | grep -q . || { echo "$port"; return; }
+        ss -Htan "sport = :$port" | grep -q . || { echo "$port"; return; }
     done
 }
 
@@ -49,33 +53,30 @@ citus_psql() {   # citus_psql PORT ARGS...
 }
 
 citus_cluster_stop() {
-    local port
+    local node
     [ -n "$CITUS_DIR" ] || return 0
-    for port in "${CITUS_PORTS[@]}"; do
-        [ -f "$CITUS_DIR/node$port/postmaster.pid" ] &&
-            "${citus_as_user[@]}" "$citus_bindir/pg_ctl" stop -s -m immediate -D "$CITUS_DIR/node$port" > /dev/null 2>&1
+    for node in "$CITUS_DIR"/node*; do
+        [ -f "$node/postmaster.pid" ] &&
+            "${citus_as_user[@]}" "$citus_bindir/pg_ctl" stop -s -m immediate -D "$node" > /dev/null 2>&1
     done
     rm -rf "$CITUS_DIR"
     CITUS_DIR=
 }
 
 citus_cluster_start() {   # citus_cluster_start [postgresql.conf line...]
-    local port node i
+    local port node i try
     CITUS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/url_shortener_citus.XXXXXX")
     trap citus_cluster_stop EXIT
     trap 'exit 130' INT TERM
     [ ${#citus_as_user[@]} -gt 0 ] && chown postgres: "$CITUS_DIR"
     for i in 0 1 2; do
-        port=$(citus_free_port)
-        CITUS_PORTS+=("$port")
-        node=$CITUS_DIR/node$port
+        node=$CITUS_DIR/node$i
         "${citus_as_user[@]}" "$citus_bindir/initdb" -D "$node" -U postgres --auth=trust \
-            --no-sync -E UTF8 --locale=C.UTF-8 > "$CITUS_DIR/initdb$port.log" 2>&1 || {
-            cat "$CITUS_DIR/initdb$port.log" >&2; return 1; }
+            --no-sync -E UTF8 --locale=C.UTF-8 > "$CITUS_DIR/initdb$i.log" 2>&1 || {
+            cat "$CITUS_DIR/initdb$i.log" >&2; return 1; }
         {
             echo "shared_preload_libraries = 'citus'"
             echo "listen_addresses = '127.0.0.1'"
-            echo "port = $port"
             echo "unix_socket_directories = '$CITUS_DIR'"
             echo "max_connections = 200"
             echo "fsync = off"
@@ -83,9 +84,16 @@ citus_cluster_start() {   # citus_cluster_start [postgresql.conf line...]
             local line
             for line in "$@"; do echo "$line"; done
         } >> "$node/postgresql.conf"
-        "${citus_as_user[@]}" "$citus_bindir/pg_ctl" start -s -w -t 60 -D "$node" \
-            -l "$CITUS_DIR/server$port.log" > /dev/null || {
-            cat "$CITUS_DIR/server$port.log" >&2; return 1; }
+        # The port last (the last setting wins), and again if it was taken.
+        for try in 1 2 3 4 5; do
+            port=$(citus_free_port)
+            echo "port = $port" >> "$node/postgresql.conf"
+            "${citus_as_user[@]}" "$citus_bindir/pg_ctl" start -s -w -t 60 -D "$node" \
+                -l "$CITUS_DIR/server$i.log" > /dev/null && break
+            grep -q 'Address already in use' "$CITUS_DIR/server$i.log" && [ "$try" -lt 5 ] || {
+                cat "$CITUS_DIR/server$i.log" >&2; return 1; }
+        done
+        CITUS_PORTS+=("$port")
         citus_psql "$port" -c 'CREATE EXTENSION citus'
     done
     citus_psql "${CITUS_PORTS[0]}" \
