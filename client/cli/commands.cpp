@@ -84,7 +84,13 @@ std::vector<std::string> with_stdin(std::vector<std::string> urls)
 int shorten_command(Client &client, Output &out, std::vector<std::string> arguments, bool locked,
                     const ShortenOptions &options)
 {
+    const bool from_stdin = arguments.size() == 1 && arguments[0] == "-";
     const std::vector<std::string> urls = with_stdin(std::move(arguments));
+    if (from_stdin && (std::cin.bad() || std::ferror(stdin))) {
+        std::cerr << "url-shortener: shorten -: cannot read standard input: read error; "
+                     "stored nothing\n";
+        return exit_invalid_input;
+    }
     if (urls.empty()) {
         std::cerr << "url-shortener: shorten -: standard input held no URL\n";
         return exit_usage;
@@ -239,7 +245,9 @@ int import_command(Client &client, Output &out, const std::string &path,
     UrlLines lines;
     if (path == "-") {
         lines = read_url_lines(std::cin);
-        if (std::cin.bad()) {
+        /* std::cin reads through stdio: a failed read sets ferror(stdin),
+         * not always badbit (a directory as stdin, a closed descriptor). */
+        if (std::cin.bad() || std::ferror(stdin)) {
             std::cerr << "url-shortener: cannot read standard input: read error\n";
             return exit_invalid_input;
         }

@@ -10,9 +10,13 @@
  *      4  code space exhausted: raise url_shortener.code_length or widen
  *         url_shortener.alphabet
  *      5  connection or server failure (including lock timeout); nothing
- *         was stored by the failing URL, so running again is safe
+ *         was stored by the failing URL.  shorten with several URLs, one
+ *         at a time (--locked, or with an option): the ones before it were
+ *         stored and printed, and stderr says how many; run only the rest
+ *         again.  Otherwise running again is safe
  *      6  outcome unknown: the connection broke after a request was sent;
- *         it may or may not have been stored, so check before running again
+ *         it may or may not have been stored, so check before running again;
+ *         or the command succeeded but its output could not be written
  *         (import: running the same import again on the same input is safe:
  *         its idempotency keys return the same codes and store nothing twice)
  *      7  shorten --alias: the alias is already the code of a link
@@ -47,8 +51,10 @@ inline constexpr const char *exit_code_help =
     "  2  usage error\n"
     "  3  invalid input: a URL the server refused, or an unreadable FILE\n"
     "  4  code space exhausted: raise url_shortener.code_length or widen url_shortener.alphabet\n"
-    "  5  connection or server failure (including lock timeout); safe to run again\n"
-    "  6  outcome unknown: the connection broke after sending; check before running again\n"
+    "  5  connection or server failure (including lock timeout); nothing stored by the\n"
+    "     failing URL (shorten one at a time: the ones printed before it were stored)\n"
+    "  6  outcome unknown: the connection broke after sending, or the output could not be\n"
+    "     written; check before running again\n"
     "     (import: running the same import again is safe)\n"
     "  7  alias taken: shorten --alias names the code of an existing link\n"
     "  8  version conflict: the link changed since update --version; run stats again\n"

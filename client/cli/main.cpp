@@ -16,8 +16,10 @@
  *    from libpq's environment (PGHOST, PGPORT, PGDATABASE, PGUSER,
  *    PGOPTIONS, ...).  Exit codes: exit_codes.h.
  */
+#include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -196,6 +198,10 @@ int main(int argc, char **argv)
                 whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);
         if (!max_clicks.empty())
             shorten_options.max_clicks = whole_number("--max-clicks", max_clicks, 1, LLONG_MAX);
+        for (const unsigned char c : base_url)
+            if (c <= 0x20 || c >= 0x7f)
+                throw UsageError{"--base-url must be printable ASCII without spaces "
+                                 "(percent-encode anything else)"};
         if (prefix_option->count() > 0) {
             if (idempotency_prefix.empty() ||
                 idempotency_prefix.size() > max_idempotency_prefix_bytes)
@@ -225,6 +231,7 @@ int main(int argc, char **argv)
         command_name += " --locked";
 
     Output out(std::cout, json, base_url);
+    const int status = [&]() -> int {
     try {
         std::optional<Client> connected;
         try {
@@ -250,4 +257,21 @@ int main(int argc, char **argv)
     } catch (const Error &e) {
         return report_error(e, command_name);
     }
+    }();
+    /* Codes printed into a full disk or a closed pipe are lost: the links
+     * were stored (the clicks counted), so the caller must not take this
+     * for a success, nor run it again blindly. */
+    errno = 0;
+    std::cout.flush();
+    if (!std::cout) {
+        std::cerr << "url-shortener: could not write the output"
+                  << (errno ? std::string(": ") + std::strerror(errno) : std::string())
+                  << (status == exit_success
+                          ? "; the command itself succeeded (links made are stored), "
+                            "check before running it again"
+                          : "")
+                  << "\n";
+        return status == exit_success ? exit_outcome_unknown : status;
+    }
+    return status;
 }

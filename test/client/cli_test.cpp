@@ -256,6 +256,40 @@ TEST(Cli, ImportWithABadUrlStoresNothingAndExitsThree)
     EXPECT_EQ(links_to(good), 0);
 }
 
+TEST(Cli, AnUnreadableStandardInputExitsThreeAndStoresNothing)
+{
+    /* A directory as stdin (read fails with EISDIR) and a closed stdin:
+     * std::cin reads through stdio, where only ferror(stdin) shows it. */
+    for (const char *input : {"< /tmp", "<&-"}) {
+        for (const char *command : {"import", "shorten"}) {
+            const CliRun r = run({command, "-"}, {}, input);
+            EXPECT_EQ(r.status, 3) << command << " " << input << ": " << r.err;
+            EXPECT_EQ(r.out, "");
+            expect_one_error_line(r);
+            EXPECT_NE(r.err.find("cannot read standard input"), std::string::npos) << r.err;
+        }
+    }
+}
+
+TEST(Cli, OutputThatCannotBeWrittenExitsSixThoughTheLinkIsStored)
+{
+    const std::string url = unique_url("cli-dev-full");
+    const CliRun r = run({"shorten", url}, {}, "< /dev/null > /dev/full");
+    EXPECT_EQ(r.status, 6) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("could not write the output"), std::string::npos) << r.err;
+    EXPECT_EQ(links_to(url), 1);
+}
+
+TEST(Cli, ABaseUrlThatIsNotPrintableAsciiIsAUsageError)
+{
+    /* Its bytes would go into --json output as they are: not JSON. */
+    const CliRun r = run({"--json", "--base-url", "https://s.\xff/", "shorten", unique_url("cli-base")});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(r.out, "");
+    expect_one_error_line(r);
+}
+
 TEST(Cli, ImportOfAMissingFileExitsThree)
 {
     const CliRun r = run({"import", "/nonexistent/urls.txt"});
