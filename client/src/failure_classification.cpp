@@ -135,6 +135,14 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
         /* The remaining 40xxx family member libpqxx has no subclass for. */
         return give_up(error_for_sqlstate("40000", e.what()));
     } catch (const pqxx::broken_connection &e) {
+        /* libpqxx 6.4 throws this for every error of SQLSTATE class 08 the
+         * server reports, also on a connection that is alive: Citus relays
+         * a failed connection to a worker as 08006.  Then the statement
+         * failed and nothing was done; the report stands, under 08000
+         * (libpqxx does not pass the server's own code on). */
+        if (connection_open)
+            return give_up(std::make_exception_ptr(
+                ServerError(one_line(e.what()), "08000", e.what())));
         return connection_gone(e.what(), in_explicit_transaction, arguments);
     } catch (const pqxx::sql_error &e) {
         if (!connection_open)

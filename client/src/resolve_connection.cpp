@@ -76,13 +76,14 @@ Result checked(PGconn *conn, PGresult *raw)
 }
 
 /* Whether a statement's error means the connection is gone (or going:
- * the server sends 57P01 and the like just before it closes). */
+ * the server sends 57P01 and the like just before it closes).  A class 08
+ * error the server reports on a connection that stays up is its report,
+ * not a loss: Citus relays a failed connection to a worker as 08006. */
 bool ends_connection(PGconn *conn, const char *sqlstate)
 {
     if (PQstatus(conn) != CONNECTION_OK || !sqlstate || !*sqlstate)
         return true;
-    const std::string state(sqlstate);
-    return state.compare(0, 2, "08") == 0 || state.compare(0, 4, "57P0") == 0;
+    return std::string(sqlstate).compare(0, 4, "57P0") == 0;
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <gtest/gtest.h>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "test_database.h"
@@ -129,6 +130,50 @@ TEST(Errors, WaitingLongerThanLockTimeoutIsLockTimeout)
 
     /* The lock is free again; the same client works. */
     EXPECT_EQ(client.shorten_locked(unique_url("lock-timeout", 2)).size(), 6u);
+}
+
+TEST(Errors, AServerErrorOfClassZeroEightOnALiveConnectionIsAServerErrorNotALostConnection)
+{
+    /* As Citus reports a failed connection to a worker (08006): libpqxx
+     * throws broken_connection, but the connection is alive and the
+     * statement failed, so nothing was done and nothing is in doubt. */
+    Client client(dsn());
+    const std::string code = client.shorten(unique_url("class-08"));
+    auto admin = connect();
+    {
+        pqxx::nontransaction ddl(*admin);
+        ddl.exec0("CREATE FUNCTION pg_temp.remote_node_failed() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$BEGIN RAISE EXCEPTION 'connection to the remote node failed' "
+                  "USING ERRCODE = '08006'; END$$");
+        ddl.exec0("CREATE TRIGGER class_08_on_resolve BEFORE UPDATE ON urls FOR EACH ROW "
+                  "WHEN (NEW.short_code = " + ddl.quote(code) +
+                  ") EXECUTE FUNCTION pg_temp.remote_node_failed()");
+    }
+    int retries = 0;
+    ClientOptions options;
+    options.on_retry = [&](const RetryEvent &) { ++retries; };
+    Client resolving(dsn(), options);
+    try {
+        resolving.resolve(code);
+        ADD_FAILURE() << "resolved through a trigger that raises 08006";
+    } catch (const OutcomeUnknown &e) {
+        ADD_FAILURE() << "taken for a lost connection: " << e.what();
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "08000");
+        EXPECT_NE(std::string(e.what()).find("connection to the remote node failed"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(retries, 0);
+    {
+        pqxx::nontransaction ddl(*admin);
+        ddl.exec0("DROP TRIGGER class_08_on_resolve ON urls");
+        EXPECT_EQ(ddl.exec1("SELECT clicks FROM urls WHERE short_code = " + ddl.quote(code))[0]
+                      .as<long long>(),
+                  0);
+    }
+    /* The same client goes on, on the same connection. */
+    EXPECT_TRUE(resolving.resolve(code).has_value());
 }
 
 TEST(Errors, SearchPathDoesNotMatter)
