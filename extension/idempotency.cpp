@@ -208,6 +208,8 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
             pfree(holder_digest);
     }
 
+    if (retries > KEY_ATTEMPTS)
+        refuse_code_never_stored(code, (int) retries);
     ereport(ERROR,
             (errcode(ERRCODE_URL_SHORTENER_CODE_SPACE_EXHAUSTED),
              errmsg_plural("could not find a free short code after %d attempt",

@@ -461,6 +461,17 @@ ensure_rows_stored(uint64 stored, uint64 expected)
              errhint("A BEFORE INSERT trigger on the extension's table urls returned NULL; drop or fix it.")));
 }
 
+void
+refuse_code_never_stored(const char *code, int tries)
+{
+    ereport(ERROR,
+            (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+             errmsg("a trigger on the links table suppressed the insert of a link"),
+             errdetail("The insert of code \"%s\" stored no row %d times, and no link held that code, so no code was handed out.",
+                       code, tries),
+             errhint("A BEFORE INSERT trigger on the extension's table urls returned NULL; drop or fix it.")));
+}
+
 /*
  * Runs an INSERT plan inside an internal subtransaction.  Returns true if
  * it stored its rows, false if it raised a unique violation (rolled back:

@@ -129,6 +129,13 @@ typedef struct ReuseKey {
  */
 void read_reuse_key(ReuseKey *key);
 
+/*
+ * Raises 09000 for a code whose insert (ON CONFLICT DO NOTHING) stored no
+ * row tries times while no link held it: a BEFORE INSERT trigger that
+ * returns NULL, not a racer that rolled back again and again.
+ */
+void refuse_code_never_stored(const char *code, int tries);
+
 typedef enum ReuseOutcome {
     REUSE_CREATED,      /* a new reusable link now has code */
     REUSE_FOUND,        /* code is already the reusable link of this URL */

@@ -146,6 +146,8 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
         }
     }
 
+    if (!done && retries > REUSE_ATTEMPTS)
+        refuse_code_never_stored(code, retries);
     SPI_finish();
 
     if (!done)

@@ -112,6 +112,13 @@ TRUNCATE urls;
 SELECT shorten_url('https://example.com/swallowed');
 SELECT shorten_url('https://example.com/swallowed', alias => 'swallowed');
 SELECT shorten_url_locked('https://example.com/swallowed');
+-- Reuse, an idempotency key and a keyed batch too (they were US001 on an
+-- empty table, retrying a code no link held).
+\set VERBOSITY sqlstate
+SELECT shorten_url('https://example.com/swallowed', reuse => true);
+SELECT shorten_url('https://example.com/swallowed', idempotency_key => 'swallowed');
+SELECT * FROM shorten_urls(ARRAY['https://example.com/swallowed'], ARRAY['swallowed-batch']);
+\set VERBOSITY default
 DO $$
 BEGIN
     PERFORM shorten_url('https://example.com/swallowed');
