@@ -208,7 +208,7 @@ template <typename SessionType>
 bool code_call(SessionType &s, const char *statement, const char *call, std::string_view code)
 {
     require_lifecycle(s, call);
-    if (code.find('\0') != std::string_view::npos)
+    if (impossible_code(code))
         return false;
     const std::string argument(code);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
@@ -254,8 +254,8 @@ std::string Client::shorten_locked(std::string_view url)
 
 std::optional<std::string> Client::resolve(std::string_view code)
 {
-    /* No stored code holds a NUL byte, and libpq could not send one. */
-    if (code.find('\0') != std::string_view::npos)
+    /* No stored code holds a NUL byte or one above 0x7f (impossible_code). */
+    if (impossible_code(code))
         return std::nullopt;
     const std::string argument(code);
     Session &s = session();
@@ -297,7 +297,7 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
     Session &s = session();
     require_lifecycle(s, "update");
     refuse_nul_byte(new_url);
-    if (code.find('\0') != std::string_view::npos)
+    if (impossible_code(code))
         return std::nullopt;
     const std::string code_argument(code), url_argument(new_url);
     const std::string version_argument = std::to_string(expected_version);
@@ -328,7 +328,7 @@ std::optional<LinkStats> Client::stats(std::string_view code)
 {
     Session &s = session();
     require_lifecycle(s, "stats");
-    if (code.find('\0') != std::string_view::npos)
+    if (impossible_code(code))
         return std::nullopt;
     const std::string argument(code);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,

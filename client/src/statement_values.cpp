@@ -196,4 +196,12 @@ void refuse_nul_bytes(const std::vector<std::string> &urls)
                              "22021", {}, i);
 }
 
+bool impossible_code(std::string_view code) noexcept
+{
+    for (const char c : code)
+        if (c == '\0' || static_cast<unsigned char>(c) > 0x7f)
+            return true;
+    return false;
+}
+
 } // namespace url_shortener

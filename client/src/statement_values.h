@@ -29,6 +29,15 @@ namespace url_shortener {
  */
 void refuse_nul_byte(std::string_view url);
 
+/*
+ * Whether code cannot be any link's: codes and aliases are ASCII (the
+ * alphabet and alias characters are A-Z a-z 0-9 - . _ ~), so a NUL byte,
+ * which libpq could not send, or a byte above 0x7f, which the server would
+ * refuse as text before looking (22021), means no link; the calls on a
+ * code answer "no link" for it without asking.
+ */
+bool impossible_code(std::string_view code) noexcept;
+
 /* The same for every URL of a batch, naming the first bad one's position. */
 void refuse_nul_bytes(const std::vector<std::string> &urls);
 

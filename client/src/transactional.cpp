@@ -134,7 +134,7 @@ bool code_call(pqxx::transaction_base &t, const std::string &sql, const std::str
                const char *call, std::string_view code)
 {
     require_lifecycle(version, call);
-    if (code.find('\0') != std::string_view::npos)
+    if (impossible_code(code))
         return false;
     const std::string argument(code);
     return translated(t, CallArguments{false, false},
@@ -159,7 +159,7 @@ std::string InTransaction::shorten_locked(std::string_view url, const LinkOption
 
 std::optional<std::string> InTransaction::resolve(std::string_view code)
 {
-    if (code.find('\0') != std::string_view::npos)
+    if (impossible_code(code))
         return std::nullopt;
     const std::string argument(code);
     return translated(transaction_, {}, [&] {
@@ -222,7 +222,7 @@ std::optional<long long> InTransaction::update(std::string_view code, std::strin
 {
     require_lifecycle(version_, "update");
     refuse_nul_byte(new_url);
-    if (code.find('\0') != std::string_view::npos)
+    if (impossible_code(code))
         return std::nullopt;
     const std::string code_argument(code), url_argument(new_url);
     const std::string version_argument = std::to_string(expected_version);
@@ -251,7 +251,7 @@ bool InTransaction::enable(std::string_view code)
 std::optional<LinkStats> InTransaction::stats(std::string_view code)
 {
     require_lifecycle(version_, "stats");
-    if (code.find('\0') != std::string_view::npos)
+    if (impossible_code(code))
         return std::nullopt;
     const std::string argument(code);
     return translated(transaction_, CallArguments{false, false}, [&] {

@@ -13,6 +13,7 @@
 
 #include "test_database.h"
 #include "url_shortener/client.h"
+#include "url_shortener/transactional.h"
 
 using namespace url_shortener;
 using namespace url_shortener::test;
@@ -85,6 +86,28 @@ TEST(Errors, NulByteIsRefusedBeforeSending)
     EXPECT_THROW(client.shorten_many({unique_url("nul"), std::string("https://x/\0", 11)}),
                  InvalidUrl);
     EXPECT_EQ(link_count(), before);
+}
+
+TEST(Errors, ACodeNoLinkCanHaveIsNoLinkNotAnError)
+{
+    /* Codes are ASCII: a NUL byte, or bytes that are not even UTF-8, name
+     * no link, for every call on a code, in both APIs. */
+    Client client(dsn());
+    for (const std::string &code : {std::string("ab\0c", 4), std::string("ab\xff" "c"),
+                                   std::string("\xc3\xa9t\xc3\xa9")}) {
+        EXPECT_EQ(client.resolve(code), std::nullopt);
+        EXPECT_EQ(client.stats(code), std::nullopt);
+        EXPECT_FALSE(client.disable(code));
+        EXPECT_FALSE(client.enable(code));
+        EXPECT_FALSE(client.remove(code));
+        EXPECT_EQ(client.update(code, unique_url("impossible-code"), 1), std::nullopt);
+        auto c = connect();
+        pqxx::work t(*c);
+        InTransaction links(t);
+        EXPECT_EQ(links.resolve(code), std::nullopt);
+        EXPECT_EQ(links.stats(code), std::nullopt);
+        EXPECT_FALSE(links.disable(code));
+    }
 }
 
 TEST(Errors, FullCodeSpaceIsCodeSpaceExhausted)
