@@ -6,6 +6,7 @@
 #include "idempotency.h"
 
 #include "code_generator.h"
+#include "link_options.h"
 #include "reserved_codes.h"
 #include "sqlstates.h"
 
@@ -183,8 +184,12 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
         }
         bytea *holder_digest;
         const IdempotentInsert insert = store_idempotent_link(code, url, limits, request->digests, &holder_digest);
-        if (insert == IDEMPOTENT_CREATED)
+        if (insert == IDEMPOTENT_CREATED) {
+            /* A new link: its expiry must still be ahead (the error takes
+             * the insert back with it).  A repeat returned above. */
+            ensure_expiry_in_future(limits);
             return;
+        }
         if (insert == IDEMPOTENT_VANISHED) {
             retries++;
             continue;       /* the same code again */

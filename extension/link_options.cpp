@@ -60,15 +60,20 @@ limits_arguments(FunctionCallInfo fcinfo, int expires_argno, int max_clicks_argn
     limits->has_max_clicks = !PG_ARGISNULL(max_clicks_argno);
     limits->max_clicks = limits->has_max_clicks ? PG_GETARG_DATUM(max_clicks_argno) : (Datum) 0;
 
+    if (limits->has_max_clicks && DatumGetInt64(limits->max_clicks) < 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("max_clicks must be at least 1"),
+                 errdetail("It is " INT64_FORMAT ".", DatumGetInt64(limits->max_clicks))));
+}
+
+void
+ensure_expiry_in_future(const LinkLimits *limits)
+{
     if (limits->has_expiry &&
         DatumGetTimestampTz(limits->expires_at) <= GetCurrentTransactionStartTimestamp())
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("expires_at must be in the future"),
                  errdetail("It must be later than the start of the current transaction.")));
-    if (limits->has_max_clicks && DatumGetInt64(limits->max_clicks) < 1)
-        ereport(ERROR,
-                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                 errmsg("max_clicks must be at least 1"),
-                 errdetail("It is " INT64_FORMAT ".", DatumGetInt64(limits->max_clicks))));
 }

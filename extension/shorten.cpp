@@ -229,6 +229,9 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
                  errmsg("idempotency_key cannot be combined with alias or reuse"),
                  errdetail("An alias is already the identity of its link, and reuse already returns the same link for the same URL.")));
 
+    /* With a key, only a new link's expiry is checked (store_idempotently). */
+    if (idempotency_key == NULL)
+        ensure_expiry_in_future(&limits);
     if (serialize)
         take_generation_lock();
 

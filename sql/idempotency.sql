@@ -150,3 +150,13 @@ SELECT pg_temp.outcome($$SELECT * FROM shorten_urls(ARRAY['https://cleared.examp
 SELECT count(*) AS rows_for_cleared FROM urls WHERE original_url = 'https://cleared.example/';
 DROP TRIGGER clear_digest ON urls;
 DROP FUNCTION public.clear_digest();
+-- A keyed request repeated after the expiry it asked for has passed
+-- returns its link (the expiry is checked only when a link is made); a
+-- new key with a past expiry is refused, and stores nothing.
+SELECT clock_timestamp() + interval '1 second' AS soon \gset
+SELECT shorten_url('https://expiring.example/', idempotency_key => 'expiring', expires_at => :'soon') AS expiring \gset
+SELECT pg_sleep(1.1);
+SELECT shorten_url('https://expiring.example/', idempotency_key => 'expiring', expires_at => :'soon') = :'expiring' AS same_code_after_expiry;
+SELECT count(*) AS rows_for_expiring FROM urls WHERE original_url = 'https://expiring.example/';
+SELECT pg_temp.outcome($$SELECT shorten_url('https://past.example/', idempotency_key => 'past', expires_at => now() - interval '1 day')$$);
+SELECT count(*) AS rows_for_past FROM urls WHERE original_url = 'https://past.example/';
