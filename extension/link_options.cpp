@@ -53,13 +53,15 @@ alias_argument(FunctionCallInfo fcinfo, int argno, char *alias)
 
 void
 limits_arguments(FunctionCallInfo fcinfo, int expires_argno, int max_clicks_argno,
-                 LinkLimits *limits)
+                 bool check_expiry, LinkLimits *limits)
 {
     limits->has_expiry = !PG_ARGISNULL(expires_argno);
     limits->expires_at = limits->has_expiry ? PG_GETARG_DATUM(expires_argno) : (Datum) 0;
     limits->has_max_clicks = !PG_ARGISNULL(max_clicks_argno);
     limits->max_clicks = limits->has_max_clicks ? PG_GETARG_DATUM(max_clicks_argno) : (Datum) 0;
 
+    if (check_expiry)
+        ensure_expiry_in_future(limits);
     if (limits->has_max_clicks && DatumGetInt64(limits->max_clicks) < 1)
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

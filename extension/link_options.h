@@ -23,12 +23,13 @@ bool alias_argument(FunctionCallInfo fcinfo, int argno, char *alias);
 /*
  * Reads expires_at (argument expires_argno) and max_clicks
  * (max_clicks_argno) into limits; NULL means none.  Raises 22023 for a
- * limit below 1.  The expiry is checked by ensure_expiry_in_future, when
+ * limit below 1 and, if check_expiry, for an expiry not in the future.
+ * Without check_expiry the caller checks it (ensure_expiry_in_future) when
  * a link is to be made: a request repeated under its idempotency key
  * returns its link also after the expiry it asked for has passed.
  */
 void limits_arguments(FunctionCallInfo fcinfo, int expires_argno, int max_clicks_argno,
-                      LinkLimits *limits);
+                      bool check_expiry, LinkLimits *limits);
 
 /* Raises 22023 for an expiry not after the transaction's start. */
 void ensure_expiry_in_future(const LinkLimits *limits);

@@ -214,7 +214,8 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
     if (PG_NARGS() >= 5) {
         has_alias = alias_argument(fcinfo, 1, code);
         reuse = reuse_argument(fcinfo, 2);
-        limits_arguments(fcinfo, 3, 4, &limits);
+        /* With a key, only a new link's expiry is checked (store_idempotently). */
+        limits_arguments(fcinfo, 3, 4, PG_NARGS() < 6 || PG_ARGISNULL(5), &limits);
     }
     if (PG_NARGS() >= 6)
         idempotency_key = idempotency_key_argument(fcinfo, 5);
@@ -229,9 +230,6 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
                  errmsg("idempotency_key cannot be combined with alias or reuse"),
                  errdetail("An alias is already the identity of its link, and reuse already returns the same link for the same URL.")));
 
-    /* With a key, only a new link's expiry is checked (store_idempotently). */
-    if (idempotency_key == NULL)
-        ensure_expiry_in_future(&limits);
     if (serialize)
         take_generation_lock();
 

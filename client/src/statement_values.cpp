@@ -79,7 +79,9 @@ void check_link_options(const LinkOptions &o)
     if (o.max_clicks && *o.max_clicks < 1)
         throw InvalidArgument("max_clicks must be at least 1", sqlstate_invalid_argument,
                               "DETAIL:  It is " + std::to_string(*o.max_clicks) + ".");
-    if (o.expires_at && *o.expires_at <= std::chrono::system_clock::now())
+    /* With a key, a repeat after the expiry returns its link: the server
+     * checks the expiry only when it makes one. */
+    if (o.expires_at && !o.idempotency_key && *o.expires_at <= std::chrono::system_clock::now())
         throw InvalidArgument("expires_at must be in the future", sqlstate_invalid_argument);
     if (o.reuse && (o.alias || o.expires_at || o.max_clicks))
         throw InvalidArgument("reuse cannot be combined with alias, expires_at or max_clicks",

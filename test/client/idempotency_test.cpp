@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -171,6 +172,32 @@ TEST(Idempotency, TheSameKeyForAnotherUrlIsIdempotencyConflictAndStoresNothing)
     EXPECT_EQ(link_count(), before);
     EXPECT_EQ(links_to(other), 0);
     EXPECT_EQ(client.shorten_locked(url, with_key(key)), code);   /* locked or not, one key */
+}
+
+TEST(Idempotency, ARepeatAfterTheExpiryItAskedForReturnsItsLink)
+{
+    /* Only a new link's expiry must be ahead; a key's repeat returns its
+     * link whenever it comes (a new key with a past expiry is refused). */
+    Client client(dsn());
+    const std::string url = unique_url("idem-expired");
+    LinkOptions options = with_key(unique_key("expired"));
+    options.expires_at = std::chrono::system_clock::now() + std::chrono::seconds(1);
+    const std::string code = client.shorten(url, options);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    EXPECT_EQ(client.shorten(url, options), code);
+    EXPECT_EQ(client.shorten_locked(url, options), code);
+    EXPECT_EQ(links_to(url), 1);
+
+    LinkOptions fresh = with_key(unique_key("expired-new"));
+    fresh.expires_at = options.expires_at;
+    const std::string never = unique_url("idem-expired-new");
+    try {
+        client.shorten(never, fresh);
+        ADD_FAILURE() << "a new link was made with a past expiry";
+    } catch (const InvalidArgument &e) {
+        EXPECT_EQ(e.sqlstate(), "22023");
+    }
+    EXPECT_EQ(links_to(never), 0);
 }
 
 TEST(Idempotency, ShortenManyLostDuringCommitIsRetriedWithTheSameCodes)
