@@ -153,8 +153,8 @@ DROP FUNCTION public.clear_digest();
 -- A keyed request repeated after the expiry it asked for has passed
 -- returns its link (the expiry is checked only when a link is made); a
 -- new key with a past expiry is refused, and stores nothing.
-SELECT clock_timestamp() + interval '1 second' AS soon \gset
-SELECT shorten_url('https://expiring.example/', idempotency_key => 'expiring', expires_at => :'soon') AS expiring \gset
+SELECT e AS soon, shorten_url('https://expiring.example/', idempotency_key => 'expiring', expires_at => e) AS expiring
+FROM (SELECT clock_timestamp() + interval '1 second' AS e) AS s \gset
 SELECT pg_sleep(1.1);
 SELECT shorten_url('https://expiring.example/', idempotency_key => 'expiring', expires_at => :'soon') = :'expiring' AS same_code_after_expiry;
 SELECT count(*) AS rows_for_expiring FROM urls WHERE original_url = 'https://expiring.example/';
