@@ -79,8 +79,10 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    extension_oid pg_catalog.oid;
+    forwarded pg_catalog.oid[];
     side_table pg_catalog.regclass;
-    keyed_call pg_catalog.regprocedure;
+    keyed_call pg_catalog.oid;
     grant_command pg_catalog.text;
     failures pg_catalog.text;
 BEGIN
@@ -90,6 +92,22 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Run CREATE EXTENSION citus and citus_add_node for each worker first, on the coordinator.';
     END IF;
+
+    SELECT e.oid INTO extension_oid FROM pg_catalog.pg_extension e
+    WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name;
+
+    /* The calls keyed by a code: the extension's own functions of these
+     * names, not one of the same name someone else made in its schema. */
+    SELECT COALESCE(pg_catalog.array_agg(p.oid), '{}') INTO forwarded
+    FROM pg_catalog.pg_proc p
+    JOIN pg_catalog.pg_depend m ON m.objid OPERATOR(pg_catalog.=) p.oid
+    WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+      AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+      AND m.refobjid OPERATOR(pg_catalog.=) extension_oid
+      AND m.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char"
+      AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['resolve_url', 'url_stats', 'update_url',
+                                                      'disable_url', 'enable_url', 'delete_url',
+                                                      'release_code']::pg_catalog.name[]);
 
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
                    WHERE p.logicalrelid OPERATOR(pg_catalog.=) '@extschema@.urls'::pg_catalog.regclass) THEN
@@ -105,9 +123,7 @@ BEGIN
         JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid
         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-          AND d.refobjid OPERATOR(pg_catalog.=)
-              (SELECT e.oid FROM pg_catalog.pg_extension e
-               WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name)
+          AND d.refobjid OPERATOR(pg_catalog.=) extension_oid
           AND d.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char"
           AND c.relkind OPERATOR(pg_catalog.=) 'r'::pg_catalog."char"
           AND c.oid OPERATOR(pg_catalog.<>) '@extschema@.urls'::pg_catalog.regclass
@@ -118,27 +134,13 @@ BEGIN
         PERFORM pg_catalog.truncate_local_data_after_distributing_table(side_table);
     END LOOP;
 
-    FOR keyed_call IN
-        SELECT p.oid::pg_catalog.regprocedure
-        FROM pg_catalog.pg_proc p
-        WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-          AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['resolve_url', 'url_stats', 'update_url',
-                                                          'disable_url', 'enable_url', 'delete_url',
-                                                          'release_code']::pg_catalog.name[])
-          AND EXISTS (SELECT FROM pg_catalog.pg_depend m
-                      WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-                        AND m.objid OPERATOR(pg_catalog.=) p.oid
-                        AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-                        AND m.refobjid OPERATOR(pg_catalog.=)
-                            (SELECT e.oid FROM pg_catalog.pg_extension e
-                             WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name)
-                        AND m.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char")
-          AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_object o
-                          WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-                            AND o.objid OPERATOR(pg_catalog.=) p.oid
-                            AND o.distribution_argument_index IS NOT NULL)
-    LOOP
-        PERFORM pg_catalog.create_distributed_function(keyed_call, 'code'::pg_catalog.text,
+    FOREACH keyed_call IN ARRAY forwarded LOOP
+        CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_dist_object o
+                              WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                AND o.objid OPERATOR(pg_catalog.=) keyed_call
+                                AND o.distribution_argument_index IS NOT NULL);
+        PERFORM pg_catalog.create_distributed_function(keyed_call::pg_catalog.regprocedure,
+                                                       'code'::pg_catalog.text,
                                                        colocate_with => '@extschema@.urls'::pg_catalog.text);
     END LOOP;
 
@@ -156,18 +158,7 @@ BEGIN
                                  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
         FROM pg_catalog.pg_proc p,
              LATERAL pg_catalog.aclexplode(p.proacl) a
-        WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-          AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['resolve_url', 'url_stats', 'update_url',
-                                                          'disable_url', 'enable_url', 'delete_url',
-                                                          'release_code']::pg_catalog.name[])
-          AND EXISTS (SELECT FROM pg_catalog.pg_depend m
-                      WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-                        AND m.objid OPERATOR(pg_catalog.=) p.oid
-                        AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-                        AND m.refobjid OPERATOR(pg_catalog.=)
-                            (SELECT e.oid FROM pg_catalog.pg_extension e
-                             WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name)
-                        AND m.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char")
+        WHERE p.oid OPERATOR(pg_catalog.=) ANY (forwarded)
           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'::pg_catalog.text
           AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
     LOOP
