@@ -8,7 +8,6 @@
 #include <utility>
 
 #include <gtest/gtest.h>
-#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "test_database.h"
@@ -162,16 +161,7 @@ TEST(Errors, AServerErrorOfClassZeroEightOnALiveConnectionIsAServerErrorNotALost
      * statement failed, so nothing was done and nothing is in doubt. */
     Client client(dsn());
     const std::string code = client.shorten(unique_url("class-08"));
-    auto admin = connect();
-    {
-        pqxx::nontransaction ddl(*admin);
-        ddl.exec0("CREATE FUNCTION pg_temp.remote_node_failed() RETURNS trigger LANGUAGE plpgsql AS "
-                  "$$BEGIN RAISE EXCEPTION 'connection to the remote node failed' "
-                  "USING ERRCODE = '08006'; END$$");
-        ddl.exec0("CREATE TRIGGER class_08_on_resolve BEFORE UPDATE ON urls FOR EACH ROW "
-                  "WHEN (NEW.short_code = " + ddl.quote(code) +
-                  ") EXECUTE FUNCTION pg_temp.remote_node_failed()");
-    }
+    RemoteNodeFailure failure(code);
     int retries = 0;
     ClientOptions options;
     options.on_retry = [&](const RetryEvent &) { ++retries; };
@@ -188,13 +178,8 @@ TEST(Errors, AServerErrorOfClassZeroEightOnALiveConnectionIsAServerErrorNotALost
             << e.what();
     }
     EXPECT_EQ(retries, 0);
-    {
-        pqxx::nontransaction ddl(*admin);
-        ddl.exec0("DROP TRIGGER class_08_on_resolve ON urls");
-        EXPECT_EQ(ddl.exec1("SELECT clicks FROM urls WHERE short_code = " + ddl.quote(code))[0]
-                      .as<long long>(),
-                  0);
-    }
+    failure.drop();
+    EXPECT_EQ(clicks(code), std::optional<long long>(0));
     /* The same client goes on, on the same connection. */
     EXPECT_TRUE(resolving.resolve(code).has_value());
 }

@@ -359,22 +359,10 @@ TEST(ResolveConnection, AClassZeroEightErrorOnALiveConnectionIsARefusal)
      * refused and rolled back, nothing is in doubt, the connection goes on. */
     const std::string url = unique_url("rc-class-08");
     const std::string code = Client(dsn()).shorten(url);
-    auto admin = connect();
-    {
-        pqxx::nontransaction ddl(*admin);
-        ddl.exec0("CREATE FUNCTION pg_temp.remote_node_failed() RETURNS trigger LANGUAGE plpgsql AS "
-                  "$$BEGIN RAISE EXCEPTION 'connection to the remote node failed' "
-                  "USING ERRCODE = '08006'; END$$");
-        ddl.exec0("CREATE TRIGGER rc_class_08 BEFORE UPDATE ON urls FOR EACH ROW WHEN "
-                  "(NEW.short_code = " + ddl.quote(code) +
-                  ") EXECUTE FUNCTION pg_temp.remote_node_failed()");
-    }
+    RemoteNodeFailure failure(code);
     ResolveConnection connection(dsn());
     EXPECT_EQ(refusal_of(connection, {code}), "08006");
-    {
-        pqxx::nontransaction ddl(*admin);
-        ddl.exec0("DROP TRIGGER rc_class_08 ON urls");
-    }
+    failure.drop();
     EXPECT_EQ(clicks(code), std::optional<long long>(0));
     EXPECT_EQ(resolve_on(connection, code), std::optional<std::string>(url));
     EXPECT_EQ(clicks(code), std::optional<long long>(1));

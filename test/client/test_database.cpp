@@ -157,6 +157,36 @@ void terminate_backend(int pid)
         throw std::runtime_error("backend " + std::to_string(pid) + " did not exit");
 }
 
+RemoteNodeFailure::RemoteNodeFailure(const std::string &code)
+    : connection_(connect()), trigger_("remote_node_failed_" + std::to_string(connection_->backendpid()))
+{
+    pqxx::nontransaction ddl(*connection_);
+    ddl.exec0("CREATE FUNCTION pg_temp.remote_node_failed() RETURNS trigger LANGUAGE plpgsql AS "
+              "$$BEGIN RAISE EXCEPTION 'connection to the remote node failed' "
+              "USING ERRCODE = '08006'; END$$");
+    ddl.exec0("CREATE TRIGGER " + trigger_ + " BEFORE UPDATE ON urls FOR EACH ROW WHEN "
+              "(NEW.short_code = " + ddl.quote(code) +
+              ") EXECUTE FUNCTION pg_temp.remote_node_failed()");
+}
+
+RemoteNodeFailure::~RemoteNodeFailure()
+{
+    try {
+        drop();
+    } catch (...) {
+        /* The connection's end drops the function; the trigger with it. */
+    }
+}
+
+void RemoteNodeFailure::drop()
+{
+    if (trigger_.empty())
+        return;
+    pqxx::nontransaction ddl(*connection_);
+    ddl.exec0("DROP TRIGGER " + trigger_ + " ON urls");
+    trigger_.clear();
+}
+
 void StartLine::arrive_and_wait()
 {
     std::unique_lock<std::mutex> lock(mutex_);

@@ -57,6 +57,27 @@ void terminate_backend(int pid);
 /* A fresh database name (dropped first if it exists) with the extension at version. */
 void create_database_at(const std::string &name, const std::string &version);
 
+/*
+ * A BEFORE UPDATE trigger on urls that raises "connection to the remote
+ * node failed" with SQLSTATE 08006 for code's row (as Citus reports a lost
+ * worker connection on a coordinator connection that stays up), until
+ * drop() or destruction.  Its function is temporary, on a connection of
+ * its own.
+ */
+class RemoteNodeFailure {
+public:
+    explicit RemoteNodeFailure(const std::string &code);
+    ~RemoteNodeFailure();
+    RemoteNodeFailure(const RemoteNodeFailure &) = delete;
+    RemoteNodeFailure &operator=(const RemoteNodeFailure &) = delete;
+
+    void drop();
+
+private:
+    std::unique_ptr<pqxx::connection> connection_;
+    std::string trigger_;
+};
+
 /* Lets many threads start their calls together, not as they happen to be created. */
 class StartLine {
 public:
