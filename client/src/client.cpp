@@ -233,12 +233,22 @@ Client::~Client() = default;
 Client::Client(Client &&) noexcept = default;
 Client &Client::operator=(Client &&) noexcept = default;
 
-/* The Session, or a clear error instead of a null dereference after a move. */
+/*
+ * The Session, for a call that starts now (an interrupt() before it is
+ * forgotten), or a clear error instead of a null dereference after a move.
+ */
 Client::Session &Client::session()
 {
     if (!session_)
         throw Error("this url_shortener::Client was moved from; use the Client it was moved to");
+    session_->connection.begin_call();
     return *session_;
+}
+
+void Client::interrupt() noexcept
+{
+    if (session_)
+        session_->connection.interrupt();
 }
 
 std::string Client::shorten(std::string_view url)

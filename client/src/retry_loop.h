@@ -118,6 +118,7 @@ inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt)
  * what the call sends, to type a refusal and to know whether a try whose
  * outcome is unknown may be sent again (failure_classification.h); once a
  * try ended so, the call ends either with work's result or OutcomeUnknown.
+ * A call that ServerConnection::interrupt() ended is not tried again.
  */
 template <typename Work>
 auto run_with_retries(ServerConnection &connection, const ClientOptions &options,
@@ -151,6 +152,13 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
                 throw;
             }
         }
+        if (connection.interrupted()) {
+            /* Client::interrupt() came between two tries: no more. */
+            if (doubt)
+                std::rethrow_exception(still_in_doubt(doubt));
+            throw ConnectionLost("the call was interrupted before it was sent; nothing was stored",
+                                 sqlstate_connection_lost);
+        }
 
         Failure failure{};
         try {
@@ -170,7 +178,8 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
         }
 
         const bool may_retry = failure.kind != FailureKind::final && attempt < max_attempts &&
-                               !(failure.kind == FailureKind::reconnect_retry && reconnected);
+                               !(failure.kind == FailureKind::reconnect_retry && reconnected) &&
+                               !connection.interrupted();
         if (!may_retry) {
             if (doubt)
                 std::rethrow_exception(still_in_doubt(doubt));

@@ -8,6 +8,10 @@
 #include <cstdlib>
 #include <memory>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <libpq-fe.h>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
@@ -89,8 +93,32 @@ ServerConnection::ServerConnection(std::string connection_string,
     connect();
 }
 
+ServerConnection::~ServerConnection()
+{
+    watch_socket(-1);
+}
+
+/* Makes interrupt() act on socket (a duplicate of it), or on nothing (-1). */
+void ServerConnection::watch_socket(int socket) noexcept
+{
+    const int duplicate = socket < 0 ? -1 : fcntl(socket, F_DUPFD_CLOEXEC, 0);
+    std::lock_guard<std::mutex> lock(socket_mutex_);
+    if (interrupt_socket_ >= 0)
+        close(interrupt_socket_);
+    interrupt_socket_ = duplicate;
+}
+
+void ServerConnection::interrupt() noexcept
+{
+    std::lock_guard<std::mutex> lock(socket_mutex_);
+    interrupted_.store(true);
+    if (interrupt_socket_ >= 0)
+        shutdown(interrupt_socket_, SHUT_RDWR);
+}
+
 void ServerConnection::connect()
 {
+    watch_socket(-1);
     connection_.reset();
     try {
         connection_ = std::make_unique<pqxx::connection>(connection_string_);
@@ -98,6 +126,7 @@ void ServerConnection::connect()
         throw ConnectionLost("could not connect to the server: " + one_line(e.what()),
                              sqlstate_cannot_connect, e.what());
     }
+    watch_socket(connection_->sock());
 
     /*
      * Find the extension's schema and prepare now rather than on first use:

@@ -3,14 +3,16 @@
  *    The one libpqxx connection a Client owns: opening it within the
  *    connect timeout, with the session's statement timeout set and the
  *    statements prepared for the installed extension version; noticing
- *    (without sending anything) that the server has closed it; and replacing
- *    it.
+ *    (without sending anything) that the server has closed it; replacing
+ *    it; and ending, from another thread, a call that waits on it.
  */
 #ifndef URL_SHORTENER_CLIENT_SERVER_CONNECTION_H
 #define URL_SHORTENER_CLIENT_SERVER_CONNECTION_H
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -43,6 +45,9 @@ public:
      */
     ServerConnection(std::string connection_string, std::chrono::seconds connect_timeout,
                      std::chrono::milliseconds statement_timeout);
+    ~ServerConnection();
+    ServerConnection(const ServerConnection &) = delete;
+    ServerConnection &operator=(const ServerConnection &) = delete;
 
     pqxx::connection &get() { return *connection_; }
 
@@ -75,8 +80,34 @@ public:
     /* Drops the connection and opens a new one, as the constructor does. */
     void reconnect();
 
+    /*
+     * Thread-safe, and the only member that is: shuts the connection's
+     * socket down, so that whatever waits on it on the owning thread fails
+     * at once as a lost connection, and marks the connection interrupted
+     * until begin_call().  Does not block.
+     */
+    void interrupt() noexcept;
+
+    /* Whether interrupt() was called since the last begin_call(). */
+    bool interrupted() const noexcept { return interrupted_.load(); }
+
+    /* A call starts: forgets an interrupt() that came between calls. */
+    void begin_call() noexcept { interrupted_.store(false); }
+
 private:
     void connect();
+    void watch_socket(int socket) noexcept;
+
+    /*
+     * interrupt()'s own duplicate of the connection's socket, -1 if none.
+     * libpq closes its descriptor when it finds the connection broken, and
+     * the number may then be given to any new file of the process; a
+     * duplicate keeps the socket itself until it is closed here, under
+     * socket_mutex_, so shutting it down can never reach another file.
+     */
+    std::mutex socket_mutex_;
+    int interrupt_socket_ = -1;
+    std::atomic<bool> interrupted_{false};
 
     std::string connection_string_;
     std::chrono::milliseconds statement_timeout_;

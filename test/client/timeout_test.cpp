@@ -2,11 +2,13 @@
  * timeout_test.cpp
  *    ClientOptions::connect_timeout against a listener that accepts and
  *    never answers, and ClientOptions::statement_timeout against a
- *    statement kept waiting for a lock.  The assertions are on outcomes
+ *    statement kept waiting for a lock; Client::interrupt() ending a call
+ *    that waits on a lock forever.  The assertions are on outcomes
  *    (the error type, nothing stored), never on how long anything took;
  *    each call runs on another thread with a generous bound, so a hang
  *    fails the test instead of stalling the suite.
  */
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <string>
@@ -90,4 +92,51 @@ TEST(Timeouts, ZeroLeavesTheServersStatementTimeout)
     }
     lock.release();
     EXPECT_EQ(links_to(url), 0);
+}
+
+/*
+ * Client::interrupt() from another thread ends a call that nothing else
+ * would end (no statement_timeout, a lock held forever): a keyed
+ * shorten_locked, which would otherwise be retried on a new connection
+ * with its key, throws OutcomeUnknown at once and is not tried again.
+ */
+TEST(Interrupt, EndsACallThatWaitsAndDoesNotRetryIt)
+{
+    GenerationLock lock;
+
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(0);
+    std::atomic<int> retries{0};
+    options.on_retry = [&](const RetryEvent &) { ++retries; };
+    const std::string name = unique_application_name("interrupted");
+    Client client(dsn("application_name=" + name), options);
+    const int pid = backend_pid(name);
+    const std::string url = unique_url("interrupted");
+    auto call = std::async(std::launch::async, [&] { return client.shorten_locked(url); });
+    wait_until_waiting_on_lock(pid);
+    client.interrupt();
+    try {
+        finish(call);
+        ADD_FAILURE() << "shortened while the generation lock was held";
+    } catch (const OutcomeUnknown &e) {
+        EXPECT_EQ(e.sqlstate(), "08007");
+    }
+    EXPECT_EQ(retries.load(), 0);
+    lock.release();
+
+    /* The next call opens a new connection and works. */
+    const std::string again = unique_url("after-interrupt");
+    EXPECT_EQ(client.resolve(client.shorten(again)), again);
+    EXPECT_EQ(retries.load(), 1);   /* the reconnect */
+}
+
+/* An interrupt that comes between calls ends nothing. */
+TEST(Interrupt, BetweenCallsEndsNothing)
+{
+    Client client(dsn());
+    const std::string url = unique_url("interrupt-between");
+    const std::string code = client.shorten(url);
+    client.interrupt();
+    EXPECT_EQ(client.resolve(code), url);
+    EXPECT_EQ(clicks(code), 1);
 }

@@ -207,6 +207,19 @@ public:
     Client &operator=(const Client &) = delete;
 
     /*
+     * Ends the call running on this Client in another thread, for a caller
+     * that gives up waiting on a database that does not answer (a stopped
+     * backend, a network that drops everything: statement_timeout cannot
+     * end those).  Shuts the connection's socket down; the call then throws
+     * at once, without retrying: OutcomeUnknown if its statement had been
+     * sent (it may have been carried out), ConnectionLost if not.  The next
+     * call opens a new connection.  The only member that may be called
+     * while another runs; not while the Client is moved or destroyed.  An
+     * interrupt between two calls ends nothing.  Never blocks.
+     */
+    void interrupt() noexcept;
+
+    /*
      * Stores url under a fresh random code (shorten_url) and returns the
      * code; against extension 1.3, with a random idempotency key, so a
      * connection lost after sending is retried without storing twice.
