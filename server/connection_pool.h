@@ -33,6 +33,8 @@ struct PoolCounts {
     unsigned long long open_failures = 0;  /* connections that could not be opened */
     unsigned long long transactions = 0;   /* redirects only: transactions sent ... */
     unsigned long long statements = 0;     /* ... and the resolve_url statements in them */
+    unsigned long long unanswered = 0;     /* calls given up: the database did not answer
+                                              within their deadline */
 };
 
 class ConnectionPool {

@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "api_keys.h"
+#include "call_deadline.h"
 #include "connection_pool.h"
 #include "http_server.h"
 #include "metrics.h"
@@ -143,7 +144,12 @@ int main(int argc, char **argv)
         net::io_context io(1);
         const net::ip::tcp::endpoint endpoint(net::ip::make_address(options.listen_host),
                                               options.listen_port);
-        ConnectionPool pool(options.dsn, options.pool_size, client_options);
+        /* The API's calls end when the database does not answer in time. */
+        CallDeadlines deadlines(io.get_executor(), options.statement_timeout,
+                                client_options.connect_timeout);
+        url_shortener::ClientOptions api_options = client_options;
+        api_options.on_retry = CallDeadlines::on_retry;
+        ConnectionPool pool(options.dsn, options.pool_size, api_options);
         /* Twice the connections: a request beyond the pool waits in acquire (bounded,
          * counted in /metrics) rather than unseen in the queue. */
         net::thread_pool workers(2 * options.pool_size);
@@ -163,7 +169,7 @@ int main(int argc, char **argv)
             io, openers, options.dsn,
             options.redirect_pool_size ? options.redirect_pool_size : options.pool_size,
             options.pool_wait, options.redirect_batch, client_options);
-        Router router(settings, options.pool_wait, pool, redirects, workers, metrics,
+        Router router(settings, options.pool_wait, pool, redirects, workers, deadlines, metrics,
                       std::move(keys));
 
         std::cout << "url-shortener-server: listening on " << url_of(server.local_endpoint())

@@ -217,6 +217,7 @@ void RedirectConnections::arm_deadline(const std::shared_ptr<Slot> &slot)
             return;
         /* Not even statement_timeout's refusal came: the connection is
          * given up, and what it was sent may or may not have been done. */
+        ++unanswered_;
         drop(slot);
         finish(slot, {},
                std::make_exception_ptr(OutcomeUnknown(
@@ -454,6 +455,7 @@ PoolCounts RedirectConnections::counts() const
     counts.timeouts = timeouts_;
     counts.open_failures = open_failures_;
     counts.transactions = transactions_;
+    counts.unanswered = unanswered_;
     counts.statements = statements_;
     return counts;
 }

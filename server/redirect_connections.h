@@ -144,6 +144,7 @@ private:
     unsigned long long open_failures_ = 0;
     unsigned long long transactions_ = 0;    /* batches sent */
     unsigned long long statements_ = 0;      /* resolve_url statements in them */
+    unsigned long long unanswered_ = 0;      /* batches given up at their deadline */
 };
 
 } // namespace url_shortener::server

@@ -249,11 +249,10 @@ Response text_response(http::status status, std::string body, const char *type =
 } // namespace
 
 Router::Router(LinkSettings settings, std::chrono::milliseconds pool_wait, ConnectionPool &pool,
-               RedirectConnections &redirects, net::thread_pool &workers, Metrics &metrics,
-               ApiKeys keys)
+               RedirectConnections &redirects, net::thread_pool &workers,
+               CallDeadlines &deadlines, Metrics &metrics, ApiKeys keys)
     : settings_(std::move(settings)), pool_wait_(pool_wait), pool_(pool), redirects_(redirects),
-      workers_(workers),
-      metrics_(metrics), keys_(std::move(keys))
+      workers_(workers), deadlines_(deadlines), metrics_(metrics), keys_(std::move(keys))
 {
 }
 
@@ -296,9 +295,12 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         return finish(text_response(http::status::ok, "ok\n"));
     case RouteKind::metrics:
         require_method(request, {http::verb::get, http::verb::head});
-        return finish(text_response(http::status::ok,
-                                    metrics_.render(redirects_.counts(), pool_.counts()),
+    {
+        PoolCounts api = pool_.counts();
+        api.unanswered = deadlines_.interrupted();
+        return finish(text_response(http::status::ok, metrics_.render(redirects_.counts(), api),
                                     "text/plain; version=0.0.4"));
+    }
     case RouteKind::readyz:
         require_method(request, {http::verb::get, http::verb::head});
         return run_on_worker([](Client &client) { return database_ready(client); }, finish,
@@ -358,11 +360,14 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_json(request);
         std::vector<std::string> urls = parse_batch(request.body());
         std::optional<std::string> key = idempotency_key(request, max_batch_key_bytes);
+        /* shorten_many sends one statement per chunk of URLs. */
+        const std::size_t chunk = ClientOptions{}.batch_chunk_size;
+        const std::size_t statements = 2 + (urls.size() + chunk - 1) / chunk;
         return run_on_worker(
             [urls = std::move(urls), key = std::move(key), settings](Client &client) {
                 return create_links(client, urls, key, settings);
             },
-            finish, version, keep_alive);
+            finish, version, keep_alive, statements);
     }
     case RouteKind::link:
         require_method(request, {http::verb::get, http::verb::patch, http::verb::delete_});
@@ -409,16 +414,19 @@ void Router::authorize(const Request &request) const
                                    "server's --api-key-file."});
 }
 
-void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive)
+void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive,
+                           std::size_t statements)
 {
     const auto deadline = std::chrono::steady_clock::now() + pool_wait_;
     net::post(workers_, [this, work = std::move(work), finish = std::move(finish), deadline,
-                         version, keep_alive] {
+                         version, keep_alive, statements] {
         Response res;
         try {
             std::optional<ConnectionPool::Lease> lease = pool_.acquire(deadline);
             if (!lease)
                 throw ProblemError(pool_exhausted());
+            /* Ends before the lease does: no interrupt reaches the next user. */
+            CallDeadlines::Watch watch(deadlines_, lease->client(), statements);
             res = work(lease->client());
         } catch (...) {
             res = problem_response(problem_for_current_exception(), version, keep_alive);

@@ -22,6 +22,7 @@
 #include "connection_pool.h"
 #include "http_types.h"
 #include "link_routes.h"
+#include "call_deadline.h"
 #include "metrics.h"
 #include "redirect_connections.h"
 
@@ -32,8 +33,8 @@ struct Match;   /* a request's route, router.cpp */
 class Router {
 public:
     Router(LinkSettings settings, std::chrono::milliseconds pool_wait, ConnectionPool &pool,
-           RedirectConnections &redirects, boost::asio::thread_pool &workers, Metrics &metrics,
-           ApiKeys keys);
+           RedirectConnections &redirects, boost::asio::thread_pool &workers,
+           CallDeadlines &deadlines, Metrics &metrics, ApiKeys keys);
 
     /* Answers request through respond, exactly once, on this or a worker thread. */
     void handle(Request request, Respond respond);
@@ -52,14 +53,22 @@ private:
     /* Throws a 401/403 problem unless request carries an accepted API key. */
     void authorize(const Request &request) const;
 
-    /* Runs work with a leased connection on a worker thread, then finish. */
-    void run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive);
+    /*
+     * Runs work with a leased connection on a worker thread, then finish.
+     * work sends at most `statements` statements when nothing is retried
+     * (a library call is one, and one more when it first checks the
+     * extension's version): its deadline (CallDeadlines) is that many
+     * statement timeouts and a margin.
+     */
+    void run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive,
+                       std::size_t statements = 4);
 
     const LinkSettings settings_;
     const std::chrono::milliseconds pool_wait_;
     ConnectionPool &pool_;
     RedirectConnections &redirects_;
     boost::asio::thread_pool &workers_;
+    CallDeadlines &deadlines_;
     Metrics &metrics_;
     const ApiKeys keys_;
 };

@@ -1,0 +1,106 @@
+/*
+ * call_deadline.cpp
+ *    The timer that ends an API call the database does not answer.  The
+ *    timer is only ever touched on the I/O thread (arming and cancelling
+ *    are posted there); the worker and the timer's handler meet under the
+ *    Watch's mutex, so an interrupt can reach only the call it was armed
+ *    for, never the connection's next user.
+ */
+#include "call_deadline.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace net = boost::asio;
+
+namespace url_shortener::server {
+
+struct CallDeadlines::Watch::State {
+    State(CallDeadlines &owner, Client &watched, std::chrono::milliseconds limit)
+        : deadlines(owner), timer(owner.io_), client(&watched), window(limit)
+    {
+    }
+
+    /* The timer fired: ends the call, unless the work has ended. */
+    void expire()
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (client == nullptr)
+            return;
+        client->interrupt();
+        ++deadlines.interrupted_;
+    }
+
+    CallDeadlines &deadlines;
+    net::steady_timer timer;       /* I/O thread only */
+    unsigned long long armed = 0;  /* I/O thread only: which arming a handler is for */
+    std::mutex mutex;
+    Client *client;                /* under mutex; null once the work has ended */
+    const std::chrono::milliseconds window;   /* n statements and the margin */
+};
+
+namespace {
+
+/* The Watch of the work running on this thread, for on_retry. */
+thread_local std::shared_ptr<CallDeadlines::Watch::State> current_watch;
+
+/* Arms state's timer to fire at `when` (from any thread). */
+void arm(const std::shared_ptr<CallDeadlines::Watch::State> &state,
+         std::chrono::steady_clock::time_point when)
+{
+    net::post(state->timer.get_executor(), [state, when] {
+        const unsigned long long armed = ++state->armed;
+        state->timer.expires_at(when);
+        state->timer.async_wait([state, armed](const boost::system::error_code &ec) {
+            if (!ec && state->armed == armed)
+                state->expire();
+        });
+    });
+}
+
+} // namespace
+
+CallDeadlines::CallDeadlines(net::any_io_executor io, std::chrono::milliseconds statement_timeout,
+                             std::chrono::seconds connect_timeout)
+    : io_(std::move(io)), statement_timeout_(statement_timeout), connect_timeout_(connect_timeout),
+      margin_(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1000),
+                                                  statement_timeout / 10))
+{
+}
+
+CallDeadlines::Watch::Watch(CallDeadlines &deadlines, Client &client, std::size_t statements)
+    : state_(std::make_shared<State>(
+          deadlines, client,
+          deadlines.statement_timeout_ * static_cast<long long>(std::max<std::size_t>(statements, 1)) +
+              deadlines.margin_))
+{
+    current_watch = state_;
+    arm(state_, std::chrono::steady_clock::now() + state_->window);
+}
+
+CallDeadlines::Watch::~Watch()
+{
+    current_watch.reset();
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        state_->client = nullptr;
+    }
+    /* Not left pending: a pending timer would hold a graceful stop. */
+    net::post(state_->timer.get_executor(), [state = state_] {
+        ++state->armed;
+        state->timer.cancel();
+    });
+}
+
+void CallDeadlines::on_retry(const RetryEvent &event)
+{
+    if (!current_watch)
+        return;
+    arm(current_watch, std::chrono::steady_clock::now() + event.delay +
+                           current_watch->deadlines.connect_timeout_ + current_watch->window);
+}
+
+} // namespace url_shortener::server
