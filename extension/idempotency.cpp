@@ -201,8 +201,9 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
                 ereport(ERROR,
                         (errcode(ERRCODE_URL_SHORTENER_IDEMPOTENCY_MISMATCH),
                          errmsg("idempotency key was already used for a different request"),
-                         errdetail("The key made the link \"%s\" with another URL, expires_at or max_clicks.",
-                                   code),
+                         /* Not the link's code: a caller who guessed another's key
+                          * would learn it. */
+                         errdetail("The key was first used with another URL, expires_at or max_clicks."),
                          errhint("Send a new key with a new request; repeat a key only to repeat its request exactly.")));
                 break;
             case DIGEST_OTHER_KEY:
