@@ -5,6 +5,8 @@
  */
 #include "link_routes.h"
 
+#include <algorithm>
+
 #include <chrono>
 
 #include <boost/json.hpp>
@@ -130,8 +132,23 @@ Response read_link(Client &client, const std::string &code, const LinkSettings &
 }
 
 Response edit_link(Client &client, const std::string &code, const std::string &new_url,
-                   long long expected_version, const LinkSettings &settings)
+                   const IfMatch &if_match, const LinkSettings &settings)
 {
+    long long expected_version = 0;
+    if (!if_match.any && if_match.versions.size() == 1) {
+        expected_version = if_match.versions.front();
+    } else {
+        const std::optional<LinkStats> stats = client.stats(code);
+        if (!stats)
+            throw ProblemError(no_such_link(code));
+        if (!if_match.any && std::find(if_match.versions.begin(), if_match.versions.end(),
+                                       stats->version) == if_match.versions.end())
+            throw ProblemError(Problem{http::status::precondition_failed, "version-conflict",
+                                       "Link changed by someone else",
+                                       "The link is at version " + std::to_string(stats->version) +
+                                           ", which If-Match does not name."});
+        expected_version = stats->version;
+    }
     const std::optional<long long> version = client.update(code, new_url, expected_version);
     if (!version)
         throw ProblemError(no_such_link(code));

@@ -52,9 +52,24 @@ Response create_links(Client &client, const std::vector<std::string> &urls,
 /* GET /api/v1/links/{code}: 200 with the stats and ETag "<version>". */
 Response read_link(Client &client, const std::string &code, const LinkSettings &settings);
 
-/* PATCH /api/v1/links/{code}: 200 with the new version if still at expected_version. */
+/*
+ * What an If-Match header asks of a PATCH (RFC 9110, 13.1.1): any current
+ * version ("*"), or one of the versions its strong entity tags name.  Weak
+ * tags and tags that name no version of ours never match.
+ */
+struct IfMatch {
+    bool any = false;
+    std::vector<long long> versions;
+};
+
+/*
+ * PATCH /api/v1/links/{code}: 200 with the new version if the link is at a
+ * version if_match accepts; 412 if not, also when it changes meanwhile.
+ * One version is checked by the update itself; "*" or several read the
+ * link's version first, and the update then checks that one.
+ */
 Response edit_link(Client &client, const std::string &code, const std::string &new_url,
-                   long long expected_version, const LinkSettings &settings);
+                   const IfMatch &if_match, const LinkSettings &settings);
 
 /* POST /api/v1/links/{code}/enable or /disable: 204, or 404 for an unknown code. */
 Response set_link_enabled(Client &client, const std::string &code, bool enabled);

@@ -164,31 +164,84 @@ void require_json(const Request &request)
                                    "The body must be JSON, sent as Content-Type: application/json."});
 }
 
-/* The version an If-Match header names: exactly one strong ETag "<n>".
- * Missing: 428, as the route needs it to be race-free. */
-long long expected_version(const Request &request)
+/* The version an opaque tag's text names ("3"), if it is one of ours. */
+std::optional<long long> version_named(std::string_view tag)
 {
-    const auto found = request.find(http::field::if_match);
-    if (found == request.end())
+    long long version = 0;
+    if (tag.empty() || (tag.size() > 1 && tag.front() == '0'))
+        return std::nullopt;
+    for (const char c : tag) {
+        const int digit = c - '0';
+        /* No version the database hands out is above bigint's maximum. */
+        if (digit < 0 || digit > 9 || version > (std::numeric_limits<long long>::max() - digit) / 10)
+            return std::nullopt;
+        version = version * 10 + digit;
+    }
+    return version;
+}
+
+/*
+ * The If-Match header(s) of a PATCH (RFC 9110: "*" or a list of entity
+ * tags, W/"..." or "...", over one or more header lines).  428 without
+ * one, as the route needs it to be race-free; 400 if one is not that
+ * syntax.
+ */
+IfMatch if_match(const Request &request)
+{
+    const auto [first, last] = request.equal_range(http::field::if_match);
+    if (first == last)
         throw ProblemError(Problem{http::status::precondition_required, "if-match-required",
                                    "If-Match required",
                                    "Send If-Match with the ETag from GET /api/v1/links/{code}, so "
                                    "an edit cannot overwrite someone else's."});
-    const std::string_view value = found->value();
-    long long version = 0;
-    bool ok = value.size() >= 3 && value.front() == '"' && value.back() == '"' && value.size() < 22;
-    for (std::size_t i = 1; ok && i + 1 < value.size(); ++i) {
-        const int digit = value[i] - '0';
-        /* No version the database hands out is above bigint's maximum. */
-        ok = digit >= 0 && digit <= 9 &&
-             version <= (std::numeric_limits<long long>::max() - digit) / 10;
-        if (ok)
-            version = version * 10 + digit;
+    const auto malformed = [] {
+        return bad_request("If-Match must be \"*\" or entity tags as GET "
+                           "/api/v1/links/{code} returns them in ETag, such as \"3\" (with "
+                           "the quotes).");
+    };
+    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    IfMatch result;
+    std::size_t elements = 0;
+    for (auto field = first; field != last; ++field) {
+        const std::string_view value = field->value();
+        std::size_t at = 0;
+        while (at < value.size()) {
+            /* Empty list elements are allowed: ", ," */
+            if (blank(value[at]) || value[at] == ',') {
+                ++at;
+                continue;
+            }
+            ++elements;
+            if (value[at] == '*') {
+                result.any = true;
+                ++at;
+            } else {
+                const bool weak = value.compare(at, 2, "W/") == 0;
+                if (weak)
+                    at += 2;
+                if (at >= value.size() || value[at] != '"')
+                    throw malformed();
+                const std::size_t close = value.find('"', at + 1);
+                if (close == std::string_view::npos)
+                    throw malformed();
+                const std::string_view tag = value.substr(at + 1, close - at - 1);
+                for (const char c : tag)
+                    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f)
+                        throw malformed();
+                /* Strong comparison: a weak tag matches nothing. */
+                if (const std::optional<long long> version = version_named(tag); version && !weak)
+                    result.versions.push_back(*version);
+                at = close + 1;
+            }
+            while (at < value.size() && blank(value[at]))
+                ++at;
+            if (at < value.size() && value[at] != ',')
+                throw malformed();
+        }
     }
-    if (!ok)
-        throw bad_request("If-Match must be one strong ETag as GET /api/v1/links/{code} "
-                          "returns it, such as \"3\" (with the quotes).");
-    return version;
+    if (elements == 0 || (result.any && elements > 1))
+        throw malformed();
+    return result;
 }
 
 /*
@@ -379,11 +432,12 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             return run_on_worker([code](Client &client) { return delete_link(client, code); },
                                  finish, version, keep_alive);
         {
-            const long long expected = expected_version(request);
+            IfMatch expected = if_match(request);
             require_json(request);
             std::string new_url = parse_new_url(request.body());
             return run_on_worker(
-                [code, new_url = std::move(new_url), expected, settings](Client &client) {
+                [code, new_url = std::move(new_url), expected = std::move(expected),
+                 settings](Client &client) {
                     return edit_link(client, code, new_url, expected, settings);
                 },
                 finish, version, keep_alive);
