@@ -77,8 +77,8 @@ std::string Metrics::render(const PoolCounts &redirect_pool, const PoolCounts &a
     series("open_failures_total", "counter", "Connections that could not be opened.",
            [](const PoolCounts &p) { return p.open_failures; });
     series("unanswered_total", "counter",
-           "Database work given up (502) because the database did not answer within "
-           "statement_timeout and a margin.",
+           "Database work given up (502, or 503 if nothing that may have been done was "
+           "sent) because the database did not answer within statement_timeout and a margin.",
            [](const PoolCounts &p) { return p.unanswered; });
     /* Redirects that wait together share a transaction (--redirect-batch):
      * statements / transactions is the mean batch. */

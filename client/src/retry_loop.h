@@ -108,6 +108,18 @@ inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt)
 }
 
 /*
+ * Ends a call that Client::interrupt() stopped between two tries: in doubt
+ * if an earlier try was, else with nothing stored.
+ */
+[[noreturn]] inline void end_interrupted(const std::exception_ptr &doubt)
+{
+    if (doubt)
+        std::rethrow_exception(still_in_doubt(doubt));
+    throw ConnectionLost("the call was interrupted before it was sent; nothing was stored",
+                         sqlstate_connection_lost);
+}
+
+/*
  * Runs work until it succeeds, a failure is final, or options.retry's
  * attempts are spent; returns what work returns or throws a
  * url_shortener::Error.  Before every try, a connection the server has
@@ -133,6 +145,8 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
     std::exception_ptr doubt;   /* the OutcomeUnknown of a try retried by its keys */
 
     for (int attempt = 1;; ++attempt) {
+        if (connection.interrupted())   /* Client::interrupt() came between two tries */
+            end_interrupted(doubt);
         if (!connection.probe()) {
             if (doubt && reconnected)
                 std::rethrow_exception(still_in_doubt(doubt));
@@ -152,13 +166,8 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
                 throw;
             }
         }
-        if (connection.interrupted()) {
-            /* Client::interrupt() came between two tries: no more. */
-            if (doubt)
-                std::rethrow_exception(still_in_doubt(doubt));
-            throw ConnectionLost("the call was interrupted before it was sent; nothing was stored",
-                                 sqlstate_connection_lost);
-        }
+        if (connection.interrupted())   /* ... or while the connection was replaced */
+            end_interrupted(doubt);
 
         Failure failure{};
         try {

@@ -98,7 +98,12 @@ ServerConnection::~ServerConnection()
     watch_socket(-1);
 }
 
-/* Makes interrupt() act on socket (a duplicate of it), or on nothing (-1). */
+/*
+ * Makes interrupt() act on socket (a duplicate of it), or on nothing (-1).
+ * An interrupt() that came while no socket was watched (a new connection
+ * being opened) shuts the new one down at once: nothing the call sends on
+ * it can then wait.
+ */
 void ServerConnection::watch_socket(int socket) noexcept
 {
     const int duplicate = socket < 0 ? -1 : fcntl(socket, F_DUPFD_CLOEXEC, 0);
@@ -106,6 +111,8 @@ void ServerConnection::watch_socket(int socket) noexcept
     if (interrupt_socket_ >= 0)
         close(interrupt_socket_);
     interrupt_socket_ = duplicate;
+    if (interrupt_socket_ >= 0 && interrupted_.load())
+        shutdown(interrupt_socket_, SHUT_RDWR);
 }
 
 void ServerConnection::interrupt() noexcept

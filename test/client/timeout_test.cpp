@@ -140,3 +140,33 @@ TEST(Interrupt, BetweenCallsEndsNothing)
     EXPECT_EQ(client.resolve(code), url);
     EXPECT_EQ(clicks(code), 1);
 }
+
+/*
+ * An interrupt that comes while the connection is being replaced is not
+ * lost: the new connection is shut down as soon as it is open, so what it
+ * would send before the call (here its lookup of the extension, kept
+ * waiting forever by an ACCESS EXCLUSIVE lock on pg_extension) cannot hold
+ * the call.
+ */
+TEST(Interrupt, ReachesAConnectionOpenedAfterIt)
+{
+    Client *interrupting = nullptr;
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(0);
+    options.on_retry = [&](const RetryEvent &) { interrupting->interrupt(); };
+    const std::string name = unique_application_name("interrupted-reconnect");
+    Client client(dsn("application_name=" + name), options);
+    interrupting = &client;
+    const std::string code = client.shorten(unique_url("interrupted-reconnect"));
+
+    /* The idle connection dies: the next call reconnects, and on_retry
+     * interrupts it just before. */
+    terminate_backend(backend_pid(name));
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+
+    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
+    EXPECT_THROW(finish(call), ConnectionLost);
+    locking.abort();
+}

@@ -210,10 +210,12 @@ public:
      * Ends the call running on this Client in another thread, for a caller
      * that gives up waiting on a database that does not answer (a stopped
      * backend, a network that drops everything: statement_timeout cannot
-     * end those).  Shuts the connection's socket down; the call then throws
-     * at once, without retrying: OutcomeUnknown if its statement had been
-     * sent (it may have been carried out), ConnectionLost if not.  The next
-     * call opens a new connection.  The only member that may be called
+     * end those).  Shuts the connection's socket down (or, while a new
+     * connection is being opened, that one as soon as it is open); the call
+     * then throws without retrying: OutcomeUnknown if what it sent may have
+     * been carried out (a statement in autocommit, a COMMIT), ConnectionLost
+     * if not (nothing sent yet, or a transaction whose COMMIT was not).  The
+     * next call opens a new connection.  The only member that may be called
      * while another runs; not while the Client is moved or destroyed.  An
      * interrupt between two calls ends nothing.  Never blocks.
      */

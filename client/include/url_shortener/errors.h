@@ -180,8 +180,9 @@ public:
 /*
  * SQLSTATE US004: the idempotency key was already used for a different
  * request (another URL, expires_at or max_clicks), or twice in one
- * shorten_many for different URLs.  Nothing was stored.  detail() names
- * the code the key holds; in shorten_many, batch_index() is the 0-based
+ * shorten_many for different URLs.  Nothing was stored.  detail() does
+ * not name the code the key holds (keys are shared by every caller, and
+ * may be guessed); in shorten_many, batch_index() is the 0-based
  * position of the refused URL in the caller's vector.
  */
 class URL_SHORTENER_CLIENT_EXPORT IdempotencyConflict : public Error {
