@@ -119,7 +119,9 @@ int main(int argc, char **argv)
     app.add_option("--statement-timeout-ms", statement_timeout_ms,
                    "statement_timeout of every database connection; a batch of n redirects "
                    "not answered within n times it and a margin (a tenth, at least 1 s) is "
-                   "given up as 502")
+                   "given up as 502, an API call after 4 times it and the margin (a batch: "
+                   "2 and its chunks of 5,000 URLs; afresh from each retry), as 502 or, if "
+                   "nothing that may have been done was sent, 503")
         ->capture_default_str()->check(CLI::Range(1, 3600000));
     app.add_option("--pool-wait-ms", pool_wait_ms,
                    "longest a request waits for a database connection before 503")

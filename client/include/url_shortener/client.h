@@ -10,7 +10,8 @@
  *    (looked up at connect), so the connection's search_path does not
  *    matter and cannot redirect a call.
  *
- *    Thread safety: a Client is not thread-safe.  Use one Client per thread
+ *    Thread safety: a Client is not thread-safe (but interrupt() may be
+ *    called from another thread while a call runs).  Use one Client per thread
  *    (each has its own connection); distinct Clients share nothing and may be
  *    used concurrently.  A Client may be moved to another thread between
  *    calls; every call on a moved-from Client throws url_shortener::Error
