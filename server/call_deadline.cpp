@@ -8,11 +8,12 @@
  */
 #include "call_deadline.h"
 
-#include <algorithm>
 #include <mutex>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "server_options.h"
 
 namespace net = boost::asio;
 
@@ -65,17 +66,13 @@ void arm(const std::shared_ptr<CallDeadlines::Watch::State> &state,
 
 CallDeadlines::CallDeadlines(net::any_io_executor io, std::chrono::milliseconds statement_timeout,
                              std::chrono::seconds connect_timeout)
-    : io_(std::move(io)), statement_timeout_(statement_timeout), connect_timeout_(connect_timeout),
-      margin_(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1000),
-                                                  statement_timeout / 10))
+    : io_(std::move(io)), statement_timeout_(statement_timeout), connect_timeout_(connect_timeout)
 {
 }
 
 CallDeadlines::Watch::Watch(CallDeadlines &deadlines, Client &client, std::size_t statements)
-    : state_(std::make_shared<State>(
-          deadlines, client,
-          deadlines.statement_timeout_ * static_cast<long long>(std::max<std::size_t>(statements, 1)) +
-              deadlines.margin_))
+    : state_(std::make_shared<State>(deadlines, client,
+                                     unanswered_limit(deadlines.statement_timeout_, statements)))
 {
     current_watch = state_;
     arm(state_, std::chrono::steady_clock::now() + state_->window);

@@ -60,7 +60,6 @@ private:
     const boost::asio::any_io_executor io_;
     const std::chrono::milliseconds statement_timeout_;
     const std::chrono::milliseconds connect_timeout_;
-    const std::chrono::milliseconds margin_;
     std::atomic<unsigned long long> interrupted_{0};
 };
 

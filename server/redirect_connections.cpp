@@ -18,6 +18,7 @@
 #include <url_shortener/errors.h>
 
 #include "problem.h"
+#include "server_options.h"
 
 namespace net = boost::asio;
 
@@ -97,10 +98,7 @@ RedirectConnections::RedirectConnections(net::io_context &io, net::thread_pool &
                                          std::chrono::milliseconds wait, std::size_t batch,
                                          ClientOptions options)
     : io_(io), openers_(openers), dsn_(std::move(dsn)), size_(size), wait_(wait),
-      batch_(std::max<std::size_t>(batch, 1)), options_(options),
-      answer_margin_(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1000),
-                                                          options.statement_timeout / 10)),
-      timer_(io), open_timer_(io)
+      batch_(std::max<std::size_t>(batch, 1)), options_(options), timer_(io), open_timer_(io)
 {
 }
 
@@ -207,7 +205,7 @@ void RedirectConnections::arm_deadline(const std::shared_ptr<Slot> &slot)
     /* statement_timeout restarts for each statement of a pipeline, and the
      * server may send no result before the last: n of them, and a margin. */
     const std::chrono::milliseconds limit =
-        options_.statement_timeout * static_cast<long long>(slot->requests.size()) + answer_margin_;
+        unanswered_limit(options_.statement_timeout, slot->requests.size());
     slot->deadline.expires_after(limit);
     /* A handler already queued when finish() cancels the timer still runs,
      * maybe after the next batch went out: it must not give that one up. */

@@ -123,10 +123,6 @@ private:
     const std::chrono::milliseconds wait_;
     const std::size_t batch_;                /* most redirects in one statement batch */
     const ClientOptions options_;            /* of every connection (statement_timeout) */
-    /* A batch of n may go unanswered for n statement_timeouts and this:
-     * statement_timeout ends a slow statement on the server, the limit a
-     * server or network that went silent. */
-    const std::chrono::milliseconds answer_margin_;
     boost::asio::steady_timer timer_;        /* the oldest waiter's deadline */
     bool timer_armed_ = false;
     boost::asio::steady_timer open_timer_;   /* the end of a backoff after a failed open */

@@ -6,6 +6,7 @@
 #ifndef URL_SHORTENER_SERVER_OPTIONS_H
 #define URL_SHORTENER_SERVER_OPTIONS_H
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -26,6 +27,21 @@ struct ServerOptions {
     unsigned redirect_status = 302;                /* 301, 302, 307 or 308 */
     std::size_t max_body_bytes = 1024 * 1024;      /* larger request bodies get 413 */
 };
+
+/*
+ * How long the database may leave `statements` statements sent together
+ * unanswered before the server gives them up (a stopped backend, a network
+ * that drops everything): statement_timeout restarts for each of them, and
+ * a margin of a tenth of it, at least 1 s.  Redirect batches and API calls
+ * alike.
+ */
+inline std::chrono::milliseconds unanswered_limit(std::chrono::milliseconds statement_timeout,
+                                                  std::size_t statements)
+{
+    return statement_timeout * static_cast<long long>(std::max<std::size_t>(statements, 1)) +
+           std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1000),
+                                               statement_timeout / 10);
+}
 
 } // namespace url_shortener::server
 
