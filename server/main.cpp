@@ -6,10 +6,7 @@
  *    thread.  Exits 0 after a
  *    graceful stop (SIGTERM, SIGINT), 1 if it cannot start.
  */
-#include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -18,7 +15,6 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/url/parse.hpp>
-#include <libpq-fe.h>
 
 #include "api_keys.h"
 #include "call_deadline.h"
@@ -56,29 +52,6 @@ void parse_listen(const std::string &listen, ServerOptions &options)
     options.listen_port = static_cast<unsigned short>(value);
 }
 
-/*
- * How long libpq may take to open a connection: the connect_timeout of
- * conninfo (already parsed), else PGCONNECT_TIMEOUT, else the client
- * library's own (which it adds when neither is set).  For the API calls'
- * deadline, which allows a retry one new connection.
- */
-std::chrono::seconds connect_timeout_of(const PQconninfoOption *conninfo,
-                                        std::chrono::seconds library_default)
-{
-    const char *value = nullptr;
-    for (const PQconninfoOption *option = conninfo; option && option->keyword; ++option)
-        if (std::strcmp(option->keyword, "connect_timeout") == 0)
-            value = option->val;
-    if (value == nullptr)
-        value = std::getenv("PGCONNECT_TIMEOUT");
-    if (value == nullptr)
-        return library_default;
-    /* libpq reads it with atoi and waits at least 2 s; 0 or less is no limit,
-     * for which the deadline allows the library's. */
-    const int seconds = std::atoi(value);
-    return seconds <= 0 ? library_default : std::chrono::seconds(std::max(seconds, 2));
-}
-
 /* "http://HOST:PORT" of a bound endpoint, brackets around IPv6. */
 std::string url_of(const net::ip::tcp::endpoint &endpoint)
 {
@@ -95,7 +68,7 @@ int main(int argc, char **argv)
     std::string listen = "127.0.0.1:8080";
     long long pool_wait_ms = options.pool_wait.count();
     long long statement_timeout_ms = options.statement_timeout.count();
-    std::chrono::seconds connect_timeout = url_shortener::ClientOptions{}.connect_timeout;
+    std::chrono::seconds connect_timeout{0};   /* as libpq will apply it (from --dsn) */
 
     CLI::App app{"url-shortener-server: the url_shortener redirect service and REST API"};
     app.add_option("--dsn", options.dsn,
@@ -139,20 +112,11 @@ int main(int argc, char **argv)
         parse_listen(listen, options);
         /* A connection string libpq cannot read is the operator's mistake:
          * said now, rather than as every request's 400 (22023) later. */
-        PQconninfoOption *parsed = nullptr;
-        if (!options.dsn.empty()) {
-            char *error = nullptr;
-            parsed = PQconninfoParse(options.dsn.c_str(), &error);
-            if (!parsed) {
-                std::string message = error ? error : "out of memory";
-                PQfreemem(error);
-                while (!message.empty() && message.back() == '\n')
-                    message.pop_back();
-                throw CLI::ValidationError("--dsn", message);
-            }
+        try {
+            connect_timeout = url_shortener::connect_timeout_in_effect(options.dsn);
+        } catch (const url_shortener::InvalidArgument &e) {
+            throw CLI::ValidationError("--dsn", e.what());
         }
-        connect_timeout = connect_timeout_of(parsed, connect_timeout);
-        PQconninfoFree(parsed);
         if (!options.base_url.empty()) {
             while (!options.base_url.empty() && options.base_url.back() == '/')
                 options.base_url.pop_back();

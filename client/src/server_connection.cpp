@@ -4,8 +4,10 @@
  */
 #include "server_connection.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 
 #include "failure_classification.h"
 #include "statements.h"
+#include "url_shortener/client.h"
 #include "url_shortener/errors.h"
 
 namespace url_shortener {
@@ -36,14 +39,13 @@ std::string quoted_value(const char *value)
     return quoted + "'";
 }
 
-} // namespace
+using Conninfo = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
 
-std::string connection_string_with_timeout(const std::string &connection_string,
-                                           long long connect_timeout_seconds)
+/* connection_string as libpq reads it; InvalidArgument if it cannot. */
+Conninfo parsed(const std::string &connection_string)
 {
     char *message = nullptr;
-    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
-        PQconninfoParse(connection_string.c_str(), &message), &PQconninfoFree);
+    Conninfo options(PQconninfoParse(connection_string.c_str(), &message), &PQconninfoFree);
     if (!options) {
         std::string reason = message ? message : "out of memory";
         PQfreemem(message);
@@ -51,17 +53,44 @@ std::string connection_string_with_timeout(const std::string &connection_string,
             reason.pop_back();
         throw InvalidArgument("invalid connection string: " + reason, sqlstate_invalid_argument);
     }
+    return options;
+}
 
+/* The connect timeout the string or the environment sets, if either does. */
+const char *own_connect_timeout(const Conninfo &options)
+{
+    for (const PQconninfoOption *o = options.get(); o->keyword; ++o)
+        if (o->val && std::strcmp(o->keyword, "connect_timeout") == 0)
+            return o->val;
+    return std::getenv("PGCONNECT_TIMEOUT");
+}
+
+} // namespace
+
+std::chrono::seconds connect_timeout_in_effect(const std::string &connection_string,
+                                               const ClientOptions &options)
+{
+    const Conninfo conninfo = parsed(connection_string);
+    const char *own = own_connect_timeout(conninfo);   /* points into conninfo */
+    if (own == nullptr)
+        return options.connect_timeout.count() <= 0
+                   ? std::chrono::seconds(0)
+                   : std::max(options.connect_timeout, std::chrono::seconds(2));
+    /* As libpq reads it: 0 or less is no limit, and it waits at least 2 s. */
+    const int seconds = std::atoi(own);
+    return seconds <= 0 ? std::chrono::seconds(0) : std::chrono::seconds(std::max(seconds, 2));
+}
+
+std::string connection_string_with_timeout(const std::string &connection_string,
+                                           long long connect_timeout_seconds)
+{
+    const Conninfo options = parsed(connection_string);
     std::string result;
-    bool has_timeout = std::getenv("PGCONNECT_TIMEOUT") != nullptr;
     for (const PQconninfoOption *o = options.get(); o->keyword; ++o) {
-        if (!o->val)
-            continue;
-        if (std::string(o->keyword) == "connect_timeout")
-            has_timeout = true;
-        result += (result.empty() ? "" : " ") + std::string(o->keyword) + "=" + quoted_value(o->val);
+        if (o->val)
+            result += (result.empty() ? "" : " ") + std::string(o->keyword) + "=" + quoted_value(o->val);
     }
-    if (!has_timeout && connect_timeout_seconds > 0) {
+    if (own_connect_timeout(options) == nullptr && connect_timeout_seconds > 0) {
         /* libpq waits at least 2 seconds whatever it is told. */
         result += (result.empty() ? "" : " ") + std::string("connect_timeout=") +
                   std::to_string(connect_timeout_seconds);

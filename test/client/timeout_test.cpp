@@ -10,6 +10,7 @@
  */
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <string>
 
@@ -169,4 +170,22 @@ TEST(Interrupt, ReachesAConnectionOpenedAfterIt)
     auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
     EXPECT_THROW(finish(call), ConnectionLost);
     locking.abort();
+}
+
+/* The connect timeout a caller can set its own deadline by, as libpq applies it. */
+TEST(Timeouts, ConnectTimeoutInEffectIsLibpqsOwn)
+{
+    ClientOptions options;
+    options.connect_timeout = std::chrono::seconds(7);
+    ASSERT_EQ(std::getenv("PGCONNECT_TIMEOUT"), nullptr) << "the test sets it itself";
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x", options), std::chrono::seconds(7));
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x connect_timeout=30", options), std::chrono::seconds(30));
+    EXPECT_EQ(connect_timeout_in_effect("postgresql:///x?connect_timeout=1", options), std::chrono::seconds(2));
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x connect_timeout=0", options), std::chrono::seconds(0));
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x"), std::chrono::seconds(10));
+    ::setenv("PGCONNECT_TIMEOUT", "25", 1);
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x", options), std::chrono::seconds(25));
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x connect_timeout=4", options), std::chrono::seconds(4));
+    ::unsetenv("PGCONNECT_TIMEOUT");
+    EXPECT_THROW(connect_timeout_in_effect("dbname=x bogus_option=1", options), InvalidArgument);
 }

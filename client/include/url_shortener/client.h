@@ -150,6 +150,17 @@ struct ClientOptions {
 };
 
 /*
+ * How long opening a connection for connection_string with options may
+ * take, as libpq will apply it: the string's connect_timeout, else
+ * PGCONNECT_TIMEOUT, else options.connect_timeout; at least 2 s, and 0 for
+ * no limit.  Throws InvalidArgument if libpq cannot parse
+ * connection_string.  For a caller that sets its own deadline around
+ * calls that may reconnect.
+ */
+URL_SHORTENER_CLIENT_EXPORT std::chrono::seconds connect_timeout_in_effect(
+    const std::string &connection_string, const ClientOptions &options = {});
+
+/*
  * Options of a new link (extension 1.1).  reuse returns the URL's existing
  * reusable link, or makes one; it cannot be combined with the others.
  *
