@@ -26,7 +26,7 @@ namespace url_shortener {
 struct Client::Session {
     Session(const std::string &connection_string, ClientOptions client_options)
         : connection(connection_string, client_options.connect_timeout,
-                     client_options.statement_timeout),
+                     client_options.statement_timeout, client_options.defer_connect),
           options(std::move(client_options)), random(std::random_device{}())
     {
         if (options.batch_chunk_size == 0)
@@ -235,14 +235,26 @@ Client &Client::operator=(Client &&) noexcept = default;
 
 /*
  * The Session, for a call that starts now (an interrupt() before it is
- * forgotten), or a clear error instead of a null dereference after a move.
+ * forgotten), with a connection opened if it has none; or a clear error
+ * instead of a null dereference after a move.
  */
 Client::Session &Client::session()
 {
     if (!session_)
         throw Error("this url_shortener::Client was moved from; use the Client it was moved to");
     session_->connection.begin_call();
+    session_->connection.open_if_closed();
     return *session_;
+}
+
+bool Client::connected() const noexcept
+{
+    return session_ && session_->connection.is_open();
+}
+
+void Client::connect()
+{
+    session();
 }
 
 void Client::interrupt() noexcept

@@ -115,11 +115,12 @@ bool version_at_least(const std::string &version, int major, int minor)
 
 ServerConnection::ServerConnection(std::string connection_string,
                                    std::chrono::seconds connect_timeout,
-                                   std::chrono::milliseconds statement_timeout)
+                                   std::chrono::milliseconds statement_timeout, bool defer)
     : connection_string_(connection_string_with_timeout(connection_string, connect_timeout.count())),
       statement_timeout_(statement_timeout)
 {
-    connect();
+    if (!defer)
+        connect();
 }
 
 ServerConnection::~ServerConnection()
@@ -154,47 +155,60 @@ void ServerConnection::interrupt() noexcept
 
 void ServerConnection::connect()
 {
+    /* connection_ is set only once the new connection is ready for calls. */
     watch_socket(-1);
     connection_.reset();
+    std::unique_ptr<pqxx::connection> opened;
     try {
-        connection_ = std::make_unique<pqxx::connection>(connection_string_);
+        opened = std::make_unique<pqxx::connection>(connection_string_);
     } catch (const pqxx::broken_connection &e) {
         throw ConnectionLost("could not connect to the server: " + one_line(e.what()),
                              sqlstate_cannot_connect, e.what());
     }
-    watch_socket(connection_->sock());
+    watch_socket(opened->sock());
+    try {
+        prepare_statements(*opened);
+    } catch (...) {
+        watch_socket(-1);   /* the duplicate would keep the failed connection open */
+        throw;
+    }
+    connection_ = std::move(opened);
+}
 
-    /*
-     * Find the extension's schema and prepare now rather than on first use:
-     * a missing extension shows up here, and a later failure of a statement
-     * is never a failed PREPARE mistaken for a statement of unknown outcome.
-     */
+/*
+ * Sets the session's statement timeout, finds the extension's schema and
+ * prepares now rather than on first use: a missing extension shows up here,
+ * and a later failure of a statement is never a failed PREPARE mistaken for
+ * a statement of unknown outcome.
+ */
+void ServerConnection::prepare_statements(pqxx::connection &opened)
+{
     try {
         std::string schema;
         {
-            pqxx::nontransaction lookup(*connection_, "url_shortener schema lookup");
+            pqxx::nontransaction lookup(opened, "url_shortener schema lookup");
             if (statement_timeout_.count() > 0)
                 lookup.exec_params("SELECT pg_catalog.set_config('statement_timeout', $1, false)",
                                    std::to_string(statement_timeout_.count()));
             const pqxx::result rows = lookup.exec(statements::extension_schema);
             if (rows.empty())
                 throw extension_not_installed();
-            schema = connection_->quote_name(rows[0][0].as<std::string>());
+            schema = opened.quote_name(rows[0][0].as<std::string>());
             extension_version_ = rows[0][1].as<std::string>();
         }
         for (const statements::Statement &s : statements::all) {
-            connection_->prepare(s.name, s.sql(schema));
-            connection_->prepare_now(s.name);
+            opened.prepare(s.name, s.sql(schema));
+            opened.prepare_now(s.name);
         }
         if (has_lifecycle())
             for (const statements::Statement &s : statements::lifecycle) {
-                connection_->prepare(s.name, s.sql(schema));
-                connection_->prepare_now(s.name);
+                opened.prepare(s.name, s.sql(schema));
+                opened.prepare_now(s.name);
             }
         if (has_idempotency_keys())
             for (const statements::Statement &s : statements::keyed) {
-                connection_->prepare(s.name, s.sql(schema));
-                connection_->prepare_now(s.name);
+                opened.prepare(s.name, s.sql(schema));
+                opened.prepare_now(s.name);
             }
     } catch (const pqxx::sql_error &e) {
         std::rethrow_exception(error_for_sqlstate(e.sqlstate(), e.what()));
@@ -205,7 +219,7 @@ void ServerConnection::connect()
     }
 }
 
-bool ServerConnection::is_open() const
+bool ServerConnection::is_open() const noexcept
 {
     return connection_ && connection_->is_open();
 }
@@ -238,6 +252,12 @@ std::optional<std::string> ServerConnection::installed_version()
 void ServerConnection::reconnect()
 {
     connect();
+}
+
+void ServerConnection::open_if_closed()
+{
+    if (!connection_)
+        connect();
 }
 
 } // namespace url_shortener

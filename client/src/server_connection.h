@@ -40,11 +40,12 @@ bool version_at_least(const std::string &version, int major, int minor);
 class ServerConnection {
 public:
     /*
-     * Connects; throws InvalidArgument, ConnectionLost or ServerError (see
+     * Connects, unless defer is set (then open_if_closed() does it later);
+     * throws InvalidArgument (either way), ConnectionLost or ServerError (see
      * Client::Client).  statement_timeout 0 leaves the server's setting.
      */
     ServerConnection(std::string connection_string, std::chrono::seconds connect_timeout,
-                     std::chrono::milliseconds statement_timeout);
+                     std::chrono::milliseconds statement_timeout, bool defer);
     ~ServerConnection();
     ServerConnection(const ServerConnection &) = delete;
     ServerConnection &operator=(const ServerConnection &) = delete;
@@ -52,7 +53,7 @@ public:
     pqxx::connection &get() { return *connection_; }
 
     /* Whether the connection still works after the last exchange. */
-    bool is_open() const;
+    bool is_open() const noexcept;
 
     /*
      * Whether the connection still looks usable, found without sending
@@ -81,6 +82,12 @@ public:
     void reconnect();
 
     /*
+     * Opens a connection, as the constructor does, if there is none: never
+     * opened (deferred), or the last attempt to open one failed.
+     */
+    void open_if_closed();
+
+    /*
      * Thread-safe, and the only member that is: shuts the connection's
      * socket down, so that whatever waits on it on the owning thread fails
      * at once as a lost connection, and marks the connection interrupted
@@ -96,6 +103,7 @@ public:
 
 private:
     void connect();
+    void prepare_statements(pqxx::connection &opened);
     void watch_socket(int socket) noexcept;
 
     /*

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <gtest/gtest.h>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "test_database.h"
@@ -195,6 +196,47 @@ TEST(Errors, SearchPathDoesNotMatter)
 TEST(Errors, UnreachableServerIsConnectionLost)
 {
     EXPECT_THROW(Client("host=/nonexistent-directory port=1"), ConnectionLost);
+}
+
+/*
+ * With defer_connect the constructor only checks the connection string; the
+ * first call fails as the constructor would have, and each later call
+ * tries to connect again.
+ */
+TEST(Errors, ADeferredConnectionFailsAtTheFirstCallNotBefore)
+{
+    ClientOptions options;
+    options.defer_connect = true;
+    EXPECT_THROW(Client("port=1 'unterminated", options), InvalidArgument);
+    Client client("host=/nonexistent-directory port=1", options);
+    EXPECT_FALSE(client.connected());
+    try {
+        client.resolve("abc");
+        ADD_FAILURE() << "resolved without a server";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08001");
+    }
+    EXPECT_THROW(client.connect(), ConnectionLost);
+    EXPECT_FALSE(client.connected());
+}
+
+/* ... and against a real server, the first call connects and runs. */
+TEST(Results, ADeferredClientConnectsAtItsFirstCall)
+{
+    ClientOptions options;
+    options.defer_connect = true;
+    const std::string name = unique_application_name("deferred");
+    Client client(dsn("application_name=" + name), options);
+    EXPECT_FALSE(client.connected());
+    auto observer = connect();
+    pqxx::nontransaction query(*observer);
+    EXPECT_EQ(query.exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                                name).at(0).at(0).as<int>(), 0);
+    const std::string url = unique_url("deferred");
+    const std::string code = client.shorten(url);
+    EXPECT_TRUE(client.connected());
+    EXPECT_EQ(client.resolve(code), url);
+    EXPECT_EQ(links_to(url), 1);
 }
 
 TEST(Errors, EveryErrorIsAnErrorAndARuntimeError)

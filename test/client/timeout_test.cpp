@@ -172,6 +172,39 @@ TEST(Interrupt, ReachesAConnectionOpenedAfterIt)
     locking.abort();
 }
 
+/*
+ * With defer_connect, opening the connection is part of the first call, so
+ * an interrupt reaches its setup statements: here the lookup of the
+ * extension, kept waiting forever by an ACCESS EXCLUSIVE lock on
+ * pg_extension (the session has no statement_timeout).  Eager, the same
+ * wait would be in the constructor, before there is a Client to interrupt.
+ */
+TEST(Interrupt, ReachesTheSetupOfADeferredConnection)
+{
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(0);
+    options.defer_connect = true;
+    const std::string name = unique_application_name("interrupted-setup");
+    Client client(dsn("application_name=" + name), options);
+    EXPECT_FALSE(client.connected());
+    auto call = std::async(std::launch::async, [&] { client.connect(); return 0; });
+    wait_until_waiting_on_lock(backend_pid(name));
+    client.interrupt();
+    EXPECT_THROW(finish(call), ConnectionLost);
+    EXPECT_FALSE(client.connected());
+    locking.abort();
+
+    /* The next call opens a connection of its own and runs. */
+    const std::string url = unique_url("after-interrupted-setup");
+    const std::string code = client.shorten(url);
+    EXPECT_TRUE(client.connected());
+    EXPECT_EQ(client.resolve(code), url);
+}
+
 /* The connect timeout a caller can set its own deadline by, as libpq applies it. */
 TEST(Timeouts, ConnectTimeoutInEffectIsLibpqsOwn)
 {

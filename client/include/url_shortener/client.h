@@ -147,6 +147,14 @@ struct ClientOptions {
      * setting (from PGOPTIONS, the role or the database) alone.
      */
     std::chrono::milliseconds statement_timeout{30000};
+    /*
+     * false: the constructor opens the connection (and fails as it says).
+     * true: the constructor only checks the connection string, and the
+     * first call opens the connection, with the same errors, as part of the
+     * call: interrupt() reaches it, setup statements included.  For a
+     * caller that bounds calls from another thread (a pool).
+     */
+    bool defer_connect = false;
 };
 
 /*
@@ -208,7 +216,10 @@ public:
      * Throws InvalidArgument if libpq cannot parse connection_string,
      * ConnectionLost if the server cannot be reached within
      * options.connect_timeout, ServerError (42704) if the extension is not
-     * installed in the database.
+     * installed in the database.  With options.defer_connect, only the
+     * first throws here; the others come from the first call.  A call that
+     * finds no connection (deferred, or the last attempt to open one
+     * failed) opens one first, throwing the same.
      */
     explicit Client(const std::string &connection_string = {}, ClientOptions options = {});
     ~Client();
@@ -232,6 +243,20 @@ public:
      * interrupt between two calls ends nothing.  Never blocks.
      */
     void interrupt() noexcept;
+
+    /*
+     * Whether the Client holds a connection that is ready for calls and
+     * not known to be broken; if not, the next call opens one first.
+     */
+    bool connected() const noexcept;
+
+    /*
+     * Opens a connection now if the Client has none (a deferred one, or
+     * after a failed attempt to open one), throwing what the constructor
+     * throws; a call does the same first.  For a caller that tells failing
+     * to connect apart from failing calls.  interrupt() reaches it.
+     */
+    void connect();
 
     /*
      * Stores url under a fresh random code (shorten_url) and returns the
