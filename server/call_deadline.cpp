@@ -75,7 +75,10 @@ CallDeadlines::Watch::Watch(CallDeadlines &deadlines, Client &client, std::size_
                                      unanswered_limit(deadlines.statement_timeout_, statements)))
 {
     current_watch = state_;
-    arm(state_, std::chrono::steady_clock::now() + state_->window);
+    /* A client without a connection opens one first (ConnectionPool::Lease::connect). */
+    const std::chrono::milliseconds opening =
+        client.connected() ? std::chrono::milliseconds(0) : deadlines.connect_timeout_;
+    arm(state_, std::chrono::steady_clock::now() + opening + state_->window);
 }
 
 CallDeadlines::Watch::~Watch()

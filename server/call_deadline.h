@@ -9,7 +9,9 @@
  *
  *    A Watch guards one request's work on a worker thread: a timer on the
  *    I/O thread, armed for n statements (n times statement_timeout, and the
- *    margin redirects get: a tenth, at least 1 s).  A retry (a failed try
+ *    margin redirects get: a tenth, at least 1 s), and the connect timeout
+ *    if the client has no connection yet: opening it, setup statements
+ *    included, is part of the work it guards.  A retry (a failed try
  *    the client library runs again, ClientOptions::on_retry, on the same
  *    thread) arms it afresh, with the wait before the retry and a new
  *    connection's connect timeout added.  If the timer fires before the

@@ -14,25 +14,57 @@ ConnectionPool::Lease::Lease(ConnectionPool &pool, std::unique_ptr<Client> clien
 }
 
 ConnectionPool::Lease::Lease(Lease &&other) noexcept
-    : pool_(other.pool_), client_(std::move(other.client_))
+    : pool_(other.pool_), client_(std::move(other.client_)), failed_(other.failed_)
 {
 }
 
 /* Returns the connection.  A Client whose connection broke reconnects on
- * its next call by itself, so every connection goes back. */
+ * its next call by itself, so every connection goes back, except one that
+ * could not be opened: that slot is freed. */
 ConnectionPool::Lease::~Lease()
 {
-    if (client_)
+    if (!client_)
+        return;
+    if (failed_)
+        pool_->discard_unopened(std::move(client_));
+    else
         pool_->give_back(std::move(client_));
 }
 
+/*
+ * Opens the connection outside the pool's lock (connecting takes round
+ * trips) and on the caller's thread after acquire(), where whatever bounds
+ * the caller's calls (CallDeadlines) bounds the setup statements too.
+ */
+void ConnectionPool::Lease::connect()
+{
+    if (client_->connected())
+        return;
+    try {
+        client_->connect();
+    } catch (...) {
+        failed_ = true;
+        throw;
+    }
+}
+
+namespace {
+
+ClientOptions deferred(ClientOptions options)
+{
+    options.defer_connect = true;
+    return options;
+}
+
+} // namespace
+
 ConnectionPool::ConnectionPool(std::string dsn, std::size_t size, ClientOptions options)
-    : dsn_(std::move(dsn)), size_(size), options_(options)
+    : dsn_(std::move(dsn)), size_(size), options_(deferred(std::move(options)))
 {
 }
 
-/* Takes an idle connection, or opens one while under the bound (outside the
- * lock: connecting takes a round trip), or waits for one until deadline. */
+/* Takes an idle connection, or makes a Client (not yet connected) while
+ * under the bound, or waits for one until deadline. */
 std::optional<ConnectionPool::Lease>
 ConnectionPool::acquire(std::chrono::steady_clock::time_point deadline)
 {
@@ -57,26 +89,30 @@ ConnectionPool::acquire(std::chrono::steady_clock::time_point deadline)
         ++in_use_;
         return Lease(*this, std::move(client));
     }
+    /* Checks the connection string only: main() already parsed it. */
+    auto client = std::make_unique<Client>(dsn_, options_);
     ++open_;
     ++in_use_;
-    lock.unlock();
-    try {
-        return Lease(*this, std::make_unique<Client>(dsn_, options_));
-    } catch (...) {
-        lock.lock();
-        --open_;
-        --in_use_;
-        ++open_failures_;
-        lock.unlock();
-        returned_.notify_one();
-        throw;
-    }
+    return Lease(*this, std::move(client));
 }
 
 PoolCounts ConnectionPool::counts() const
 {
     std::lock_guard<std::mutex> lock(mutex_);
     return PoolCounts{size_, open_, in_use_, waits_, timeouts_, open_failures_};
+}
+
+/* A Lease whose connection could not be opened frees its slot. */
+void ConnectionPool::discard_unopened(std::unique_ptr<Client> client)
+{
+    client.reset();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        --open_;
+        --in_use_;
+        ++open_failures_;
+    }
+    returned_.notify_one();
 }
 
 /* Puts a connection back and wakes one waiter. */

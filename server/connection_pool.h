@@ -48,19 +48,27 @@ public:
         ~Lease();
         Client &client() { return *client_; }
 
+        /*
+         * Opens the client's connection if it has none (a new one, or one
+         * whose last attempt failed), throwing what Client::connect()
+         * throws; then the Client is dropped with the lease, and its slot
+         * freed.
+         */
+        void connect();
+
     private:
         ConnectionPool *pool_;
         std::unique_ptr<Client> client_;
+        bool failed_ = false;
     };
 
     ConnectionPool(std::string dsn, std::size_t size, ClientOptions options = {});
 
     /*
-     * A free connection, opening one if fewer than size exist; waits until
+     * A free connection, or a new Client (whose connection Lease::connect()
+     * or its first call opens) if fewer than size exist; waits until
      * deadline for one to come back, then returns std::nullopt (at once if
-     * deadline has passed: the caller spent its wait queued elsewhere).  Throws what
-     * Client's constructor throws (ConnectionLost, ServerError) when opening
-     * fails; the slot is given back.
+     * deadline has passed: the caller spent its wait queued elsewhere).
      */
     std::optional<Lease> acquire(std::chrono::steady_clock::time_point deadline);
 
@@ -68,10 +76,11 @@ public:
 
 private:
     void give_back(std::unique_ptr<Client> client);
+    void discard_unopened(std::unique_ptr<Client> client);
 
     const std::string dsn_;
     const std::size_t size_;
-    const ClientOptions options_;
+    const ClientOptions options_;   /* with defer_connect */
     mutable std::mutex mutex_;
     std::condition_variable returned_;
     std::vector<std::unique_ptr<Client>> idle_;

@@ -481,6 +481,7 @@ void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep
                 throw ProblemError(pool_exhausted());
             /* Ends before the lease does: no interrupt reaches the next user. */
             CallDeadlines::Watch watch(deadlines_, lease->client(), statements);
+            lease->connect();
             res = work(lease->client());
         } catch (...) {
             res = problem_response(problem_for_current_exception(), version, keep_alive);
