@@ -132,8 +132,11 @@ std::string shorten_with(SessionType &s, const char *plain, const char *keyed,
     refuse_nul_byte(url);
     check_link_options(options);
     require_lifecycle(s, "shorten with options");
-    if (options.idempotency_key)
+    if (options.idempotency_key) {
         require_idempotency_keys(s);
+        if (s.connection.utf8())
+            refuse_invalid_utf8_key(*options.idempotency_key, "idempotency_key");
+    }
     LinkOptions sent = options;
     const bool with_key = takes_idempotency_key(options) && s.connection.has_idempotency_keys();
     if (with_key && !sent.idempotency_key)
@@ -171,6 +174,13 @@ std::vector<std::string> shorten_batch(SessionType &s, const std::vector<std::st
     if (urls.empty())
         return {};
     refuse_nul_bytes(urls);
+    if (s.connection.utf8()) {
+        refuse_invalid_utf8(urls);
+        if (caller_keys)
+            for (std::size_t i = 0; i < caller_keys->size(); ++i)
+                refuse_invalid_utf8_key((*caller_keys)[i], "idempotency key " + std::to_string(i + 1) +
+                                                               " of " + std::to_string(urls.size()));
+    }
     if (caller_keys)
         require_idempotency_keys(s);
     else if (s.connection.has_idempotency_keys())

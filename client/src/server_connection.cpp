@@ -168,6 +168,7 @@ void ServerConnection::connect()
     watch_socket(opened->sock());
     try {
         prepare_statements(*opened);
+        utf8_ = opened->get_client_encoding() == "UTF8";
     } catch (...) {
         watch_socket(-1);   /* the duplicate would keep the failed connection open */
         throw;
@@ -223,6 +224,7 @@ bool ServerConnection::is_open() const noexcept
 {
     return connection_ && connection_->is_open();
 }
+
 
 bool ServerConnection::probe()
 {

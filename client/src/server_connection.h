@@ -55,6 +55,9 @@ public:
     /* Whether the connection still works after the last exchange. */
     bool is_open() const noexcept;
 
+    /* Whether the connection's client encoding is UTF8, as it was opened. */
+    bool utf8() const noexcept { return utf8_; }
+
     /*
      * Whether the connection still looks usable, found without sending
      * anything: reads whatever the server sent while the connection was idle
@@ -121,6 +124,7 @@ private:
     std::chrono::milliseconds statement_timeout_;
     std::unique_ptr<pqxx::connection> connection_;
     std::string extension_version_;
+    bool utf8_ = false;
 };
 
 } // namespace url_shortener

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include <boost/locale/utf.hpp>
 #include <pqxx/row>
 
 #include "failure_classification.h"
@@ -196,6 +197,37 @@ void refuse_nul_bytes(const std::vector<std::string> &urls)
             throw InvalidUrl("URL " + std::to_string(i + 1) + " of " + std::to_string(urls.size()) +
                                  " contains a NUL byte",
                              "22021", {}, i);
+}
+
+namespace {
+
+bool valid_utf8(std::string_view text) noexcept
+{
+    using utf8 = boost::locale::utf::utf_traits<char>;
+    for (auto p = text.begin(); p != text.end();) {
+        const boost::locale::utf::code_point c = utf8::decode(p, text.end());
+        if (c == boost::locale::utf::illegal || c == boost::locale::utf::incomplete)
+            return false;
+    }
+    return true;
+}
+
+} // namespace
+
+void refuse_invalid_utf8(const std::vector<std::string> &urls)
+{
+    for (std::size_t i = 0; i < urls.size(); ++i)
+        if (!valid_utf8(urls[i]))
+            throw InvalidUrl("URL " + std::to_string(i + 1) + " of " + std::to_string(urls.size()) +
+                                 " is not valid UTF-8, the connection's client encoding",
+                             "22021", {}, i);
+}
+
+void refuse_invalid_utf8_key(std::string_view key, const std::string &what)
+{
+    if (!valid_utf8(key))
+        throw InvalidArgument(what + " is not valid UTF-8, the connection's client encoding",
+                              "22021");
 }
 
 bool impossible_code(std::string_view code) noexcept

@@ -41,6 +41,16 @@ bool impossible_code(std::string_view code) noexcept;
 /* The same for every URL of a batch, naming the first bad one's position. */
 void refuse_nul_bytes(const std::vector<std::string> &urls);
 
+/*
+ * For a connection whose client encoding is UTF8: the server would refuse
+ * bytes that are not UTF-8 before the call runs (22021), without saying
+ * which argument or which URL of a batch held them.  Refuses them first,
+ * naming them: a URL of a batch (InvalidUrl with its position), a caller's
+ * idempotency key (InvalidArgument; what names it).
+ */
+void refuse_invalid_utf8(const std::vector<std::string> &urls);
+void refuse_invalid_utf8_key(std::string_view key, const std::string &what);
+
 /* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
 std::string unix_seconds(std::chrono::system_clock::time_point t);
 

@@ -543,6 +543,21 @@ TEST(Cli, ShortenChecksEveryUrlBeforeStoringAny)
     EXPECT_EQ(links_to(good2), 0);
 }
 
+/* A line that is not UTF-8 is named too (the server's refusal could not say which). */
+TEST(Cli, ImportNamesALineThatIsNotUtf8)
+{
+    const std::string first = unique_url("cli-not-utf8");
+    const std::filesystem::path bad =
+        file_with("import-not-utf8", "# header\n" + first + "\nhttps://example.com/\xff\n");
+    const CliRun refused = run({"import", bad.string()});
+    std::filesystem::remove(bad);
+    EXPECT_EQ(refused.status, 3);
+    expect_one_error_line(refused);
+    EXPECT_NE(refused.err.find("line 3 of"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("not valid UTF-8"), std::string::npos) << refused.err;
+    EXPECT_EQ(links_to(first), 0);
+}
+
 TEST(Cli, ImportNamesTheLineTrimsAndSkipsCommentsAndBatches)
 {
     const std::string first = unique_url("cli-lines", 1);

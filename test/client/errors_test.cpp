@@ -4,6 +4,7 @@
  *    and the plain results of shorten and resolve.
  */
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -86,6 +87,42 @@ TEST(Errors, NulByteIsRefusedBeforeSending)
     EXPECT_THROW(client.shorten_many({unique_url("nul"), std::string("https://x/\0", 11)}),
                  InvalidUrl);
     EXPECT_EQ(link_count(), before);
+}
+
+/*
+ * On a UTF8 connection the server refuses bytes that are not UTF-8 before
+ * the call runs, naming neither the argument nor the URL of a batch; the
+ * client names them first.  A key is an option, so InvalidArgument.
+ */
+TEST(Errors, BytesThatAreNotUtf8AreNamedBeforeSending)
+{
+    Client client(dsn());
+    const std::string first = unique_url("not-utf8", 1), third = unique_url("not-utf8", 3);
+    try {
+        client.shorten_many({first, "https://example.com/\xc3\x28", third});
+        ADD_FAILURE() << "accepted a URL that is not UTF-8";
+    } catch (const InvalidUrl &e) {
+        EXPECT_EQ(e.sqlstate(), "22021");
+        EXPECT_EQ(e.batch_index(), std::optional<std::size_t>(1));
+    }
+    try {
+        client.shorten_many({first, third}, {"key-one", "key-\xff"});
+        ADD_FAILURE() << "accepted a key that is not UTF-8";
+    } catch (const InvalidArgument &e) {
+        EXPECT_EQ(e.sqlstate(), "22021");
+        EXPECT_NE(std::string(e.what()).find("idempotency key 2 of 2"), std::string::npos) << e.what();
+    }
+    LinkOptions options;
+    options.idempotency_key = std::string("key-\xed\xa0\x80");   /* a surrogate, not UTF-8 */
+    EXPECT_THROW(client.shorten(first, options), InvalidArgument);
+    EXPECT_EQ(links_to(first), 0);
+    EXPECT_EQ(links_to(third), 0);
+
+    /* A key in UTF-8 beyond ASCII is a key like any other. */
+    options.idempotency_key = unique_url("cl\xc3\xa9-\xe2\x82\xac");
+    const std::string code = client.shorten(first, options);
+    EXPECT_EQ(client.shorten(first, options), code);
+    EXPECT_EQ(links_to(first), 1);
 }
 
 TEST(Errors, ACodeNoLinkCanHaveIsNoLinkNotAnError)
