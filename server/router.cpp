@@ -481,6 +481,10 @@ void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep
                 throw ProblemError(pool_exhausted());
             /* Ends before the lease does: no interrupt reaches the next user. */
             CallDeadlines::Watch watch(deadlines_, lease->client(), statements);
+            /* Two calls on the client: a deadline that fires between them
+             * (microseconds) shuts the new connection down but its flag is
+             * forgotten by work's first call, which then reconnects under a
+             * fresh window (on_retry); counted as unanswered all the same. */
             lease->connect();
             res = work(lease->client());
         } catch (...) {

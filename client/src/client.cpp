@@ -245,16 +245,24 @@ Client &Client::operator=(Client &&) noexcept = default;
 
 /*
  * The Session, for a call that starts now (an interrupt() before it is
- * forgotten), with a connection opened if it has none; or a clear error
- * instead of a null dereference after a move.
+ * forgotten), with a connection opened if it has none that works (never
+ * opened, the last attempt failed, or known to be broken: nothing has been
+ * tried yet, so replacing it now is what the retry loop would do first,
+ * and counts as the call's one reconnect); or a clear error instead of a
+ * null dereference after a move.
  */
 Client::Session &Client::session()
 {
     if (!session_)
         throw Error("this url_shortener::Client was moved from; use the Client it was moved to");
-    session_->connection.begin_call();
-    session_->connection.open_if_closed();
-    return *session_;
+    Session &s = *session_;
+    s.connection.begin_call();
+    if (!s.connection.is_open()) {
+        if (s.connection.ever_opened() && s.options.on_retry)
+            s.options.on_retry(RetryEvent{RetryCause::connection_lost, 0, std::chrono::milliseconds(0)});
+        s.connection.open_for_call();
+    }
+    return s;
 }
 
 bool Client::connected() const noexcept

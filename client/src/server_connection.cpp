@@ -174,6 +174,7 @@ void ServerConnection::connect()
         throw;
     }
     connection_ = std::move(opened);
+    ever_opened_ = true;
 }
 
 /*
@@ -256,10 +257,5 @@ void ServerConnection::reconnect()
     connect();
 }
 
-void ServerConnection::open_if_closed()
-{
-    if (!connection_)
-        connect();
-}
 
 } // namespace url_shortener

@@ -40,7 +40,7 @@ bool version_at_least(const std::string &version, int major, int minor);
 class ServerConnection {
 public:
     /*
-     * Connects, unless defer is set (then open_if_closed() does it later);
+     * Connects, unless defer is set (then a call opens it: reconnect());
      * throws InvalidArgument (either way), ConnectionLost or ServerError (see
      * Client::Client).  statement_timeout 0 leaves the server's setting.
      */
@@ -84,11 +84,20 @@ public:
     /* Drops the connection and opens a new one, as the constructor does. */
     void reconnect();
 
+    /* Whether a connection was ever opened (a deferred one may not have been). */
+    bool ever_opened() const noexcept { return ever_opened_; }
+
     /*
-     * Opens a connection, as the constructor does, if there is none: never
-     * opened (deferred), or the last attempt to open one failed.
+     * At the start of a call, before any try: replaces a connection that is
+     * known not to work (reconnect()).  The retry loop counts it as the
+     * call's one reconnect (opened_in_call()).
      */
-    void open_if_closed();
+    void open_for_call()
+    {
+        opened_in_call_ = true;
+        reconnect();
+    }
+    bool opened_in_call() const noexcept { return opened_in_call_; }
 
     /*
      * Thread-safe, and the only member that is: shuts the connection's
@@ -102,7 +111,11 @@ public:
     bool interrupted() const noexcept { return interrupted_.load(); }
 
     /* A call starts: forgets an interrupt() that came between calls. */
-    void begin_call() noexcept { interrupted_.store(false); }
+    void begin_call() noexcept
+    {
+        interrupted_.store(false);
+        opened_in_call_ = false;
+    }
 
 private:
     void connect();
@@ -125,6 +138,8 @@ private:
     std::unique_ptr<pqxx::connection> connection_;
     std::string extension_version_;
     bool utf8_ = false;
+    bool ever_opened_ = false;
+    bool opened_in_call_ = false;
 };
 
 } // namespace url_shortener

@@ -251,10 +251,12 @@ public:
     bool connected() const noexcept;
 
     /*
-     * Opens a connection now if the Client has none (a deferred one, or
-     * after a failed attempt to open one), throwing what the constructor
-     * throws; a call does the same first.  For a caller that tells failing
-     * to connect apart from failing calls.  interrupt() reaches it.
+     * Opens a connection now unless connected() (none yet with
+     * defer_connect, the last attempt to open one failed, or the one held
+     * is known to be broken), throwing what the constructor throws; every
+     * call does the same first (replacing a connection is a reconnect for
+     * on_retry).  For a caller that tells failing to connect apart from
+     * failing calls.  interrupt() reaches it.
      */
     void connect();
 
