@@ -174,17 +174,12 @@ std::vector<std::string> shorten_batch(SessionType &s, const std::vector<std::st
     if (urls.empty())
         return {};
     refuse_nul_bytes(urls);
-    if (s.connection.utf8()) {
-        refuse_invalid_utf8(urls);
-        if (caller_keys)
-            for (std::size_t i = 0; i < caller_keys->size(); ++i)
-                refuse_invalid_utf8_key((*caller_keys)[i], "idempotency key " + std::to_string(i + 1) +
-                                                               " of " + std::to_string(urls.size()));
-    }
     if (caller_keys)
         require_idempotency_keys(s);
     else if (s.connection.has_idempotency_keys())
         keys = BatchKeys::random(urls.size());
+    if (s.connection.utf8())
+        refuse_invalid_utf8(urls, caller_keys);
 
     const Isolation isolation = s.options.isolation == Isolation::autocommit
                                     ? Isolation::read_committed

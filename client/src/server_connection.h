@@ -90,11 +90,11 @@ public:
     /*
      * At the start of a call, before any try: replaces a connection that is
      * known not to work (reconnect()).  The retry loop counts it as the
-     * call's one reconnect (opened_in_call()).
+     * call's one reconnect (opened_in_call()) if there was one to replace.
      */
     void open_for_call()
     {
-        opened_in_call_ = true;
+        opened_in_call_ = ever_opened_;   /* the first open of a deferred one replaces nothing */
         reconnect();
     }
     bool opened_in_call() const noexcept { return opened_in_call_; }

@@ -230,6 +230,16 @@ void refuse_invalid_utf8_key(std::string_view key, const std::string &what)
                               "22021");
 }
 
+void refuse_invalid_utf8(const std::vector<std::string> &urls,
+                         const std::vector<std::string> *keys)
+{
+    refuse_invalid_utf8(urls);
+    if (keys)
+        for (std::size_t i = 0; i < keys->size(); ++i)
+            refuse_invalid_utf8_key((*keys)[i], "idempotency key " + std::to_string(i + 1) +
+                                                    " of " + std::to_string(keys->size()));
+}
+
 bool impossible_code(std::string_view code) noexcept
 {
     for (const char c : code)

@@ -50,6 +50,9 @@ void refuse_nul_bytes(const std::vector<std::string> &urls);
  */
 void refuse_invalid_utf8(const std::vector<std::string> &urls);
 void refuse_invalid_utf8_key(std::string_view key, const std::string &what);
+/* Both for a batch: its URLs, then the caller's keys (keys may be null). */
+void refuse_invalid_utf8(const std::vector<std::string> &urls,
+                         const std::vector<std::string> *keys);
 
 /* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
 std::string unix_seconds(std::chrono::system_clock::time_point t);

@@ -78,6 +78,16 @@ InTransaction::InTransaction(pqxx::transaction_base &t) : transaction_(t)
     });
 }
 
+namespace {
+
+/* Whether the caller's connection speaks UTF8 now (libpq tracks client_encoding). */
+bool utf8(pqxx::transaction_base &t)
+{
+    return t.conn().get_client_encoding() == "UTF8";
+}
+
+} // namespace
+
 std::string InTransaction::shorten(std::string_view url)
 {
     refuse_nul_byte(url);
@@ -112,8 +122,11 @@ std::string shorten_with(pqxx::transaction_base &t, const std::string &plain,
     refuse_nul_byte(url);
     check_link_options(options);
     require_lifecycle(version, "shorten with options");
-    if (options.idempotency_key)
+    if (options.idempotency_key) {
         require_idempotency_keys(version);
+        if (utf8(t))
+            refuse_invalid_utf8_key(*options.idempotency_key, "idempotency_key");
+    }
     const std::string argument(url);
     const OptionParameters p(options);
     return translated(t, CallArguments{true, has_options(options)}, [&] {
@@ -202,6 +215,8 @@ std::vector<std::string> InTransaction::shorten_many(const std::vector<std::stri
     if (urls.empty())
         return {};
     refuse_nul_bytes(urls);
+    if (utf8(transaction_))
+        refuse_invalid_utf8(urls, nullptr);
     return shorten_batch(transaction_, schema_, urls, BatchKeys(), chunk_size);
 }
 
@@ -214,6 +229,8 @@ std::vector<std::string> InTransaction::shorten_many(const std::vector<std::stri
         return {};
     refuse_nul_bytes(urls);
     require_idempotency_keys(version_);
+    if (utf8(transaction_))
+        refuse_invalid_utf8(urls, &idempotency_keys);
     return shorten_batch(transaction_, schema_, urls, keys, chunk_size);
 }
 

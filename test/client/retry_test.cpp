@@ -180,6 +180,36 @@ TEST(Retry, ConnectionLostInsideAnExplicitTransactionIsRetried)
     EXPECT_EQ(clicks(code), 1);  // only the retry's click survives
 }
 
+/* The same on the first call of a deferred Client: opening its first
+ * connection is no reconnect, so the call still has its one. */
+TEST(Retry, ADeferredClientsFirstCallStillHasItsReconnect)
+{
+    const std::string url = unique_url("txn-kill-deferred");
+    const std::string code = Client(dsn()).shorten(url);
+
+    auto other = connect();
+    pqxx::work clicking(*other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+
+    std::vector<RetryEvent> events;
+    const std::string name = unique_application_name("txn-kill-deferred");
+    ClientOptions options = recording(events, Isolation::read_committed);
+    options.defer_connect = true;
+    Client client(dsn("application_name=" + name), options);
+
+    /* The backend exists only once the call has opened the connection. */
+    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
+    const int pid = backend_pid(name);
+    wait_until_waiting_on_lock(pid);
+    terminate_backend(pid);
+    clicking.abort();
+
+    EXPECT_EQ(finish(call), url);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].failed_attempt, 1);
+    EXPECT_EQ(clicks(code), 1);
+}
+
 TEST(Backoff, WaitsGrowThenStayUnderTheCap)
 {
     RetryPolicy policy;

@@ -6,6 +6,7 @@
  *    connection is ConnectionLost in a transaction, OutcomeUnknown in a
  *    nontransaction.
  */
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,17 @@ TEST(InTransaction, ClientSideRefusalsLeaveTheTransactionUsable)
     EXPECT_THROW(links.shorten(unique_url("txn-refuse"), zero), InvalidArgument);
     EXPECT_THROW(links.purge(0), InvalidArgument);
     EXPECT_THROW(links.shorten(std::string("https://example.com/\0", 21)), InvalidUrl);
+    /* Bytes that are not UTF-8 (the connection's encoding), named. */
+    try {
+        links.shorten_many({unique_url("txn-refuse", 1), "https://example.com/\xc3\x28"});
+        ADD_FAILURE() << "accepted a URL that is not UTF-8";
+    } catch (const InvalidUrl &e) {
+        EXPECT_EQ(e.batch_index(), std::optional<std::size_t>(1));
+    }
+    EXPECT_THROW(links.shorten_many({unique_url("txn-refuse", 1)}, {"key-\xff"}), InvalidArgument);
+    LinkOptions bad_key;
+    bad_key.idempotency_key = std::string("key-\xff");
+    EXPECT_THROW(links.shorten(unique_url("txn-refuse", 1), bad_key), InvalidArgument);
     /* Nothing was sent, so the transaction goes on. */
     const std::string code = links.shorten(unique_url("txn-refuse"));
     t.commit();
