@@ -41,6 +41,17 @@ struct Client::Session {
 namespace {
 
 /*
+ * The session's connection, opened if it has none that works: for what
+ * needs the server's version or encoding (ServerConnection::ensure_open).
+ */
+template <typename SessionType>
+ServerConnection &opened(SessionType &s)
+{
+    s.connection.ensure_open(s.options.on_retry);
+    return s.connection;
+}
+
+/*
  * The installed extension version, read through the retry loop; reconnects
  * (preparing the statements anew) if it is not the one they were prepared
  * for, so a Client notices ALTER EXTENSION ... UPDATE.
@@ -71,10 +82,10 @@ std::string refresh_version(SessionType &s)
 template <typename SessionType>
 void require_lifecycle(SessionType &s, const char *call)
 {
-    if (s.connection.has_lifecycle())
+    if (opened(s).has_lifecycle())
         return;
     const std::string installed = refresh_version(s);
-    if (!s.connection.has_lifecycle())
+    if (!opened(s).has_lifecycle())
         throw needs_version(call, "1.1", installed);
 }
 
@@ -85,10 +96,10 @@ void require_lifecycle(SessionType &s, const char *call)
 template <typename SessionType>
 void require_idempotency_keys(SessionType &s)
 {
-    if (s.connection.has_idempotency_keys())
+    if (opened(s).has_idempotency_keys())
         return;
     const std::string installed = refresh_version(s);
-    if (!s.connection.has_idempotency_keys())
+    if (!opened(s).has_idempotency_keys())
         throw needs_version("idempotency keys", "1.3", installed);
 }
 
@@ -108,7 +119,7 @@ std::string shorten_plain(SessionType &s, const char *plain, const char *keyed,
 {
     refuse_nul_byte(url);
     const std::string argument(url);
-    if (!s.connection.has_idempotency_keys())
+    if (!opened(s).has_idempotency_keys())
         return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                                 [&](pqxx::transaction_base &t) {
                                     return single_code(t.exec_prepared(plain, argument));
@@ -134,11 +145,11 @@ std::string shorten_with(SessionType &s, const char *plain, const char *keyed,
     require_lifecycle(s, "shorten with options");
     if (options.idempotency_key) {
         require_idempotency_keys(s);
-        if (s.connection.utf8())
+        if (opened(s).utf8())
             refuse_invalid_utf8_key(*options.idempotency_key, "idempotency_key");
     }
     LinkOptions sent = options;
-    const bool with_key = takes_idempotency_key(options) && s.connection.has_idempotency_keys();
+    const bool with_key = takes_idempotency_key(options) && opened(s).has_idempotency_keys();
     if (with_key && !sent.idempotency_key)
         sent.idempotency_key = random_key_text();
     const std::string argument(url);
@@ -176,9 +187,9 @@ std::vector<std::string> shorten_batch(SessionType &s, const std::vector<std::st
     refuse_nul_bytes(urls);
     if (caller_keys)
         require_idempotency_keys(s);
-    else if (s.connection.has_idempotency_keys())
+    else if (opened(s).has_idempotency_keys())
         keys = BatchKeys::random(urls.size());
-    if (s.connection.utf8())
+    if (opened(s).utf8())
         refuse_invalid_utf8(urls, caller_keys);
 
     const Isolation isolation = s.options.isolation == Isolation::autocommit
@@ -240,24 +251,17 @@ Client &Client::operator=(Client &&) noexcept = default;
 
 /*
  * The Session, for a call that starts now (an interrupt() before it is
- * forgotten), with a connection opened if it has none that works (never
- * opened, the last attempt failed, or known to be broken: nothing has been
- * tried yet, so replacing it now is what the retry loop would do first,
- * and counts as the call's one reconnect); or a clear error instead of a
- * null dereference after a move.
+ * forgotten), or a clear error instead of a null dereference after a move.
+ * The call checks its arguments first; what needs the server (its version,
+ * its encoding, a statement) opens a connection then, if none works
+ * (opened()).
  */
 Client::Session &Client::session()
 {
     if (!session_)
         throw Error("this url_shortener::Client was moved from; use the Client it was moved to");
-    Session &s = *session_;
-    s.connection.begin_call();
-    if (!s.connection.is_open()) {
-        if (s.connection.ever_opened() && s.options.on_retry)
-            s.options.on_retry(RetryEvent{RetryCause::connection_lost, 0, std::chrono::milliseconds(0)});
-        s.connection.open_for_call();
-    }
-    return s;
+    session_->connection.begin_call();
+    return *session_;
 }
 
 bool Client::connected() const noexcept
@@ -267,7 +271,7 @@ bool Client::connected() const noexcept
 
 void Client::connect()
 {
-    session();
+    opened(session());
 }
 
 void Client::interrupt() noexcept

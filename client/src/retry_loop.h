@@ -139,7 +139,8 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
 {
     const bool explicit_transaction = isolation != Isolation::autocommit;
     const int max_attempts = options.retry.max_attempts < 1 ? 1 : options.retry.max_attempts;
-    bool reconnected = connection.opened_in_call();   /* by Client::session() */
+    connection.ensure_open(options.on_retry);
+    bool reconnected = connection.opened_in_call();   /* ensure_open replaced one in this call */
     bool reprepared = false;
     bool lost_in_last_try = false;
     std::exception_ptr doubt;   /* the OutcomeUnknown of a try retried by its keys */

@@ -168,7 +168,7 @@ void ServerConnection::connect()
     watch_socket(opened->sock());
     try {
         prepare_statements(*opened);
-        utf8_ = opened->get_client_encoding() == "UTF8";
+        utf8_ = client_encoding_is_utf8(*opened);
     } catch (...) {
         watch_socket(-1);   /* the duplicate would keep the failed connection open */
         throw;
@@ -226,7 +226,6 @@ bool ServerConnection::is_open() const noexcept
     return connection_ && connection_->is_open();
 }
 
-
 bool ServerConnection::probe()
 {
     /*
@@ -257,5 +256,23 @@ void ServerConnection::reconnect()
     connect();
 }
 
+void ServerConnection::ensure_open(const std::function<void(const RetryEvent &)> &on_retry)
+{
+    if (is_open())
+        return;
+    opened_in_call_ = ever_opened_;
+    if (ever_opened_ && on_retry)
+        on_retry(RetryEvent{RetryCause::connection_lost, 0, std::chrono::milliseconds(0)});
+    connect();
+}
+
+bool client_encoding_is_utf8(const pqxx::connection_base &connection) noexcept
+{
+    try {
+        return connection.is_open() && connection.get_client_encoding() == "UTF8";
+    } catch (...) {
+        return false;
+    }
+}
 
 } // namespace url_shortener

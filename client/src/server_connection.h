@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include <pqxx/connection>
 
+#include "url_shortener/client.h"
 #include "url_shortener/errors.h"
 
 namespace url_shortener {
@@ -36,6 +38,12 @@ ServerError extension_not_installed();
 
 /* Whether an extension version ("1.2") is major.minor or later. */
 bool version_at_least(const std::string &version, int major, int minor);
+
+/*
+ * Whether connection's client encoding is UTF8 now (libpq follows changes
+ * of client_encoding); false if the connection is broken.  Never throws.
+ */
+bool client_encoding_is_utf8(const pqxx::connection_base &connection) noexcept;
 
 class ServerConnection {
 public:
@@ -84,19 +92,15 @@ public:
     /* Drops the connection and opens a new one, as the constructor does. */
     void reconnect();
 
-    /* Whether a connection was ever opened (a deferred one may not have been). */
-    bool ever_opened() const noexcept { return ever_opened_; }
-
     /*
-     * At the start of a call, before any try: replaces a connection that is
-     * known not to work (reconnect()).  The retry loop counts it as the
-     * call's one reconnect (opened_in_call()) if there was one to replace.
+     * In a call, before its first try and once the call's own checks of its
+     * arguments passed: opens a connection if there is none that works (a
+     * deferred one never opened, the last attempt failed, or the one held is
+     * known to be broken).  Replacing one is the call's one reconnect for
+     * the retry loop (opened_in_call()), and on_retry hears of it; the first
+     * open of a deferred connection replaces nothing.
      */
-    void open_for_call()
-    {
-        opened_in_call_ = ever_opened_;   /* the first open of a deferred one replaces nothing */
-        reconnect();
-    }
+    void ensure_open(const std::function<void(const RetryEvent &)> &on_retry);
     bool opened_in_call() const noexcept { return opened_in_call_; }
 
     /*

@@ -78,16 +78,6 @@ InTransaction::InTransaction(pqxx::transaction_base &t) : transaction_(t)
     });
 }
 
-namespace {
-
-/* Whether the caller's connection speaks UTF8 now (libpq tracks client_encoding). */
-bool utf8(pqxx::transaction_base &t)
-{
-    return t.conn().get_client_encoding() == "UTF8";
-}
-
-} // namespace
-
 std::string InTransaction::shorten(std::string_view url)
 {
     refuse_nul_byte(url);
@@ -124,7 +114,7 @@ std::string shorten_with(pqxx::transaction_base &t, const std::string &plain,
     require_lifecycle(version, "shorten with options");
     if (options.idempotency_key) {
         require_idempotency_keys(version);
-        if (utf8(t))
+        if (client_encoding_is_utf8(t.conn()))
             refuse_invalid_utf8_key(*options.idempotency_key, "idempotency_key");
     }
     const std::string argument(url);
@@ -215,7 +205,7 @@ std::vector<std::string> InTransaction::shorten_many(const std::vector<std::stri
     if (urls.empty())
         return {};
     refuse_nul_bytes(urls);
-    if (utf8(transaction_))
+    if (client_encoding_is_utf8(transaction_.conn()))
         refuse_invalid_utf8(urls, nullptr);
     return shorten_batch(transaction_, schema_, urls, BatchKeys(), chunk_size);
 }
@@ -229,7 +219,7 @@ std::vector<std::string> InTransaction::shorten_many(const std::vector<std::stri
         return {};
     refuse_nul_bytes(urls);
     require_idempotency_keys(version_);
-    if (utf8(transaction_))
+    if (client_encoding_is_utf8(transaction_.conn()))
         refuse_invalid_utf8(urls, &idempotency_keys);
     return shorten_batch(transaction_, schema_, urls, keys, chunk_size);
 }

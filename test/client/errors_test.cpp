@@ -247,6 +247,13 @@ TEST(Errors, ADeferredConnectionFailsAtTheFirstCallNotBefore)
     EXPECT_THROW(Client("port=1 'unterminated", options), InvalidArgument);
     Client client("host=/nonexistent-directory port=1", options);
     EXPECT_FALSE(client.connected());
+    /* What the client refuses, or has nothing to send for, needs no server. */
+    EXPECT_THROW(client.purge(0), InvalidArgument);
+    EXPECT_TRUE(client.shorten_many({}).empty());
+    EXPECT_THROW(client.shorten(std::string("https://example.com/\0", 21)), InvalidUrl);
+    LinkOptions zero;
+    zero.max_clicks = 0;
+    EXPECT_THROW(client.shorten("https://example.com/", zero), InvalidArgument);
     try {
         client.resolve("abc");
         ADD_FAILURE() << "resolved without a server";

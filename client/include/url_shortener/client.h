@@ -218,8 +218,9 @@ public:
      * options.connect_timeout, ServerError (42704) if the extension is not
      * installed in the database.  With options.defer_connect, only the
      * first throws here; the others come from the first call.  A call that
-     * finds no connection (deferred, or the last attempt to open one
-     * failed) opens one first, throwing the same.
+     * finds no working connection (deferred, the last attempt to open one
+     * failed, or known to be broken) opens one once its own checks of its
+     * arguments have passed, throwing the same.
      */
     explicit Client(const std::string &connection_string = {}, ClientOptions options = {});
     ~Client();
@@ -254,9 +255,10 @@ public:
      * Opens a connection now unless connected() (none yet with
      * defer_connect, the last attempt to open one failed, or the one held
      * is known to be broken), throwing what the constructor throws; every
-     * call does the same first (replacing a connection is a reconnect for
-     * on_retry).  For a caller that tells failing to connect apart from
-     * failing calls.  interrupt() reaches it.
+     * call does the same once its own argument checks have passed
+     * (replacing a connection is a reconnect for on_retry).  For a caller
+     * that tells failing to connect apart from failing calls.  interrupt()
+     * reaches it.
      */
     void connect();
 

@@ -80,7 +80,8 @@ public:
  * control characters, user information, no host, or is too long (22001),
  * or is NULL (22004).  A URL holding a NUL byte is refused by the client
  * before sending, with SQLSTATE 22021, because the protocol cannot carry
- * it.  Nothing was stored.  In shorten_many, batch_index() is the
+ * it; so is a URL of shorten_many that is not UTF-8 on a UTF8 connection
+ * (the server's 22021 would not say which).  Nothing was stored.  In shorten_many, batch_index() is the
  * 0-based position of the refused URL in the caller's vector.
  */
 class URL_SHORTENER_CLIENT_EXPORT InvalidUrl : public InvalidInput {
@@ -100,7 +101,8 @@ private:
  * unless said otherwise): an alias that is empty, too long, has a character
  * outside A-Z a-z 0-9 _ - or is a reserved word; max_clicks below 1;
  * expires_at not in the future; reuse combined with another option;
- * purge's batch_size below 1; a connection string libpq cannot parse.
+ * purge's batch_size below 1; a connection string libpq cannot parse; an
+ * idempotency key that is not UTF-8 on a UTF8 connection (22021).
  * The client checks what it can before sending anything; the rest (a
  * reserved alias, an expiry that has passed by the server's clock) the
  * server refuses.  Nothing was stored.
