@@ -333,9 +333,9 @@ std::string Client::shorten_locked(std::string_view url, const LinkOptions &opti
 std::optional<long long> Client::update(std::string_view code, std::string_view new_url,
                                         long long expected_version)
 {
+    refuse_nul_byte(new_url);
     Session &s = session();
     require_lifecycle(s, "update");
-    refuse_nul_byte(new_url);
     if (impossible_code(code))
         return std::nullopt;
     const std::string code_argument(code), url_argument(new_url);

@@ -260,9 +260,17 @@ void ServerConnection::ensure_open(const std::function<void(const RetryEvent &)>
 {
     if (is_open())
         return;
+    /* Nothing of the call has been sent: an interrupt ends it without connecting. */
+    const auto end_if_interrupted = [this] {
+        if (interrupted_.load())
+            throw ConnectionLost("the call was interrupted before it was sent; nothing was stored",
+                                 sqlstate_connection_lost);
+    };
+    end_if_interrupted();
     opened_in_call_ = ever_opened_;
     if (ever_opened_ && on_retry)
         on_retry(RetryEvent{RetryCause::connection_lost, 0, std::chrono::milliseconds(0)});
+    end_if_interrupted();
     connect();
 }
 

@@ -48,7 +48,7 @@ bool client_encoding_is_utf8(const pqxx::connection_base &connection) noexcept;
 class ServerConnection {
 public:
     /*
-     * Connects, unless defer is set (then a call opens it: reconnect());
+     * Connects, unless defer is set (then a call opens it: ensure_open());
      * throws InvalidArgument (either way), ConnectionLost or ServerError (see
      * Client::Client).  statement_timeout 0 leaves the server's setting.
      */

@@ -251,6 +251,7 @@ TEST(Errors, ADeferredConnectionFailsAtTheFirstCallNotBefore)
     EXPECT_THROW(client.purge(0), InvalidArgument);
     EXPECT_TRUE(client.shorten_many({}).empty());
     EXPECT_THROW(client.shorten(std::string("https://example.com/\0", 21)), InvalidUrl);
+    EXPECT_THROW(client.update("abc", std::string("https://example.com/\0", 21), 1), InvalidUrl);
     LinkOptions zero;
     zero.max_clicks = 0;
     EXPECT_THROW(client.shorten("https://example.com/", zero), InvalidArgument);

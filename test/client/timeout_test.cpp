@@ -15,6 +15,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <pqxx/nontransaction>
 
 #include "killed_backend.h"
 #include "silent_listener.h"
@@ -208,6 +209,54 @@ TEST(Interrupt, ReachesTheSetupOfADeferredConnection)
     const std::string code = client.shorten(url);
     EXPECT_TRUE(client.connected());
     EXPECT_EQ(client.resolve(code), url);
+}
+
+/*
+ * A call that must first replace a connection known to be broken (here
+ * after an interrupted call) and is interrupted before it connects (by
+ * on_retry, told of the reconnect) ends without connecting at all.
+ */
+TEST(Interrupt, BeforeAReconnectEndsTheCallWithoutConnecting)
+{
+    GenerationLock lock;
+    Client *interrupting = nullptr;
+    bool interrupt_on_retry = false;
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(0);
+    options.on_retry = [&](const RetryEvent &) {
+        if (interrupt_on_retry)
+            interrupting->interrupt();
+    };
+    const std::string name = unique_application_name("interrupted-before-reconnect");
+    Client client(dsn("application_name=" + name), options);
+    interrupting = &client;
+    const int pid = backend_pid(name);
+    auto call = std::async(std::launch::async, [&] { return client.shorten_locked(unique_url("ibr")); });
+    wait_until_waiting_on_lock(pid);
+    client.interrupt();
+    EXPECT_THROW(finish(call), OutcomeUnknown);
+    lock.release();
+    ASSERT_FALSE(client.connected());
+
+    interrupt_on_retry = true;
+    try {
+        client.resolve("abc");
+        ADD_FAILURE() << "resolved after an interrupt";
+    } catch (const ConnectionLost &e) {
+        EXPECT_NE(std::string(e.what()).find("interrupted before it was sent"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_FALSE(client.connected());
+    auto observer = connect();
+    pqxx::nontransaction query(*observer);
+    EXPECT_EQ(query.exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+                                "AND pid <> $2",
+                                name, pid).at(0).at(0).as<int>(), 0)
+        << "a backend was started for the interrupted call";
+
+    interrupt_on_retry = false;
+    EXPECT_EQ(client.resolve("abc"), std::nullopt);
+    EXPECT_TRUE(client.connected());
 }
 
 /* The connect timeout a caller can set its own deadline by, as libpq applies it. */

@@ -247,7 +247,8 @@ public:
 
     /*
      * Whether the Client holds a connection that is ready for calls and
-     * not known to be broken; if not, the next call opens one first.
+     * not known to be broken; if not, the next call opens one (once its
+     * arguments passed the client's checks).
      */
     bool connected() const noexcept;
 
