@@ -115,8 +115,7 @@ inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt)
 {
     if (doubt)
         std::rethrow_exception(still_in_doubt(doubt));
-    throw ConnectionLost("the call was interrupted before it was sent; nothing was stored",
-                         sqlstate_connection_lost);
+    throw interrupted_before_sending();
 }
 
 /*

@@ -168,7 +168,6 @@ void ServerConnection::connect()
     watch_socket(opened->sock());
     try {
         prepare_statements(*opened);
-        utf8_ = client_encoding_is_utf8(*opened);
     } catch (...) {
         watch_socket(-1);   /* the duplicate would keep the failed connection open */
         throw;
@@ -263,8 +262,7 @@ void ServerConnection::ensure_open(const std::function<void(const RetryEvent &)>
     /* Nothing of the call has been sent: an interrupt ends it without connecting. */
     const auto end_if_interrupted = [this] {
         if (interrupted_.load())
-            throw ConnectionLost("the call was interrupted before it was sent; nothing was stored",
-                                 sqlstate_connection_lost);
+            throw interrupted_before_sending();
     };
     end_if_interrupted();
     opened_in_call_ = ever_opened_;
@@ -272,6 +270,12 @@ void ServerConnection::ensure_open(const std::function<void(const RetryEvent &)>
         on_retry(RetryEvent{RetryCause::connection_lost, 0, std::chrono::milliseconds(0)});
     end_if_interrupted();
     connect();
+}
+
+ConnectionLost interrupted_before_sending()
+{
+    return ConnectionLost("the call was interrupted before it was sent; nothing was stored",
+                          sqlstate_connection_lost);
 }
 
 bool client_encoding_is_utf8(const pqxx::connection_base &connection) noexcept

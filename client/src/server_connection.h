@@ -40,6 +40,12 @@ ServerError extension_not_installed();
 bool version_at_least(const std::string &version, int major, int minor);
 
 /*
+ * What a call that Client::interrupt() ended before it sent anything
+ * throws: ConnectionLost, nothing stored.
+ */
+ConnectionLost interrupted_before_sending();
+
+/*
  * Whether connection's client encoding is UTF8 now (libpq follows changes
  * of client_encoding); false if the connection is broken.  Never throws.
  */
@@ -63,8 +69,8 @@ public:
     /* Whether the connection still works after the last exchange. */
     bool is_open() const noexcept;
 
-    /* Whether the connection's client encoding is UTF8, as it was opened. */
-    bool utf8() const noexcept { return utf8_; }
+    /* Whether the connection's client encoding is UTF8 (false without one). */
+    bool utf8() const noexcept { return connection_ && client_encoding_is_utf8(*connection_); }
 
     /*
      * Whether the connection still looks usable, found without sending
@@ -141,7 +147,6 @@ private:
     std::chrono::milliseconds statement_timeout_;
     std::unique_ptr<pqxx::connection> connection_;
     std::string extension_version_;
-    bool utf8_ = false;
     bool ever_opened_ = false;
     bool opened_in_call_ = false;
 };

@@ -214,15 +214,6 @@ bool valid_utf8(std::string_view text) noexcept
 
 } // namespace
 
-void refuse_invalid_utf8(const std::vector<std::string> &urls)
-{
-    for (std::size_t i = 0; i < urls.size(); ++i)
-        if (!valid_utf8(urls[i]))
-            throw InvalidUrl("URL " + std::to_string(i + 1) + " of " + std::to_string(urls.size()) +
-                                 " is not valid UTF-8, the connection's client encoding",
-                             "22021", {}, i);
-}
-
 void refuse_invalid_utf8_key(std::string_view key, const std::string &what)
 {
     if (!valid_utf8(key))
@@ -233,7 +224,11 @@ void refuse_invalid_utf8_key(std::string_view key, const std::string &what)
 void refuse_invalid_utf8(const std::vector<std::string> &urls,
                          const std::vector<std::string> *keys)
 {
-    refuse_invalid_utf8(urls);
+    for (std::size_t i = 0; i < urls.size(); ++i)
+        if (!valid_utf8(urls[i]))
+            throw InvalidUrl("URL " + std::to_string(i + 1) + " of " + std::to_string(urls.size()) +
+                                 " is not valid UTF-8, the connection's client encoding",
+                             "22021", {}, i);
     if (keys)
         for (std::size_t i = 0; i < keys->size(); ++i)
             refuse_invalid_utf8_key((*keys)[i], "idempotency key " + std::to_string(i + 1) +

@@ -48,7 +48,6 @@ void refuse_nul_bytes(const std::vector<std::string> &urls);
  * naming them: a URL of a batch (InvalidUrl with its position), a caller's
  * idempotency key (InvalidArgument; what names it).
  */
-void refuse_invalid_utf8(const std::vector<std::string> &urls);
 void refuse_invalid_utf8_key(std::string_view key, const std::string &what);
 /* Both for a batch: its URLs, then the caller's keys (keys may be null). */
 void refuse_invalid_utf8(const std::vector<std::string> &urls,
