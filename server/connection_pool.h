@@ -49,10 +49,10 @@ public:
         Client &client() { return *client_; }
 
         /*
-         * Opens the client's connection if it has none (a new one, or one
-         * whose last attempt failed), throwing what Client::connect()
-         * throws; then the Client is dropped with the lease, and its slot
-         * freed.
+         * Opens the client's connection unless connected() (a new one, one
+         * whose last attempt failed, or one known to be broken), throwing
+         * what Client::connect() throws; then the Client is dropped with
+         * the lease, and its slot freed.
          */
         void connect();
 
@@ -73,6 +73,9 @@ public:
     std::optional<Lease> acquire(std::chrono::steady_clock::time_point deadline);
 
     PoolCounts counts() const;
+
+    /* The options every connection of the pool is made with. */
+    const ClientOptions &options() const { return options_; }
 
 private:
     void give_back(std::unique_ptr<Client> client);

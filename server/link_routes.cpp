@@ -6,7 +6,6 @@
 #include "link_routes.h"
 
 #include <algorithm>
-
 #include <chrono>
 
 #include <boost/json.hpp>

@@ -17,6 +17,7 @@
  */
 #include "router.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -413,8 +414,8 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_json(request);
         std::vector<std::string> urls = parse_batch(request.body());
         std::optional<std::string> key = idempotency_key(request, max_batch_key_bytes);
-        /* shorten_many sends one statement per chunk of URLs. */
-        const std::size_t chunk = ClientOptions{}.batch_chunk_size;
+        /* shorten_many sends one statement per chunk of URLs (0 is taken as 1). */
+        const std::size_t chunk = std::max<std::size_t>(pool_.options().batch_chunk_size, 1);
         const std::size_t statements = 2 + (urls.size() + chunk - 1) / chunk;
         return run_on_worker(
             [urls = std::move(urls), key = std::move(key), settings](Client &client) {

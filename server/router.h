@@ -19,10 +19,10 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "api_keys.h"
+#include "call_deadline.h"
 #include "connection_pool.h"
 #include "http_types.h"
 #include "link_routes.h"
-#include "call_deadline.h"
 #include "metrics.h"
 #include "redirect_connections.h"
 
