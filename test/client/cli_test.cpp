@@ -458,6 +458,17 @@ boost::json::object json_line(const std::string &line)
     return boost::json::parse(line).as_object();
 }
 
+/* An import of text that has a line the server refuses: exit 3, one line on stderr. */
+CliRun refused_import(const std::string &tag, const std::string &text)
+{
+    const std::filesystem::path bad = file_with(tag, text);
+    const CliRun refused = run({"import", bad.string()});
+    std::filesystem::remove(bad);
+    EXPECT_EQ(refused.status, 3);
+    expect_one_error_line(refused);
+    return refused;
+}
+
 } // namespace
 
 TEST(Cli, VersionPrintsTheClientVersion)
@@ -547,12 +558,8 @@ TEST(Cli, ShortenChecksEveryUrlBeforeStoringAny)
 TEST(Cli, ImportNamesALineThatIsNotUtf8)
 {
     const std::string first = unique_url("cli-not-utf8");
-    const std::filesystem::path bad =
-        file_with("import-not-utf8", "# header\n" + first + "\nhttps://example.com/\xff\n");
-    const CliRun refused = run({"import", bad.string()});
-    std::filesystem::remove(bad);
-    EXPECT_EQ(refused.status, 3);
-    expect_one_error_line(refused);
+    const CliRun refused =
+        refused_import("import-not-utf8", "# header\n" + first + "\nhttps://example.com/\xff\n");
     EXPECT_NE(refused.err.find("line 3 of"), std::string::npos) << refused.err;
     EXPECT_NE(refused.err.find("not valid UTF-8"), std::string::npos) << refused.err;
     EXPECT_EQ(links_to(first), 0);
@@ -561,12 +568,8 @@ TEST(Cli, ImportNamesALineThatIsNotUtf8)
 TEST(Cli, ImportNamesTheLineTrimsAndSkipsCommentsAndBatches)
 {
     const std::string first = unique_url("cli-lines", 1);
-    const std::filesystem::path bad = file_with(
+    const CliRun refused = refused_import(
         "import-lines", "# header\n\n  " + first + "  \n\t\nhttps://user@example.com/\n");
-    const CliRun refused = run({"import", bad.string()});
-    std::filesystem::remove(bad);
-    EXPECT_EQ(refused.status, 3);
-    expect_one_error_line(refused);
     EXPECT_NE(refused.err.find("line 5 of"), std::string::npos) << refused.err;
     EXPECT_NE(refused.err.find("stored nothing"), std::string::npos) << refused.err;
     EXPECT_EQ(links_to(first), 0);

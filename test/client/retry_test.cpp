@@ -10,6 +10,7 @@
  */
 #include <chrono>
 #include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,25 @@ ClientOptions recording(std::vector<RetryEvent> &events, Isolation isolation = I
     options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
     return options;
 }
+
+/*
+ * A stored link that another transaction has clicked and keeps locked
+ * until release() rolls it back: a resolve of it waits on the row.
+ */
+struct HeldLink {
+    explicit HeldLink(const std::string &tag)
+        : url(unique_url(tag)), code(Client(dsn()).shorten(url)), other(connect()),
+          clicking(*other)
+    {
+        clicking.exec_params("SELECT resolve_url($1)", code);
+    }
+    void release() { clicking.abort(); }
+
+    const std::string url;
+    const std::string code;
+    std::unique_ptr<pqxx::connection> other;
+    pqxx::work clicking;
+};
 
 } // namespace
 
@@ -157,13 +177,9 @@ TEST(Retry, ConnectionLostWhileAStatementRunsIsOutcomeUnknownAndNotRetried)
 
 TEST(Retry, ConnectionLostInsideAnExplicitTransactionIsRetried)
 {
-    const std::string url = unique_url("txn-kill");
-    const std::string code = Client(dsn()).shorten(url);
-
     /* Another transaction clicks and keeps the row locked, then rolls back. */
-    auto other = connect();
-    pqxx::work clicking(*other);
-    clicking.exec_params("SELECT resolve_url($1)", code);
+    HeldLink held("txn-kill");
+    const std::string &url = held.url, &code = held.code;
 
     std::vector<RetryEvent> events;
     const std::string name = unique_application_name("txn-kill");
@@ -171,7 +187,7 @@ TEST(Retry, ConnectionLostInsideAnExplicitTransactionIsRetried)
 
     /* Killed before COMMIT: the server rolls the client's work back. */
     auto call = call_with_backend_killed(name, [&] { return client.resolve(code); });
-    clicking.abort();
+    held.release();
 
     EXPECT_EQ(finish(call), url);
     ASSERT_EQ(events.size(), 1u);
@@ -184,12 +200,8 @@ TEST(Retry, ConnectionLostInsideAnExplicitTransactionIsRetried)
  * connection is no reconnect, so the call still has its one. */
 TEST(Retry, ADeferredClientsFirstCallStillHasItsReconnect)
 {
-    const std::string url = unique_url("txn-kill-deferred");
-    const std::string code = Client(dsn()).shorten(url);
-
-    auto other = connect();
-    pqxx::work clicking(*other);
-    clicking.exec_params("SELECT resolve_url($1)", code);
+    HeldLink held("txn-kill-deferred");
+    const std::string &url = held.url, &code = held.code;
 
     std::vector<RetryEvent> events;
     const std::string name = unique_application_name("txn-kill-deferred");
@@ -202,7 +214,7 @@ TEST(Retry, ADeferredClientsFirstCallStillHasItsReconnect)
     const int pid = backend_pid(name);
     wait_until_waiting_on_lock(pid);
     terminate_backend(pid);
-    clicking.abort();
+    held.release();
 
     EXPECT_EQ(finish(call), url);
     ASSERT_EQ(events.size(), 1u);
