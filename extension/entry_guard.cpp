@@ -7,6 +7,15 @@
 
 #include <exception>
 
+/* Calls of the module's SQL functions on this backend's stack. */
+static int calls_running = 0;
+
+int
+module_calls_running(void)
+{
+    return calls_running;
+}
+
 /*
  * Runs body(fcinfo) with pg_catalog as the whole search path
  * (search_path_guard.h), the guarantee the functions once bought with
@@ -16,9 +25,10 @@
  * handler would leak the exception object and leave the C++ runtime's
  * record of caught exceptions inconsistent.
  *
- * A PostgreSQL error raised inside body longjmps straight through this
- * frame, which holds nothing with a destructor; the abort that follows
- * pops the search path, as it does after the ereport below.
+ * A PostgreSQL error raised inside body longjmps through this frame,
+ * which holds nothing with a destructor: PG_CATCH only counts the call as
+ * ended and throws the error on; the abort that follows pops the search
+ * path, as it does after the ereport below.
  */
 Datum
 call_guarded(PGFunction body, FunctionCallInfo fcinfo)
@@ -28,15 +38,26 @@ call_guarded(PGFunction body, FunctionCallInfo fcinfo)
     Datum result = (Datum) 0;
 
     push_catalog_search_path();
-    try {
-        result = body(fcinfo);
-    } catch (const std::exception &e) {
-        strlcpy(message, e.what(), sizeof(message));
-        failed = true;
-    } catch (...) {
-        strlcpy(message, "an exception of unknown type", sizeof(message));
-        failed = true;
+    calls_running++;
+    PG_TRY();
+    {
+        try {
+            result = body(fcinfo);
+        } catch (const std::exception &e) {
+            strlcpy(message, e.what(), sizeof(message));
+            failed = true;
+        } catch (...) {
+            strlcpy(message, "an exception of unknown type", sizeof(message));
+            failed = true;
+        }
     }
+    PG_CATCH();
+    {
+        calls_running--;
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    calls_running--;
 
     if (failed)
         ereport(ERROR,

@@ -16,6 +16,14 @@
 
 Datum call_guarded(PGFunction body, FunctionCallInfo fcinfo);
 
+/*
+ * How many calls of the module's SQL functions are on this backend's
+ * stack, the current one included: more than one when a statement of the
+ * module fired user code (a trigger, a CHECK function) that called the
+ * module again.  Kept exact through errors.
+ */
+int module_calls_running(void);
+
 /* Declares the SQL-callable symbol `name`, running `body` under the guard. */
 #define URL_SHORTENER_SQL_FUNCTION(name, body) \
     extern "C" { \

@@ -10,6 +10,7 @@
 
 #include "code_alphabet.h"
 #include "code_generator.h"
+#include "entry_guard.h"
 #include "reserved_codes.h"
 #include "settings.h"
 
@@ -74,6 +75,13 @@ static SPIPlanPtr *const kept_plans[] = {
 };
 
 /*
+ * Plans let go of while a call further up the stack may still be running
+ * them (drop_kept_plans), in TopMemoryContext; freed by the next call
+ * that is alone on the stack.
+ */
+static List *superseded_plans = NIL;
+
+/*
  * What retiring a link sets: the URL goes (vacuum reclaims its space), the
  * row stays as a tombstone holding the code, so the code can never lead
  * anywhere else.  A statement text fragment, shared by delete and purge.
@@ -129,6 +137,45 @@ free_plan(SPIPlanPtr *plan)
     if (*plan != NULL)
         SPI_freeplan(*plan);
     *plan = NULL;
+}
+
+/*
+ * Lets go of every kept plan, before new ones are prepared.  When this
+ * call was made by user code that a statement of an outer call fired (a
+ * trigger on urls, a CHECK function), that statement is one of the plans,
+ * and SPI goes on reading it once this call returns: such plans are only
+ * set aside, to be freed by free_superseded_plans.
+ */
+static void
+drop_kept_plans(void)
+{
+    if (module_calls_running() <= 1) {
+        for (SPIPlanPtr *plan : kept_plans)
+            free_plan(plan);
+        return;
+    }
+    for (SPIPlanPtr *plan : kept_plans) {
+        if (*plan == NULL)
+            continue;
+        const MemoryContext old_context = MemoryContextSwitchTo(TopMemoryContext);
+        superseded_plans = lappend(superseded_plans, *plan);
+        MemoryContextSwitchTo(old_context);
+        *plan = NULL;
+    }
+    ereport(DEBUG1,
+            (errmsg_internal("url_shortener prepares its statements again under a call that may be running them: the old ones are freed later")));
+}
+
+/* Frees what drop_kept_plans set aside; only when no other call runs. */
+static void
+free_superseded_plans(void)
+{
+    ListCell *cell;
+
+    foreach (cell, superseded_plans)
+        SPI_freeplan((SPIPlanPtr) lfirst(cell));
+    list_free(superseded_plans);
+    superseded_plans = NIL;
 }
 
 bool
@@ -191,6 +238,8 @@ open_link_store(Oid function_oid)
 {
     const Oid nsp = get_func_namespace(function_oid);
 
+    if (superseded_plans != NIL && module_calls_running() <= 1)
+        free_superseded_plans();
     if (nsp == store_namespace && insert_plan != NULL)
         return;
 
@@ -229,8 +278,7 @@ open_link_store(Oid function_oid)
         return;
     }
 
-    for (SPIPlanPtr *plan : kept_plans)
-        free_plan(plan);
+    drop_kept_plans();
     store_namespace = InvalidOid;
     if (store_schema_name != NULL)
         pfree(store_schema_name);

@@ -31,6 +31,43 @@ SELECT code_length, links FROM links2.url_shortener_capacity();
 SELECT count(short_code) AS batch FROM links2.shorten_urls(ARRAY['https://example.com/batch']);
 SELECT links2.shorten_url_locked('https://example.com/locked') IS NOT NULL AS locked;
 
+-- A rename seen by a call that a statement of another call fired (user
+-- code in a trigger on urls): the inner call prepares the statements
+-- again, but the old ones, the outer call's INSERT among them, are kept
+-- until no call runs (SPI goes on reading that INSERT once the trigger
+-- returns); DEBUG1 says so.  Both calls finish, and the next call frees
+-- the old plans.  The inner calls include one that fails: the module's
+-- count of its calls on the stack stays exact through errors.
+CREATE FUNCTION public.rename_and_resolve() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.original_url LIKE '%/reentered' THEN
+        BEGIN
+            PERFORM links2.shorten_url('not a URL');
+        EXCEPTION WHEN invalid_parameter_value THEN
+            RAISE NOTICE 'inner call failed: %', SQLERRM;
+        END;
+        ALTER SCHEMA links2 RENAME TO links3;
+        RAISE NOTICE 'inner call: %', links3.resolve_url('before');
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER rename_and_resolve BEFORE INSERT ON links2.urls
+    FOR EACH ROW EXECUTE FUNCTION public.rename_and_resolve();
+SET client_min_messages = debug1;
+SELECT links2.shorten_url('https://example.com/reentered', alias => 'reentered') AS outer_call;
+RESET client_min_messages;
+SELECT links3.resolve_url('reentered') AS resolved, links3.resolve_url('before') AS before;
+SELECT short_code, clicks FROM links3.url_stats('before');
+DROP TRIGGER rename_and_resolve ON links3.urls;
+DROP FUNCTION public.rename_and_resolve();
+-- With no call running, a rename frees the old plans at once: no DEBUG1.
+ALTER SCHEMA links3 RENAME TO links4;
+SET client_min_messages = debug1;
+SELECT links4.resolve_url('reentered') AS resolved;
+RESET client_min_messages;
+
 DROP EXTENSION url_shortener;
-DROP SCHEMA links2;
+DROP SCHEMA links4;
 CREATE EXTENSION url_shortener;
