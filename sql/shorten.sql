@@ -59,6 +59,8 @@ ROLLBACK;
 -- A hostile search_path cannot redirect the extension: a shadowing table,
 -- a shadowing = operator and functions in a schema searched first are ignored,
 -- also by a new session whose first call prepares the plans under that path.
+-- pg_catalog is named last, so that it is not searched first (as it is when
+-- a path leaves it out): the shadows win for the caller's own SQL.
 \c
 CREATE SCHEMA hostile;
 CREATE TABLE hostile.urls (short_code text, original_url text, clicks bigint, created_at timestamptz);
@@ -66,10 +68,11 @@ CREATE FUNCTION hostile.texteq_always(text, text) RETURNS boolean
     LANGUAGE sql AS 'SELECT true';
 CREATE OPERATOR hostile.= (LEFTARG = text, RIGHTARG = text, FUNCTION = hostile.texteq_always);
 CREATE FUNCTION hostile.now() RETURNS timestamptz LANGUAGE sql AS $$SELECT 'epoch'::timestamptz$$;
-SET search_path = hostile, public;
+SET search_path = hostile, public, pg_catalog;
+SELECT 'a'::text = 'b'::text AS shadow_equal, now() = 'epoch' AS shadow_now;
 SELECT public.shorten_url('https://path.example/') AS path_code \gset
-SELECT count(*) AS rows_in_hostile_table FROM hostile.urls;
-SELECT original_url, created_at > 'epoch' AS real_now FROM public.urls WHERE short_code = :'path_code';
 SELECT public.resolve_url(:'path_code') AS resolved, public.resolve_url('no-such-code') AS unknown;
 RESET search_path;
+SELECT count(*) AS rows_in_hostile_table FROM hostile.urls;
+SELECT original_url, created_at > 'epoch' AS real_now, clicks FROM public.urls WHERE short_code = :'path_code';
 DROP SCHEMA hostile CASCADE;
