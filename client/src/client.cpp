@@ -293,11 +293,11 @@ std::string Client::shorten_locked(std::string_view url)
 
 std::optional<std::string> Client::resolve(std::string_view code)
 {
+    Session &s = session();     /* first: a moved-from Client throws, whatever the code */
     /* No stored code holds a NUL byte or one above 0x7f (impossible_code). */
     if (impossible_code(code))
         return std::nullopt;
     const std::string argument(code);
-    Session &s = session();
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                             [&](pqxx::transaction_base &t) {
                                 return optional_text(

@@ -90,6 +90,17 @@ static bool refuses_an_option(const std::string &server_text, const CallArgument
     return false;
 }
 
+std::string sqlstate_of(const pqxx::sql_error &e)
+{
+    if (!e.sqlstate().empty())
+        return e.sqlstate();
+    if (dynamic_cast<const pqxx::insufficient_privilege *>(&e) != nullptr)
+        return "42501";
+    if (dynamic_cast<const pqxx::too_many_connections *>(&e) != nullptr)
+        return "53300";
+    return {};
+}
+
 std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::string &server_text,
                                       const CallArguments &arguments)
 {
@@ -147,7 +158,7 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
     } catch (const pqxx::sql_error &e) {
         if (!connection_open)
             return connection_gone(e.what(), in_explicit_transaction, arguments);
-        return give_up(error_for_sqlstate(e.sqlstate(), e.what(), arguments));
+        return give_up(error_for_sqlstate(sqlstate_of(e), e.what(), arguments));
     } catch (const pqxx::failure &e) {
         if (!connection_open)
             return connection_gone(e.what(), in_explicit_transaction, arguments);

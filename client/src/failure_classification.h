@@ -17,6 +17,8 @@
 #include <exception>
 #include <string>
 
+#include <pqxx/except>
+
 #include "url_shortener/client.h"
 
 namespace url_shortener {
@@ -71,6 +73,16 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
  */
 std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::string &server_text,
                                       const CallArguments &arguments = {});
+
+/* What setup statements send (SET, the lookup, PREPARE): no URL, no option. */
+inline constexpr CallArguments setup_arguments{false, false, false};
+
+/*
+ * The SQLSTATE of a server's report.  libpqxx 6.4 leaves it out of two of
+ * the classes it throws (insufficient_privilege for 42501,
+ * too_many_connections for 53300); those are filled in from the class.
+ */
+std::string sqlstate_of(const pqxx::sql_error &e);
 
 /* SQLSTATEs the client assigns on the server's behalf. */
 inline constexpr const char *sqlstate_cannot_connect = "08001";     /* sqlclient_unable_to_establish_sqlconnection */

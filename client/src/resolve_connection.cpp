@@ -72,7 +72,8 @@ Result checked(PGconn *conn, PGresult *raw)
     }
     const char *sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
     std::rethrow_exception(
-        error_for_sqlstate(sqlstate ? sqlstate : "", PQresultErrorMessage(result.get())));
+        error_for_sqlstate(sqlstate ? sqlstate : "", PQresultErrorMessage(result.get()),
+                           setup_arguments));
 }
 
 /* Whether a statement's error means the connection is gone (or going:

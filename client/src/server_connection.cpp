@@ -212,7 +212,7 @@ void ServerConnection::prepare_statements(pqxx::connection &opened)
                 opened.prepare_now(s.name);
             }
     } catch (const pqxx::sql_error &e) {
-        std::rethrow_exception(error_for_sqlstate(e.sqlstate(), e.what()));
+        std::rethrow_exception(error_for_sqlstate(sqlstate_of(e), e.what(), setup_arguments));
     } catch (const pqxx::failure &e) {
         throw ConnectionLost("lost the connection while preparing statements: " +
                                  one_line(e.what()),

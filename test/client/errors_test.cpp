@@ -14,6 +14,7 @@
 
 #include "test_database.h"
 #include "url_shortener/client.h"
+#include "url_shortener/resolve_connection.h"
 #include "url_shortener/transactional.h"
 
 using namespace url_shortener;
@@ -328,6 +329,7 @@ TEST(Errors, BadOptionsAreInvalidArgumentNotInvalidUrl)
     }
     try {
         client.shorten(url, reserved);
+        ADD_FAILURE() << "accepted a reserved alias";
     } catch (const InvalidInput &e) {
         EXPECT_EQ(e.primary_message(), "alias \"admin\" is reserved");
         EXPECT_FALSE(e.hint().empty());
@@ -412,8 +414,60 @@ TEST(Errors, AMovedFromClientThrowsAClearError)
         EXPECT_NE(std::string(e.what()).find("moved from"), std::string::npos) << e.what();
     }
     EXPECT_THROW(client.resolve("x"), Error);
+    EXPECT_THROW(client.resolve("\xc3\xa9"), Error);   /* a code no link can have: still refused */
     EXPECT_THROW(client.server_version(), Error);
     EXPECT_EQ(other.resolve(other.shorten(unique_url("moved"))), unique_url("moved"));
     client = std::move(other);   /* assigning makes it usable again */
     EXPECT_TRUE(client.resolve(client.shorten(unique_url("moved", 2))));
+}
+
+/*
+ * libpqxx 6.4 throws its insufficient_privilege without the SQLSTATE; the
+ * client fills it in, so a role without EXECUTE gets ServerError 42501.
+ */
+TEST(Errors, AMissingPrivilegeIsAServerErrorWithItsSqlstate)
+{
+    {
+        auto admin = connect();
+        pqxx::nontransaction t(*admin);
+        t.exec("DROP ROLE IF EXISTS url_shortener_no_execute");
+        t.exec("CREATE ROLE url_shortener_no_execute LOGIN PASSWORD 'no-execute'");
+    }
+    {
+        Client client(dsn("user=url_shortener_no_execute password=no-execute"));
+        const long long before = link_count();
+        try {
+            client.shorten(unique_url("no-execute"));
+            ADD_FAILURE() << "a role without EXECUTE stored a link";
+        } catch (const ServerError &e) {
+            EXPECT_EQ(e.sqlstate(), "42501") << e.what();
+            EXPECT_EQ(e.primary_message(), "permission denied for function shorten_url");
+        }
+        EXPECT_EQ(link_count(), before);
+    }
+    auto admin = connect();
+    pqxx::nontransaction(*admin).exec("DROP ROLE url_shortener_no_execute");
+}
+
+/*
+ * A setting the server refuses while a connection is set up is the
+ * caller's InvalidArgument (the constructors throw nothing else for it),
+ * not an InvalidUrl: no URL was sent.
+ */
+TEST(Errors, ASettingRefusedWhileConnectingIsInvalidArgument)
+{
+    ClientOptions options;
+    options.statement_timeout = std::chrono::hours(24 * 30);   /* over INT_MAX ms */
+    try {
+        Client client(dsn(), options);
+        ADD_FAILURE() << "connected with a 30-day statement_timeout";
+    } catch (const InvalidArgument &e) {
+        EXPECT_EQ(e.sqlstate(), "22023") << e.what();
+    }
+    try {
+        ResolveConnection connection(dsn(), options);
+        ADD_FAILURE() << "connected with a 30-day statement_timeout";
+    } catch (const InvalidArgument &e) {
+        EXPECT_EQ(e.sqlstate(), "22023") << e.what();
+    }
 }
