@@ -95,6 +95,11 @@ int shorten_command(Client &client, Output &out, std::vector<std::string> argume
         std::cerr << "url-shortener: shorten -: standard input held no URL\n";
         return exit_usage;
     }
+    if (!options.alias.empty() && urls.size() > 1) {
+        std::cerr << "url-shortener: shorten -: --alias names one link, standard input held "
+                  << urls.size() << " URLs; stored nothing\n";
+        return exit_usage;
+    }
     const LinkOptions link = link_options(options);
     const bool plain = !link.alias && !link.reuse && !link.expires_at && !link.max_clicks;
 

@@ -17,6 +17,7 @@
  *    PGOPTIONS, ...).  Exit codes: exit_codes.h.
  */
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -84,6 +85,9 @@ long long whole_number(const std::string &option, const std::string &text, long 
 
 int main(int argc, char **argv)
 {
+    /* A reader that goes away is a failed write (exit 6 below, with a
+     * message), not a silent death by SIGPIPE after links were stored. */
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{"Shorten and resolve links stored by the url_shortener PostgreSQL extension."};
     app.footer(exit_code_help);
     app.set_version_flag("--version", std::string("url-shortener ") + URL_SHORTENER_CLIENT_VERSION,
@@ -129,14 +133,19 @@ int main(int argc, char **argv)
                       "Serialize code generation with other --locked callers (shorten_url_locked)");
     CLI::Option *alias_option = shorten->add_option(
         "--alias", shorten_options.alias, "Store under this code (A-Z a-z 0-9 _ -, up to 64) instead of a random one");
-    shorten->add_flag("--reuse", shorten_options.reuse,
-                      "Print the URL's existing reusable link, or make one")
-        ->excludes(alias_option);
+    CLI::Option *reuse_option =
+        shorten->add_flag("--reuse", shorten_options.reuse,
+                          "Print the URL's existing reusable link, or make one")
+            ->excludes(alias_option);
+    /* A reusable link has no limits (the extension refuses the mix): a
+     * usage error here, as --reuse with --alias is. */
     shorten->add_option("--expires-in", expires_in,
                         "The link resolves for this many seconds from now (1 to 100 years)")
-        ->type_name("SECONDS");
+        ->type_name("SECONDS")
+        ->excludes(reuse_option);
     shorten->add_option("--max-clicks", max_clicks, "The link resolves this many times, then no more")
-        ->type_name("N");
+        ->type_name("N")
+        ->excludes(reuse_option);
     shorten->footer(exit_code_help);
 
     std::string edit_url;
@@ -193,6 +202,9 @@ int main(int argc, char **argv)
 
     try {
         app.parse(argc, argv);
+        /* An alias names one link; "-" is checked once stdin is read. */
+        if (alias_option->count() > 0 && urls.size() > 1)
+            throw UsageError{"--alias names one link: give one URL"};
         if (!expires_in.empty())
             shorten_options.expires_in_seconds =
                 whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);

@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <future>
 #include <thread>
 #include <cstdio>
@@ -279,6 +280,66 @@ TEST(Cli, OutputThatCannotBeWrittenExitsSixThoughTheLinkIsStored)
     expect_one_error_line(r);
     EXPECT_NE(r.err.find("could not write the output"), std::string::npos) << r.err;
     EXPECT_EQ(links_to(url), 1);
+}
+
+/*
+ * A reader that is gone (a pipe whose read end is closed before the CLI
+ * starts: every write fails with EPIPE) is the same failure, not a death
+ * by SIGPIPE with nothing said.
+ */
+TEST(Cli, AClosedOutputPipeExitsSixThoughTheLinkIsStored)
+{
+    const std::string url = unique_url("cli-closed-pipe");
+    const std::filesystem::path err = scratch_file("closed-pipe-stderr");
+    const std::string command = "PGDATABASE=" + std::string(database_name) + " " +
+                                quoted(URL_SHORTENER_CLI) + " shorten " + quoted(url) +
+                                " < /dev/null 2>" + quoted(err.string());
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    close(fds[0]);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);   /* as a shell starts it, whatever this process set */
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[1]);
+        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char *>(nullptr));
+        _exit(127);
+    }
+    close(fds[1]);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    const CliRun r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, "", read_file(err)};
+    std::filesystem::remove(err);
+    EXPECT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status);
+    EXPECT_EQ(r.status, 6) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("could not write the output"), std::string::npos) << r.err;
+    EXPECT_EQ(links_to(url), 1);
+}
+
+/* An alias names one link; a reusable link has no limits.  Usage errors
+ * both, before anything is stored, also for URLs read from stdin. */
+TEST(Cli, OptionsThatCannotGoTogetherAreUsageErrors)
+{
+    const std::string alias = "cli-one-alias-" + std::to_string(getpid());
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"shorten", "--alias", alias, unique_url("cli-one-alias", 1), unique_url("cli-one-alias", 2)},
+             {"shorten", "--reuse", "--expires-in", "100", unique_url("cli-one-alias", 1)},
+             {"shorten", "--reuse", "--max-clicks", "3", unique_url("cli-one-alias", 1)}}) {
+        const CliRun r = run(args);
+        EXPECT_EQ(r.status, 2) << args[1] << " " << args[2] << ": " << r.err;
+        EXPECT_EQ(r.out, "");
+        expect_one_error_line(r);
+    }
+    const std::filesystem::path input = scratch_file("one-alias");
+    std::ofstream(input) << unique_url("cli-one-alias", 1) << "\n" << unique_url("cli-one-alias", 2) << "\n";
+    const CliRun from_stdin = run({"shorten", "--alias", alias, "-"}, {}, "< " + quoted(input.string()));
+    std::filesystem::remove(input);
+    EXPECT_EQ(from_stdin.status, 2) << from_stdin.err;
+    expect_one_error_line(from_stdin);
+    EXPECT_EQ(links_to(unique_url("cli-one-alias", 1)), 0);
+    EXPECT_EQ(links_to(unique_url("cli-one-alias", 2)), 0);
 }
 
 TEST(Cli, ABaseUrlThatIsNotPrintableAsciiIsAUsageError)
