@@ -761,6 +761,16 @@ TEST(Cli, BashCompletionCompletesCommandsAndTheManPageIsBuilt)
                   "COMP_WORDS=(url-shortener shorten --lo); COMP_CWORD=2; _url_shortener; "
                   "echo \"${COMPREPLY[*]}\""),
               "shorten\n--locked\n");
+    /* Global options after the subcommand; a file name with a space is one word. */
+    const std::filesystem::path dir = scratch_file("completion");
+    std::filesystem::create_directories(dir / "comp dir");
+    EXPECT_EQ(with_completion("cd " + quoted(dir.string()) + "; "
+                              "COMP_WORDS=(url-shortener shorten --js); COMP_CWORD=2; _url_shortener; "
+                              "echo \"${COMPREPLY[*]}\"; "
+                              "COMP_WORDS=(url-shortener import comp); COMP_CWORD=2; _url_shortener; "
+                              "echo \"${#COMPREPLY[@]}:${COMPREPLY[0]}\""),
+              "--json\n1:comp dir\n");
+    std::filesystem::remove_all(dir);
 
     const std::string man = read_file(URL_SHORTENER_MAN_PAGE);
     EXPECT_NE(man.find(".TH URL-SHORTENER"), std::string::npos);
