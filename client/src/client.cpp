@@ -70,8 +70,12 @@ std::string refresh_version(SessionType &s)
     if (!installed)
         throw ServerError("the url_shortener extension is not installed in this database",
                           "42704");
-    if (*installed != s.connection.extension_version())
+    if (*installed != s.connection.extension_version()) {
+        if (s.options.on_retry)
+            s.options.on_retry(RetryEvent{RetryCause::extension_updated, 0,
+                                          std::chrono::milliseconds(0)});
         s.connection.reconnect();
+    }
     return *installed;
 }
 

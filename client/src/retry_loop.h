@@ -9,7 +9,6 @@
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 
 #include <pqxx/except>
 #include <pqxx/nontransaction>
@@ -182,6 +181,9 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
         if (failure.kind == FailureKind::final && !reprepared && !doubt &&
             prepared_for_another_version(connection, failure.error)) {
             reprepared = true;
+            if (options.on_retry)
+                options.on_retry(RetryEvent{RetryCause::extension_updated, attempt,
+                                            std::chrono::milliseconds(0)});
             connection.reconnect();
             continue;
         }
@@ -204,7 +206,7 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
         const auto delay = backoff_delay(options.retry, attempt, random);
         if (options.on_retry)
             options.on_retry(RetryEvent{failure.cause, attempt, delay});
-        std::this_thread::sleep_for(delay);
+        connection.pause(delay);   /* interrupt() ends the wait, and the loop ends the call */
     }
 }
 

@@ -147,10 +147,19 @@ void ServerConnection::watch_socket(int socket) noexcept
 
 void ServerConnection::interrupt() noexcept
 {
-    std::lock_guard<std::mutex> lock(socket_mutex_);
-    interrupted_.store(true);
-    if (interrupt_socket_ >= 0)
-        shutdown(interrupt_socket_, SHUT_RDWR);
+    {
+        std::lock_guard<std::mutex> lock(socket_mutex_);
+        interrupted_.store(true);
+        if (interrupt_socket_ >= 0)
+            shutdown(interrupt_socket_, SHUT_RDWR);
+    }
+    interrupt_signal_.notify_all();
+}
+
+void ServerConnection::pause(std::chrono::milliseconds delay)
+{
+    std::unique_lock<std::mutex> lock(socket_mutex_);
+    interrupt_signal_.wait_for(lock, delay, [this] { return interrupted_.load(); });
 }
 
 void ServerConnection::connect()

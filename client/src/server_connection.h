@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -117,6 +118,12 @@ public:
      */
     void interrupt() noexcept;
 
+    /*
+     * Waits delay (a retry's backoff), or less: until interrupt() is
+     * called, or at once if it was since begin_call().
+     */
+    void pause(std::chrono::milliseconds delay);
+
     /* Whether interrupt() was called since the last begin_call(). */
     bool interrupted() const noexcept { return interrupted_.load(); }
 
@@ -142,6 +149,7 @@ private:
     std::mutex socket_mutex_;
     int interrupt_socket_ = -1;
     std::atomic<bool> interrupted_{false};
+    std::condition_variable interrupt_signal_;   /* wakes pause(); under socket_mutex_ */
 
     std::string connection_string_;
     std::chrono::milliseconds statement_timeout_;

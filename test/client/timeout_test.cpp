@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 
 #include "killed_backend.h"
 #include "silent_listener.h"
@@ -257,6 +258,49 @@ TEST(Interrupt, BeforeAReconnectEndsTheCallWithoutConnecting)
     interrupt_on_retry = false;
     EXPECT_EQ(client.resolve("abc"), std::nullopt);
     EXPECT_TRUE(client.connected());
+}
+
+/*
+ * interrupt() during a retry's backoff ends the wait at once: the call
+ * ends (nothing stored by the failed try, which rolled back) without
+ * waiting out a delay of minutes or trying again.
+ */
+TEST(Interrupt, EndsTheWaitBeforeARetry)
+{
+    const std::string code = Client(dsn()).shorten(unique_url("interrupted-backoff"));
+    Client *interrupting = nullptr;
+    int retries = 0;
+    ClientOptions options;
+    options.isolation = Isolation::repeatable_read;
+    options.retry.base_delay = std::chrono::minutes(4);   /* waits of 2 to 4 minutes */
+    options.retry.max_delay = std::chrono::minutes(4);
+    options.on_retry = [&](const RetryEvent &event) {
+        ++retries;
+        EXPECT_EQ(event.cause, RetryCause::serialization_failure);
+        interrupting->interrupt();   /* as another thread would, during the wait */
+    };
+    const std::string name = unique_application_name("interrupted-backoff");
+    Client client(dsn("application_name=" + name), options);
+    interrupting = &client;
+    const int pid = backend_pid(name);
+
+    /* As in Retry.SerializationFailureIsRetriedInANewTransaction: 40001. */
+    auto other = connect();
+    pqxx::work clicking(*other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
+    wait_until_waiting_on_lock(pid);
+    clicking.commit();
+
+    try {
+        finish(call);
+        ADD_FAILURE() << "the call was tried again after the interrupt";
+    } catch (const ConnectionLost &e) {
+        EXPECT_NE(std::string(e.what()).find("interrupted before it was sent"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(retries, 1);
+    EXPECT_EQ(clicks(code), 1);   /* the other's; the failed try's rolled back */
 }
 
 /* The connect timeout a caller can set its own deadline by, as libpq applies it. */

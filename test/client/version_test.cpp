@@ -6,6 +6,7 @@
  */
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <pqxx/nontransaction>
@@ -56,7 +57,10 @@ TEST(Version, ALiveClientNoticesAlterExtensionUpdate)
 {
     const std::string name = "url_shortener_client_update_test";
     create_database_at(name, "1.0");
-    Client client("dbname=" + name);
+    std::vector<RetryEvent> events;
+    ClientOptions options;
+    options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
+    Client client("dbname=" + name, options);
     const std::string code = client.shorten(unique_url("update-live"));
     try {
         client.stats(code);
@@ -66,6 +70,7 @@ TEST(Version, ALiveClientNoticesAlterExtensionUpdate)
         EXPECT_NE(e.hint().find("ALTER EXTENSION url_shortener UPDATE"), std::string::npos);
     }
     EXPECT_EQ(client.server_version(), "1.0");
+    EXPECT_TRUE(events.empty());
 
     {
         pqxx::connection db("dbname=" + name);
@@ -75,9 +80,12 @@ TEST(Version, ALiveClientNoticesAlterExtensionUpdate)
     const std::string updated = installed_version(name);
     ASSERT_NE(updated, "1.0");
 
-    /* The same Client, not recreated: the 1.1 calls work now. */
+    /* The same Client, not recreated: the 1.1 calls work now, after the
+     * one reconnect that prepares the statements anew, which on_retry hears. */
     const std::optional<LinkStats> st = client.stats(code);
     ASSERT_TRUE(st);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::extension_updated);
     EXPECT_EQ(st->url, unique_url("update-live"));
     LinkOptions once;
     once.max_clicks = 1;
@@ -86,4 +94,5 @@ TEST(Version, ALiveClientNoticesAlterExtensionUpdate)
     EXPECT_FALSE(client.resolve(limited));
     EXPECT_EQ(client.server_version(), updated);
     EXPECT_TRUE(client.resolve(client.shorten(unique_url("update-live", 3))));
+    EXPECT_EQ(events.size(), 1u);
 }

@@ -107,6 +107,9 @@ enum class RetryCause {
     connection_lost,             /* nothing was committed; reconnecting */
     outcome_unknown,             /* lost after sending (or during COMMIT); reconnecting
                                     and sending the same idempotency key(s) again */
+    extension_updated,           /* ALTER EXTENSION ... UPDATE replaced what the
+                                    statements were prepared for (0A000, 42883, 26000;
+                                    nothing done): reconnecting to prepare them anew */
 };
 
 struct RetryEvent {
