@@ -136,7 +136,10 @@ int shorten_command(Client &client, Output &out, std::vector<std::string> argume
             std::string prefix;
             if (urls.size() > 1)
                 prefix = "stored the first " + std::to_string(i) + " of " +
-                         std::to_string(urls.size()) + " URLs (printed above), not the rest: ";
+                         std::to_string(urls.size()) + " URLs (printed above), " +
+                         (dynamic_cast<const OutcomeUnknown *>(&e) != nullptr
+                              ? "this one maybe, not the rest: "
+                              : "not the rest: ");
             prefix += "\"" + urls[i] + "\": ";
             return report_error(e, locked ? "shorten --locked" : "shorten", prefix);
         }
