@@ -424,8 +424,9 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             finish, version, keep_alive, statements);
     }
     case RouteKind::link:
-        require_method(request, {http::verb::get, http::verb::patch, http::verb::delete_});
-        if (request.method() == http::verb::get)
+        require_method(request, {http::verb::get, http::verb::head, http::verb::patch,
+                                 http::verb::delete_});
+        if (request.method() == http::verb::get || request.method() == http::verb::head)
             return run_on_worker(
                 [code, settings](Client &client) { return read_link(client, code, settings); },
                 finish, version, keep_alive);
