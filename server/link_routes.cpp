@@ -59,6 +59,12 @@ bool would_redirect(const LinkStats &stats)
            (!stats.max_clicks || stats.clicks < *stats.max_clicks);
 }
 
+/* Whether if_match asks for particular versions ("*" asks only that the link exists). */
+bool names_versions(const std::optional<IfMatch> &if_match)
+{
+    return if_match && !if_match->any;
+}
+
 } // namespace
 
 Response followed_link(const std::string &code, const std::optional<std::string> &url,
@@ -160,18 +166,30 @@ Response edit_link(Client &client, const std::string &code, const std::string &n
 }
 
 /* enable/disable say only whether the state changed; "nothing changed" is
- * told apart from "no such link" by one more look. */
-Response set_link_enabled(Client &client, const std::string &code, bool enabled)
+ * told apart from "no such link" by one more look (enable_at and
+ * disable_at tell it themselves). */
+Response set_link_enabled(Client &client, const std::string &code, bool enabled,
+                          const std::optional<IfMatch> &if_match)
 {
+    if (names_versions(if_match)) {
+        if (!(enabled ? client.enable_at(code, if_match->versions)
+                      : client.disable_at(code, if_match->versions)))
+            throw ProblemError(no_such_link(code));
+        return no_content();
+    }
     const bool changed = enabled ? client.enable(code) : client.disable(code);
     if (!changed && !client.stats(code))
         throw ProblemError(no_such_link(code));
     return no_content();
 }
 
-Response delete_link(Client &client, const std::string &code)
+Response delete_link(Client &client, const std::string &code,
+                     const std::optional<IfMatch> &if_match)
 {
-    if (!client.remove(code))
+    const bool removed = names_versions(if_match)
+                             ? client.remove_at(code, if_match->versions).value_or(false)
+                             : client.remove(code);
+    if (!removed)
         throw ProblemError(no_such_link(code));
     return no_content();
 }

@@ -71,11 +71,18 @@ struct IfMatch {
 Response edit_link(Client &client, const std::string &code, const std::string &new_url,
                    const IfMatch &if_match, const LinkSettings &settings);
 
-/* POST /api/v1/links/{code}/enable or /disable: 204, or 404 for an unknown code. */
-Response set_link_enabled(Client &client, const std::string &code, bool enabled);
+/*
+ * POST /api/v1/links/{code}/enable or /disable: 204, or 404 for an unknown
+ * code.  With if_match (other than "*"), only while the link is at a
+ * version it names, else 412; the version is read and the state changed in
+ * one transaction (Client::enable_at), so no edit can come in between.
+ */
+Response set_link_enabled(Client &client, const std::string &code, bool enabled,
+                          const std::optional<IfMatch> &if_match);
 
-/* DELETE /api/v1/links/{code}: 204, or 404. */
-Response delete_link(Client &client, const std::string &code);
+/* DELETE /api/v1/links/{code}: 204, or 404; if_match as for set_link_enabled. */
+Response delete_link(Client &client, const std::string &code,
+                     const std::optional<IfMatch> &if_match);
 
 /* GET /readyz on a worker: 200 if the database answers a query. */
 Response database_ready(Client &client);

@@ -8,6 +8,11 @@
  *    and alias the extension allows); anything else cannot name a link and
  *    is a 404 without asking the database.
  *
+ *    If-Match: PATCH needs it (428 without); DELETE, /disable and /enable
+ *    honour it when sent (412 unless it names the link's version, checked
+ *    in the transaction that makes the change) and act unconditionally
+ *    without it.
+ *
  *    Idempotency-Key (POST /api/v1/links and /batch): the header's key goes
  *    to the extension as the link's idempotency key; in a batch, element n
  *    (1-based) gets the key "<key>:<n>".  A repeat with the same key and
@@ -182,19 +187,15 @@ std::optional<long long> version_named(std::string_view tag)
 }
 
 /*
- * The If-Match header(s) of a PATCH (RFC 9110: "*" or a list of entity
- * tags, W/"..." or "...", over one or more header lines).  428 without
- * one, as the route needs it to be race-free; 400 if one is not that
- * syntax.
+ * The If-Match header(s) of a request on a link (RFC 9110: "*" or a list
+ * of entity tags, W/"..." or "...", over one or more header lines), or
+ * std::nullopt without one; 400 if one is not that syntax.
  */
-IfMatch if_match(const Request &request)
+std::optional<IfMatch> if_match(const Request &request)
 {
     const auto [first, last] = request.equal_range(http::field::if_match);
     if (first == last)
-        throw ProblemError(Problem{http::status::precondition_required, "if-match-required",
-                                   "If-Match required",
-                                   "Send If-Match with the ETag from GET /api/v1/links/{code}, so "
-                                   "an edit cannot overwrite someone else's."});
+        return std::nullopt;
     const auto malformed = [] {
         return bad_request("If-Match must be \"*\" or entity tags as GET "
                            "/api/v1/links/{code} returns them in ETag, such as \"3\" (with "
@@ -243,6 +244,18 @@ IfMatch if_match(const Request &request)
     if (elements == 0 || (result.any && elements > 1))
         throw malformed();
     return result;
+}
+
+/* The If-Match of a PATCH: 428 without one, as the route needs it to be race-free. */
+IfMatch required_if_match(const Request &request)
+{
+    std::optional<IfMatch> given = if_match(request);
+    if (!given)
+        throw ProblemError(Problem{http::status::precondition_required, "if-match-required",
+                                   "If-Match required",
+                                   "Send If-Match with the ETag from GET /api/v1/links/{code}, so "
+                                   "an edit cannot overwrite someone else's."});
+    return std::move(*given);
 }
 
 /*
@@ -431,10 +444,13 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
                 [code, settings](Client &client) { return read_link(client, code, settings); },
                 finish, version, keep_alive);
         if (request.method() == http::verb::delete_)
-            return run_on_worker([code](Client &client) { return delete_link(client, code); },
-                                 finish, version, keep_alive);
+            return run_on_worker(
+                [code, expected = if_match(request)](Client &client) {
+                    return delete_link(client, code, expected);
+                },
+                finish, version, keep_alive);
         {
-            IfMatch expected = if_match(request);
+            IfMatch expected = required_if_match(request);
             require_json(request);
             std::string new_url = parse_new_url(request.body());
             return run_on_worker(
@@ -449,7 +465,9 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_method(request, {http::verb::post});
         const bool enable = match.kind == RouteKind::link_enable;
         return run_on_worker(
-            [code, enable](Client &client) { return set_link_enabled(client, code, enable); },
+            [code, enable, expected = if_match(request)](Client &client) {
+                return set_link_enabled(client, code, enable, expected);
+            },
             finish, version, keep_alive);
     }
     default:

@@ -237,6 +237,48 @@ bool code_call(SessionType &s, const char *statement, const char *call, std::str
                             });
 }
 
+/*
+ * code_call, only while the link is at one of versions (Client::remove_at):
+ * url_stats and the call in one transaction at REPEATABLE READ or above,
+ * where the call's UPDATE fails with 40001 (retried) if the row changed
+ * after url_stats read it.
+ */
+template <typename SessionType>
+std::optional<bool> code_call_at(SessionType &s, const char *statement, const char *call,
+                                 std::string_view code, const std::vector<long long> &versions)
+{
+    require_lifecycle(s, call);
+    if (impossible_code(code))
+        return std::nullopt;
+    const std::string argument(code);
+    const Isolation isolation = s.options.isolation == Isolation::serializable
+                                    ? Isolation::serializable
+                                    : Isolation::repeatable_read;
+    struct Outcome {
+        std::optional<long long> version;   /* none: no such link */
+        bool changed = false;
+    };
+    const Outcome outcome = run_with_retries(
+        s.connection, s.options, isolation, s.random, [&](pqxx::transaction_base &t) {
+            Outcome o;
+            if (const std::optional<LinkStats> stats =
+                    optional_stats(t.exec_prepared(statements::stats.name, argument)))
+                o.version = stats->version;
+            if (o.version &&
+                std::find(versions.begin(), versions.end(), *o.version) != versions.end())
+                o.changed = true_result(t.exec_prepared(statement, argument));
+            return o;
+        });
+    if (!outcome.version)
+        return std::nullopt;
+    if (std::find(versions.begin(), versions.end(), *outcome.version) == versions.end())
+        throw VersionConflict("link \"" + argument + "\" is at version " +
+                                  std::to_string(*outcome.version) +
+                                  ", which none of the expected versions names",
+                              "US003");
+    return outcome.changed;
+}
+
 } // namespace
 
 const char *client_version() noexcept
@@ -365,6 +407,24 @@ bool Client::disable(std::string_view code)
 bool Client::enable(std::string_view code)
 {
     return code_call(session(), statements::enable.name, "enable", code);
+}
+
+std::optional<bool> Client::remove_at(std::string_view code,
+                                     const std::vector<long long> &expected_versions)
+{
+    return code_call_at(session(), statements::remove.name, "remove", code, expected_versions);
+}
+
+std::optional<bool> Client::disable_at(std::string_view code,
+                                      const std::vector<long long> &expected_versions)
+{
+    return code_call_at(session(), statements::disable.name, "disable", code, expected_versions);
+}
+
+std::optional<bool> Client::enable_at(std::string_view code,
+                                     const std::vector<long long> &expected_versions)
+{
+    return code_call_at(session(), statements::enable.name, "enable", code, expected_versions);
 }
 
 std::optional<LinkStats> Client::stats(std::string_view code)

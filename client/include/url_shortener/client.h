@@ -357,6 +357,25 @@ public:
     bool disable(std::string_view code);
     bool enable(std::string_view code);
 
+    /*
+     * remove, disable and enable only while the link is at one of
+     * expected_versions (from stats; an empty list matches none): the
+     * version is read and the link changed in one REPEATABLE READ
+     * transaction (SERIALIZABLE if the Client's isolation is), so a
+     * change committed between the two (an edit, a click) makes the call
+     * fail with 40001 and read again (RetryPolicy; past its tries it
+     * throws ServerError 40001, nothing changed).  Returns what the call
+     * without versions returns, std::nullopt if there is no such link;
+     * throws VersionConflict (US003, nothing changed) if the link is at
+     * another version, and what the call without versions throws.
+     */
+    std::optional<bool> remove_at(std::string_view code,
+                                  const std::vector<long long> &expected_versions);
+    std::optional<bool> disable_at(std::string_view code,
+                                   const std::vector<long long> &expected_versions);
+    std::optional<bool> enable_at(std::string_view code,
+                                  const std::vector<long long> &expected_versions);
+
     /* The link's public facts, or std::nullopt if there is no such link. */
     std::optional<LinkStats> stats(std::string_view code);
 
