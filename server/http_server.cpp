@@ -211,9 +211,11 @@ private:
         close();
     }
 
-    /* Answers with problem and closes: the rest of the request is not read. */
+    /* Answers with problem and closes: the rest of the request is not read.
+     * Counted in /metrics under route "http". */
     void refuse(const Problem &problem)
     {
+        server_.router().count_refusal(static_cast<unsigned>(problem.status));
         Response res = problem_response(problem, 11, false);
         write(std::move(res));
     }

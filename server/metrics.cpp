@@ -25,6 +25,12 @@ void Metrics::record(const std::string &route, unsigned status,
     histogram.sum += seconds;
 }
 
+void Metrics::count(const std::string &route, unsigned status)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++requests_[{route, status}];
+}
+
 std::string Metrics::render(const PoolCounts &redirect_pool, const PoolCounts &api_pool) const
 {
     std::ostringstream out;

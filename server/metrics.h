@@ -4,7 +4,8 @@
  *    requests by route and status, a latency histogram by route, and the
  *    connection pools' size, connections open and in use, waits and
  *    timeouts (the redirects' and the API's).  Routes are a fixed set of names (never the code asked
- *    for), so the series do not grow with traffic.
+ *    for), so the series do not grow with traffic; "http" counts the
+ *    requests the HTTP layer refused before routing them.
  */
 #ifndef URL_SHORTENER_SERVER_METRICS_H
 #define URL_SHORTENER_SERVER_METRICS_H
@@ -24,6 +25,11 @@ class Metrics {
 public:
     /* Counts one answered request. route is one of the router's fixed names. */
     void record(const std::string &route, unsigned status, std::chrono::steady_clock::duration took);
+
+    /* Counts one request refused by the HTTP layer before it had a route
+     * (a header or body over its limit, malformed HTTP): under route, with
+     * no latency (no request was read to time). */
+    void count(const std::string &route, unsigned status);
 
     /* The exposition text, with both pools' counts as of now (label pool="redirect", "api"). */
     std::string render(const PoolCounts &redirect_pool, const PoolCounts &api_pool) const;

@@ -39,6 +39,10 @@ public:
     /* Answers request through respond, exactly once, on this or a worker thread. */
     void handle(Request request, Respond respond);
 
+    /* Counts an answer the HTTP layer made itself, before any route (a
+     * request over a limit, malformed HTTP), under route "http". */
+    void count_refusal(unsigned status) { metrics_.count("http", status); }
+
     /* For a graceful stop (on the I/O thread): the redirect connections close
      * as they become idle. */
     void stop() { redirects_.stop(); }
