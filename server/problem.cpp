@@ -5,6 +5,7 @@
  */
 #include "problem.h"
 
+#include <cstdio>
 #include <exception>
 #include <new>
 #include <utility>
@@ -36,6 +37,20 @@ Problem pool_exhausted()
                    "No database connection available",
                    "Every database connection stayed busy for the longest wait; try again.",
                    {}, 1};
+}
+
+Problem not_ready(Problem problem)
+{
+    if (problem.status != http::status::service_unavailable) {
+        if (problem.cause.empty())
+            problem.cause = problem.detail;
+        problem.detail = "The database cannot serve requests now: " + problem.title + ".";
+        problem.status = http::status::service_unavailable;
+        problem.type = "not-ready";
+        problem.title = "Not ready";
+        problem.retry_after = 1;
+    }
+    return problem;
 }
 
 namespace {
@@ -107,18 +122,53 @@ Problem problem_for_current_exception()
     } catch (const ProblemError &e) {
         return e.problem();
     } catch (const Error &e) {
-        return problem_for_client_error(e);
+        Problem problem = problem_for_client_error(e);
+        problem.cause = e.primary_message();
+        return problem;
     } catch (const std::bad_alloc &) {
         return Problem{http::status::service_unavailable, "out-of-memory", "Out of memory",
                        "The server ran out of memory for this request.", {}, 1};
+    } catch (const std::exception &e) {
+        Problem problem{http::status::internal_server_error, "internal-error", "Internal error",
+                        "The server could not answer this request.", {}};
+        problem.cause = e.what();
+        return problem;
     } catch (...) {
-        return Problem{http::status::internal_server_error, "internal-error", "Internal error",
-                       "The server could not answer this request.", {}};
+        Problem problem{http::status::internal_server_error, "internal-error", "Internal error",
+                        "The server could not answer this request.", {}};
+        problem.cause = "an exception of unknown type";
+        return problem;
     }
 }
 
+namespace {
+
+/*
+ * One line on stderr for a 5xx answer, so an operator can see why: the
+ * status, the problem's type, the SQLSTATE and the cause.  Line breaks in
+ * the cause become spaces.  One fwrite: stdio's lock keeps lines whole
+ * when workers write at once.
+ */
+void log_server_error(const Problem &problem)
+{
+    std::string line = "url-shortener-server: answered " +
+                       std::to_string(static_cast<unsigned>(problem.status)) + " " + problem.type +
+                       " (sqlstate " + (problem.sqlstate.empty() ? "none" : problem.sqlstate) +
+                       "): " + (problem.cause.empty() ? problem.detail : problem.cause);
+    for (char &c : line)
+        if (c == '\n' || c == '\r')
+            c = ' ';
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+}
+
+} // namespace
+
 Response problem_response(const Problem &problem, unsigned version, bool keep_alive)
 {
+    if (static_cast<unsigned>(problem.status) >= 500)
+        log_server_error(problem);
     boost::json::object body;
     body["type"] = "urn:url-shortener:problem:" + problem.type;
     body["title"] = problem.title;

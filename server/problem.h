@@ -23,6 +23,8 @@ struct Problem {
     std::string sqlstate{};    /* empty: no such member */
     unsigned retry_after = 0;  /* seconds; 0: no Retry-After header */
     std::string allow{};       /* for 405: the Allow header */
+    std::string cause{};       /* for the log line of a 5xx, never sent: the failure's own
+                                  message (a database error's primary message, no detail) */
 };
 
 /* Thrown by request parsing and routes for an answer that is a problem. */
@@ -44,15 +46,23 @@ Problem no_such_link(const std::string &code);
 /* The 503 for a request that found no free database connection in time. */
 Problem pool_exhausted();
 
+/* /readyz's answer to any failure: 503, whatever problem's status (a missing
+ * extension is 42704, a 500 elsewhere), keeping its SQLSTATE and cause. */
+Problem not_ready(Problem problem);
+
 /*
  * The problem for the exception being handled (call only inside a catch
  * block): a ProblemError as it is; the client library's errors by type and
  * SQLSTATE (see the table in README.md, "Run it as a service"); anything
- * else a 500 without internals.
+ * else a 500 without internals (what() goes to the log only, as cause).
  */
 Problem problem_for_current_exception();
 
-/* The response carrying problem, for a request of the given HTTP version. */
+/*
+ * The response carrying problem, for a request of the given HTTP version.
+ * A 5xx is also written to stderr, one line: status, type, SQLSTATE and
+ * the cause (or the detail); never a request's body or header.
+ */
 Response problem_response(const Problem &problem, unsigned version, bool keep_alive);
 
 } // namespace url_shortener::server

@@ -371,7 +371,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
     case RouteKind::readyz:
         require_method(request, {http::verb::get, http::verb::head});
         return run_on_worker([](Client &client) { return database_ready(client); }, finish,
-                             version, keep_alive);
+                             version, keep_alive, 4, true);
     case RouteKind::follow:
         require_method(request, {http::verb::get, http::verb::head});
         if (request.method() == http::verb::head)
@@ -489,11 +489,11 @@ void Router::authorize(const Request &request) const
 }
 
 void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive,
-                           std::size_t statements)
+                           std::size_t statements, bool readiness)
 {
     const auto deadline = std::chrono::steady_clock::now() + pool_wait_;
     net::post(workers_, [this, work = std::move(work), finish = std::move(finish), deadline,
-                         version, keep_alive, statements] {
+                         version, keep_alive, statements, readiness] {
         Response res;
         try {
             std::optional<ConnectionPool::Lease> lease = pool_.acquire(deadline);
@@ -508,7 +508,10 @@ void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep
             lease->connect();
             res = work(lease->client());
         } catch (...) {
-            res = problem_response(problem_for_current_exception(), version, keep_alive);
+            Problem problem = problem_for_current_exception();
+            if (readiness)
+                problem = not_ready(std::move(problem));
+            res = problem_response(problem, version, keep_alive);
         }
         finish(std::move(res));
     });

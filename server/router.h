@@ -62,10 +62,11 @@ private:
      * work sends at most `statements` statements when nothing is retried
      * (a library call is one, and one more when it first checks the
      * extension's version): its deadline (CallDeadlines) is that many
-     * statement timeouts and a margin.
+     * statement timeouts and a margin.  readiness: any failure is 503
+     * (not_ready), for /readyz.
      */
     void run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive,
-                       std::size_t statements = 4);
+                       std::size_t statements = 4, bool readiness = false);
 
     const LinkSettings settings_;
     const std::chrono::milliseconds pool_wait_;
