@@ -77,14 +77,23 @@ private:
                                 });
     }
 
-    /* The header is in: answer "Expect: 100-continue" (the body limit was
-     * already checked against Content-Length), then read the body. */
+    /* The header is in: refuse a request without exactly one Host where
+     * RFC 9112 (3.2) wants it, answer "Expect: 100-continue" (the body
+     * limit was already checked against Content-Length; HTTP/1.0 has no
+     * interim answers), then read the body. */
     void on_header(beast::error_code ec)
     {
         idle_ = false;
         if (ec)
             return on_read_error(ec);
-        if (boost::algorithm::iequals(parser_->get()[http::field::expect], "100-continue")) {
+        const Request &header = parser_->get();
+        const std::size_t hosts = header.count(http::field::host);
+        if (hosts > 1 || (hosts == 0 && header.version() >= 11))
+            return refuse(Problem{http::status::bad_request, "malformed-request",
+                                  "Malformed request",
+                                  "An HTTP/1.1 request carries exactly one Host header field."});
+        if (header.version() >= 11 &&
+            boost::algorithm::iequals(header[http::field::expect], "100-continue")) {
             auto interim = std::make_shared<http::response<http::empty_body>>(
                 http::status::continue_, parser_->get().version());
             stream_.expires_after(transfer_timeout);

@@ -335,6 +335,9 @@ void Router::handle(Request request, Respond respond)
         res.version(version);
         res.keep_alive(keep_alive);
         res.prepare_payload();
+        /* RFC 9110 (8.6): no Content-Length on a 204 (Beast sets "0"). */
+        if (res.result() == http::status::no_content)
+            res.erase(http::field::content_length);
         if (head)
             res.body().clear();   /* Content-Length stays: what GET would send */
         metrics_.record(name, res.result_int(), std::chrono::steady_clock::now() - started);
