@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/url/parse.hpp>
 
@@ -52,6 +53,28 @@ void parse_listen(const std::string &listen, ServerOptions &options)
     options.listen_port = static_cast<unsigned short>(value);
 }
 
+/*
+ * Where to listen: host as an IP address, or else a host name resolved
+ * (the first address it resolves to, as getaddrinfo orders them).  Throws
+ * std::runtime_error naming host if it is neither.
+ */
+net::ip::tcp::endpoint listen_endpoint(net::io_context &io, const std::string &host,
+                                       unsigned short port)
+{
+    boost::system::error_code ec;
+    const net::ip::address address = net::ip::make_address(host, ec);
+    if (!ec)
+        return {address, port};
+    net::ip::tcp::resolver resolver(io);
+    const auto results = resolver.resolve(host, std::to_string(port),
+                                          net::ip::tcp::resolver::numeric_service, ec);
+    if (ec || results.empty())
+        throw std::runtime_error("--listen: \"" + host + "\" is neither an IP address nor a "
+                                 "host name that resolves (" +
+                                 (ec ? ec.message() : std::string("no address")) + ")");
+    return results.begin()->endpoint();
+}
+
 /* "http://HOST:PORT" of a bound endpoint, brackets around IPv6. */
 std::string url_of(const net::ip::tcp::endpoint &endpoint)
 {
@@ -73,7 +96,9 @@ int main(int argc, char **argv)
     CLI::App app{"url-shortener-server: the url_shortener redirect service and REST API"};
     app.add_option("--dsn", options.dsn,
                    "libpq connection string or URI (default: PGHOST, PGDATABASE, ... from the environment)");
-    app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
+    app.add_option("--listen", listen,
+                   "HOST:PORT to listen on; HOST an IP address or a name (its first address); "
+                   "port 0: any free port")
         ->capture_default_str();
     app.add_option("--base-url", options.base_url,
                    "prefix of the short URLs returned (default: http:// + the listen address)");
@@ -138,8 +163,8 @@ int main(int argc, char **argv)
             keys = ApiKeys::from_file(options.api_key_file);
 
         net::io_context io(1);
-        const net::ip::tcp::endpoint endpoint(net::ip::make_address(options.listen_host),
-                                              options.listen_port);
+        const net::ip::tcp::endpoint endpoint =
+            listen_endpoint(io, options.listen_host, options.listen_port);
         /* The API's calls end when the database does not answer in time. */
         CallDeadlines deadlines(io.get_executor(), options.statement_timeout, connect_timeout);
         url_shortener::ClientOptions api_options = client_options;
