@@ -78,9 +78,11 @@ private:
     }
 
     /* The header is in: refuse a request without exactly one Host where
-     * RFC 9112 (3.2) wants it, answer "Expect: 100-continue" (the body
-     * limit was already checked against Content-Length; HTTP/1.0 has no
-     * interim answers), then read the body. */
+     * RFC 9112 (3.2) wants it; refuse, from the header alone, a request
+     * whose body is to come if its route, method or API key will not do
+     * (Router::screen), so that no body is read or invited for it; answer
+     * "Expect: 100-continue" (the body limit was already checked against
+     * Content-Length; HTTP/1.0 has no interim answers), then read the body. */
     void on_header(beast::error_code ec)
     {
         idle_ = false;
@@ -92,6 +94,11 @@ private:
             return refuse(Problem{http::status::bad_request, "malformed-request",
                                   "Malformed request",
                                   "An HTTP/1.1 request carries exactly one Host header field."});
+        if (!parser_->is_done() &&
+            server_.router().screen(header, [self = shared_from_this()](Response res) {
+                self->write(std::move(res));   /* at once, on this strand; then closes */
+            }))
+            return;
         if (header.version() >= 11 &&
             boost::algorithm::iequals(header[http::field::expect], "100-continue")) {
             auto interim = std::make_shared<http::response<http::empty_body>>(

@@ -6,7 +6,11 @@
  *    (so "Expect: 100-continue" is answered and an oversized body refused
  *    before it is sent), then handed to the Router.  The answer is sent by
  *    the thread that made it, as far as the socket takes it at once; the
- *    rest and the next read run on the session's strand.
+ *    rest and the next read run on the session's strand.  A request whose
+ *    body would follow is first screened on its header (Router::screen):
+ *    one with no route, a method its route does not answer, or no
+ *    accepted API key is answered at once and its connection closed,
+ *    before any of the body is read and before "100 Continue".
  *
  *    Graceful stop (SIGTERM, SIGINT): the listening socket closes at once,
  *    idle connections are closed, a connection with a request in flight

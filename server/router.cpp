@@ -142,8 +142,46 @@ std::string route_name(RouteKind kind, http::verb method)
     return "unknown";
 }
 
+/* The methods a route answers, in the order Allow names them (HEAD
+ * wherever GET); none for an unknown route. */
+const std::vector<http::verb> &methods_of(RouteKind kind)
+{
+    using v = http::verb;
+    static const std::vector<v> reads{v::get, v::head}, post{v::post},
+        link{v::get, v::head, v::patch, v::delete_}, none{};
+    switch (kind) {
+    case RouteKind::healthz:
+    case RouteKind::readyz:
+    case RouteKind::metrics:
+    case RouteKind::follow:
+    case RouteKind::qr_svg:
+    case RouteKind::qr_png: return reads;
+    case RouteKind::links:
+    case RouteKind::links_batch:
+    case RouteKind::link_disable:
+    case RouteKind::link_enable: return post;
+    case RouteKind::link: return link;
+    case RouteKind::unknown: break;
+    }
+    return none;
+}
+
+/* Whether a route is the API's, which needs a key. */
+bool is_api(RouteKind kind)
+{
+    return kind == RouteKind::links || kind == RouteKind::links_batch || kind == RouteKind::link ||
+           kind == RouteKind::link_disable || kind == RouteKind::link_enable;
+}
+
+/* 404 for a path that names no route. */
+[[noreturn]] void throw_not_found()
+{
+    throw ProblemError(Problem{http::status::not_found, "not-found", "Not found",
+                               "Nothing is served at this path."});
+}
+
 /* 405 unless method is one of allowed (their names, for the Allow header). */
-void require_method(const Request &request, std::initializer_list<http::verb> allowed)
+void require_method(const Request &request, const std::vector<http::verb> &allowed)
 {
     std::string names;
     for (http::verb verb : allowed) {
@@ -323,15 +361,14 @@ Router::Router(LinkSettings settings, std::chrono::milliseconds pool_wait, Conne
 {
 }
 
-void Router::handle(Request request, Respond respond)
+Router::Finish Router::finisher(const Request &request, const Match &match, bool keep_alive,
+                               Respond respond)
 {
     const auto started = std::chrono::steady_clock::now();
     const unsigned version = request.version();
-    const bool keep_alive = request.keep_alive();
     const bool head = request.method() == http::verb::head;
-    const Match match = match_target(request.target(), request.method());
-    Finish finish = [this, started, version, keep_alive, head, name = route_name(match.kind, request.method()),
-                     respond = std::move(respond)](Response res) {
+    return [this, started, version, keep_alive, head, name = route_name(match.kind, request.method()),
+            respond = std::move(respond)](Response res) {
         res.version(version);
         res.keep_alive(keep_alive);
         res.prepare_payload();
@@ -343,10 +380,35 @@ void Router::handle(Request request, Respond respond)
         metrics_.record(name, res.result_int(), std::chrono::steady_clock::now() - started);
         respond(std::move(res));
     };
+}
+
+void Router::handle(Request request, Respond respond)
+{
+    const unsigned version = request.version();
+    const bool keep_alive = request.keep_alive();
+    const Match match = match_target(request.target(), request.method());
+    Finish finish = finisher(request, match, keep_alive, std::move(respond));
     try {
         dispatch(request, match, finish);
     } catch (...) {
         finish(problem_response(problem_for_current_exception(), version, keep_alive));
+    }
+}
+
+bool Router::screen(const Request &header, Respond respond)
+{
+    const Match match = match_target(header.target(), header.method());
+    try {
+        if (match.kind == RouteKind::unknown)
+            throw_not_found();
+        if (is_api(match.kind))
+            authorize(header);   /* first, as in dispatch */
+        require_method(header, methods_of(match.kind));
+        return false;
+    } catch (...) {
+        finisher(header, match, false, std::move(respond))(
+            problem_response(problem_for_current_exception(), header.version(), false));
+        return true;
     }
 }
 
@@ -358,13 +420,12 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
     const LinkSettings &settings = settings_;
     switch (match.kind) {
     case RouteKind::unknown:
-        throw ProblemError(Problem{http::status::not_found, "not-found", "Not found",
-                                   "Nothing is served at this path."});
+        throw_not_found();
     case RouteKind::healthz:
-        require_method(request, {http::verb::get, http::verb::head});
+        require_method(request, methods_of(match.kind));
         return finish(text_response(http::status::ok, "ok\n"));
     case RouteKind::metrics:
-        require_method(request, {http::verb::get, http::verb::head});
+        require_method(request, methods_of(match.kind));
     {
         PoolCounts api = pool_.counts();
         api.unanswered = deadlines_.interrupted();
@@ -372,11 +433,11 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
                                     "text/plain; version=0.0.4"));
     }
     case RouteKind::readyz:
-        require_method(request, {http::verb::get, http::verb::head});
+        require_method(request, methods_of(match.kind));
         return run_on_worker([](Client &client) { return database_ready(client); }, finish,
                              version, keep_alive, 4, true);
     case RouteKind::follow:
-        require_method(request, {http::verb::get, http::verb::head});
+        require_method(request, methods_of(match.kind));
         if (request.method() == http::verb::head)
             return run_on_worker(
                 [code, settings](Client &client) { return check_link(client, code, settings); },
@@ -397,7 +458,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         });
     case RouteKind::qr_svg:
     case RouteKind::qr_png: {
-        require_method(request, {http::verb::get, http::verb::head});
+        require_method(request, methods_of(match.kind));
         const bool png = match.kind == RouteKind::qr_png;
         return run_on_worker(
             [code, png, settings](Client &client) { return link_qr(client, code, png, settings); },
@@ -411,7 +472,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
     authorize(request);
     switch (match.kind) {
     case RouteKind::links: {
-        require_method(request, {http::verb::post});
+        require_method(request, methods_of(match.kind));
         require_json(request);
         NewLink link = parse_new_link(request.body());
         link.options.idempotency_key = idempotency_key(request, max_key_bytes);
@@ -426,7 +487,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             finish, version, keep_alive);
     }
     case RouteKind::links_batch: {
-        require_method(request, {http::verb::post});
+        require_method(request, methods_of(match.kind));
         require_json(request);
         std::vector<std::string> urls = parse_batch(request.body());
         std::optional<std::string> key = idempotency_key(request, max_batch_key_bytes);
@@ -440,8 +501,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             finish, version, keep_alive, statements);
     }
     case RouteKind::link:
-        require_method(request, {http::verb::get, http::verb::head, http::verb::patch,
-                                 http::verb::delete_});
+        require_method(request, methods_of(match.kind));
         if (request.method() == http::verb::get || request.method() == http::verb::head)
             return run_on_worker(
                 [code, settings](Client &client) { return read_link(client, code, settings); },
@@ -465,7 +525,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         }
     case RouteKind::link_disable:
     case RouteKind::link_enable: {
-        require_method(request, {http::verb::post});
+        require_method(request, methods_of(match.kind));
         const bool enable = match.kind == RouteKind::link_enable;
         return run_on_worker(
             [code, enable, expected = if_match(request)](Client &client) {
@@ -474,8 +534,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             finish, version, keep_alive);
     }
     default:
-        throw ProblemError(Problem{http::status::not_found, "not-found", "Not found",
-                                   "Nothing is served at this path."});
+        throw_not_found();
     }
 }
 

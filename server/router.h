@@ -39,6 +39,16 @@ public:
     /* Answers request through respond, exactly once, on this or a worker thread. */
     void handle(Request request, Respond respond);
 
+    /*
+     * For a request whose header is in and whose body is not: if the
+     * header alone decides it is refused (no such route 404, the API
+     * without an accepted key 401/403, a method the route does not answer
+     * 405), answers through respond at once, with "Connection: close", and
+     * returns true; the body is then never read, so nobody without a key
+     * makes the server hold a body.  false: read the body, then handle().
+     */
+    bool screen(const Request &header, Respond respond);
+
     /* Counts an answer the HTTP layer made itself, before any route (a
      * request over a limit, malformed HTTP), under route "http". */
     void count_refusal(unsigned status) { metrics_.count("http", status); }
@@ -50,6 +60,11 @@ public:
 private:
     using Work = std::function<Response(Client &)>;
     using Finish = std::function<void(Response)>;
+
+    /* What an answer to request goes through: HTTP version and keep-alive
+     * set, HEAD's body dropped, counted in Metrics under the route. */
+    Finish finisher(const Request &request, const Match &match, bool keep_alive,
+                    Respond respond);
 
     /* Answers request (whose route is already matched) or hands it to a worker. */
     void dispatch(const Request &request, const Match &match, const Finish &finish);
