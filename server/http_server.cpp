@@ -34,6 +34,7 @@ namespace {
 constexpr std::chrono::seconds idle_timeout{60};      /* a kept-alive connection with no request */
 constexpr std::chrono::seconds transfer_timeout{30};  /* reading a body, writing an answer */
 constexpr std::size_t header_limit = 16 * 1024;       /* request line and header fields */
+constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a connection's idleness */
 } // namespace
 
 /*
@@ -50,7 +51,8 @@ public:
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
     }
 
-    /* On stop: a connection waiting for its next request closes now. */
+    /* On stop: a connection waiting for its next request, no byte of it
+     * read, closes now; one with part of a request read finishes it. */
     void stop_if_idle()
     {
         net::post(stream_.get_executor(), [self = shared_from_this()] {
@@ -60,17 +62,39 @@ public:
     }
 
 private:
-    /* Waits (at most idle_timeout) for the next request's header; on a
-     * stopping server closes instead. */
+    /*
+     * Waits (at most idle_timeout, for the whole header) for the next
+     * request's header.  Until its first bytes arrive the connection is
+     * idle: a stop closes it (at once here if the server is stopping).
+     * Once any byte of a request is read, a stop lets the request finish
+     * (its answer says "Connection: close"), within the same timeouts.
+     */
     void read_header()
     {
-        if (server_.stopping())
+        const bool started = buffer_.size() > 0;   /* bytes that came with the last request */
+        if (server_.stopping() && !started)
             return close();
         parser_.emplace();
         parser_->header_limit(header_limit);
         parser_->body_limit(server_.max_body_bytes());
-        idle_ = true;
         stream_.expires_after(idle_timeout);
+        if (started)
+            return read_rest_of_header();
+        idle_ = true;
+        stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->idle_ = false;
+                                    self->buffer_.commit(n);
+                                    if (ec && n == 0)
+                                        return self->close();   /* closed, timed out or stopped */
+                                    self->read_rest_of_header();
+                                });
+    }
+
+    /* Reads the rest of a header whose first bytes are in buffer_, under
+     * the deadline read_header set. */
+    void read_rest_of_header()
+    {
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                     self->on_header(ec);
@@ -85,7 +109,6 @@ private:
      * Content-Length; HTTP/1.0 has no interim answers), then read the body. */
     void on_header(beast::error_code ec)
     {
-        idle_ = false;
         if (ec)
             return on_read_error(ec);
         const Request &header = parser_->get();
@@ -293,7 +316,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     std::array<char, 4096> drain_buffer_{};
     HttpServer &server_;
-    bool idle_ = false;   /* waiting for a request's header; only touched on the strand */
+    bool idle_ = false;   /* waiting for a request's first bytes; only touched on the strand */
 };
 
 HttpServer::HttpServer(net::io_context &io, const tcp::endpoint &endpoint,

@@ -13,9 +13,10 @@
  *    before any of the body is read and before "100 Continue".
  *
  *    Graceful stop (SIGTERM, SIGINT): the listening socket closes at once,
- *    idle connections are closed, a connection with a request in flight
- *    gets its answer (with "Connection: close") and then closes; run()
- *    returns when the last one has.
+ *    idle connections (no byte of a next request read) are closed, a
+ *    connection with a request in flight, or any part of one read, gets
+ *    its answer (with "Connection: close") and then closes, within the
+ *    usual timeouts; run() returns when the last one has.
  */
 #ifndef URL_SHORTENER_SERVER_HTTP_SERVER_H
 #define URL_SHORTENER_SERVER_HTTP_SERVER_H
