@@ -31,9 +31,12 @@ Problem no_such_link(const std::string &code)
                    "No link with code \"" + code + "\" is active."};
 }
 
+/* The type of pool_exhausted()'s 503: load shed, counted, not logged. */
+constexpr const char *pool_exhausted_type = "no-database-connection";
+
 Problem pool_exhausted()
 {
-    return Problem{http::status::service_unavailable, "no-database-connection",
+    return Problem{http::status::service_unavailable, pool_exhausted_type,
                    "No database connection available",
                    "Every database connection stayed busy for the longest wait; try again.",
                    {}, 1};
@@ -167,7 +170,11 @@ void log_server_error(const Problem &problem)
 
 Response problem_response(const Problem &problem, unsigned version, bool keep_alive)
 {
-    if (static_cast<unsigned>(problem.status) >= 500)
+    /* Not the 503 of a full pool: that is the server shedding load, as
+     * many times a second as it is asked to, and /metrics counts it
+     * (url_shortener_http_requests_total, status 503); a line for each
+     * would add a write to every refusal when the server is busiest. */
+    if (static_cast<unsigned>(problem.status) >= 500 && problem.type != pool_exhausted_type)
         log_server_error(problem);
     boost::json::object body;
     body["type"] = "urn:url-shortener:problem:" + problem.type;

@@ -61,7 +61,8 @@ Problem problem_for_current_exception();
 /*
  * The response carrying problem, for a request of the given HTTP version.
  * A 5xx is also written to stderr, one line: status, type, SQLSTATE and
- * the cause (or the detail); never a request's body or header.
+ * the cause (or the detail); never a request's body or header.  Except
+ * pool_exhausted()'s 503, which /metrics counts.
  */
 Response problem_response(const Problem &problem, unsigned version, bool keep_alive);
 

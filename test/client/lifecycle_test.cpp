@@ -6,12 +6,14 @@
  */
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 
 #include "test_database.h"
 #include "url_shortener/client.h"
@@ -153,6 +155,57 @@ TEST(Lifecycle, DisableEnableRemove)
     EXPECT_TRUE(client.remove(code));
     EXPECT_FALSE(client.remove(code));
     EXPECT_FALSE(client.resolve(code));
+}
+
+/*
+ * remove_at, disable_at, enable_at act only while the link is at an
+ * expected version; an edit committed between their read of the version
+ * and their change makes the change fail with 40001, and the retry reads
+ * the new version: VersionConflict, nothing changed by the call.
+ */
+TEST(Lifecycle, VersionedDisableEnableRemove)
+{
+    std::vector<RetryEvent> events;
+    ClientOptions options;
+    options.retry.base_delay = std::chrono::milliseconds(1);
+    options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
+    const std::string name = unique_application_name("versioned-switch");
+    Client client(dsn("application_name=" + name), options);
+    const int pid = backend_pid(name);
+    const std::string code = client.shorten(unique_url("versioned-switch"));
+    const long long v = client.stats(code)->version;
+
+    EXPECT_THROW(client.disable_at(code, {v + 1}), VersionConflict);
+    EXPECT_THROW(client.disable_at(code, {}), VersionConflict);
+    EXPECT_TRUE(client.stats(code)->enabled);
+    EXPECT_EQ(client.disable_at(code, {v + 5, v}), std::optional<bool>(true));
+    EXPECT_EQ(client.enable_at(code, {v + 1}), std::optional<bool>(true));
+    EXPECT_EQ(client.enable_at(code, {v + 2}), std::optional<bool>(false));   /* enabled already */
+    EXPECT_EQ(client.remove_at("no-such-code", {1}), std::nullopt);
+    EXPECT_TRUE(events.empty());
+
+    /* Another session edits the link and holds its row; disable_at reads
+     * the version before that commits, and its change waits for the row. */
+    auto other = connect();
+    pqxx::work editing(*other);
+    editing.exec_params("SELECT update_url($1, $2, $3)", code, unique_url("versioned-switch", 2), v + 2);
+    auto call = std::async(std::launch::async, [&] { return client.disable_at(code, {v + 2}); });
+    wait_until_waiting_on_lock(pid);
+    editing.commit();
+    try {
+        call.get();
+        ADD_FAILURE() << "disabled a link changed since its version was read";
+    } catch (const VersionConflict &e) {
+        EXPECT_EQ(e.sqlstate(), "US003");
+    }
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::serialization_failure);
+    const std::optional<LinkStats> after = client.stats(code);
+    ASSERT_TRUE(after);
+    EXPECT_TRUE(after->enabled);
+    EXPECT_EQ(after->version, v + 3);
+    EXPECT_EQ(client.remove_at(code, {v + 3}), std::optional<bool>(true));
+    EXPECT_FALSE(client.stats(code));
 }
 
 TEST(Lifecycle, PurgeDeletesUsedUpLinks)
