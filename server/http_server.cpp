@@ -35,6 +35,7 @@ constexpr std::chrono::seconds idle_timeout{60};      /* a kept-alive connection
 constexpr std::chrono::seconds transfer_timeout{30};  /* reading a body, writing an answer */
 constexpr std::size_t header_limit = 16 * 1024;       /* request line and header fields */
 constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a connection's idleness */
+constexpr std::chrono::seconds stop_header_grace{5};  /* at a stop, for a header partly read */
 } // namespace
 
 /*
@@ -44,7 +45,10 @@ constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a co
  */
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket socket, HttpServer &server) : stream_(std::move(socket)), server_(server) {}
+    Session(tcp::socket socket, HttpServer &server)
+        : stream_(std::move(socket)), server_(server), stop_timer_(stream_.get_executor())
+    {
+    }
 
     void start()
     {
@@ -52,12 +56,22 @@ public:
     }
 
     /* On stop: a connection waiting for its next request, no byte of it
-     * read, closes now; one with part of a request read finishes it. */
+     * read, closes now; one with part of a request read finishes it, but
+     * its header must be in within stop_header_grace (a client that sent
+     * a byte and went silent cannot hold the stop for idle_timeout). */
     void stop_if_idle()
     {
         net::post(stream_.get_executor(), [self = shared_from_this()] {
             if (self->idle_)
-                self->stream_.cancel();
+                return self->stream_.cancel();
+            if (!self->reading_header_)
+                return;
+            const unsigned long header = self->headers_started_;
+            self->stop_timer_.expires_after(stop_header_grace);
+            self->stop_timer_.async_wait([self, header](beast::error_code ec) {
+                if (!ec && self->reading_header_ && self->headers_started_ == header)
+                    self->stream_.cancel();
+            });
         });
     }
 
@@ -71,6 +85,7 @@ private:
      */
     void read_header()
     {
+        skip_empty_lines();
         const bool started = buffer_.size() > 0;   /* bytes that came with the last request */
         if (server_.stopping() && !started)
             return close();
@@ -87,14 +102,30 @@ private:
                                     self->buffer_.commit(n);
                                     if (ec && n == 0)
                                         return self->close();   /* closed, timed out or stopped */
+                                    self->skip_empty_lines();
+                                    if (self->buffer_.size() == 0)
+                                        return self->read_header();   /* only empty lines: still idle */
                                     self->read_rest_of_header();
                                 });
+    }
+
+    /* RFC 9112 (2.2): empty lines before a request line are ignored (a
+     * client may send a CRLF after a request's body). */
+    void skip_empty_lines()
+    {
+        const char *bytes = static_cast<const char *>(buffer_.data().data());
+        std::size_t n = 0;
+        while (n < buffer_.size() && (bytes[n] == '\r' || bytes[n] == '\n'))
+            ++n;
+        buffer_.consume(n);
     }
 
     /* Reads the rest of a header whose first bytes are in buffer_, under
      * the deadline read_header set. */
     void read_rest_of_header()
     {
+        reading_header_ = true;
+        ++headers_started_;
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                     self->on_header(ec);
@@ -109,6 +140,7 @@ private:
      * Content-Length; HTTP/1.0 has no interim answers), then read the body. */
     void on_header(beast::error_code ec)
     {
+        reading_header_ = false;
         if (ec)
             return on_read_error(ec);
         const Request &header = parser_->get();
@@ -316,7 +348,10 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     std::array<char, 4096> drain_buffer_{};
     HttpServer &server_;
+    net::steady_timer stop_timer_;   /* a stop's grace for a header partly read */
     bool idle_ = false;   /* waiting for a request's first bytes; only touched on the strand */
+    bool reading_header_ = false;        /* the rest of a started header; on the strand */
+    unsigned long headers_started_ = 0;  /* which header the stop timer was set for */
 };
 
 HttpServer::HttpServer(net::io_context &io, const tcp::endpoint &endpoint,

@@ -6,6 +6,8 @@
  *    thread.  Exits 0 after a
  *    graceful stop (SIGTERM, SIGINT), 1 if it cannot start.
  */
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -65,9 +67,18 @@ net::ip::tcp::endpoint listen_endpoint(net::io_context &io, const std::string &h
     const net::ip::address address = net::ip::make_address(host, ec);
     if (!ec)
         return {address, port};
+    /* The resolver would take the old shorthand forms of IPv4 ("0",
+     * "127.1", "0x7f.1"), and "0" listens on every interface: a typo must
+     * not expose the API.  An address is written in full. */
+    in_addr shorthand{};
+    if (inet_aton(host.c_str(), &shorthand) != 0)
+        throw std::runtime_error("--listen: \"" + host + "\" is a shorthand IPv4 address; "
+                                 "write it in full (such as 127.0.0.1 or 0.0.0.0)");
     net::ip::tcp::resolver resolver(io);
     const auto results = resolver.resolve(host, std::to_string(port),
-                                          net::ip::tcp::resolver::numeric_service, ec);
+                                          net::ip::tcp::resolver::numeric_service |
+                                              net::ip::tcp::resolver::address_configured,
+                                          ec);
     if (ec || results.empty())
         throw std::runtime_error("--listen: \"" + host + "\" is neither an IP address nor a "
                                  "host name that resolves (" +

@@ -5,7 +5,9 @@
  */
 #include "problem.h"
 
+#include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <exception>
 #include <new>
 #include <utility>
@@ -146,15 +148,43 @@ Problem problem_for_current_exception()
 
 namespace {
 
+/* At most this many 5xx lines a second: a database that is down makes
+ * every redirect a 5xx, and a line is a blocking write. */
+constexpr int logged_per_second = 10;
+
 /*
  * One line on stderr for a 5xx answer, so an operator can see why: the
  * status, the problem's type, the SQLSTATE and the cause.  Line breaks in
- * the cause become spaces.  One fwrite: stdio's lock keeps lines whole
- * when workers write at once.
+ * the cause become spaces.  Past logged_per_second lines in a second, the
+ * rest are counted, and the next line says how many were left out.  One
+ * fwrite: stdio's lock keeps lines whole when workers write at once.
  */
 void log_server_error(const Problem &problem)
 {
-    std::string line = "url-shortener-server: answered " +
+    static std::mutex mutex;
+    static std::chrono::steady_clock::time_point second_started;
+    static int in_this_second = 0;
+    static long long left_out = 0;
+    long long left_out_before = 0;
+    {
+        const std::lock_guard<std::mutex> lock(mutex);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - second_started >= std::chrono::seconds(1)) {
+            second_started = now;
+            in_this_second = 0;
+        }
+        if (++in_this_second > logged_per_second) {
+            ++left_out;
+            return;
+        }
+        left_out_before = left_out;
+        left_out = 0;
+    }
+    std::string line = "url-shortener-server: " +
+                       (left_out_before > 0
+                            ? "(" + std::to_string(left_out_before) + " more 5xx not logged) "
+                            : std::string()) +
+                       "answered " +
                        std::to_string(static_cast<unsigned>(problem.status)) + " " + problem.type +
                        " (sqlstate " + (problem.sqlstate.empty() ? "none" : problem.sqlstate) +
                        "): " + (problem.cause.empty() ? problem.detail : problem.cause);

@@ -268,20 +268,19 @@ TEST(Interrupt, BeforeAReconnectEndsTheCallWithoutConnecting)
 TEST(Interrupt, EndsTheWaitBeforeARetry)
 {
     const std::string code = Client(dsn()).shorten(unique_url("interrupted-backoff"));
-    Client *interrupting = nullptr;
-    int retries = 0;
+    std::atomic<int> retries{0};
+    std::promise<void> waiting;
     ClientOptions options;
     options.isolation = Isolation::repeatable_read;
     options.retry.base_delay = std::chrono::minutes(4);   /* waits of 2 to 4 minutes */
     options.retry.max_delay = std::chrono::minutes(4);
     options.on_retry = [&](const RetryEvent &event) {
-        ++retries;
         EXPECT_EQ(event.cause, RetryCause::serialization_failure);
-        interrupting->interrupt();   /* as another thread would, during the wait */
+        if (retries++ == 0)
+            waiting.set_value();   /* the wait starts as this returns */
     };
     const std::string name = unique_application_name("interrupted-backoff");
     Client client(dsn("application_name=" + name), options);
-    interrupting = &client;
     const int pid = backend_pid(name);
 
     /* As in Retry.SerializationFailureIsRetriedInANewTransaction: 40001. */
@@ -291,6 +290,10 @@ TEST(Interrupt, EndsTheWaitBeforeARetry)
     auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
     wait_until_waiting_on_lock(pid);
     clicking.commit();
+    /* From this thread, once the call is about to wait: by the time this
+     * thread runs, the call's thread is (almost always) in the wait. */
+    ASSERT_EQ(waiting.get_future().wait_for(std::chrono::minutes(2)), std::future_status::ready);
+    client.interrupt();
 
     try {
         finish(call);
@@ -299,7 +302,7 @@ TEST(Interrupt, EndsTheWaitBeforeARetry)
         EXPECT_NE(std::string(e.what()).find("interrupted before it was sent"), std::string::npos)
             << e.what();
     }
-    EXPECT_EQ(retries, 1);
+    EXPECT_EQ(retries.load(), 1);
     EXPECT_EQ(clicks(code), 1);   /* the other's; the failed try's rolled back */
 }
 
