@@ -71,16 +71,9 @@ TEST(Retry, SerializationFailureIsRetriedInANewTransaction)
     Client client(dsn("application_name=" + name), recording(events, Isolation::repeatable_read));
     const int pid = backend_pid(name);
 
-    /* Another transaction clicks the link and keeps the row locked. */
-    auto other = connect();
-    pqxx::work clicking(*other);
-    clicking.exec_params("SELECT resolve_url($1)", code);
-
-    /* The client's REPEATABLE READ update waits for that row ... */
-    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
-    wait_until_waiting_on_lock(pid);
-    /* ... and fails with 40001 when the other commits its newer version. */
-    clicking.commit();
+    /* The client's REPEATABLE READ update waits for the row of a click
+     * another transaction holds, and fails with 40001 when it commits. */
+    auto call = resolve_behind_a_committed_click(client, pid, code);
 
     EXPECT_EQ(finish(call), url);
     ASSERT_EQ(events.size(), 1u);
@@ -100,12 +93,7 @@ TEST(Retry, SerializationFailureBeyondTheAttemptsIsServerError40001)
     Client client(dsn("application_name=" + name), options);
     const int pid = backend_pid(name);
 
-    auto other = connect();
-    pqxx::work clicking(*other);
-    clicking.exec_params("SELECT resolve_url($1)", code);
-    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
-    wait_until_waiting_on_lock(pid);
-    clicking.commit();
+    auto call = resolve_behind_a_committed_click(client, pid, code);
 
     try {
         finish(call);

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 #include <unistd.h>
 
 namespace url_shortener::test {
@@ -195,6 +196,18 @@ void StartLine::arrive_and_wait()
         return;
     }
     all_here_.wait(lock, [this] { return waiting_ == 0; });
+}
+
+std::future<std::optional<std::string>> resolve_behind_a_committed_click(Client &client, int pid,
+                                                                         const std::string &code)
+{
+    auto other = connect();
+    pqxx::work clicking(*other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+    auto call = std::async(std::launch::async, [&client, code] { return client.resolve(code); });
+    wait_until_waiting_on_lock(pid);
+    clicking.commit();
+    return call;
 }
 
 } // namespace url_shortener::test

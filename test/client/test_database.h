@@ -13,12 +13,15 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
 #include <pqxx/connection>
+
+#include "url_shortener/client.h"
 
 namespace url_shortener::test {
 
@@ -91,6 +94,15 @@ private:
     std::condition_variable all_here_;
     std::size_t waiting_;
 };
+
+/*
+ * Starts client.resolve(code) on another thread while another transaction,
+ * which has clicked code, holds its row; once the call waits for that row
+ * (backend pid), commits the click.  Under REPEATABLE READ or SERIALIZABLE
+ * the call's try then fails with 40001.  Returns the call's future.
+ */
+std::future<std::optional<std::string>> resolve_behind_a_committed_click(Client &client, int pid,
+                                                                         const std::string &code);
 
 } // namespace url_shortener::test
 

@@ -16,7 +16,6 @@
 
 #include <gtest/gtest.h>
 #include <pqxx/nontransaction>
-#include <pqxx/transaction>
 
 #include "killed_backend.h"
 #include "silent_listener.h"
@@ -283,13 +282,7 @@ TEST(Interrupt, EndsTheWaitBeforeARetry)
     Client client(dsn("application_name=" + name), options);
     const int pid = backend_pid(name);
 
-    /* As in Retry.SerializationFailureIsRetriedInANewTransaction: 40001. */
-    auto other = connect();
-    pqxx::work clicking(*other);
-    clicking.exec_params("SELECT resolve_url($1)", code);
-    auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
-    wait_until_waiting_on_lock(pid);
-    clicking.commit();
+    auto call = resolve_behind_a_committed_click(client, pid, code);   /* 40001 */
     /* From this thread, once the call is about to wait: by the time this
      * thread runs, the call's thread is (almost always) in the wait. */
     ASSERT_EQ(waiting.get_future().wait_for(std::chrono::minutes(2)), std::future_status::ready);
