@@ -141,6 +141,7 @@ private:
     void on_header(beast::error_code ec)
     {
         reading_header_ = false;
+        stop_timer_.cancel();   /* a pending wait would hold the stop until it fired */
         if (ec)
             return on_read_error(ec);
         const Request &header = parser_->get();
@@ -338,6 +339,7 @@ private:
     /* Closes the socket; the session ends when its last handler returns. */
     void close()
     {
+        stop_timer_.cancel();
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
