@@ -34,6 +34,7 @@ update(PG_FUNCTION_ARGS)
 
     switch (outcome) {
         case EDIT_DONE:
+        case EDIT_NOT_NEEDED:   /* not an outcome of replace_link_url */
             break;
         case EDIT_NO_SUCH_LINK:
             PG_RETURN_NULL();

@@ -57,6 +57,9 @@ static SPIPlanPtr retire_plan = NULL;
 static SPIPlanPtr disable_plan = NULL;
 static SPIPlanPtr enable_plan = NULL;
 static SPIPlanPtr release_plan = NULL;
+static SPIPlanPtr retire_at_plan = NULL;
+static SPIPlanPtr disable_at_plan = NULL;
+static SPIPlanPtr enable_at_plan = NULL;
 static SPIPlanPtr stats_plan = NULL;
 static SPIPlanPtr purge_plan = NULL;
 static SPIPlanPtr capacity_plan = NULL;
@@ -70,6 +73,7 @@ static SPIPlanPtr *const kept_plans[] = {
     &reuse_insert_plan, &reuse_check_plan, &reuse_key_plan, &reuse_key_insert_plan,
     &exists_plan, &click_plan, &batch_insert_plan, &batch_insert_skipping_plan,
     &taken_codes_plan, &retire_plan, &disable_plan, &enable_plan, &release_plan,
+    &retire_at_plan, &disable_at_plan, &enable_at_plan,
     &stats_plan, &purge_plan, &capacity_plan,
     &idempotent_insert_plan, &idempotent_check_plan, &idempotent_batch_plan,
 };
@@ -396,6 +400,33 @@ open_link_store(Oid function_oid)
                      "WHERE short_code OPERATOR(pg_catalog.=) $1 AND NOT enabled AND retired_at IS NULL",
                      table),
             1, one_text);
+        /*
+         * The same three changes only while the link is at version $2 (the
+         * two-argument forms, 1.5).  At READ COMMITTED a click that holds
+         * the row makes the UPDATE wait and then re-check its WHERE on the
+         * row the click left: clicks leave the version alone, so the change
+         * still applies, where a read of the version and a change in one
+         * REPEATABLE READ transaction would fail with 40001.
+         */
+        Oid code_and_version[2] = {TEXTOID, INT8OID};
+        retire_at_plan = prepare_kept_plan(
+            psprintf("UPDATE %s " RETIRE_SET
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 "
+                     "AND retired_at IS NULL", table),
+            2, code_and_version);
+        disable_at_plan = prepare_kept_plan(
+            psprintf("UPDATE %s SET enabled = false, reusable = false, "
+                     "version = version OPERATOR(pg_catalog.+) 1 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 "
+                     "AND enabled AND retired_at IS NULL",
+                     table),
+            2, code_and_version);
+        enable_at_plan = prepare_kept_plan(
+            psprintf("UPDATE %s SET enabled = true, version = version OPERATOR(pg_catalog.+) 1 "
+                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 "
+                     "AND NOT enabled AND retired_at IS NULL",
+                     table),
+            2, code_and_version);
         release_plan = prepare_kept_plan(
             psprintf("DELETE FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1 AND retired_at IS NOT NULL",
                      table),
@@ -936,6 +967,49 @@ change_link(LinkChange change, text *code)
     if (rc != expected)
         elog(ERROR, "url_shortener: link change returned %s", SPI_result_code_string(rc));
     return SPI_processed > 0;
+}
+
+EditOutcome
+change_link_at(LinkChange change, text *code, int64 expected_version, int64 *version)
+{
+    SPIPlanPtr plan = NULL;
+    Datum values[2] = {PointerGetDatum(code), Int64GetDatum(expected_version)};
+    bool isnull;
+
+    switch (change) {
+        case RETIRE_LINK:
+            plan = retire_at_plan;
+            break;
+        case DISABLE_LINK:
+            plan = disable_at_plan;
+            break;
+        case ENABLE_LINK:
+            plan = enable_at_plan;
+            break;
+        case RELEASE_CODE:
+            elog(ERROR, "url_shortener: release_code has no version");
+    }
+    int rc = SPI_execute_plan(plan_of_1_2(plan), values, NULL, false, 0);
+    if (rc != SPI_OK_UPDATE)
+        elog(ERROR, "url_shortener: link change returned %s", SPI_result_code_string(rc));
+    if (SPI_processed > 0) {
+        *version = expected_version + 1;
+        return EDIT_DONE;
+    }
+
+    /*
+     * Not changed: no such link, its version moved on, or it is already
+     * in the state asked for.  A new snapshot, as in replace_link_url, so
+     * that under READ COMMITTED a version just committed is the one
+     * reported.
+     */
+    rc = SPI_execute_plan(version_plan, values, NULL, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: version lookup returned %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0)
+        return EDIT_NO_SUCH_LINK;
+    *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    return *version == expected_version ? EDIT_NOT_NEEDED : EDIT_VERSION_CHANGED;
 }
 
 bool

@@ -94,7 +94,8 @@ text *count_click_and_fetch_url(text *code);
 typedef enum EditOutcome {
     EDIT_DONE,              /* *version is the link's new version */
     EDIT_NO_SUCH_LINK,
-    EDIT_VERSION_CHANGED    /* *version is the link's current version */
+    EDIT_VERSION_CHANGED,   /* *version is the link's current version */
+    EDIT_NOT_NEEDED         /* the link is at the version, already as asked */
 } EditOutcome;
 
 /*
@@ -188,6 +189,15 @@ typedef enum LinkChange {
 
 /* Applies change to the row of code; true if a row was changed. */
 bool change_link(LinkChange change, text *code);
+
+/*
+ * Applies change (not RELEASE_CODE) to the live link code only if its
+ * version is still expected_version, in one UPDATE that increments it.
+ * EDIT_DONE: *version is the new version.  EDIT_NOT_NEEDED: the link is at
+ * expected_version and already retired, disabled or enabled as asked.
+ * EDIT_VERSION_CHANGED: *version is the link's current version.
+ */
+EditOutcome change_link_at(LinkChange change, text *code, int64 expected_version, int64 *version);
 
 /*
  * Leaves the public facts of the live link code in SPI_tuptable (one row,

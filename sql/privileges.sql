@@ -24,7 +24,7 @@ SELECT has_schema_privilege('public', 'links', 'USAGE') AS schema_usage,
 SELECT c.relname, c.relacl FROM pg_class c
 WHERE c.relnamespace = 'links'::regnamespace ORDER BY c.relname;
 SELECT p.proname, p.proacl FROM pg_proc p
-WHERE p.pronamespace = 'links'::regnamespace ORDER BY p.proname;
+WHERE p.pronamespace = 'links'::regnamespace ORDER BY p.proname, p.pronargs;
 
 -- The application role: schema usage, and EXECUTE on the two functions.
 CREATE ROLE url_shortener_app;

@@ -18,7 +18,7 @@ FROM pg_proc p
 WHERE p.oid IN (SELECT objid FROM pg_depend
                 WHERE classid = 'pg_proc'::regclass AND deptype = 'e'
                   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'url_shortener'))
-ORDER BY p.proname;
+ORDER BY p.proname, p.pronargs;
 
 CREATE SCHEMA attacker;
 CREATE FUNCTION attacker.planted(what text) RETURNS void LANGUAGE plpgsql AS
@@ -83,6 +83,7 @@ SELECT count(short_code) AS batch FROM public.shorten_urls(ARRAY['https://guarde
 SELECT public.resolve_url('guarded-a') AS resolved, public.resolve_url('guarded-a') AS again;
 SELECT public.update_url('guarded-a', 'https://guarded.example/a2', 1) AS new_version;
 SELECT public.disable_url('guarded-b') AS disabled, public.enable_url('guarded-b') AS enabled;
+SELECT public.disable_url('guarded-b', 3) AS disabled_at, public.enable_url('guarded-b', 4) AS enabled_at;
 SELECT short_code, original_url, clicks, version FROM public.url_stats('guarded-a');
 SELECT public.delete_url('guarded-c') AS retired, public.release_code('guarded-c') AS released;
 SELECT public.purge_urls() AS purged;

@@ -29,4 +29,4 @@ WHERE p.pronamespace = 'public'::regnamespace
   AND p.oid IN (SELECT objid FROM pg_depend
                 WHERE classid = 'pg_proc'::regclass AND deptype = 'e'
                   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'url_shortener'))
-ORDER BY p.proname;
+ORDER BY p.proname, p.pronargs;
