@@ -237,20 +237,66 @@ bool code_call(SessionType &s, const char *statement, const char *call, std::str
                             });
 }
 
+/* The result of a 1.5 change at a version: NULL (no such link) is none. */
+std::optional<bool> optional_bool(const pqxx::result &rows)
+{
+    const pqxx::field f = rows.at(0).at(0);
+    if (f.is_null())
+        return std::nullopt;
+    return f.as<bool>();
+}
+
+VersionConflict version_conflict(const std::string &code, long long version)
+{
+    return VersionConflict("link \"" + code + "\" is at version " + std::to_string(version) +
+                               ", which none of the expected versions names",
+                           "US003");
+}
+
 /*
- * code_call, only while the link is at one of versions (Client::remove_at):
- * url_stats and the call in one transaction at REPEATABLE READ or above,
- * where the call's UPDATE fails with 40001 (retried) if the row changed
- * after url_stats read it.
+ * code_call, only while the link is at one of versions (Client::remove_at).
+ *
+ * With 1.5 (and EXECUTE on its two-argument form): the change at the
+ * expected version, one statement at the Client's isolation, which at READ
+ * COMMITTED a click does not disturb.  With several versions to choose
+ * from, url_stats first picks the link's current one if listed (a change
+ * between the two is US003, VersionConflict).
+ *
+ * Before 1.5: url_stats and the call in one transaction at REPEATABLE READ
+ * or above, where the call's UPDATE fails with 40001 (retried) if the row
+ * changed after url_stats read it, a click included.
  */
 template <typename SessionType>
-std::optional<bool> code_call_at(SessionType &s, const char *statement, const char *call,
+std::optional<bool> code_call_at(SessionType &s, const char *statement,
+                                 const char *versioned_statement, const char *call,
                                  std::string_view code, const std::vector<long long> &versions)
 {
     require_lifecycle(s, call);
     if (impossible_code(code))
         return std::nullopt;
     const std::string argument(code);
+    if (opened(s).prepared_versioned(versioned_statement)) {
+        long long expected = versions.empty() ? 0 : versions.front();
+        if (versions.size() != 1) {
+            const std::optional<LinkStats> stats =
+                run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                                 [&](pqxx::transaction_base &t) {
+                                     return optional_stats(
+                                         t.exec_prepared(statements::stats.name, argument));
+                                 });
+            if (!stats)
+                return std::nullopt;
+            if (std::find(versions.begin(), versions.end(), stats->version) == versions.end())
+                throw version_conflict(argument, stats->version);
+            expected = stats->version;
+        }
+        const std::string version_argument = std::to_string(expected);
+        return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                                [&](pqxx::transaction_base &t) {
+                                    return optional_bool(t.exec_prepared(
+                                        versioned_statement, argument, version_argument));
+                                });
+    }
     const Isolation isolation = s.options.isolation == Isolation::serializable
                                     ? Isolation::serializable
                                     : Isolation::repeatable_read;
@@ -272,10 +318,7 @@ std::optional<bool> code_call_at(SessionType &s, const char *statement, const ch
     if (!outcome.version)
         return std::nullopt;
     if (std::find(versions.begin(), versions.end(), *outcome.version) == versions.end())
-        throw VersionConflict("link \"" + argument + "\" is at version " +
-                                  std::to_string(*outcome.version) +
-                                  ", which none of the expected versions names",
-                              "US003");
+        throw version_conflict(argument, *outcome.version);
     return outcome.changed;
 }
 
@@ -412,19 +455,22 @@ bool Client::enable(std::string_view code)
 std::optional<bool> Client::remove_at(std::string_view code,
                                      const std::vector<long long> &expected_versions)
 {
-    return code_call_at(session(), statements::remove.name, "remove", code, expected_versions);
+    return code_call_at(session(), statements::remove.name, statements::remove_at.name, "remove",
+                        code, expected_versions);
 }
 
 std::optional<bool> Client::disable_at(std::string_view code,
                                       const std::vector<long long> &expected_versions)
 {
-    return code_call_at(session(), statements::disable.name, "disable", code, expected_versions);
+    return code_call_at(session(), statements::disable.name, statements::disable_at.name, "disable",
+                        code, expected_versions);
 }
 
 std::optional<bool> Client::enable_at(std::string_view code,
                                      const std::vector<long long> &expected_versions)
 {
-    return code_call_at(session(), statements::enable.name, "enable", code, expected_versions);
+    return code_call_at(session(), statements::enable.name, statements::enable_at.name, "enable",
+                        code, expected_versions);
 }
 
 std::optional<LinkStats> Client::stats(std::string_view code)

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 
 #include <fcntl.h>
@@ -194,7 +195,8 @@ void ServerConnection::connect()
 void ServerConnection::prepare_statements(pqxx::connection &opened)
 {
     try {
-        std::string schema;
+        std::string schema, schema_name;
+        versioned_prepared_.clear();
         {
             pqxx::nontransaction lookup(opened, "url_shortener schema lookup");
             if (statement_timeout_.count() > 0)
@@ -203,7 +205,8 @@ void ServerConnection::prepare_statements(pqxx::connection &opened)
             const pqxx::result rows = lookup.exec(statements::extension_schema);
             if (rows.empty())
                 throw extension_not_installed();
-            schema = opened.quote_name(rows[0][0].as<std::string>());
+            schema_name = rows[0][0].as<std::string>();
+            schema = opened.quote_name(schema_name);
             extension_version_ = rows[0][1].as<std::string>();
         }
         for (const statements::Statement &s : statements::all) {
@@ -220,6 +223,19 @@ void ServerConnection::prepare_statements(pqxx::connection &opened)
                 opened.prepare(s.name, s.sql(schema));
                 opened.prepare_now(s.name);
             }
+        if (version_at_least(extension_version_, 1, 5)) {
+            pqxx::nontransaction lookup(opened, "url_shortener privileges lookup");
+            const pqxx::row may = lookup.exec_params1(statements::versioned_privileges, schema_name);
+            lookup.commit();
+            for (std::size_t i = 0; i < std::size(statements::versioned); ++i) {
+                if (!may[static_cast<pqxx::row::size_type>(i)].as<bool>())
+                    continue;
+                const statements::Statement &s = statements::versioned[i];
+                opened.prepare(s.name, s.sql(schema));
+                opened.prepare_now(s.name);
+                versioned_prepared_.emplace_back(s.name);
+            }
+        }
     } catch (const pqxx::sql_error &e) {
         std::rethrow_exception(error_for_sqlstate(sqlstate_of(e), e.what(), setup_arguments));
     } catch (const pqxx::failure &e) {
@@ -227,6 +243,12 @@ void ServerConnection::prepare_statements(pqxx::connection &opened)
                                  one_line(e.what()),
                              sqlstate_connection_lost, e.what());
     }
+}
+
+bool ServerConnection::prepared_versioned(const char *name) const
+{
+    return std::find(versioned_prepared_.begin(), versioned_prepared_.end(), name) !=
+           versioned_prepared_.end();
 }
 
 bool ServerConnection::is_open() const noexcept

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <pqxx/connection>
 
@@ -91,6 +92,13 @@ public:
     bool has_idempotency_keys() const { return version_at_least(extension_version_, 1, 3); }
 
     /*
+     * Whether the statement of statements::versioned named name was
+     * prepared: the extension is 1.5 or later and the role may execute it
+     * (as of when the connection opened).
+     */
+    bool prepared_versioned(const char *name) const;
+
+    /*
      * The extension version installed now, read on this connection;
      * std::nullopt if the extension is gone.  Throws pqxx exceptions.
      */
@@ -155,6 +163,7 @@ private:
     std::chrono::milliseconds statement_timeout_;
     std::unique_ptr<pqxx::connection> connection_;
     std::string extension_version_;
+    std::vector<std::string> versioned_prepared_;   /* names, from statements::versioned */
     bool ever_opened_ = false;
     bool opened_in_call_ = false;
 };

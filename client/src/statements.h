@@ -91,6 +91,36 @@ inline constexpr Statement lifecycle[] = {shorten_with_options, shorten_locked_w
                                           update, remove, disable, enable, stats, purge};
 
 /*
+ * Version 1.5's changes at an expected version ($2): one UPDATE that
+ * re-checks the version on the row a click leaves.  True if applied, false
+ * if already as asked at that version, NULL for no such link, US003 if the
+ * link is at another version.
+ */
+inline constexpr Statement remove_at{"url_shortener_remove_at", "SELECT ",
+                                     ".delete_url($1, $2::pg_catalog.int8)"};
+
+inline constexpr Statement disable_at{"url_shortener_disable_at", "SELECT ",
+                                      ".disable_url($1, $2::pg_catalog.int8)"};
+
+inline constexpr Statement enable_at{"url_shortener_enable_at", "SELECT ",
+                                     ".enable_url($1, $2::pg_catalog.int8)"};
+
+inline constexpr Statement versioned[] = {remove_at, disable_at, enable_at};
+
+/*
+ * Whether the session's role may execute each of them ($1 the schema's
+ * name, unquoted), in the order of versioned[]: 1.5 grants them to nobody,
+ * and a role granted only the one-argument forms keeps the way of 1.4.
+ */
+inline constexpr const char *versioned_privileges =
+    "SELECT pg_catalog.has_function_privilege(pg_catalog.format('%I.delete_url(pg_catalog.text, "
+    "pg_catalog.int8)', $1::pg_catalog.text), 'EXECUTE'), "
+    "pg_catalog.has_function_privilege(pg_catalog.format('%I.disable_url(pg_catalog.text, "
+    "pg_catalog.int8)', $1::pg_catalog.text), 'EXECUTE'), "
+    "pg_catalog.has_function_privilege(pg_catalog.format('%I.enable_url(pg_catalog.text, "
+    "pg_catalog.int8)', $1::pg_catalog.text), 'EXECUTE')";
+
+/*
  * Version 1.3's idempotency keys: the same calls with the key as the last
  * parameter (shorten_urls: a text[] of keys parallel to the URLs).
  */

@@ -6,6 +6,7 @@
  */
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -163,38 +164,129 @@ TEST(Lifecycle, DisableEnableRemove)
  * and their change makes the change fail with 40001, and the retry reads
  * the new version: VersionConflict, nothing changed by the call.
  */
-TEST(Lifecycle, VersionedDisableEnableRemove)
+/*
+ * What every path of remove_at, disable_at and enable_at answers: true,
+ * false (already as asked), std::nullopt (no such link), VersionConflict
+ * (another version), with no retry.  Returns the link's version after.
+ */
+long long expect_versioned_outcomes(Client &client, const std::string &code,
+                                    const std::vector<RetryEvent> &events)
+{
+    const long long v = client.stats(code)->version;
+    EXPECT_THROW(client.disable_at(code, {v + 1}), VersionConflict);
+    EXPECT_THROW(client.disable_at(code, {}), VersionConflict);
+    EXPECT_TRUE(client.stats(code)->enabled);
+    EXPECT_EQ(client.disable_at(code, {v + 5, v}), std::optional<bool>(true));
+    EXPECT_EQ(client.disable_at(code, {v + 1}), std::optional<bool>(false));   /* disabled already */
+    EXPECT_EQ(client.enable_at(code, {v + 1}), std::optional<bool>(true));
+    EXPECT_EQ(client.enable_at(code, {v + 2}), std::optional<bool>(false));   /* enabled already */
+    EXPECT_EQ(client.remove_at("no-such-code", {1}), std::nullopt);
+    EXPECT_EQ(client.disable_at("no-such-code", {1, 2}), std::nullopt);
+    EXPECT_TRUE(events.empty());
+    return v + 2;
+}
+
+/*
+ * Another session clicks the link and holds its row; call waits for the
+ * row, and the click commits.  Returns what call returned.
+ */
+std::optional<bool> behind_a_committed_click(pqxx::connection &other, int pid,
+                                             const std::string &code,
+                                             const std::function<std::optional<bool>()> &call)
+{
+    pqxx::work clicking(other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+    auto result = std::async(std::launch::async, call);
+    wait_until_waiting_on_lock(pid);
+    clicking.commit();
+    return result.get();
+}
+
+/*
+ * Extension 1.5: one UPDATE at the expected version.  A click in flight
+ * does not stand in the way (no retry), an edit that overtook the call is
+ * VersionConflict at once.
+ */
+TEST(Lifecycle, VersionedChangesAreOneUpdateSince15)
 {
     std::vector<RetryEvent> events;
     ClientOptions options;
     options.retry.base_delay = std::chrono::milliseconds(1);
     options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
-    const std::string name = unique_application_name("versioned-switch");
+    const std::string name = unique_application_name("versioned-15");
     Client client(dsn("application_name=" + name), options);
     const int pid = backend_pid(name);
-    const std::string code = client.shorten(unique_url("versioned-switch"));
-    const long long v = client.stats(code)->version;
+    const std::string code = client.shorten(unique_url("versioned-15"));
+    long long v = expect_versioned_outcomes(client, code, events);
 
-    EXPECT_THROW(client.disable_at(code, {v + 1}), VersionConflict);
-    EXPECT_THROW(client.disable_at(code, {}), VersionConflict);
-    EXPECT_TRUE(client.stats(code)->enabled);
-    EXPECT_EQ(client.disable_at(code, {v + 5, v}), std::optional<bool>(true));
-    EXPECT_EQ(client.enable_at(code, {v + 1}), std::optional<bool>(true));
-    EXPECT_EQ(client.enable_at(code, {v + 2}), std::optional<bool>(false));   /* enabled already */
-    EXPECT_EQ(client.remove_at("no-such-code", {1}), std::nullopt);
-    EXPECT_TRUE(events.empty());
-
-    /* Another session edits the link and holds its row; disable_at reads
-     * the version before that commits, and its change waits for the row. */
     auto other = connect();
+    EXPECT_EQ(behind_a_committed_click(*other, pid, code,
+                                       [&] { return client.disable_at(code, {v}); }),
+              std::optional<bool>(true));
+    EXPECT_TRUE(events.empty()) << "a click made the versioned change retry";
+    std::optional<LinkStats> after = client.stats(code);
+    ASSERT_TRUE(after);
+    EXPECT_FALSE(after->enabled);
+    EXPECT_EQ(after->clicks, 1);
+    EXPECT_EQ(after->version, ++v);
+
+    /* An edit holds the row; the call waits, re-checks, and finds it changed. */
     pqxx::work editing(*other);
-    editing.exec_params("SELECT update_url($1, $2, $3)", code, unique_url("versioned-switch", 2), v + 2);
-    auto call = std::async(std::launch::async, [&] { return client.disable_at(code, {v + 2}); });
+    editing.exec_params("SELECT update_url($1, $2, $3)", code, unique_url("versioned-15", 2), v);
+    auto call = std::async(std::launch::async, [&] { return client.enable_at(code, {v}); });
     wait_until_waiting_on_lock(pid);
     editing.commit();
     try {
         call.get();
-        ADD_FAILURE() << "disabled a link changed since its version was read";
+        ADD_FAILURE() << "enabled a link changed since its version was read";
+    } catch (const VersionConflict &e) {
+        EXPECT_EQ(e.sqlstate(), "US003");
+    }
+    EXPECT_TRUE(events.empty());
+    after = client.stats(code);
+    ASSERT_TRUE(after);
+    EXPECT_FALSE(after->enabled);
+    EXPECT_EQ(after->version, ++v);
+    EXPECT_EQ(client.remove_at(code, {v}), std::optional<bool>(true));
+    EXPECT_FALSE(client.stats(code));
+}
+
+/*
+ * Before 1.5 (here a 1.4 database), and for a role not granted the
+ * two-argument forms: url_stats and the change in one REPEATABLE READ
+ * transaction, so a click committed in between is a 40001, retried.
+ */
+void expect_read_and_change_at_repeatable_read(const std::string &connection_string,
+                                               const std::string &database,
+                                               const std::string &application_name)
+{
+    std::vector<RetryEvent> events;
+    ClientOptions options;
+    options.retry.base_delay = std::chrono::milliseconds(1);
+    options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
+    Client client(connection_string + " application_name=" + application_name, options);
+    const int pid = backend_pid(application_name);
+    const std::string code = client.shorten(unique_url(application_name));
+    const long long v = expect_versioned_outcomes(client, code, events);
+
+    pqxx::connection other("dbname=" + database);
+    EXPECT_EQ(behind_a_committed_click(other, pid, code,
+                                       [&] { return client.disable_at(code, {v}); }),
+              std::optional<bool>(true));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::serialization_failure);
+    events.clear();
+
+    /* An edit committed between the read and the change: one 40001
+     * retried, then the new version is read and is not the one expected. */
+    pqxx::work editing(other);
+    editing.exec_params("SELECT update_url($1, $2, $3)", code, unique_url(application_name, 2), v + 1);
+    auto call = std::async(std::launch::async, [&] { return client.enable_at(code, {v + 1}); });
+    wait_until_waiting_on_lock(pid);
+    editing.commit();
+    try {
+        call.get();
+        ADD_FAILURE() << "enabled a link changed since its version was read";
     } catch (const VersionConflict &e) {
         EXPECT_EQ(e.sqlstate(), "US003");
     }
@@ -202,10 +294,41 @@ TEST(Lifecycle, VersionedDisableEnableRemove)
     EXPECT_EQ(events[0].cause, RetryCause::serialization_failure);
     const std::optional<LinkStats> after = client.stats(code);
     ASSERT_TRUE(after);
-    EXPECT_TRUE(after->enabled);
-    EXPECT_EQ(after->version, v + 3);
-    EXPECT_EQ(client.remove_at(code, {v + 3}), std::optional<bool>(true));
+    EXPECT_FALSE(after->enabled);
+    EXPECT_EQ(after->version, v + 2);
+    EXPECT_EQ(client.remove_at(code, {v + 2}), std::optional<bool>(true));
     EXPECT_FALSE(client.stats(code));
+}
+
+TEST(Lifecycle, VersionedChangesBefore15ReadAndChangeAtRepeatableRead)
+{
+    const std::string database = "url_shortener_client_v14_test";
+    create_database_at(database, "1.4");
+    expect_read_and_change_at_repeatable_read("dbname=" + database, database,
+                                              unique_application_name("versioned-14"));
+}
+
+TEST(Lifecycle, VersionedChangesWithoutTheGrantReadAndChangeAtRepeatableRead)
+{
+    const std::string role = "url_shortener_one_argument_forms";
+    {
+        auto admin = connect();
+        pqxx::nontransaction t(*admin);
+        t.exec("DROP ROLE IF EXISTS " + role);
+        t.exec("CREATE ROLE " + role + " LOGIN PASSWORD 'one-argument'");
+        t.exec("GRANT EXECUTE ON FUNCTION shorten_url(text, text, boolean, timestamptz, bigint, text), "
+               "url_stats(text), update_url(text, text, bigint), delete_url(text), disable_url(text), "
+               "enable_url(text) TO " + role);
+    }
+    expect_read_and_change_at_repeatable_read(
+        dsn("user=" + role + " password=one-argument"), database_name,
+        unique_application_name("versioned-no-grant"));
+    auto admin = connect();
+    pqxx::nontransaction t(*admin);
+    t.exec("REVOKE ALL ON FUNCTION shorten_url(text, text, boolean, timestamptz, bigint, text), "
+           "url_stats(text), update_url(text, text, bigint), delete_url(text), disable_url(text), "
+           "enable_url(text) FROM " + role);
+    t.exec("DROP ROLE " + role);
 }
 
 TEST(Lifecycle, PurgeDeletesUsedUpLinks)

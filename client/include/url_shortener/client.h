@@ -359,15 +359,24 @@ public:
 
     /*
      * remove, disable and enable only while the link is at one of
-     * expected_versions (from stats; an empty list matches none): the
-     * version is read and the link changed in one REPEATABLE READ
-     * transaction (SERIALIZABLE if the Client's isolation is), so a
-     * change committed between the two (an edit, a click) makes the call
-     * fail with 40001 and read again (RetryPolicy; past its tries it
-     * throws ServerError 40001, nothing changed).  Returns what the call
-     * without versions returns, std::nullopt if there is no such link;
-     * throws VersionConflict (US003, nothing changed) if the link is at
-     * another version, and what the call without versions throws.
+     * expected_versions (from stats; an empty list matches none).
+     * Returns true if the link changed, false if it is at that version
+     * and already as asked (retired, disabled, enabled), std::nullopt if
+     * there is no such link; throws VersionConflict (US003, nothing
+     * changed) if the link is at another version, and what the call
+     * without versions throws.
+     *
+     * With extension 1.5, and EXECUTE granted on its two-argument
+     * delete_url, disable_url or enable_url (checked when the connection
+     * opens): one UPDATE at the Client's isolation that re-checks the
+     * version on the row, so a click in flight does not stand in the way.
+     * With more than one expected version, stats picks the current one
+     * first.  Otherwise (1.1 to 1.4, or no such grant): the version is
+     * read and the link changed in one REPEATABLE READ transaction
+     * (SERIALIZABLE if the Client's isolation is), so a change committed
+     * between the two, a click included, makes the call fail with 40001
+     * and read again (RetryPolicy; past its tries it throws ServerError
+     * 40001, nothing changed).
      */
     std::optional<bool> remove_at(std::string_view code,
                                   const std::vector<long long> &expected_versions);
