@@ -74,8 +74,11 @@ Response edit_link(Client &client, const std::string &code, const std::string &n
 /*
  * POST /api/v1/links/{code}/enable or /disable: 204, or 404 for an unknown
  * code.  With if_match (other than "*"), only while the link is at a
- * version it names, else 412; the version is read and the state changed in
- * one transaction (Client::enable_at), so no edit can come in between.
+ * version it names, else 412, also when an edit comes in between
+ * (Client::enable_at: with extension 1.5 one UPDATE that checks the
+ * version, which a click does not disturb).  An unknown code is 404 with
+ * any If-Match, "*" included: RFC 9110, 13.2.1, has a server ignore the
+ * preconditions when the answer without them would not be 2xx.
  */
 Response set_link_enabled(Client &client, const std::string &code, bool enabled,
                           const std::optional<IfMatch> &if_match);
