@@ -5,6 +5,7 @@
  */
 #include "http_server.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -23,6 +24,7 @@
 #include <boost/beast/http.hpp>
 
 #include "problem.h"
+#include "server_options.h"
 
 namespace url_shortener::server {
 
@@ -91,7 +93,8 @@ private:
             return close();
         parser_.emplace();
         parser_->header_limit(header_limit);
-        parser_->body_limit(server_.max_body_bytes());
+        body_limit_ = server_.max_body_bytes();   /* until the route says it reads no body */
+        parser_->body_limit(body_limit_);
         stream_.expires_after(idle_timeout);
         if (started)
             return read_rest_of_header();
@@ -135,9 +138,11 @@ private:
     /* The header is in: refuse a request without exactly one Host where
      * RFC 9112 (3.2) wants it; refuse, from the header alone, a request
      * whose body is to come if its route, method or API key will not do
-     * (Router::screen), so that no body is read or invited for it; answer
-     * "Expect: 100-continue" (the body limit was already checked against
-     * Content-Length; HTTP/1.0 has no interim answers), then read the body. */
+     * (Router::screen), or if its route reads no body and its
+     * Content-Length is over bodyless_max_body_bytes, so that no body is
+     * read or invited for it; answer "Expect: 100-continue" (the body
+     * limit was already checked against Content-Length; HTTP/1.0 has no
+     * interim answers), then read the body. */
     void on_header(beast::error_code ec)
     {
         reading_header_ = false;
@@ -150,11 +155,22 @@ private:
             return refuse(Problem{http::status::bad_request, "malformed-request",
                                   "Malformed request",
                                   "An HTTP/1.1 request carries exactly one Host header field."});
-        if (!parser_->is_done() &&
-            server_.router().screen(header, [self = shared_from_this()](Response res) {
-                self->write(std::move(res));   /* at once, on this strand; then closes */
-            }))
-            return;
+        if (!parser_->is_done()) {
+            if (server_.router().screen(header, [self = shared_from_this()](Response res) {
+                    self->write(std::move(res));   /* at once, on this strand; then closes */
+                }))
+                return;
+            /* A redirect needs no key: without this, anyone could make the
+             * server hold --max-body-bytes per connection for a body that
+             * is thrown away.  A chunked body is refused once it passes
+             * the limit (no byte of it is parsed yet, so it may change). */
+            if (!server_.router().takes_body(header)) {
+                body_limit_ = std::min(bodyless_max_body_bytes, body_limit_);
+                if (const auto length = parser_->content_length(); length && *length > body_limit_)
+                    return refuse(body_too_large());
+                parser_->body_limit(body_limit_);
+            }
+        }
         if (header.version() >= 11 &&
             boost::algorithm::iequals(header[http::field::expect], "100-continue")) {
             auto interim = std::make_shared<http::response<http::empty_body>>(
@@ -267,10 +283,7 @@ private:
     void on_read_error(beast::error_code ec)
     {
         if (ec == http::error::body_limit)
-            return refuse(Problem{http::status::payload_too_large, "body-too-large",
-                                  "Body too large",
-                                  "A request body may hold at most " +
-                                      std::to_string(server_.max_body_bytes()) + " bytes."});
+            return refuse(body_too_large());
         if (ec == http::error::header_limit)
             return refuse(Problem{http::status::request_header_fields_too_large,
                                   "header-too-large", "Header too large",
@@ -281,6 +294,17 @@ private:
             return refuse(Problem{http::status::bad_request, "malformed-request",
                                   "Malformed request", "The request is not valid HTTP/1.1."});
         close();
+    }
+
+    /* The 413 of a body over this request's limit (body_limit_). */
+    Problem body_too_large() const
+    {
+        return Problem{http::status::payload_too_large, "body-too-large", "Body too large",
+                       body_limit_ < server_.max_body_bytes()
+                           ? "This route reads no request body; one sent anyway may hold at most " +
+                                 std::to_string(body_limit_) + " bytes."
+                           : "A request body may hold at most " + std::to_string(body_limit_) +
+                                 " bytes."};
     }
 
     /* Answers with problem and closes: the rest of the request is not read.
@@ -348,6 +372,7 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::size_t body_limit_ = 0;   /* the request's: max_body_bytes, or bodyless_max_body_bytes */
     std::array<char, 4096> drain_buffer_{};
     HttpServer &server_;
     net::steady_timer stop_timer_;   /* a stop's grace for a header partly read */

@@ -10,7 +10,10 @@
  *    body would follow is first screened on its header (Router::screen):
  *    one with no route, a method its route does not answer, or no
  *    accepted API key is answered at once and its connection closed,
- *    before any of the body is read and before "100 Continue".
+ *    before any of the body is read and before "100 Continue".  So is
+ *    one whose route reads no body (Router::takes_body: a redirect, say)
+ *    declaring more than bodyless_max_body_bytes (413); such a route's
+ *    chunked body is refused when it passes that limit.
  *
  *    Graceful stop (SIGTERM, SIGINT): the listening socket closes at once,
  *    idle connections (no byte of a next request read) are closed, a

@@ -141,7 +141,10 @@ int main(int argc, char **argv)
     app.add_option("--redirect-status", options.redirect_status, "status of redirects")
         ->capture_default_str()->check(CLI::IsMember({301, 302, 307, 308}));
     app.add_option("--max-body-bytes", options.max_body_bytes,
-                   "largest request body accepted; larger gets 413")
+                   "largest request body accepted where one is read (creating and editing "
+                   "links); larger gets 413.  Other requests (GET, HEAD, DELETE, /disable, "
+                   "/enable) may carry at most " +
+                       std::to_string(bodyless_max_body_bytes) + " bytes, which they ignore")
         ->capture_default_str()->check(CLI::Range(1, 64 * 1024 * 1024));
     try {
         app.parse(argc, argv);

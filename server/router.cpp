@@ -166,6 +166,13 @@ const std::vector<http::verb> &methods_of(RouteKind kind)
     return none;
 }
 
+/* Whether a route reads the request's body (see Router::takes_body). */
+bool reads_body(RouteKind kind, http::verb method)
+{
+    return kind == RouteKind::links || kind == RouteKind::links_batch ||
+           (kind == RouteKind::link && method == http::verb::patch);
+}
+
 /* Whether a route is the API's, which needs a key. */
 bool is_api(RouteKind kind)
 {
@@ -410,6 +417,11 @@ bool Router::screen(const Request &header, Respond respond)
             problem_response(problem_for_current_exception(), header.version(), false));
         return true;
     }
+}
+
+bool Router::takes_body(const Request &header) const
+{
+    return reads_body(match_target(header.target(), header.method()).kind, header.method());
 }
 
 void Router::dispatch(const Request &request, const Match &match, const Finish &finish)

@@ -49,6 +49,12 @@ public:
      */
     bool screen(const Request &header, Respond respond);
 
+    /* Whether the route of a request whose header is in reads its body:
+     * creating links (POST /api/v1/links, /batch) and editing one (PATCH);
+     * every other request may carry only bodyless_max_body_bytes, which
+     * the HTTP layer enforces. */
+    bool takes_body(const Request &header) const;
+
     /* Counts an answer the HTTP layer made itself, before any route (a
      * request over a limit, malformed HTTP), under route "http". */
     void count_refusal(unsigned status) { metrics_.count("http", status); }

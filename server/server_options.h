@@ -29,6 +29,15 @@ struct ServerOptions {
 };
 
 /*
+ * The body limit of a request whose route reads no body: GET and HEAD of
+ * anything, DELETE of a link, POST .../disable and .../enable.  Not
+ * --max-body-bytes: a redirect needs no key, so anyone could otherwise
+ * make the server hold that much per connection for a body it ignores.
+ * Small, not zero, as some clients send "{}" or the like with a GET.
+ */
+constexpr std::size_t bodyless_max_body_bytes = 4096;
+
+/*
  * How long the database may leave `statements` statements sent together
  * unanswered before the server gives them up (a stopped backend, a network
  * that drops everything): statement_timeout restarts for each of them, and
