@@ -12,12 +12,14 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 #include <sys/socket.h>
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -381,24 +383,65 @@ private:
     unsigned long headers_started_ = 0;  /* which header the stop timer was set for */
 };
 
-HttpServer::HttpServer(net::io_context &io, const tcp::endpoint &endpoint,
+namespace {
+
+/* Opens acceptor, binds it to endpoint and listens; the first failure in
+ * ec.  v6_only: an IPv6 socket takes its own address only, so that of
+ * several addresses "::" does not claim IPv4's as well (and 0.0.0.0 of the
+ * same name then fail to bind). */
+void listen_on(tcp::acceptor &acceptor, const tcp::endpoint &endpoint, bool v6_only,
+               beast::error_code &ec)
+{
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+        acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && v6_only && endpoint.address().is_v6())
+        acceptor.set_option(net::ip::v6_only(true), ec);
+    if (!ec)
+        acceptor.bind(endpoint, ec);
+    if (!ec)
+        acceptor.listen(net::socket_base::max_listen_connections, ec);
+}
+
+} // namespace
+
+HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &endpoints,
                        std::size_t max_body_bytes)
-    : io_(io), acceptor_(io), signals_(io, SIGTERM, SIGINT), accept_pause_(io),
-      max_body_bytes_(max_body_bytes)
+    : io_(io), signals_(io, SIGTERM, SIGINT), max_body_bytes_(max_body_bytes)
 {
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen(net::socket_base::max_listen_connections);
+    for (tcp::endpoint endpoint : endpoints) {
+        const bool first = listeners_.empty();
+        if (!first)   /* one port for all: the one the first got, if it asked for any */
+            endpoint.port(listeners_.front().acceptor.local_endpoint().port());
+        beast::error_code ec;
+        listen_on(listeners_.emplace_back(io).acceptor, endpoint, endpoints.size() > 1, ec);
+        if (!ec)
+            continue;
+        listeners_.pop_back();
+        std::ostringstream address;
+        address << endpoint;
+        /* A name's addresses can include one of a family the machine lacks
+         * (::1 where IPv6 is off), or one it does not have: the others
+         * still serve.  The first is the one the output names, so it must
+         * be bound. */
+        if (first || (ec != boost::system::errc::address_family_not_supported &&
+                      ec != boost::system::errc::address_not_available))
+            throw boost::system::system_error(ec, "cannot listen on " + address.str());
+        std::cerr << "url-shortener-server: not bound to " << address.str() << " ("
+                  << ec.message() << "): going on without it" << std::endl;
+    }
 }
 
-/* The bound address, so a port 0 listener can say which port it got. */
-tcp::endpoint HttpServer::local_endpoint() const
+/* The bound addresses, so a port 0 listener can say which port it got. */
+std::vector<tcp::endpoint> HttpServer::local_endpoints() const
 {
-    return acceptor_.local_endpoint();
+    std::vector<tcp::endpoint> bound;
+    for (const Listener &listener : listeners_)
+        bound.push_back(listener.acceptor.local_endpoint());
+    return bound;
 }
 
-/* Starts the accept loop and the wait for SIGTERM/SIGINT (which calls stop). */
+/* Starts the accept loops and the wait for SIGTERM/SIGINT (which calls stop). */
 void HttpServer::start(Router &router)
 {
     router_ = &router;
@@ -406,15 +449,17 @@ void HttpServer::start(Router &router)
         if (!ec)
             stop();
     });
-    accept();
+    for (Listener &listener : listeners_)
+        accept(listener);
 }
 
-/* Accepts the next connection onto its own strand, and registers it so
- * that stop can reach it; forgotten sessions are pruned on the way. */
-void HttpServer::accept()
+/* Accepts listener's next connection onto its own strand, and registers
+ * it so that stop can reach it; forgotten sessions are pruned on the way. */
+void HttpServer::accept(Listener &listener)
 {
-    acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !acceptor_.is_open())
+    listener.acceptor.async_accept(net::make_strand(io_), [this, &listener](beast::error_code ec,
+                                                                            tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !listener.acceptor.is_open())
             return;
         if (!ec) {
             socket.set_option(tcp::no_delay(true), ec);
@@ -425,15 +470,15 @@ void HttpServer::accept()
                 sessions_.push_back(session);
             }
             session->start();
-            return accept();
+            return accept(listener);
         }
         /* The error comes back at once while it lasts (out of descriptors,
          * say, with many idle keep-alive connections): try again a little
          * later, and meanwhile serve the connections there are. */
-        accept_pause_.expires_after(std::chrono::milliseconds(50));
-        accept_pause_.async_wait([this](beast::error_code wait_ec) {
-            if (!wait_ec && !stopping_ && acceptor_.is_open())
-                accept();
+        listener.pause.expires_after(std::chrono::milliseconds(50));
+        listener.pause.async_wait([this, &listener](beast::error_code wait_ec) {
+            if (!wait_ec && !stopping_ && listener.acceptor.is_open())
+                accept(listener);
         });
     });
 }
@@ -444,8 +489,10 @@ void HttpServer::stop()
     if (stopping_.exchange(true))
         return;
     beast::error_code ignored;
-    acceptor_.close(ignored);
-    accept_pause_.cancel();
+    for (Listener &listener : listeners_) {
+        listener.acceptor.close(ignored);
+        listener.pause.cancel();
+    }
     signals_.cancel(ignored);
     if (router_)
         router_->stop();

@@ -15,7 +15,10 @@
  *    declaring more than bodyless_max_body_bytes (413); such a route's
  *    chunked body is refused when it passes that limit.
  *
- *    Graceful stop (SIGTERM, SIGINT): the listening socket closes at once,
+ *    It listens on one address or several (every address of a host name),
+ *    all on one port, one acceptor each.
+ *
+ *    Graceful stop (SIGTERM, SIGINT): every listening socket closes at once,
  *    idle connections (no byte of a next request read) are closed, a
  *    connection with a request in flight, or any part of one read, gets
  *    its answer (with "Connection: close") and then closes, within the
@@ -29,6 +32,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -43,12 +47,20 @@ class Session;
 
 class HttpServer {
 public:
-    /* Binds and listens on endpoint (throws boost::system::system_error if it cannot). */
-    HttpServer(boost::asio::io_context &io, const boost::asio::ip::tcp::endpoint &endpoint,
+    /*
+     * Binds and listens on every one of endpoints (at least one, all with
+     * the same port), the others on the port the first got (port 0 asks
+     * for any free port).  Throws boost::system::system_error if it cannot,
+     * except where an address after the first is of a family this machine
+     * does not have (EAFNOSUPPORT, EADDRNOTAVAIL: say ::1 in a container
+     * without IPv6): that one is left out with a line on stderr.
+     */
+    HttpServer(boost::asio::io_context &io,
+               const std::vector<boost::asio::ip::tcp::endpoint> &endpoints,
                std::size_t max_body_bytes);
 
-    /* The address actually bound (port 0 asks for any free port). */
-    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    /* The addresses actually bound, the first first. */
+    std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
 
     /* Starts accepting, answering through router, and waiting for SIGTERM/SIGINT;
      * the io_context's run() does the rest.  router must outlive run(). */
@@ -62,14 +74,19 @@ public:
     std::size_t max_body_bytes() const { return max_body_bytes_; }
 
 private:
-    void accept();
+    /* One listening socket, and its pause after a failed accept (out of
+     * descriptors: EMFILE, ENFILE) so the I/O thread does not spin on it. */
+    struct Listener {
+        explicit Listener(boost::asio::io_context &io) : acceptor(io), pause(io) {}
+        boost::asio::ip::tcp::acceptor acceptor;
+        boost::asio::steady_timer pause;
+    };
+
+    void accept(Listener &listener);
 
     boost::asio::io_context &io_;
-    boost::asio::ip::tcp::acceptor acceptor_;
+    std::list<Listener> listeners_;   /* a list: accept's handlers hold references */
     boost::asio::signal_set signals_;
-    /* After a failed accept (out of descriptors: EMFILE, ENFILE), the
-     * pause before the next, so the I/O thread does not spin on it. */
-    boost::asio::steady_timer accept_pause_;
     Router *router_ = nullptr;
     const std::size_t max_body_bytes_;
     std::atomic<bool> stopping_{false};

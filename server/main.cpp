@@ -8,9 +8,11 @@
  */
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -56,17 +58,19 @@ void parse_listen(const std::string &listen, ServerOptions &options)
 }
 
 /*
- * Where to listen: host as an IP address, or else a host name resolved
- * (the first address it resolves to, as getaddrinfo orders them).  Throws
- * std::runtime_error naming host if it is neither.
+ * Where to listen: host as an IP address, or else every address a host
+ * name resolves to, once each, in getaddrinfo's order (the first is the
+ * one the output names): "localhost" is often both 127.0.0.1 and ::1, and
+ * a client may try either.  Throws std::runtime_error naming host if it is
+ * neither.
  */
-net::ip::tcp::endpoint listen_endpoint(net::io_context &io, const std::string &host,
-                                       unsigned short port)
+std::vector<net::ip::tcp::endpoint> listen_endpoints(net::io_context &io, const std::string &host,
+                                                     unsigned short port)
 {
     boost::system::error_code ec;
     const net::ip::address address = net::ip::make_address(host, ec);
     if (!ec)
-        return {address, port};
+        return {{address, port}};
     /* The resolver would take the old shorthand forms of IPv4 ("0",
      * "127.1", "0x7f.1"), and "0" listens on every interface: a typo must
      * not expose the API.  An address is written in full. */
@@ -83,7 +87,13 @@ net::ip::tcp::endpoint listen_endpoint(net::io_context &io, const std::string &h
         throw std::runtime_error("--listen: \"" + host + "\" is neither an IP address nor a "
                                  "host name that resolves (" +
                                  (ec ? ec.message() : std::string("no address")) + ")");
-    return results.begin()->endpoint();
+    /* The resolver gives an address once per socket type and may repeat
+     * one (a hosts file naming it twice): one acceptor each would collide. */
+    std::vector<net::ip::tcp::endpoint> endpoints;
+    for (const auto &result : results)
+        if (std::find(endpoints.begin(), endpoints.end(), result.endpoint()) == endpoints.end())
+            endpoints.push_back(result.endpoint());
+    return endpoints;
 }
 
 /* "http://HOST:PORT" of a bound endpoint, brackets around IPv6. */
@@ -108,8 +118,9 @@ int main(int argc, char **argv)
     app.add_option("--dsn", options.dsn,
                    "libpq connection string or URI (default: PGHOST, PGDATABASE, ... from the environment)");
     app.add_option("--listen", listen,
-                   "HOST:PORT to listen on; HOST an IP address or a name (its first address); "
-                   "port 0: any free port")
+                   "HOST:PORT to listen on; HOST an IP address or a name (every address it "
+                   "resolves to, on one port; one of an address family this machine lacks "
+                   "is left out, but the first must bind); port 0: any free port")
         ->capture_default_str();
     app.add_option("--base-url", options.base_url,
                    "prefix of the short URLs returned (default: http:// + the listen address)");
@@ -177,8 +188,8 @@ int main(int argc, char **argv)
             keys = ApiKeys::from_file(options.api_key_file);
 
         net::io_context io(1);
-        const net::ip::tcp::endpoint endpoint =
-            listen_endpoint(io, options.listen_host, options.listen_port);
+        const std::vector<net::ip::tcp::endpoint> endpoints =
+            listen_endpoints(io, options.listen_host, options.listen_port);
         /* The API's calls end when the database does not answer in time. */
         CallDeadlines deadlines(io.get_executor(), options.statement_timeout, connect_timeout);
         url_shortener::ClientOptions api_options = client_options;
@@ -195,9 +206,9 @@ int main(int argc, char **argv)
         settings.redirect_status = static_cast<http::status>(options.redirect_status);
 
         /* The default base URL needs the bound port: bind first, then route. */
-        HttpServer server(io, endpoint, options.max_body_bytes);
-        settings.base_url = options.base_url.empty() ? url_of(server.local_endpoint())
-                                                     : options.base_url;
+        HttpServer server(io, endpoints, options.max_body_bytes);
+        const std::vector<net::ip::tcp::endpoint> bound = server.local_endpoints();
+        settings.base_url = options.base_url.empty() ? url_of(bound.front()) : options.base_url;
         /* The redirects' connections, as many again. */
         RedirectConnections redirects(
             io, openers, options.dsn,
@@ -206,8 +217,12 @@ int main(int argc, char **argv)
         Router router(settings, options.pool_wait, pool, redirects, workers, deadlines, metrics,
                       std::move(keys));
 
-        std::cout << "url-shortener-server: listening on " << url_of(server.local_endpoint())
-                  << std::endl;
+        /* Scripts take the URL from the one line that says "listening on"
+         * (sed 's/.*listening on //p'): the other addresses are named
+         * without those words. */
+        std::cout << "url-shortener-server: listening on " << url_of(bound.front()) << std::endl;
+        for (std::size_t i = 1; i < bound.size(); ++i)
+            std::cout << "url-shortener-server: also bound to " << url_of(bound[i]) << std::endl;
         {
             /* The pools' tasks use router, redirects and metrics: join them
              * before those are destroyed, also when run() throws. */
