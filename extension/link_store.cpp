@@ -1001,15 +1001,28 @@ change_link_at(LinkChange change, text *code, int64 expected_version, int64 *ver
      * Not changed: no such link, its version moved on, or it is already
      * in the state asked for.  A new snapshot, as in replace_link_url, so
      * that under READ COMMITTED a version just committed is the one
-     * reported.
+     * reported.  The stats row (version in column 7, enabled in 8) tells
+     * "already as asked" from an UPDATE a trigger suppressed.
      */
-    rc = SPI_execute_plan(version_plan, values, NULL, false, 1);
+    rc = SPI_execute_plan(stats_plan, values, NULL, false, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "url_shortener: version lookup returned %s", SPI_result_code_string(rc));
     if (SPI_processed == 0)
         return EDIT_NO_SUCH_LINK;
-    *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-    return *version == expected_version ? EDIT_NOT_NEEDED : EDIT_VERSION_CHANGED;
+    *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull));
+    if (*version != expected_version)
+        return EDIT_VERSION_CHANGED;
+    const bool enabled = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &isnull));
+    if ((change == DISABLE_LINK && !enabled) || (change == ENABLE_LINK && enabled))
+        return EDIT_NOT_NEEDED;
+    /* Live, at the version, and not as asked: the UPDATE changed no row. */
+    ereport(ERROR,
+            (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+             errmsg("a trigger on the links table suppressed the change of link \"%s\"",
+                    text_to_cstring(code)),
+             errdetail("The link is at version " INT64_FORMAT " and was not changed.", expected_version),
+             errhint("A BEFORE UPDATE trigger on the extension's table urls returned NULL; drop or fix it.")));
+    return EDIT_NOT_NEEDED;   /* not reached */
 }
 
 bool

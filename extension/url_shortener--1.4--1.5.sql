@@ -64,7 +64,10 @@ REVOKE ALL ON FUNCTION @extschema@.enable_url(pg_catalog.text, pg_catalog.int8) 
  * gets the owner of its one-argument form (which an administrator may have
  * changed: a SECURITY DEFINER function runs as it), and the initial
  * privilege a fresh installation records: EXECUTE for the extension's
- * owner alone.
+ * owner alone.  Like its grants, an ALTER FUNCTION ... SET on the
+ * one-argument form is not copied: these are new functions.  The schema
+ * goes into format() as an argument, not into its template, where a "%"
+ * in its name would be read as a placeholder.
  */
 DO $$
 DECLARE
@@ -74,10 +77,10 @@ DECLARE
     sibling_owner pg_catalog.oid;
 BEGIN
     FOREACH form IN ARRAY forms LOOP
-        new_function := pg_catalog.format('@extschema@.%I(pg_catalog.text, pg_catalog.int8)', form)::pg_catalog.regprocedure;
+        new_function := pg_catalog.format('%s.%I(pg_catalog.text, pg_catalog.int8)', '@extschema@', form)::pg_catalog.regprocedure;
         SELECT p.proowner INTO sibling_owner FROM pg_catalog.pg_proc p
         WHERE p.oid OPERATOR(pg_catalog.=)
-              pg_catalog.format('@extschema@.%I(pg_catalog.text)', form)::pg_catalog.regprocedure::pg_catalog.oid;
+              pg_catalog.format('%s.%I(pg_catalog.text)', '@extschema@', form)::pg_catalog.regprocedure::pg_catalog.oid;
         EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO %I',
                                   new_function::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(sibling_owner));
         UPDATE pg_catalog.pg_init_privs i

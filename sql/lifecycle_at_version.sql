@@ -70,21 +70,48 @@ RESET ROLE;
 REVOKE ALL ON FUNCTION disable_url(text), enable_url(text, bigint) FROM url_shortener_at_version;
 DROP ROLE url_shortener_at_version;
 
+-- A BEFORE UPDATE trigger that returns NULL keeps the row as it was:
+-- 09000, not a false "already as asked".  A change that is not needed is
+-- still false.
+CREATE FUNCTION keep_row() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER keep_row BEFORE UPDATE ON urls FOR EACH ROW EXECUTE FUNCTION keep_row();
+SELECT shorten_url('https://example.com/at/3', alias => 'at-three') AS alias;
+SELECT disable_url('at-three', 1);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT delete_url('at-three', 1);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT enable_url('at-three', 1) AS enabled_already;
+DROP TRIGGER keep_row ON urls;
+DROP FUNCTION keep_row();
+SELECT version, enabled FROM url_stats('at-three');
+
 -- 1.4 -> 1.5: the functions come with the update, for links made before
--- it, granted to nobody but the owner.
+-- it, granted to nobody but the owner.  Run by another superuser, since
+-- dropped, the update leaves nothing that names it: each new function
+-- has its one-argument form's owner (which an administrator changed for
+-- enable_url) and ACL, and a fresh installation's initial privilege.
 DROP EXTENSION url_shortener;
 CREATE EXTENSION url_shortener VERSION '1.4';
+CREATE ROLE url_shortener_at_owner;
+CREATE ROLE url_shortener_at_admin SUPERUSER;
+ALTER FUNCTION enable_url(text) OWNER TO url_shortener_at_owner;
 SELECT shorten_url('https://example.com/at/14', alias => 'from-1-4') AS alias;
 SELECT disable_url('from-1-4', 1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SET ROLE url_shortener_at_admin;
 ALTER EXTENSION url_shortener UPDATE TO '1.5';
+RESET ROLE;
+DROP ROLE url_shortener_at_admin;
 SELECT disable_url('from-1-4', 1) AS disabled_after_update;
 SELECT version, enabled FROM url_stats('from-1-4');
-SELECT p.oid::regprocedure AS function, p.proacl, p.prosecdef AS security_definer,
-       p.proisstrict AS strict, obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
+SELECT p.oid::regprocedure AS function, p.proowner::regrole AS owner, p.proacl, i.initprivs,
+       p.prosecdef AS security_definer, p.proisstrict AS strict,
+       obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
 FROM pg_proc p
+LEFT JOIN pg_init_privs i ON i.objoid = p.oid AND i.classoid = 'pg_proc'::regclass AND i.objsubid = 0
 WHERE p.proname IN ('delete_url', 'disable_url', 'enable_url')
   AND p.pronamespace = 'public'::regnamespace
 ORDER BY 1::text;
 DROP EXTENSION url_shortener;
+DROP ROLE url_shortener_at_owner;
 CREATE EXTENSION url_shortener;
