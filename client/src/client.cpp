@@ -254,13 +254,55 @@ VersionConflict version_conflict(const std::string &code, long long version)
 }
 
 /*
+ * The 1.5 change at one of versions, one statement at the Client's
+ * isolation, which at READ COMMITTED a click does not disturb: it waits
+ * for the click's row and re-checks the version on the row it left.  With
+ * one version, that version is sent; with several (or none), url_stats
+ * first picks the link's current one if listed, and a change in between
+ * to another listed version is read again (up to RetryPolicy's tries; not
+ * reported to on_retry), so that it is not taken for a conflict.
+ */
+template <typename SessionType>
+std::optional<bool> versioned_call(SessionType &s, const char *statement, const std::string &code,
+                                   const std::vector<long long> &versions)
+{
+    const int tries = std::max(1, s.options.retry.max_attempts);
+    for (int attempt = 1;; ++attempt) {
+        long long expected = versions.empty() ? 0 : versions.front();
+        if (versions.size() != 1) {
+            const std::optional<LinkStats> stats =
+                run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                                 [&](pqxx::transaction_base &t) {
+                                     return optional_stats(
+                                         t.exec_prepared(statements::stats.name, code));
+                                 });
+            if (!stats)
+                return std::nullopt;
+            if (std::find(versions.begin(), versions.end(), stats->version) == versions.end())
+                throw version_conflict(code, stats->version);
+            expected = stats->version;
+        }
+        const std::string version_argument = std::to_string(expected);
+        try {
+            return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                                    [&](pqxx::transaction_base &t) {
+                                        return optional_bool(
+                                            t.exec_prepared(statement, code, version_argument));
+                                    });
+        } catch (const VersionConflict &) {
+            if (versions.size() == 1 || attempt >= tries)
+                throw;
+        }
+    }
+}
+
+/*
  * code_call, only while the link is at one of versions (Client::remove_at).
  *
- * With 1.5 (and EXECUTE on its two-argument form): the change at the
- * expected version, one statement at the Client's isolation, which at READ
- * COMMITTED a click does not disturb.  With several versions to choose
- * from, url_stats first picks the link's current one if listed (a change
- * between the two is US003, VersionConflict).
+ * With 1.5, and EXECUTE on its two-argument form as of when the connection
+ * opened: versioned_call.  Refused for want of that grant since (42501),
+ * or on a connection opened meanwhile without the statement (26000), both
+ * before anything was done, it goes on the way of 1.4.
  *
  * Before 1.5: url_stats and the call in one transaction at REPEATABLE READ
  * or above, where the call's UPDATE fails with 40001 (retried) if the row
@@ -276,26 +318,13 @@ std::optional<bool> code_call_at(SessionType &s, const char *statement,
         return std::nullopt;
     const std::string argument(code);
     if (opened(s).prepared_versioned(versioned_statement)) {
-        long long expected = versions.empty() ? 0 : versions.front();
-        if (versions.size() != 1) {
-            const std::optional<LinkStats> stats =
-                run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                                 [&](pqxx::transaction_base &t) {
-                                     return optional_stats(
-                                         t.exec_prepared(statements::stats.name, argument));
-                                 });
-            if (!stats)
-                return std::nullopt;
-            if (std::find(versions.begin(), versions.end(), stats->version) == versions.end())
-                throw version_conflict(argument, stats->version);
-            expected = stats->version;
+        try {
+            return versioned_call(s, versioned_statement, argument, versions);
+        } catch (const ServerError &e) {
+            if (e.sqlstate() != "42501" && e.sqlstate() != "26000")
+                throw;
+            s.connection.forget_versioned(versioned_statement);
         }
-        const std::string version_argument = std::to_string(expected);
-        return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                                [&](pqxx::transaction_base &t) {
-                                    return optional_bool(t.exec_prepared(
-                                        versioned_statement, argument, version_argument));
-                                });
     }
     const Isolation isolation = s.options.isolation == Isolation::serializable
                                     ? Isolation::serializable

@@ -251,6 +251,13 @@ bool ServerConnection::prepared_versioned(const char *name) const
            versioned_prepared_.end();
 }
 
+void ServerConnection::forget_versioned(const char *name)
+{
+    versioned_prepared_.erase(
+        std::remove(versioned_prepared_.begin(), versioned_prepared_.end(), name),
+        versioned_prepared_.end());
+}
+
 bool ServerConnection::is_open() const noexcept
 {
     return connection_ && connection_->is_open();

@@ -98,6 +98,10 @@ public:
      */
     bool prepared_versioned(const char *name) const;
 
+    /* Stops using the statement of statements::versioned named name on
+     * this connection (its grant was revoked since it opened). */
+    void forget_versioned(const char *name);
+
     /*
      * The extension version installed now, read on this connection;
      * std::nullopt if the extension is gone.  Throws pqxx exceptions.

@@ -110,15 +110,17 @@ inline constexpr Statement versioned[] = {remove_at, disable_at, enable_at};
 /*
  * Whether the session's role may execute each of them ($1 the schema's
  * name, unquoted), in the order of versioned[]: 1.5 grants them to nobody,
- * and a role granted only the one-argument forms keeps the way of 1.4.
+ * and a role granted only the one-argument forms keeps the way of 1.4, as
+ * does one whose administrator dropped a two-argument form (false, not
+ * an error).
  */
 inline constexpr const char *versioned_privileges =
-    "SELECT pg_catalog.has_function_privilege(pg_catalog.format('%I.delete_url(pg_catalog.text, "
-    "pg_catalog.int8)', $1::pg_catalog.text), 'EXECUTE'), "
-    "pg_catalog.has_function_privilege(pg_catalog.format('%I.disable_url(pg_catalog.text, "
-    "pg_catalog.int8)', $1::pg_catalog.text), 'EXECUTE'), "
-    "pg_catalog.has_function_privilege(pg_catalog.format('%I.enable_url(pg_catalog.text, "
-    "pg_catalog.int8)', $1::pg_catalog.text), 'EXECUTE')";
+    "SELECT COALESCE(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure(pg_catalog.format("
+    "'%I.delete_url(pg_catalog.text, pg_catalog.int8)', $1::pg_catalog.text)), 'EXECUTE'), false), "
+    "COALESCE(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure(pg_catalog.format("
+    "'%I.disable_url(pg_catalog.text, pg_catalog.int8)', $1::pg_catalog.text)), 'EXECUTE'), false), "
+    "COALESCE(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure(pg_catalog.format("
+    "'%I.enable_url(pg_catalog.text, pg_catalog.int8)', $1::pg_catalog.text)), 'EXECUTE'), false)";
 
 /*
  * Version 1.3's idempotency keys: the same calls with the key as the last

@@ -331,6 +331,79 @@ TEST(Lifecycle, VersionedChangesWithoutTheGrantReadAndChangeAtRepeatableRead)
     t.exec("DROP ROLE " + role);
 }
 
+/*
+ * Several expected versions, and the link moves from one of them to
+ * another between the read of its version and the change: read again,
+ * not a VersionConflict (the way of 1.4 answered true here too).
+ */
+TEST(Lifecycle, VersionedChangeWithSeveralVersionsFollowsAMoveBetweenThem)
+{
+    const std::string name = unique_application_name("versioned-several");
+    Client client(dsn("application_name=" + name));
+    const int pid = backend_pid(name);
+    const std::string code = client.shorten(unique_url("versioned-several"));
+    const long long v = client.stats(code)->version;
+
+    auto other = connect();
+    pqxx::work editing(*other);
+    editing.exec_params("SELECT update_url($1, $2, $3)", code, unique_url("versioned-several", 2), v);
+    auto call = std::async(std::launch::async, [&] { return client.disable_at(code, {v, v + 1}); });
+    wait_until_waiting_on_lock(pid);
+    editing.commit();
+    EXPECT_EQ(call.get(), std::optional<bool>(true));
+    const std::optional<LinkStats> after = client.stats(code);
+    ASSERT_TRUE(after);
+    EXPECT_FALSE(after->enabled);
+    EXPECT_EQ(after->version, v + 2);
+}
+
+/*
+ * A grant revoked after the connection opened (42501, nothing done), and a
+ * two-argument form an administrator dropped: the calls go on the way of
+ * 1.4 instead of failing.
+ */
+TEST(Lifecycle, VersionedChangesWithoutTheFunctionOrAfterARevokeGoTheWayOf14)
+{
+    const std::string role = "url_shortener_revoked_at_version";
+    const std::string grants = "shorten_url(text, text, boolean, timestamptz, bigint, text), "
+                               "url_stats(text), disable_url(text), disable_url(text, bigint)";
+    {
+        auto admin = connect();
+        pqxx::nontransaction t(*admin);
+        t.exec("DROP ROLE IF EXISTS " + role);
+        t.exec("CREATE ROLE " + role + " LOGIN PASSWORD 'revoked'");
+        t.exec("GRANT EXECUTE ON FUNCTION " + grants + " TO " + role);
+    }
+    {
+        Client client(dsn("user=" + role + " password=revoked"));
+        const std::string code = client.shorten(unique_url("revoked-at-version"));
+        auto admin = connect();
+        pqxx::nontransaction(*admin).exec("REVOKE EXECUTE ON FUNCTION disable_url(text, bigint) FROM " +
+                                          role);
+        EXPECT_EQ(client.disable_at(code, {1}), std::optional<bool>(true));
+        EXPECT_EQ(client.disable_at(code, {2}), std::optional<bool>(false));
+    }
+    {
+        auto admin = connect();
+        pqxx::nontransaction t(*admin);
+        t.exec("REVOKE ALL ON FUNCTION " + grants + " FROM " + role);
+        t.exec("DROP ROLE " + role);
+    }
+
+    const std::string database = "url_shortener_client_dropped_at_version_test";
+    create_database_at(database, "1.5");
+    {
+        pqxx::connection db("dbname=" + database);
+        pqxx::nontransaction t(db);
+        t.exec("ALTER EXTENSION url_shortener DROP FUNCTION delete_url(text, bigint)");
+        t.exec("DROP FUNCTION delete_url(text, bigint)");
+    }
+    Client client("dbname=" + database);
+    const std::string code = client.shorten(unique_url("dropped-at-version"));
+    EXPECT_EQ(client.remove_at(code, {1}), std::optional<bool>(true));
+    EXPECT_FALSE(client.stats(code));
+}
+
 TEST(Lifecycle, PurgeDeletesUsedUpLinks)
 {
     Client client(dsn());

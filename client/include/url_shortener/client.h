@@ -368,15 +368,20 @@ public:
      *
      * With extension 1.5, and EXECUTE granted on its two-argument
      * delete_url, disable_url or enable_url (checked when the connection
-     * opens): one UPDATE at the Client's isolation that re-checks the
-     * version on the row, so a click in flight does not stand in the way.
-     * With more than one expected version, stats picks the current one
-     * first.  Otherwise (1.1 to 1.4, or no such grant): the version is
-     * read and the link changed in one REPEATABLE READ transaction
-     * (SERIALIZABLE if the Client's isolation is), so a change committed
-     * between the two, a click included, makes the call fail with 40001
-     * and read again (RetryPolicy; past its tries it throws ServerError
-     * 40001, nothing changed).
+     * opens; a connection opened before the update or the GRANT keeps the
+     * way of 1.4 until it is replaced): one UPDATE at the Client's
+     * isolation that re-checks the version on the row.  At READ COMMITTED
+     * (the default) a click in flight only makes it wait; at REPEATABLE
+     * READ or SERIALIZABLE a click committed after the transaction's
+     * snapshot is a 40001, retried.  With more than one expected version
+     * (or none), stats picks the current one first, and a change to
+     * another listed version in between is read again, within
+     * RetryPolicy's tries.  Otherwise (1.1 to 1.4, or no such grant): the
+     * version is read and the link changed in one REPEATABLE READ
+     * transaction (SERIALIZABLE if the Client's isolation is), so a change
+     * committed between the two, a click included, makes the call fail
+     * with 40001 and read again (RetryPolicy; past its tries it throws
+     * ServerError 40001, nothing changed).
      */
     std::optional<bool> remove_at(std::string_view code,
                                   const std::vector<long long> &expected_versions);
