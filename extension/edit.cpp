@@ -8,7 +8,6 @@
 #include "entry_guard.h"
 #include "link_store.h"
 #include "postgres_headers.h"
-#include "sqlstates.h"
 #include "url_argument.h"
 
 static Datum
@@ -39,12 +38,8 @@ update(PG_FUNCTION_ARGS)
         case EDIT_NO_SUCH_LINK:
             PG_RETURN_NULL();
         case EDIT_VERSION_CHANGED:
-            ereport(ERROR,
-                    (errcode(ERRCODE_URL_SHORTENER_VERSION_CONFLICT),
-                     errmsg("link \"%s\" was changed by someone else", text_to_cstring(code)),
-                     errdetail("Expected version " INT64_FORMAT "; the link is at version " INT64_FORMAT ".",
-                               expected, version),
-                     errhint("Read the link again with url_stats and retry the edit if it still applies.")));
+            report_version_conflict(code, expected, version,
+                                    "Read the link again with url_stats and retry the edit if it still applies.");
     }
     PG_RETURN_INT64(version);
 }

@@ -13,7 +13,6 @@
 #include "entry_guard.h"
 #include "link_store.h"
 #include "postgres_headers.h"
-#include "sqlstates.h"
 
 extern "C" {
 #include "funcapi.h"
@@ -75,12 +74,8 @@ change_at(PG_FUNCTION_ARGS)
         case EDIT_VERSION_CHANGED:
             break;
     }
-    ereport(ERROR,
-            (errcode(ERRCODE_URL_SHORTENER_VERSION_CONFLICT),
-             errmsg("link \"%s\" was changed by someone else", text_to_cstring(code)),
-             errdetail("Expected version " INT64_FORMAT "; the link is at version " INT64_FORMAT ".",
-                       expected, version),
-             errhint("Read the link again with url_stats and retry if the change still applies.")));
+    report_version_conflict(code, expected, version,
+                            "Read the link again with url_stats and retry if the change still applies.");
     PG_RETURN_NULL();   /* not reached */
 }
 

@@ -7,6 +7,7 @@
  *    explicitly, so a caller's search_path cannot redirect them.
  */
 #include "link_store.h"
+#include "sqlstates.h"
 
 #include "code_alphabet.h"
 #include "code_generator.h"
@@ -538,6 +539,17 @@ ensure_rows_stored(uint64 stored, uint64 expected)
              errdetail("The insert stored " UINT64_FORMAT " of " UINT64_FORMAT " rows, so no code was handed out.",
                        stored, expected),
              errhint("A BEFORE INSERT trigger on the extension's table urls returned NULL; drop or fix it.")));
+}
+
+void
+report_version_conflict(text *code, int64 expected_version, int64 version, const char *hint)
+{
+    ereport(ERROR,
+            (errcode(ERRCODE_URL_SHORTENER_VERSION_CONFLICT),
+             errmsg("link \"%s\" was changed by someone else", text_to_cstring(code)),
+             errdetail("Expected version " INT64_FORMAT "; the link is at version " INT64_FORMAT ".",
+                       expected_version, version),
+             errhint("%s", hint)));
 }
 
 void

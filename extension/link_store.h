@@ -200,6 +200,13 @@ bool change_link(LinkChange change, text *code);
 EditOutcome change_link_at(LinkChange change, text *code, int64 expected_version, int64 *version);
 
 /*
+ * Raises US003 for the link code, at version where expected_version was
+ * expected; hint says what to do.
+ */
+void report_version_conflict(text *code, int64 expected_version, int64 version, const char *hint)
+    pg_attribute_noreturn();
+
+/*
  * Leaves the public facts of the live link code in SPI_tuptable (one row,
  * the columns of url_stats) and returns true; false if there is none.
  */

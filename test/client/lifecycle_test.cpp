@@ -203,6 +203,29 @@ std::optional<bool> behind_a_committed_click(pqxx::connection &other, int pid,
 }
 
 /*
+ * Another session edits the link (from version) and holds its row; call
+ * waits for the row, the edit commits, and call must throw
+ * VersionConflict (US003).
+ */
+void expect_conflict_behind_a_committed_edit(pqxx::connection &other, int pid,
+                                             const std::string &code, const std::string &new_url,
+                                             long long version,
+                                             const std::function<std::optional<bool>()> &call)
+{
+    pqxx::work editing(other);
+    editing.exec_params("SELECT update_url($1, $2, $3)", code, new_url, version);
+    auto result = std::async(std::launch::async, call);
+    wait_until_waiting_on_lock(pid);
+    editing.commit();
+    try {
+        result.get();
+        ADD_FAILURE() << "changed a link edited since its version was read";
+    } catch (const VersionConflict &e) {
+        EXPECT_EQ(e.sqlstate(), "US003");
+    }
+}
+
+/*
  * Extension 1.5: one UPDATE at the expected version.  A click in flight
  * does not stand in the way (no retry), an edit that overtook the call is
  * VersionConflict at once.
@@ -231,17 +254,8 @@ TEST(Lifecycle, VersionedChangesAreOneUpdateSince15)
     EXPECT_EQ(after->version, ++v);
 
     /* An edit holds the row; the call waits, re-checks, and finds it changed. */
-    pqxx::work editing(*other);
-    editing.exec_params("SELECT update_url($1, $2, $3)", code, unique_url("versioned-15", 2), v);
-    auto call = std::async(std::launch::async, [&] { return client.enable_at(code, {v}); });
-    wait_until_waiting_on_lock(pid);
-    editing.commit();
-    try {
-        call.get();
-        ADD_FAILURE() << "enabled a link changed since its version was read";
-    } catch (const VersionConflict &e) {
-        EXPECT_EQ(e.sqlstate(), "US003");
-    }
+    expect_conflict_behind_a_committed_edit(*other, pid, code, unique_url("versioned-15", 2), v,
+                                            [&] { return client.enable_at(code, {v}); });
     EXPECT_TRUE(events.empty());
     after = client.stats(code);
     ASSERT_TRUE(after);
@@ -279,17 +293,8 @@ void expect_read_and_change_at_repeatable_read(const std::string &connection_str
 
     /* An edit committed between the read and the change: one 40001
      * retried, then the new version is read and is not the one expected. */
-    pqxx::work editing(other);
-    editing.exec_params("SELECT update_url($1, $2, $3)", code, unique_url(application_name, 2), v + 1);
-    auto call = std::async(std::launch::async, [&] { return client.enable_at(code, {v + 1}); });
-    wait_until_waiting_on_lock(pid);
-    editing.commit();
-    try {
-        call.get();
-        ADD_FAILURE() << "enabled a link changed since its version was read";
-    } catch (const VersionConflict &e) {
-        EXPECT_EQ(e.sqlstate(), "US003");
-    }
+    expect_conflict_behind_a_committed_edit(other, pid, code, unique_url(application_name, 2), v + 1,
+                                            [&] { return client.enable_at(code, {v + 1}); });
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].cause, RetryCause::serialization_failure);
     const std::optional<LinkStats> after = client.stats(code);
