@@ -38,6 +38,7 @@ namespace {
 constexpr std::chrono::seconds idle_timeout{60};      /* a kept-alive connection with no request */
 constexpr std::chrono::seconds transfer_timeout{30};  /* reading a body, writing an answer */
 constexpr std::size_t header_limit = 16 * 1024;       /* request line and header fields */
+constexpr std::size_t read_buffer_limit = 32 * 1024;  /* a header and what comes with it */
 constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a connection's idleness */
 constexpr std::chrono::seconds stop_header_grace{5};  /* at a stop, for a header partly read */
 } // namespace
@@ -372,7 +373,12 @@ private:
     }
 
     beast::tcp_stream stream_;
-    beast::flat_buffer buffer_;
+    /* Bounded: Beast limits a chunked body's trailer fields and chunk
+     * extensions by neither header_limit nor body_limit, and a field
+     * value of 64 KiB or more throws out of the read (one request would
+     * stop the server).  Over this, the read fails with buffer_overflow
+     * (400).  Body bytes are consumed as they come, so any body fits. */
+    beast::flat_buffer buffer_{read_buffer_limit};
     std::optional<http::request_parser<http::string_body>> parser_;
     std::size_t body_limit_ = 0;   /* the request's: max_body_bytes, or bodyless_max_body_bytes */
     std::array<char, 4096> drain_buffer_{};
@@ -403,33 +409,63 @@ void listen_on(tcp::acceptor &acceptor, const tcp::endpoint &endpoint, bool v6_o
         acceptor.listen(net::socket_base::max_listen_connections, ec);
 }
 
+/* Whether ec says this machine lacks the address, or its family (::1
+ * where IPv6 is off; an address of a name that is another machine's). */
+bool address_missing(const beast::error_code &ec)
+{
+    return ec == boost::system::errc::address_family_not_supported ||
+           ec == boost::system::errc::address_not_available;
+}
+
 } // namespace
 
 HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &endpoints,
                        std::size_t max_body_bytes)
     : io_(io), signals_(io, SIGTERM, SIGINT), max_body_bytes_(max_body_bytes)
 {
+    /* Port 0: the kernel picks a port free on the first address bound,
+     * which something may hold on another; then all again, a few times. */
+    const bool any_port = !endpoints.empty() && endpoints.front().port() == 0;
+    for (int attempt = 1; !listen_on_all(endpoints); ++attempt) {
+        listeners_.clear();
+        if (!any_port || attempt == 5)
+            throw boost::system::system_error(
+                make_error_code(boost::system::errc::address_in_use),
+                "cannot listen on one port on every address");
+    }
+}
+
+/*
+ * Listens on every one of endpoints, the others on the port the first one
+ * bound got.  Of several addresses, one this machine lacks is left out
+ * with a line on stderr (a name's addresses: localhost's ::1 where IPv6 is
+ * off); any other failure throws, as does having none.  False if a port
+ * the kernel chose was taken on a later address (the caller tries again).
+ */
+bool HttpServer::listen_on_all(const std::vector<tcp::endpoint> &endpoints)
+{
+    const bool several = endpoints.size() > 1;
     for (tcp::endpoint endpoint : endpoints) {
-        const bool first = listeners_.empty();
-        if (!first)   /* one port for all: the one the first got, if it asked for any */
+        const bool chosen_port = !listeners_.empty() && endpoint.port() == 0;
+        if (!listeners_.empty())   /* one port for all: the one the first got */
             endpoint.port(listeners_.front().acceptor.local_endpoint().port());
         beast::error_code ec;
-        listen_on(listeners_.emplace_back(io).acceptor, endpoint, endpoints.size() > 1, ec);
+        listen_on(listeners_.emplace_back(io_).acceptor, endpoint, several, ec);
         if (!ec)
             continue;
         listeners_.pop_back();
+        if (chosen_port && ec == boost::system::errc::address_in_use)
+            return false;
         std::ostringstream address;
         address << endpoint;
-        /* A name's addresses can include one of a family the machine lacks
-         * (::1 where IPv6 is off), or one it does not have: the others
-         * still serve.  The first is the one the output names, so it must
-         * be bound. */
-        if (first || (ec != boost::system::errc::address_family_not_supported &&
-                      ec != boost::system::errc::address_not_available))
+        if (!several || !address_missing(ec))
             throw boost::system::system_error(ec, "cannot listen on " + address.str());
         std::cerr << "url-shortener-server: not bound to " << address.str() << " ("
                   << ec.message() << "): going on without it" << std::endl;
     }
+    if (listeners_.empty())
+        throw std::runtime_error("cannot listen on any address the name resolves to");
+    return true;
 }
 
 /* The bound addresses, so a port 0 listener can say which port it got. */

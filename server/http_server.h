@@ -48,12 +48,12 @@ class Session;
 class HttpServer {
 public:
     /*
-     * Binds and listens on every one of endpoints (at least one, all with
-     * the same port), the others on the port the first got (port 0 asks
-     * for any free port).  Throws boost::system::system_error if it cannot,
-     * except where an address after the first is of a family this machine
-     * does not have (EAFNOSUPPORT, EADDRNOTAVAIL: say ::1 in a container
-     * without IPv6): that one is left out with a line on stderr.
+     * Binds and listens on every one of endpoints, all on one port (port 0
+     * asks for any free port, the same on each).  Throws
+     * boost::system::system_error if it cannot, except that of several
+     * addresses one this machine does not have (EAFNOSUPPORT,
+     * EADDRNOTAVAIL: say ::1 in a container without IPv6) is left out with
+     * a line on stderr, as long as one is bound.
      */
     HttpServer(boost::asio::io_context &io,
                const std::vector<boost::asio::ip::tcp::endpoint> &endpoints,
@@ -82,6 +82,7 @@ private:
         boost::asio::steady_timer pause;
     };
 
+    bool listen_on_all(const std::vector<boost::asio::ip::tcp::endpoint> &endpoints);
     void accept(Listener &listener);
 
     boost::asio::io_context &io_;

@@ -59,10 +59,13 @@ void parse_listen(const std::string &listen, ServerOptions &options)
 
 /*
  * Where to listen: host as an IP address, or else every address a host
- * name resolves to, once each, in getaddrinfo's order (the first is the
- * one the output names): "localhost" is often both 127.0.0.1 and ::1, and
- * a client may try either.  Throws std::runtime_error naming host if it is
- * neither.
+ * name resolves to, once each, in getaddrinfo's order (the first bound is
+ * the one the output names): "localhost" is often both 127.0.0.1 and ::1,
+ * and a client may try either.  Without AI_ADDRCONFIG, which glibc
+ * applies ignoring loopback addresses, so that it would drop localhost's
+ * ::1 on a machine whose only IPv6 address is ::1; an address the machine
+ * lacks is left out when binding instead.  Throws std::runtime_error
+ * naming host if it is neither.
  */
 std::vector<net::ip::tcp::endpoint> listen_endpoints(net::io_context &io, const std::string &host,
                                                      unsigned short port)
@@ -80,9 +83,7 @@ std::vector<net::ip::tcp::endpoint> listen_endpoints(net::io_context &io, const 
                                  "write it in full (such as 127.0.0.1 or 0.0.0.0)");
     net::ip::tcp::resolver resolver(io);
     const auto results = resolver.resolve(host, std::to_string(port),
-                                          net::ip::tcp::resolver::numeric_service |
-                                              net::ip::tcp::resolver::address_configured,
-                                          ec);
+                                          net::ip::tcp::resolver::numeric_service, ec);
     if (ec || results.empty())
         throw std::runtime_error("--listen: \"" + host + "\" is neither an IP address nor a "
                                  "host name that resolves (" +
@@ -155,7 +156,8 @@ int main(int argc, char **argv)
                    "largest request body accepted where one is read (creating and editing "
                    "links); larger gets 413.  Other requests (GET, HEAD, DELETE, /disable, "
                    "/enable) may carry at most " +
-                       std::to_string(bodyless_max_body_bytes) + " bytes, which they ignore")
+                       std::to_string(bodyless_max_body_bytes) +
+                       " bytes (or this, if lower), which they ignore")
         ->capture_default_str()->check(CLI::Range(1, 64 * 1024 * 1024));
     try {
         app.parse(argc, argv);
@@ -235,7 +237,18 @@ int main(int argc, char **argv)
                 }
             } join{workers, openers};
             server.start(router);
-            io.run();
+            /* A handler that throws ends that request's session (its
+             * handler and the session it held are gone), not the
+             * service: log it and go on. */
+            for (;;) {
+                try {
+                    io.run();
+                    break;
+                } catch (const std::exception &e) {
+                    std::cerr << "url-shortener-server: a request's handler threw, its connection "
+                                 "dropped: " << e.what() << std::endl;
+                }
+            }
         }
         std::cout << "url-shortener-server: stopped" << std::endl;
         return 0;
