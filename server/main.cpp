@@ -120,8 +120,8 @@ int main(int argc, char **argv)
                    "libpq connection string or URI (default: PGHOST, PGDATABASE, ... from the environment)");
     app.add_option("--listen", listen,
                    "HOST:PORT to listen on; HOST an IP address or a name (every address it "
-                   "resolves to, on one port; one of an address family this machine lacks "
-                   "is left out, but the first must bind); port 0: any free port")
+                   "resolves to, on one port; one this machine lacks is left out, as long "
+                   "as one binds); port 0: any free port")
         ->capture_default_str();
     app.add_option("--base-url", options.base_url,
                    "prefix of the short URLs returned (default: http:// + the listen address)");

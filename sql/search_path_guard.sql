@@ -86,6 +86,8 @@ SELECT public.disable_url('guarded-b') AS disabled, public.enable_url('guarded-b
 SELECT public.disable_url('guarded-b', 3) AS disabled_at, public.enable_url('guarded-b', 4) AS enabled_at;
 SELECT short_code, original_url, clicks, version FROM public.url_stats('guarded-a');
 SELECT public.delete_url('guarded-c') AS retired, public.release_code('guarded-c') AS released;
+SELECT public.shorten_url('https://guarded.example/d', alias => 'guarded-d') AS versioned_code;
+SELECT public.delete_url('guarded-d', 1) AS retired_at_version;
 SELECT public.purge_urls() AS purged;
 SELECT count(*) > 0 AS capacity_rows FROM public.url_shortener_capacity();
 -- The caller's path is the caller's again after each call.

@@ -360,9 +360,9 @@ public:
     /*
      * remove, disable and enable only while the link is at one of
      * expected_versions (from stats; an empty list matches none).
-     * Returns true if the link changed, false if it is at that version
-     * and already as asked (retired, disabled, enabled), std::nullopt if
-     * there is no such link; throws VersionConflict (US003, nothing
+     * Returns true if the link changed, false (disable_at, enable_at) if
+     * it is at that version and already disabled or enabled, std::nullopt
+     * if there is no such link (a retired one included); throws VersionConflict (US003, nothing
      * changed) if the link is at another version, and what the call
      * without versions throws.
      *
