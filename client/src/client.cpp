@@ -300,7 +300,8 @@ std::optional<bool> versioned_call(SessionType &s, const char *statement, const 
  * code_call, only while the link is at one of versions (Client::remove_at).
  *
  * With 1.5, and EXECUTE on its two-argument form as of when the connection
- * opened: versioned_call.  Refused for want of that grant since (42501),
+ * opened (a connection prepared for an older version first checks whether
+ * the extension was updated since): versioned_call.  Refused for want of that grant since (42501),
  * or on a connection opened meanwhile without the statement (26000), both
  * before anything was done, it goes on the way of 1.4.
  *
@@ -317,6 +318,11 @@ std::optional<bool> code_call_at(SessionType &s, const char *statement,
     if (impossible_code(code))
         return std::nullopt;
     const std::string argument(code);
+    /* Prepared for an extension older than 1.5, whose statements go on
+     * working after ALTER EXTENSION UPDATE: look again, so that the update
+     * is noticed here (a reconnect prepares the 1.5 statements). */
+    if (!version_at_least(opened(s).extension_version(), 1, 5))
+        refresh_version(s);
     if (opened(s).prepared_versioned(versioned_statement)) {
         try {
             return versioned_call(s, versioned_statement, argument, versions);

@@ -313,6 +313,36 @@ TEST(Lifecycle, VersionedChangesBefore15ReadAndChangeAtRepeatableRead)
                                               unique_application_name("versioned-14"));
 }
 
+/*
+ * A Client connected to 1.4 when the extension is updated to 1.5: its 1.4
+ * statements go on working, but the next change at a version notices the
+ * update (one extension_updated event, a reconnect) and takes the 1.5
+ * path, so a click in flight costs no 40001.
+ */
+TEST(Lifecycle, VersionedChangesTakeThe15PathAfterAnUpdateWhileConnected)
+{
+    const std::string database = "url_shortener_client_v14_updated_test";
+    create_database_at(database, "1.4");
+    std::vector<RetryEvent> events;
+    ClientOptions options;
+    options.retry.base_delay = std::chrono::milliseconds(1);
+    options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
+    const std::string name = unique_application_name("versioned-updated");
+    Client client("dbname=" + database + " application_name=" + name, options);
+    const std::string code = client.shorten(unique_url("versioned-updated"));
+    pqxx::connection other("dbname=" + database);
+    pqxx::nontransaction(other).exec("ALTER EXTENSION url_shortener UPDATE TO '1.5'");
+
+    EXPECT_EQ(client.enable_at(code, {1}), std::optional<bool>(false));   /* enabled already */
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::extension_updated);
+    events.clear();
+    EXPECT_EQ(behind_a_committed_click(other, backend_pid(name), code,
+                                       [&] { return client.disable_at(code, {1}); }),
+              std::optional<bool>(true));
+    EXPECT_TRUE(events.empty()) << "a click made the versioned change retry after the update";
+}
+
 TEST(Lifecycle, VersionedChangesWithoutTheGrantReadAndChangeAtRepeatableRead)
 {
     const std::string role = "url_shortener_one_argument_forms";

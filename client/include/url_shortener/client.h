@@ -368,8 +368,10 @@ public:
      *
      * With extension 1.5, and EXECUTE granted on its two-argument
      * delete_url, disable_url or enable_url (checked when the connection
-     * opens; a connection opened before the update or the GRANT keeps the
-     * way of 1.4 until it is replaced): one UPDATE at the Client's
+     * opens; a connection opened before the GRANT keeps the way of 1.4
+     * until it is replaced, and one opened before ALTER EXTENSION UPDATE
+     * notices the update here, with RetryCause::extension_updated, and
+     * reconnects): one UPDATE at the Client's
      * isolation that re-checks the version on the row.  At READ COMMITTED
      * (the default) a click in flight only makes it wait; at REPEATABLE
      * READ or SERIALIZABLE a click committed after the transaction's
