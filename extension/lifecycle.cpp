@@ -76,7 +76,6 @@ change_at(PG_FUNCTION_ARGS)
     }
     report_version_conflict(code, expected, version,
                             "Read the link again with url_stats and retry if the change still applies.");
-    PG_RETURN_NULL();   /* not reached */
 }
 
 /*

@@ -125,6 +125,29 @@ prepare_kept_plan(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * A one-row change of the live link of $1, planned twice: as it is
+ * (*plan), and only while the link's version is $2 (*plan_at).  set is the
+ * UPDATE's SET clause, condition what else the row must be ("AND enabled
+ * "), both statement text fragments of this file.
+ */
+static void
+prepare_change_plans(const char *table, const char *set, const char *condition,
+                     SPIPlanPtr *plan, SPIPlanPtr *plan_at)
+{
+    Oid code_and_version[2] = {TEXTOID, INT8OID};
+
+    *plan = prepare_kept_plan(
+        psprintf("UPDATE %s %sWHERE short_code OPERATOR(pg_catalog.=) $1 %sAND retired_at IS NULL",
+                 table, set, condition),
+        1, code_and_version);
+    *plan_at = prepare_kept_plan(
+        psprintf("UPDATE %s %sWHERE short_code OPERATOR(pg_catalog.=) $1 "
+                 "AND version OPERATOR(pg_catalog.=) $2 %sAND retired_at IS NULL",
+                 table, set, condition),
+        2, code_and_version);
+}
+
+/*
  * A statement over many short_codes (batches, purge): planned with its
  * parameters' values each time.  Citus cannot plan a multi-shard statement
  * whose parameters are still unbound in a generic plan ("could not create
@@ -386,48 +409,22 @@ open_link_store(Oid function_oid)
             psprintf("INSERT INTO %s (secret, code_length, alphabet) VALUES ($1, $2, $3) "
                      "ON CONFLICT DO NOTHING", key_table),
             3, key_columns);
-        retire_plan = prepare_kept_plan(
-            psprintf("UPDATE %s " RETIRE_SET
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND retired_at IS NULL", table),
-            1, one_text);
-        disable_plan = prepare_kept_plan(
-            psprintf("UPDATE %s SET enabled = false, reusable = false, "
-                     "version = version OPERATOR(pg_catalog.+) 1 "
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND enabled AND retired_at IS NULL",
-                     table),
-            1, one_text);
-        enable_plan = prepare_kept_plan(
-            psprintf("UPDATE %s SET enabled = true, version = version OPERATOR(pg_catalog.+) 1 "
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND NOT enabled AND retired_at IS NULL",
-                     table),
-            1, one_text);
         /*
-         * The same three changes only while the link is at version $2 (the
-         * two-argument forms, 1.5).  At READ COMMITTED a click that holds
-         * the row makes the UPDATE wait and then re-check its WHERE on the
-         * row the click left: clicks leave the version alone, so the change
-         * still applies, where a read of the version and a change in one
-         * REPEATABLE READ transaction would fail with 40001.
+         * Retire, disable and enable; each also only while the link is at
+         * version $2 (the two-argument forms, 1.5).  At READ COMMITTED a
+         * click that holds the row makes that UPDATE wait and then re-check
+         * its WHERE on the row the click left: clicks leave the version
+         * alone, so the change still applies, where a read of the version
+         * and a change in one REPEATABLE READ transaction would fail with
+         * 40001.
          */
-        Oid code_and_version[2] = {TEXTOID, INT8OID};
-        retire_at_plan = prepare_kept_plan(
-            psprintf("UPDATE %s " RETIRE_SET
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 "
-                     "AND retired_at IS NULL", table),
-            2, code_and_version);
-        disable_at_plan = prepare_kept_plan(
-            psprintf("UPDATE %s SET enabled = false, reusable = false, "
-                     "version = version OPERATOR(pg_catalog.+) 1 "
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 "
-                     "AND enabled AND retired_at IS NULL",
-                     table),
-            2, code_and_version);
-        enable_at_plan = prepare_kept_plan(
-            psprintf("UPDATE %s SET enabled = true, version = version OPERATOR(pg_catalog.+) 1 "
-                     "WHERE short_code OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 "
-                     "AND NOT enabled AND retired_at IS NULL",
-                     table),
-            2, code_and_version);
+        prepare_change_plans(table, RETIRE_SET, "", &retire_plan, &retire_at_plan);
+        prepare_change_plans(table,
+                             "SET enabled = false, reusable = false, "
+                             "version = version OPERATOR(pg_catalog.+) 1 ",
+                             "AND enabled ", &disable_plan, &disable_at_plan);
+        prepare_change_plans(table, "SET enabled = true, version = version OPERATOR(pg_catalog.+) 1 ",
+                             "AND NOT enabled ", &enable_plan, &enable_at_plan);
         release_plan = prepare_kept_plan(
             psprintf("DELETE FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1 AND retired_at IS NOT NULL",
                      table),
@@ -953,30 +950,32 @@ plan_of_1_3(SPIPlanPtr plan)
     return plan;
 }
 
+/* The plan of change; at_version: its two-argument form (not RELEASE_CODE). */
+static SPIPlanPtr
+change_plan(LinkChange change, bool at_version)
+{
+    switch (change) {
+        case RETIRE_LINK:
+            return plan_of_1_2(at_version ? retire_at_plan : retire_plan);
+        case DISABLE_LINK:
+            return plan_of_1_2(at_version ? disable_at_plan : disable_plan);
+        case ENABLE_LINK:
+            return plan_of_1_2(at_version ? enable_at_plan : enable_plan);
+        case RELEASE_CODE:
+            break;
+    }
+    if (at_version)
+        elog(ERROR, "url_shortener: release_code has no version");
+    return plan_of_1_2(release_plan);
+}
+
 bool
 change_link(LinkChange change, text *code)
 {
-    SPIPlanPtr plan = NULL;
-    int expected = SPI_OK_UPDATE;
     Datum values[1] = {PointerGetDatum(code)};
+    const int rc = SPI_execute_plan(change_plan(change, false), values, NULL, false, 0);
 
-    switch (change) {
-        case RETIRE_LINK:
-            plan = retire_plan;
-            break;
-        case DISABLE_LINK:
-            plan = disable_plan;
-            break;
-        case ENABLE_LINK:
-            plan = enable_plan;
-            break;
-        case RELEASE_CODE:
-            plan = release_plan;
-            expected = SPI_OK_DELETE;
-            break;
-    }
-    const int rc = SPI_execute_plan(plan_of_1_2(plan), values, NULL, false, 0);
-    if (rc != expected)
+    if (rc != (change == RELEASE_CODE ? SPI_OK_DELETE : SPI_OK_UPDATE))
         elog(ERROR, "url_shortener: link change returned %s", SPI_result_code_string(rc));
     return SPI_processed > 0;
 }
@@ -984,24 +983,10 @@ change_link(LinkChange change, text *code)
 EditOutcome
 change_link_at(LinkChange change, text *code, int64 expected_version, int64 *version)
 {
-    SPIPlanPtr plan = NULL;
     Datum values[2] = {PointerGetDatum(code), Int64GetDatum(expected_version)};
     bool isnull;
 
-    switch (change) {
-        case RETIRE_LINK:
-            plan = retire_at_plan;
-            break;
-        case DISABLE_LINK:
-            plan = disable_at_plan;
-            break;
-        case ENABLE_LINK:
-            plan = enable_at_plan;
-            break;
-        case RELEASE_CODE:
-            elog(ERROR, "url_shortener: release_code has no version");
-    }
-    int rc = SPI_execute_plan(plan_of_1_2(plan), values, NULL, false, 0);
+    int rc = SPI_execute_plan(change_plan(change, true), values, NULL, false, 0);
     if (rc != SPI_OK_UPDATE)
         elog(ERROR, "url_shortener: link change returned %s", SPI_result_code_string(rc));
     if (SPI_processed > 0) {
@@ -1034,7 +1019,6 @@ change_link_at(LinkChange change, text *code, int64 expected_version, int64 *ver
                     text_to_cstring(code)),
              errdetail("The link is at version " INT64_FORMAT " and was not changed.", expected_version),
              errhint("A BEFORE UPDATE trigger on the extension's table urls returned NULL; drop or fix it.")));
-    return EDIT_NOT_NEEDED;   /* not reached */
 }
 
 bool

@@ -301,9 +301,10 @@ std::optional<bool> versioned_call(SessionType &s, const char *statement, const 
  *
  * With 1.5, and EXECUTE on its two-argument form as of when the connection
  * opened (a connection prepared for an older version first checks whether
- * the extension was updated since): versioned_call.  Refused for want of that grant since (42501),
- * or on a connection opened meanwhile without the statement (26000), both
- * before anything was done, it goes on the way of 1.4.
+ * the extension was updated since): versioned_call.  Refused for want of
+ * that grant since (42501), or on a connection opened meanwhile without
+ * the statement (26000), both before anything was done, it goes on the way
+ * of 1.4.
  *
  * Before 1.5: url_stats and the call in one transaction at REPEATABLE READ
  * or above, where the call's UPDATE fails with 40001 (retried) if the row
