@@ -168,6 +168,50 @@ idempotent_code(const ReuseKey *secret, const text *key, uint32 attempt, char *c
     pfree(message);
 }
 
+static void
+report_other_request(void) pg_attribute_noreturn();
+
+/* US004: the key's link holds another URL or other limits. */
+static void
+report_other_request(void)
+{
+    ereport(ERROR,
+            (errcode(ERRCODE_URL_SHORTENER_IDEMPOTENCY_MISMATCH),
+             errmsg("idempotency key was already used for a different request"),
+             /* Not the link's code: a caller who guessed another's key
+              * would learn it. */
+             errdetail("The key was first used with another URL, expires_at or max_clicks."),
+             errhint("Send a new key with a new request; repeat a key only to repeat its request exactly.")));
+}
+
+bool
+keep_key_link_beyond(const ReuseKey *secret, const IdempotentRequest *request, uint32 attempt,
+                     char *code)
+{
+    char later[MAX_CODE_LENGTH + 1];
+
+    for (uint32 next = attempt + 1; next < KEY_ATTEMPTS; next++) {
+        CHECK_FOR_INTERRUPTS();
+        idempotent_code(secret, request->key, next, later);
+        if (is_unusable_code(later))
+            continue;
+        bytea *holder_digest;
+        if (!find_idempotency_digest(later, &holder_digest))
+            continue;       /* free now: a hole another release left */
+        const DigestMatch match = match_digests(request, holder_digest);
+        if (holder_digest != NULL)
+            pfree(holder_digest);
+        if (match == DIGEST_OTHER_KEY)
+            continue;
+        if (match == DIGEST_OTHER_REQUEST)
+            report_other_request();     /* the error takes the new row back */
+        take_back_new_link(code);
+        memcpy(code, later, strlen(later) + 1);
+        return true;
+    }
+    return false;
+}
+
 void
 store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Datum url,
                    const LinkLimits *limits, char *code)
@@ -185,6 +229,9 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
         bytea *holder_digest;
         const IdempotentInsert insert = store_idempotent_link(code, url, limits, request->digests, &holder_digest);
         if (insert == IDEMPOTENT_CREATED) {
+            /* On a code release_code freed, the key's link may be further on. */
+            if (code_was_released(code) && keep_key_link_beyond(secret, request, attempt, code))
+                return;
             /* A new link: its expiry must still be ahead (the error takes
              * the insert back with it).  A repeat returned above. */
             ensure_expiry_in_future(limits);
@@ -198,13 +245,7 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
             case DIGEST_SAME_REQUEST:
                 return;
             case DIGEST_OTHER_REQUEST:
-                ereport(ERROR,
-                        (errcode(ERRCODE_URL_SHORTENER_IDEMPOTENCY_MISMATCH),
-                         errmsg("idempotency key was already used for a different request"),
-                         /* Not the link's code: a caller who guessed another's key
-                          * would learn it. */
-                         errdetail("The key was first used with another URL, expires_at or max_clicks."),
-                         errhint("Send a new key with a new request; repeat a key only to repeat its request exactly.")));
+                report_other_request();
                 break;
             case DIGEST_OTHER_KEY:
                 attempt++;

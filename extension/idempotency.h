@@ -77,4 +77,15 @@ void idempotent_code(const ReuseKey *secret, const text *key, uint32 attempt, ch
 void store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Datum url,
                         const LinkLimits *limits, char *code);
 
+/*
+ * For a link of request just made on code, number attempt of its key's
+ * sequence, where release_code once freed another link's code (1.6): the
+ * key's link may already exist further on, made while that other link
+ * held code.  If a later code holds the link of the same request, the new
+ * row is taken back, code becomes that code, and the answer is true;
+ * US004 if it holds the key's link of another request; false if none does.
+ */
+bool keep_key_link_beyond(const ReuseKey *secret, const IdempotentRequest *request, uint32 attempt,
+                          char *code);
+
 #endif

@@ -26,10 +26,11 @@ extern "C" {
 /*
  * Which version's table the plans were made for: 1.0 has two columns,
  * 1.1 adds the lifecycle, 1.2 tombstones (retired_at) and is_alias, 1.3
- * the digests of idempotency keys (idempotency_digest).  The module serves a database whose
+ * the digests of idempotency keys (idempotency_digest), 1.6 the table
+ * released_codes beside it.  The module serves a database whose
  * extension has not been updated yet.
  */
-typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2, STORE_1_3 } StoreVersion;
+typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2, STORE_1_3, STORE_1_6 } StoreVersion;
 
 /*
  * Per-backend state.  Plans live under CacheMemoryContext (SPI_keepplan).
@@ -38,6 +39,7 @@ typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2, STORE_1_3 } StoreVe
  */
 static Oid store_namespace = InvalidOid;
 static Oid store_relid = InvalidOid;
+static Oid store_released_relid = InvalidOid;
 static StoreVersion store_version = STORE_1_0;
 static char *store_schema_name = NULL;     /* the name the texts spell, in TopMemoryContext */
 static bool invalidation_registered = false;
@@ -67,6 +69,10 @@ static SPIPlanPtr capacity_plan = NULL;
 static SPIPlanPtr idempotent_insert_plan = NULL;
 static SPIPlanPtr idempotent_check_plan = NULL;
 static SPIPlanPtr idempotent_batch_plan = NULL;
+static SPIPlanPtr released_record_plan = NULL;
+static SPIPlanPtr released_check_plan = NULL;
+static SPIPlanPtr released_batch_plan = NULL;
+static SPIPlanPtr take_back_plan = NULL;
 
 /* Every kept plan, so that re-opening frees them all. */
 static SPIPlanPtr *const kept_plans[] = {
@@ -77,6 +83,7 @@ static SPIPlanPtr *const kept_plans[] = {
     &retire_at_plan, &disable_at_plan, &enable_at_plan,
     &stats_plan, &purge_plan, &capacity_plan,
     &idempotent_insert_plan, &idempotent_check_plan, &idempotent_batch_plan,
+    &released_record_plan, &released_check_plan, &released_batch_plan, &take_back_plan,
 };
 
 /*
@@ -235,7 +242,14 @@ static void
 forget_store(Datum arg, Oid relid)
 {
     (void) arg;
-    if (relid == InvalidOid || relid == store_relid)
+    if (relid == InvalidOid || relid == store_relid || relid == store_released_relid)
+        store_namespace = InvalidOid;
+    /*
+     * Before 1.6, any relation's change may be the update's CREATE TABLE
+     * released_codes, which touches nothing of urls: look again (a few
+     * syscache lookups; the plans stay unless the version changed).
+     */
+    else if (store_version < STORE_1_6)
         store_namespace = InvalidOid;
 }
 
@@ -293,6 +307,9 @@ open_link_store(Oid function_oid)
         version = STORE_1_2;
     else if (get_attnum(relid, "expires_at") != InvalidAttrNumber)
         version = STORE_1_1;
+    const Oid released_relid = get_relname_relid("released_codes", nsp);
+    if (version == STORE_1_3 && OidIsValid(released_relid))
+        version = STORE_1_6;
 
     /*
      * Most invalidations (ANALYZE, autovacuum, a GRANT) change nothing the
@@ -301,6 +318,7 @@ open_link_store(Oid function_oid)
      * (the one the texts spell) is not what the plans were made for.
      */
     if (insert_plan != NULL && relid == store_relid && version == store_version &&
+        released_relid == store_released_relid &&
         store_schema_name != NULL && strcmp(schema, store_schema_name) == 0) {
         store_namespace = nsp;
         return;
@@ -312,6 +330,7 @@ open_link_store(Oid function_oid)
         pfree(store_schema_name);
     store_schema_name = NULL;
     store_relid = relid;
+    store_released_relid = released_relid;
     store_version = version;
     const char *key_table = quote_qualified_identifier(schema, "reuse_key");
 
@@ -481,6 +500,32 @@ open_link_store(Oid function_oid)
                      "ON CONFLICT (short_code) DO NOTHING RETURNING short_code, idempotency_digest",
                      table),
             3, batch_columns);
+    }
+    if (store_version >= STORE_1_6) {
+        const char *released = quote_qualified_identifier(schema, "released_codes");
+
+        /*
+         * Released codes (1.6): release_code records the code it frees, so
+         * that a link made with a key or for reuse on it first looks further
+         * along its sequence (idempotency.h, shorten.cpp).  Keyed by the
+         * code, as urls: on Citus each statement goes to the code's shard.
+         */
+        released_record_plan = prepare_kept_plan(
+            psprintf("INSERT INTO %s (short_code) VALUES ($1) ON CONFLICT (short_code) "
+                     "DO UPDATE SET released_at = EXCLUDED.released_at",
+                     released),
+            1, one_text);
+        released_check_plan = prepare_kept_plan(
+            psprintf("SELECT 1 FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", released),
+            1, one_text);
+        released_batch_plan = prepare_kept_multi_shard_plan(
+            psprintf("SELECT short_code FROM %s WHERE short_code OPERATOR(pg_catalog.=) ANY ($1)",
+                     released),
+            1, one_text_array);
+        take_back_plan = prepare_kept_plan(
+            psprintf("DELETE FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1 AND retired_at IS NULL",
+                     table),
+            1, one_text);
     }
     exists_plan = prepare_kept_plan(
         psprintf("SELECT 1 FROM %s WHERE short_code OPERATOR(pg_catalog.=) $1", table),
@@ -973,11 +1018,108 @@ bool
 change_link(LinkChange change, text *code)
 {
     Datum values[1] = {PointerGetDatum(code)};
-    const int rc = SPI_execute_plan(change_plan(change, false), values, NULL, false, 0);
+    int rc = SPI_execute_plan(change_plan(change, false), values, NULL, false, 0);
 
     if (rc != (change == RELEASE_CODE ? SPI_OK_DELETE : SPI_OK_UPDATE))
         elog(ERROR, "url_shortener: link change returned %s", SPI_result_code_string(rc));
-    return SPI_processed > 0;
+    const bool changed = SPI_processed > 0;
+
+    /* A freed code is recorded (1.6), in the same transaction as the delete. */
+    if (change == RELEASE_CODE && changed && released_record_plan != NULL) {
+        rc = SPI_execute_plan(released_record_plan, values, NULL, false, 0);
+        if (rc != SPI_OK_INSERT)
+            elog(ERROR, "url_shortener: recording a released code returned %s", SPI_result_code_string(rc));
+    }
+    return changed;
+}
+
+bool
+code_was_released(const char *code)
+{
+    if (released_check_plan == NULL)
+        return false;       /* before 1.6 nothing is recorded */
+
+    Datum values[1] = {CStringGetTextDatum(code)};
+    const int rc = SPI_execute_plan(released_check_plan, values, NULL, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: released code lookup returned %s", SPI_result_code_string(rc));
+    const bool released = SPI_processed > 0;
+    SPI_freetuptable(SPI_tuptable);
+    pfree(DatumGetPointer(values[0]));
+    return released;
+}
+
+uint64
+find_released_codes(Datum codes)
+{
+    if (released_batch_plan == NULL) {
+        SPI_tuptable = NULL;
+        return 0;
+    }
+
+    Datum values[1] = {codes};
+    const int rc = SPI_execute_plan(released_batch_plan, values, NULL, false, 0);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: released codes lookup returned %s", SPI_result_code_string(rc));
+    return SPI_processed;
+}
+
+void
+take_back_new_link(const char *code)
+{
+    Datum values[1] = {CStringGetTextDatum(code)};
+    const int rc = SPI_execute_plan(take_back_plan, values, NULL, false, 0);
+
+    if (rc != SPI_OK_DELETE)
+        elog(ERROR, "url_shortener: taking back a new link returned %s", SPI_result_code_string(rc));
+    if (SPI_processed != 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+                 errmsg("a trigger on the links table kept a new link from being taken back"),
+                 errdetail("Link \"%s\" was made on a released code while its request's link has a later code; nothing was stored.",
+                           code),
+                 errhint("A BEFORE DELETE trigger on the extension's table urls returned NULL; drop or fix it.")));
+    pfree(DatumGetPointer(values[0]));
+}
+
+bool
+is_reusable_link_of(const char *code, Datum url)
+{
+    Datum values[2] = {CStringGetTextDatum(code), url};
+    bool isnull;
+
+    const int rc = SPI_execute_plan(reuse_check_plan, values, NULL, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: reusable lookup returned %s", SPI_result_code_string(rc));
+    bool same = false;
+    if (SPI_processed == 1) {
+        const Datum answer = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        same = !isnull && DatumGetBool(answer);
+    }
+    SPI_freetuptable(SPI_tuptable);
+    pfree(DatumGetPointer(values[0]));
+    return same;
+}
+
+bool
+find_idempotency_digest(const char *code, bytea **holder_digest)
+{
+    Datum values[1] = {CStringGetTextDatum(code)};
+    bool isnull;
+
+    *holder_digest = NULL;
+    const int rc = SPI_execute_plan(plan_of_1_3(idempotent_check_plan), values, NULL, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: idempotent lookup returned %s", SPI_result_code_string(rc));
+    const bool held = SPI_processed == 1;
+    if (held) {
+        const Datum digest = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        if (!isnull)
+            *holder_digest = DatumGetByteaPCopy(digest);
+    }
+    SPI_freetuptable(SPI_tuptable);
+    pfree(DatumGetPointer(values[0]));
+    return held;
 }
 
 EditOutcome

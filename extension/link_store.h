@@ -187,8 +187,42 @@ typedef enum LinkChange {
     RELEASE_CODE        /* a tombstone is deleted, freeing its code */
 } LinkChange;
 
-/* Applies change to the row of code; true if a row was changed. */
+/*
+ * Applies change to the row of code; true if a row was changed.  From 1.6
+ * a code that RELEASE_CODE frees is also recorded in released_codes.
+ */
 bool change_link(LinkChange change, text *code);
+
+/*
+ * Whether release_code ever freed code (1.6; always false before): a link
+ * just made there with a key or for reuse must first look further along
+ * its sequence, where the key's or URL's link may have gone while another
+ * link held code.  One lookup by code, in a new snapshot.
+ */
+bool code_was_released(const char *code);
+
+/*
+ * Leaves in SPI_tuptable which of codes (text[]) release_code ever freed,
+ * their code (text) in column 1, and returns their count; 0 (and no
+ * tuptable) before 1.6.  One multi-shard statement, for a batch.
+ */
+uint64 find_released_codes(Datum codes);
+
+/*
+ * Deletes the live link code that this transaction has just inserted,
+ * because the link it was made for already exists under a later code of
+ * its sequence.
+ */
+void take_back_new_link(const char *code);
+
+/* Whether code is url's enabled reusable link (a lookup by code). */
+bool is_reusable_link_of(const char *code, Datum url);
+
+/*
+ * Whether a row holds code; if so *holder_digest is its idempotency_digest
+ * (palloc'd), or NULL if it has none.  A lookup by code, in a new snapshot.
+ */
+bool find_idempotency_digest(const char *code, bytea **holder_digest);
 
 /*
  * Applies change (not RELEASE_CODE) to the live link code only if its

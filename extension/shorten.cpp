@@ -111,6 +111,30 @@ static const int REUSE_ATTEMPTS = 16;
  * code that vanished between the insert and the look (a rolled-back racer)
  * is tried again, at most REUSE_ATTEMPTS extra times in all.
  */
+/*
+ * For url's reusable link just made on code, number attempt of its
+ * sequence, where release_code once freed another link's code (1.6): if
+ * url's reusable link already exists further on (made while that other
+ * link held code), the new row is taken back and code becomes that one.
+ */
+static void
+keep_reusable_link_beyond(const ReuseKey *key, text *url, int attempt, char *code)
+{
+    char later[MAX_CODE_LENGTH + 1];
+
+    for (int next = attempt + 1; next < REUSE_ATTEMPTS; next++) {
+        CHECK_FOR_INTERRUPTS();
+        derive_code((const uint8 *) VARDATA_ANY(key->secret), VARSIZE_ANY_EXHDR(key->secret),
+                    VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url), (uint32) next,
+                    key->code_length, key->alphabet, later);
+        if (!is_unusable_code(later) && is_reusable_link_of(later, PointerGetDatum(url))) {
+            take_back_new_link(code);
+            memcpy(code, later, strlen(later) + 1);
+            return;
+        }
+    }
+}
+
 static Datum
 reuse_or_store(FunctionCallInfo fcinfo, text *url)
 {
@@ -134,6 +158,10 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
         }
         switch (store_reusable_link(code, PointerGetDatum(url))) {
             case REUSE_CREATED:
+                if (code_was_released(code))
+                    keep_reusable_link_beyond(&key, url, attempt, code);
+                done = true;
+                break;
             case REUSE_FOUND:
                 done = true;
                 break;

@@ -58,10 +58,14 @@ idempotency_keys_argument(ArrayType *keys, int count)
     return values;
 }
 
-/* A row the first INSERT stored: its digests, and whether an element claimed it. */
+/*
+ * A row the first INSERT stored: its digests, whether an element claimed
+ * it, and whether release_code once freed its code (1.6).
+ */
 typedef struct InsertedRow {
     uint8 digests[2 * IDEMPOTENCY_DIGEST_BYTES];
     bool claimed;
+    bool released;
 } InsertedRow;
 
 /* Which rows the first INSERT stored, by code (SPI_tuptable of that INSERT). */
@@ -96,24 +100,48 @@ inserted_rows(uint64 ninserted, int code_length)
             elog(ERROR, "url_shortener: an idempotency digest of %d bytes", (int) VARSIZE_ANY_EXHDR(digest));
         memcpy(row->digests, VARDATA_ANY(digest), sizeof(row->digests));
         row->claimed = false;
+        row->released = false;
         pfree(code);
     }
     return rows;
 }
 
-/* Whether the first INSERT stored code for this request, claiming the row if so. */
-static bool
+/*
+ * Marks the rows whose code release_code once freed (1.6): one lookup of
+ * all the first codes stored, so that only those elements look further
+ * along their key's sequence.
+ */
+static void
+mark_released_rows(HTAB *rows, Datum stored_codes, int code_length)
+{
+    const uint64 nreleased = find_released_codes(stored_codes);
+
+    for (uint64 i = 0; i < nreleased; i++) {
+        bool isnull;
+        CHECK_FOR_INTERRUPTS();
+        char *code = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+        char *entry = (char *) hash_search(rows, code, HASH_FIND, NULL);
+        if (entry != NULL)
+            ((InsertedRow *) (entry + MAXALIGN(code_length + 1)))->released = true;
+        pfree(code);
+    }
+    if (SPI_tuptable != NULL)
+        SPI_freetuptable(SPI_tuptable);
+}
+
+/* The row the first INSERT stored on code for this request, now claimed; NULL if none. */
+static const InsertedRow *
 claim_inserted_row(HTAB *rows, const char *code, int code_length, Datum digests)
 {
     char *entry = (char *) hash_search(rows, code, HASH_FIND, NULL);
     if (entry == NULL)
-        return false;
+        return NULL;
     InsertedRow *row = (InsertedRow *) (entry + MAXALIGN(code_length + 1));
     if (row->claimed ||
         memcmp(row->digests, VARDATA_ANY(DatumGetPointer(digests)), sizeof(row->digests)) != 0)
-        return false;
+        return NULL;
     row->claimed = true;
-    return true;
+    return row;
 }
 
 void
@@ -153,12 +181,16 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
 
     HTAB *rows = NULL;
     if (nfirst > 0) {
+        const Datum stored_codes =
+            PointerGetDatum(construct_array(first_codes, nfirst, TEXTOID, -1, false, TYPALIGN_INT));
         const uint64 ninserted = insert_idempotent_links_skipping_taken_codes(
-            PointerGetDatum(construct_array(first_codes, nfirst, TEXTOID, -1, false, TYPALIGN_INT)),
+            stored_codes,
             PointerGetDatum(construct_array(first_urls, nfirst, TEXTOID, -1, false, TYPALIGN_INT)),
             PointerGetDatum(construct_array(digests, nfirst, BYTEAOID, -1, false, TYPALIGN_INT)));
         rows = inserted_rows(ninserted, secret.code_length);
         SPI_freetuptable(SPI_tuptable);
+        if (ninserted > 0)
+            mark_released_rows(rows, stored_codes, secret.code_length);
     }
 
     /* The elements the INSERT did not settle, one at a time, in input order. */
@@ -172,9 +204,15 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
         const int i = at.position;
         char *code = codes + (size_t) i * (size_t) slot;
         CHECK_FOR_INTERRUPTS();
-        if (first_code_usable[i] && rows != NULL &&
-            claim_inserted_row(rows, code, secret.code_length, requests[i].digests))
+        const InsertedRow *row = first_code_usable[i] && rows != NULL
+            ? claim_inserted_row(rows, code, secret.code_length, requests[i].digests)
+            : NULL;
+        if (row != NULL) {
+            /* On a code release_code freed, the key's link may be further on. */
+            if (row->released)
+                keep_key_link_beyond(&secret, &requests[i], 0, code);
             continue;
+        }
         store_idempotently(&secret, &requests[i], urls[i], &no_limits, code);
     }
     error_context_stack = callback.previous;
