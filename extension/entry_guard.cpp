@@ -17,9 +17,9 @@ module_calls_running(void)
 }
 
 /*
- * Runs body(fcinfo) with pg_catalog as the whole search path
- * (search_path_guard.h), the guarantee the functions once bought with
- * "SET search_path" at the price of a GUC nest level per call.  A C++
+ * Runs body(fcinfo) with search_path "pg_catalog, pg_temp"
+ * (search_path_guard.h), what the functions' "SET search_path" clause did
+ * in 1.1, without its detour through fmgr_security_definer.  A C++
  * exception is caught, its text copied to a buffer on this frame, and
  * reported only once the catch handler has ended: a longjmp out of a live
  * handler would leak the exception object and leave the C++ runtime's
@@ -27,8 +27,8 @@ module_calls_running(void)
  *
  * A PostgreSQL error raised inside body longjmps through this frame,
  * which holds nothing with a destructor: PG_CATCH only counts the call as
- * ended and throws the error on; the abort that follows pops the search
- * path, as it does after the ereport below.
+ * ended and throws the error on; the abort that follows restores the
+ * search path, as it does after the ereport below.
  */
 Datum
 call_guarded(PGFunction body, FunctionCallInfo fcinfo)
@@ -37,7 +37,7 @@ call_guarded(PGFunction body, FunctionCallInfo fcinfo)
     bool failed = false;
     Datum result = (Datum) 0;
 
-    push_catalog_search_path();
+    const int nest_level = push_safe_search_path();
     calls_running++;
     PG_TRY();
     {
@@ -64,6 +64,6 @@ call_guarded(PGFunction body, FunctionCallInfo fcinfo)
                 (errcode(ERRCODE_INTERNAL_ERROR),
                  errmsg("url_shortener failed with a C++ exception: %s", message)));
 
-    pop_catalog_search_path();
+    pop_safe_search_path(nest_level);
     return result;
 }

@@ -1,16 +1,16 @@
 --
 -- search_path_guard: the C functions carry no "SET search_path"; the module
--- makes pg_catalog the whole search path for the duration of each call
+-- sets search_path to "pg_catalog, pg_temp" for the duration of each call
 -- (extension/search_path_guard.h).  A caller whose search_path starts with
 -- a schema of planted look-alikes (an "=" on text, a "+" on bigint, and
 -- functions named like those the statements use), with a temporary table
 -- "urls" ahead of the extension's schema, calls every function from a new
 -- session, so every statement is prepared under that path: nothing planted
 -- runs (each plant raises an error naming itself) and nothing lands in the
--- planted tables.  Then the override is shown to be popped after an error,
--- at the subtransaction level of a PL/pgSQL EXCEPTION block and at the top
--- level: the caller's path is back, the next call works, and no "leaked
--- override search path" warning comes at commit.
+-- planted tables.  Then the setting is shown to be restored after an
+-- error, at the subtransaction level of a PL/pgSQL EXCEPTION block and at
+-- the top level: the caller's path is back and the next call works.  Last,
+-- a trigger function with a search_path of its own gets it.
 --
 -- Only the PL/pgSQL function keeps a SET clause.
 SELECT p.proname, p.proconfig
@@ -45,9 +45,8 @@ CREATE TABLE attacker.urls (LIKE public.urls);
 CREATE TABLE attacker.reuse_key (LIKE public.reuse_key);
 
 -- What the functions' statements run under: a trigger on urls notes the
--- search path it sees (pg_catalog alone; with the old SET clause it was
--- pg_catalog and the temporary schema, and without either it would be the
--- caller's).
+-- search path it sees (pg_catalog, then the temporary schema; without the
+-- guard it would be the caller's).
 CREATE SCHEMA observer;
 CREATE TABLE observer.paths_seen (path text);
 CREATE FUNCTION observer.note_path() RETURNS trigger LANGUAGE plpgsql AS
@@ -97,12 +96,13 @@ RESET search_path;
 SELECT (SELECT count(*) FROM attacker.urls) AS planted_urls,
        (SELECT count(*) FROM attacker.reuse_key) AS planted_reuse_key,
        (SELECT count(*) FROM pg_temp.urls) AS temp_urls;
-SELECT path, count(*) > 0 AS seen FROM observer.paths_seen GROUP BY path;
+SELECT pg_catalog.regexp_replace(path, 'pg_temp_[0-9]+', 'pg_temp_N') AS path, count(*) > 0 AS seen
+FROM observer.paths_seen GROUP BY path;
 SELECT original_url, clicks, created_at OPERATOR(pg_catalog.>) 'epoch' AS real_now
 FROM public.urls WHERE original_url LIKE 'https://guarded.example/%' ORDER BY original_url;
 
 -- An error inside a call, caught by a PL/pgSQL EXCEPTION block: the
--- block's subtransaction abort pops the override; the path inside the
+-- block's subtransaction abort restores the setting; the path inside the
 -- handler and after it is the caller's, and the next call works.
 SET search_path = attacker, pg_temp, public, pg_catalog;
 BEGIN;
@@ -118,7 +118,7 @@ BEGIN
 END
 $$;
 COMMIT;
--- An error at the top level: the transaction abort pops it.
+-- An error at the top level: the transaction abort restores it.
 SELECT public.shorten_url('https://guarded.example/a', alias => 'guarded-a');
 SELECT pg_temp.caller_path();
 SELECT public.shorten_url('https://guarded.example/after-top-error') IS NOT NULL AS stored;
@@ -126,6 +126,29 @@ SELECT public.shorten_url('https://guarded.example/after-top-error') IS NOT NULL
 RESET search_path;
 \c
 DROP TRIGGER note_path ON urls;
+
+-- A trigger function that sets its own search_path (the usual way to write
+-- one safely) gets that path during the module's calls, as it does for a
+-- plain INSERT: the module's setting is a GUC setting, which the
+-- function's SET clause overrides in turn.  (An override search path, the
+-- guard before, hid it: "relation "log" does not exist".)
+CREATE SCHEMA audit;
+CREATE TABLE audit.log (code text, path text);
+CREATE FUNCTION audit.note() RETURNS trigger LANGUAGE plpgsql SET search_path = audit AS
+$$BEGIN
+    INSERT INTO log VALUES (NEW.short_code, pg_catalog.array_to_string(pg_catalog.current_schemas(false), ', '));
+    RETURN NEW;
+END$$;
+CREATE TRIGGER note AFTER INSERT OR UPDATE ON public.urls FOR EACH ROW EXECUTE FUNCTION audit.note();
+SET search_path = attacker, pg_temp, public, pg_catalog;
+SELECT public.shorten_url('https://guarded.example/audited', alias => 'guarded-audit') AS audited;
+SELECT count(*) AS batch FROM public.shorten_urls(ARRAY['https://guarded.example/audited/1']);
+SELECT public.resolve_url('guarded-audit') AS resolved;
+SELECT public.disable_url('guarded-audit', 1) AS disabled_at_version;
+RESET search_path;
+SELECT path, count(*) AS rows_logged FROM audit.log GROUP BY path;
+DROP TRIGGER note ON urls;
+DROP SCHEMA audit CASCADE;
 DROP SCHEMA observer CASCADE;
 DROP SCHEMA attacker CASCADE;
 TRUNCATE urls;
