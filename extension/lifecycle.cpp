@@ -94,6 +94,7 @@ stats(PG_FUNCTION_ARGS)
         Datum values[8];
         bool nulls[8];
 
+        ensure_result_types(rsinfo->setDesc);
         heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, nulls);
         /* The tuplestore copies the row into its own memory. */
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

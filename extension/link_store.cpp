@@ -737,6 +737,14 @@ find_taken_codes(Datum codes)
 static uint64
 insert_returning_through_cursor(SPIPlanPtr plan, Datum *values)
 {
+    /*
+     * SPI_execute_plan refuses a NULL plan (SPI_ERROR_ARGUMENT), but
+     * SPI_cursor_open would follow it.  A plan is NULL here only if a
+     * nested call began preparing them all afresh and failed half-way
+     * (under a PL/pgSQL EXCEPTION block that caught it).
+     */
+    if (plan == NULL)
+        elog(ERROR, "url_shortener: a statement of this call was dropped by a nested call");
     Portal portal = SPI_cursor_open(NULL, plan, values, NULL, false);
 
     SPI_cursor_fetch(portal, true, FETCH_ALL);
@@ -793,7 +801,7 @@ count_click_and_fetch_url(text *code)
     if (SPI_processed == 0)
         return NULL;
 
-    const Datum url = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    const Datum url = result_value(0, 1, TEXTOID, &isnull);
     if (isnull)
         return NULL;
     /*
@@ -818,7 +826,7 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
     if (rc != SPI_OK_UPDATE_RETURNING)
         elog(ERROR, "url_shortener: url update returned %s", SPI_result_code_string(rc));
     if (SPI_processed == 1) {
-        *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
         return EDIT_DONE;
     }
 
@@ -832,7 +840,7 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
         elog(ERROR, "url_shortener: version lookup returned %s", SPI_result_code_string(rc));
     if (SPI_processed == 0)
         return EDIT_NO_SUCH_LINK;
-    *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
     return EDIT_VERSION_CHANGED;
 }
 
@@ -872,11 +880,9 @@ read_reuse_key(ReuseKey *key)
                  errmsg("the secret key of reusable links is missing"),
                  errhint("Restore the row of the extension's table reuse_key from a backup.")));
 
-    HeapTuple row = SPI_tuptable->vals[0];
-    TupleDesc desc = SPI_tuptable->tupdesc;
-    key->secret = DatumGetByteaPCopy(SPI_getbinval(row, desc, 1, &isnull));
-    key->code_length = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
-    key->alphabet = TextDatumGetCString(SPI_getbinval(row, desc, 3, &isnull));
+    key->secret = DatumGetByteaPCopy(result_value(0, 1, BYTEAOID, &isnull));
+    key->code_length = DatumGetInt32(result_value(0, 2, INT4OID, &isnull));
+    key->alphabet = TextDatumGetCString(result_value(0, 3, TEXTOID, &isnull));
     if (key->code_length < 1 || key->code_length > MAX_CODE_LENGTH ||
         url_shortener::check_alphabet(key->alphabet).problem != url_shortener::AlphabetProblem::none)
         ereport(ERROR,
@@ -905,7 +911,7 @@ store_reusable_link(const char *code, Datum url)
         elog(ERROR, "url_shortener: reusable lookup returned %s", SPI_result_code_string(rc));
     if (SPI_processed == 0)
         return REUSE_VANISHED;
-    const bool same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    const bool same = DatumGetBool(result_value(0, 1, BOOLOID, &isnull));
     return same && !isnull ? REUSE_FOUND : REUSE_OCCUPIED;
 }
 
@@ -939,7 +945,7 @@ store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Dat
 
     IdempotentInsert outcome = IDEMPOTENT_VANISHED;
     if (SPI_processed == 1) {
-        const Datum held = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        const Datum held = result_value(0, 1, BYTEAOID, &isnull);
 
         outcome = IDEMPOTENT_HELD;
         if (!isnull)
@@ -1033,6 +1039,38 @@ change_link(LinkChange change, text *code)
     return changed;
 }
 
+/* Refuses a result column whose type is not the one the module reads. */
+static void
+ensure_result_type(TupleDesc desc, int column, Oid type)
+{
+    const Oid actual = SPI_gettypeid(desc, column);
+
+    if (actual != type)
+        ereport(ERROR,
+                (errcode(ERRCODE_DATATYPE_MISMATCH),
+                 errmsg("column %d of a url_shortener statement has type %s, not %s",
+                        column, format_type_be(actual), format_type_be(type)),
+                 errdetail("A column of the extension's tables was changed after the statement was prepared."),
+                 errhint("Undo the ALTER TABLE on the extension's table, or drop and create the extension again.")));
+}
+
+Datum
+result_value(uint64 row, int column, Oid type, bool *isnull)
+{
+    ensure_result_type(SPI_tuptable->tupdesc, column, type);
+    return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, isnull);
+}
+
+void
+ensure_result_types(TupleDesc desc)
+{
+    if (SPI_tuptable->tupdesc->natts != desc->natts)
+        elog(ERROR, "url_shortener: a statement returned %d columns for %d",
+             SPI_tuptable->tupdesc->natts, desc->natts);
+    for (int i = 0; i < desc->natts; i++)
+        ensure_result_type(SPI_tuptable->tupdesc, i + 1, TupleDescAttr(desc, i)->atttypid);
+}
+
 bool
 code_was_released(const char *code)
 {
@@ -1093,7 +1131,7 @@ is_reusable_link_of(const char *code, Datum url)
         elog(ERROR, "url_shortener: reusable lookup returned %s", SPI_result_code_string(rc));
     bool same = false;
     if (SPI_processed == 1) {
-        const Datum answer = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        const Datum answer = result_value(0, 1, BOOLOID, &isnull);
         same = !isnull && DatumGetBool(answer);
     }
     SPI_freetuptable(SPI_tuptable);
@@ -1113,7 +1151,7 @@ find_idempotency_digest(const char *code, bytea **holder_digest)
         elog(ERROR, "url_shortener: idempotent lookup returned %s", SPI_result_code_string(rc));
     const bool held = SPI_processed == 1;
     if (held) {
-        const Datum digest = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        const Datum digest = result_value(0, 1, BYTEAOID, &isnull);
         if (!isnull)
             *holder_digest = DatumGetByteaPCopy(digest);
     }
@@ -1148,10 +1186,10 @@ change_link_at(LinkChange change, text *code, int64 expected_version, int64 *ver
         elog(ERROR, "url_shortener: version lookup returned %s", SPI_result_code_string(rc));
     if (SPI_processed == 0)
         return EDIT_NO_SUCH_LINK;
-    *version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull));
+    *version = DatumGetInt64(result_value(0, 7, INT8OID, &isnull));
     if (*version != expected_version)
         return EDIT_VERSION_CHANGED;
-    const bool enabled = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &isnull));
+    const bool enabled = DatumGetBool(result_value(0, 8, BOOLOID, &isnull));
     if ((change == DISABLE_LINK && !enabled) || (change == ENABLE_LINK && enabled))
         return EDIT_NOT_NEEDED;
     /* Live, at the version, and not as asked: the UPDATE changed no row. */

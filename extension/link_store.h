@@ -194,6 +194,18 @@ typedef enum LinkChange {
 bool change_link(LinkChange change, text *code);
 
 /*
+ * Column column (from 1) of row row of SPI_tuptable, which must be of type
+ * type.  The kept plans are not fixed to their result types: after an
+ * ALTER TABLE ... ALTER COLUMN ... TYPE on the extension's table the plan
+ * cache re-plans them with the new types, which are refused here (42804)
+ * rather than misread.
+ */
+Datum result_value(uint64 row, int column, Oid type, bool *isnull);
+
+/* The same check for every column of SPI_tuptable against desc. */
+void ensure_result_types(TupleDesc desc);
+
+/*
  * Whether release_code ever freed code (1.6; always false before): a link
  * just made there with a key or for reuse must first look further along
  * its sequence, where the key's or URL's link may have gone while another

@@ -90,8 +90,8 @@ capacity(PG_FUNCTION_ARGS)
     const uint64 lengths = count_drawn_codes();
     for (uint64 i = 0; i < lengths; i++) {
         bool isnull;
-        const int length = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-        const int64 links = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+        const int length = DatumGetInt32(result_value(i, 1, INT4OID, &isnull));
+        const int64 links = DatumGetInt64(result_value(i, 2, INT8OID, &isnull));
         const double space = pow((double) alphabet_size, (double) length);
         const double fullness = (double) links / space;
         Datum values[6];

@@ -263,7 +263,7 @@ entry_for_returned_code(const Batch *batch, HTAB *round, uint64 row)
 {
     char code[MAX_CODE_LENGTH + 1];
     bool isnull;
-    const Datum value = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1, &isnull);
+    const Datum value = result_value(row, 1, TEXTOID, &isnull);
 
     if (isnull)
         elog(ERROR, "url_shortener: a NULL code came back from the table");

@@ -84,8 +84,8 @@ inserted_rows(uint64 ninserted, int code_length)
         bool isnull;
         bool found;
         CHECK_FOR_INTERRUPTS();
-        char *code = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-        const Datum stored = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+        char *code = TextDatumGetCString(result_value(i, 1, TEXTOID, &isnull));
+        const Datum stored = result_value(i, 2, BYTEAOID, &isnull);
         if (isnull)
             ereport(ERROR,
                     (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
@@ -119,7 +119,7 @@ mark_released_rows(HTAB *rows, Datum stored_codes, int code_length)
     for (uint64 i = 0; i < nreleased; i++) {
         bool isnull;
         CHECK_FOR_INTERRUPTS();
-        char *code = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+        char *code = TextDatumGetCString(result_value(i, 1, TEXTOID, &isnull));
         char *entry = (char *) hash_search(rows, code, HASH_FIND, NULL);
         if (entry != NULL)
             ((InsertedRow *) (entry + MAXALIGN(code_length + 1)))->released = true;
