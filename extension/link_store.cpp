@@ -18,6 +18,7 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "storage/bufmgr.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
@@ -1020,10 +1021,46 @@ change_plan(LinkChange change, bool at_version)
     return plan_of_1_2(release_plan);
 }
 
+/*
+ * On a Citus cluster whose urls is distributed, released_codes must be
+ * distributed too (url_shortener_distribute() after the update to 1.6):
+ * a forwarded release_code would otherwise record its code in the
+ * worker's own copy of the table, which no call reads, and the code would
+ * be freed unrecorded.  Without Citus there is nothing to check.  Only on
+ * release_code, an administrator's call, so one catalog query is cheap.
+ */
+static void
+ensure_releases_recorded_where_read(void)
+{
+    if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+        return;
+
+    Oid types[2] = {OIDOID, OIDOID};
+    Datum values[2] = {ObjectIdGetDatum(store_relid), ObjectIdGetDatum(store_released_relid)};
+    bool isnull;
+    const int rc = SPI_execute_with_args(
+        "SELECT pg_catalog.bool_or(p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) $1) IS TRUE "
+        "AND NOT pg_catalog.bool_or(p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) $2) IS TRUE "
+        "FROM pg_catalog.pg_dist_partition p",
+        2, types, values, NULL, true, 1);
+    if (rc != SPI_OK_SELECT || SPI_processed != 1)
+        elog(ERROR, "url_shortener: the distribution lookup returned %s", SPI_result_code_string(rc));
+    const bool stranded = DatumGetBool(result_value(0, 1, BOOLOID, &isnull));
+    SPI_freetuptable(SPI_tuptable);
+    if (stranded)
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("table released_codes of extension url_shortener is not distributed like urls"),
+                 errdetail("The freed code would be recorded where no call reads it."),
+                 errhint("Run SELECT url_shortener_distribute() on the coordinator, as after every update of the extension on Citus.")));
+}
+
 bool
 change_link(LinkChange change, text *code)
 {
     Datum values[1] = {PointerGetDatum(code)};
+    if (change == RELEASE_CODE && released_record_plan != NULL)
+        ensure_releases_recorded_where_read();
     int rc = SPI_execute_plan(change_plan(change, false), values, NULL, false, 0);
 
     if (rc != (change == RELEASE_CODE ? SPI_OK_DELETE : SPI_OK_UPDATE))

@@ -62,17 +62,32 @@ $$;
 /*
  * url_shortener_distribute() distributes released_codes by short_code,
  * colocated with urls, instead of making it a reference table as the other
- * side tables: release_code runs on the worker of its code.  Replaced in
- * place: its owner and grants stay; it keeps its SET search_path.
+ * side tables: release_code runs on the worker of its code.  The function
+ * is 1.4's otherwise (only the extension's own functions are forwarded and
+ * granted).
+ *
+ * Replaced in place: its owner and grants stay.  CREATE OR REPLACE sets
+ * the function's settings to its SET clause alone, so an administrator's
+ * ALTER FUNCTION ... SET is given back after it (the settings as stored,
+ * "name=value"; search_path is the function's own and is not given back).
  */
-CREATE OR REPLACE FUNCTION @extschema@.url_shortener_distribute()
+DO $do$
+DECLARE
+    saved pg_catalog.text[];
+BEGIN
+    SELECT p.proconfig INTO saved FROM pg_catalog.pg_proc p
+    WHERE p.oid OPERATOR(pg_catalog.=) '@extschema@.url_shortener_distribute()'::pg_catalog.regprocedure;
+
+    EXECUTE $replace$CREATE OR REPLACE FUNCTION @extschema@.url_shortener_distribute()
 RETURNS pg_catalog.void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    extension_oid pg_catalog.oid;
+    forwarded pg_catalog.oid[];
     side_table pg_catalog.regclass;
-    keyed_call pg_catalog.regprocedure;
+    keyed_call pg_catalog.oid;
     grant_command pg_catalog.text;
     failures pg_catalog.text;
 BEGIN
@@ -83,6 +98,22 @@ BEGIN
                   HINT = 'Run CREATE EXTENSION citus and citus_add_node for each worker first, on the coordinator.';
     END IF;
 
+    SELECT e.oid INTO extension_oid FROM pg_catalog.pg_extension e
+    WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name;
+
+    /* The calls keyed by a code: the extension's own functions of these
+     * names, not one of the same name someone else made in its schema. */
+    SELECT COALESCE(pg_catalog.array_agg(p.oid), '{}') INTO forwarded
+    FROM pg_catalog.pg_proc p
+    JOIN pg_catalog.pg_depend m ON m.objid OPERATOR(pg_catalog.=) p.oid
+    WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+      AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+      AND m.refobjid OPERATOR(pg_catalog.=) extension_oid
+      AND m.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char"
+      AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['resolve_url', 'url_stats', 'update_url',
+                                                      'disable_url', 'enable_url', 'delete_url',
+                                                      'release_code']::pg_catalog.name[]);
+
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
                    WHERE p.logicalrelid OPERATOR(pg_catalog.=) '@extschema@.urls'::pg_catalog.regclass) THEN
         PERFORM pg_catalog.create_distributed_table('@extschema@.urls'::pg_catalog.regclass,
@@ -91,6 +122,7 @@ BEGIN
             '@extschema@.urls'::pg_catalog.regclass);
     END IF;
 
+    /* Keyed by the code: distributed as urls, on the same workers (1.6). */
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
                    WHERE p.logicalrelid OPERATOR(pg_catalog.=) '@extschema@.released_codes'::pg_catalog.regclass) THEN
         PERFORM pg_catalog.create_distributed_table('@extschema@.released_codes'::pg_catalog.regclass,
@@ -106,9 +138,7 @@ BEGIN
         JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid
         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-          AND d.refobjid OPERATOR(pg_catalog.=)
-              (SELECT e.oid FROM pg_catalog.pg_extension e
-               WHERE e.extname OPERATOR(pg_catalog.=) 'url_shortener'::pg_catalog.name)
+          AND d.refobjid OPERATOR(pg_catalog.=) extension_oid
           AND d.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char"
           AND c.relkind OPERATOR(pg_catalog.=) 'r'::pg_catalog."char"
           AND c.oid OPERATOR(pg_catalog.<>) '@extschema@.urls'::pg_catalog.regclass
@@ -120,19 +150,13 @@ BEGIN
         PERFORM pg_catalog.truncate_local_data_after_distributing_table(side_table);
     END LOOP;
 
-    FOR keyed_call IN
-        SELECT p.oid::pg_catalog.regprocedure
-        FROM pg_catalog.pg_proc p
-        WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-          AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['resolve_url', 'url_stats', 'update_url',
-                                                          'disable_url', 'enable_url', 'delete_url',
-                                                          'release_code']::pg_catalog.name[])
-          AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_object o
-                          WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-                            AND o.objid OPERATOR(pg_catalog.=) p.oid
-                            AND o.distribution_argument_index IS NOT NULL)
-    LOOP
-        PERFORM pg_catalog.create_distributed_function(keyed_call, 'code'::pg_catalog.text,
+    FOREACH keyed_call IN ARRAY forwarded LOOP
+        CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_dist_object o
+                              WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                AND o.objid OPERATOR(pg_catalog.=) keyed_call
+                                AND o.distribution_argument_index IS NOT NULL);
+        PERFORM pg_catalog.create_distributed_function(keyed_call::pg_catalog.regprocedure,
+                                                       'code'::pg_catalog.text,
                                                        colocate_with => '@extschema@.urls'::pg_catalog.text);
     END LOOP;
 
@@ -150,10 +174,7 @@ BEGIN
                                  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
         FROM pg_catalog.pg_proc p,
              LATERAL pg_catalog.aclexplode(p.proacl) a
-        WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-          AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['resolve_url', 'url_stats', 'update_url',
-                                                          'disable_url', 'enable_url', 'delete_url',
-                                                          'release_code']::pg_catalog.name[])
+        WHERE p.oid OPERATOR(pg_catalog.=) ANY (forwarded)
           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'::pg_catalog.text
           AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
     LOOP
@@ -169,7 +190,18 @@ BEGIN
         END IF;
     END LOOP;
 END
-$$;
+$$$replace$;
+
+    UPDATE pg_catalog.pg_proc p
+    SET proconfig = p.proconfig OPERATOR(pg_catalog.||)
+                    ARRAY(SELECT c.setting
+                          FROM pg_catalog.unnest(saved) WITH ORDINALITY c(setting, ord)
+                          WHERE NOT pg_catalog.starts_with(pg_catalog.lower(c.setting), 'search_path=')
+                          ORDER BY c.ord)
+    WHERE p.oid OPERATOR(pg_catalog.=) '@extschema@.url_shortener_distribute()'::pg_catalog.regprocedure
+      AND saved IS NOT NULL;
+END
+$do$;
 
 COMMENT ON FUNCTION @extschema@.url_shortener_distribute() IS
-    'on a Citus coordinator: distribute urls and released_codes by short_code, make the other side tables reference tables, forward the calls keyed by a code to the worker holding it, and make their grants on the workers';
+    'on a Citus coordinator: distribute urls and released_codes by short_code, make the other side tables reference tables, forward the extension''s calls keyed by a code to the worker holding it, and make their grants on the workers';
