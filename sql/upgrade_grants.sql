@@ -185,6 +185,16 @@ ALTER EXTENSION url_shortener UPDATE TO '1.4';
 RESET ROLE;
 SELECT * FROM init_privs_of_replaced ORDER BY proname;
 SELECT proconfig FROM pg_proc WHERE oid = 'url_shortener_distribute()'::regprocedure;
+-- 1.5 -> 1.6 replaces it in place again, the same way; the table it makes
+-- is owned as urls is, with the initial privilege a fresh installation
+-- records, though another superuser ran the update.
+SET ROLE url_shortener_admin;
+ALTER EXTENSION url_shortener UPDATE;
+RESET ROLE;
+SELECT proconfig FROM pg_proc WHERE oid = 'url_shortener_distribute()'::regprocedure;
+SELECT c.relname, c.relowner::regrole AS owner, c.relacl::text AS acl, i.initprivs::text AS initprivs
+FROM pg_class c LEFT JOIN pg_init_privs i ON i.classoid = 'pg_class'::regclass AND i.objoid = c.oid AND i.objsubid = 0
+WHERE c.oid IN ('urls'::regclass, 'released_codes'::regclass) ORDER BY c.relname;
 -- Every function of the extension: the installer's EXECUTE alone.
 SELECT bool_and(i.initprivs = ARRAY[makeaclitem(e.extowner, e.extowner, 'EXECUTE', false)]) AS all_installer_only,
        count(*) AS functions
