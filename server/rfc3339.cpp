@@ -110,6 +110,11 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
 std::string format_rfc3339(std::chrono::system_clock::time_point when)
 {
     using namespace std::chrono;
+    /* What the client library reads for a time past the clock's range. */
+    if (when == system_clock::time_point::max())
+        return "infinity";
+    if (when == system_clock::time_point::min())
+        return "-infinity";
     const auto since_epoch = duration_cast<microseconds>(when.time_since_epoch());
     auto secs = duration_cast<seconds>(since_epoch);
     long long micros = (since_epoch - secs).count();

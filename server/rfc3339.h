@@ -19,7 +19,8 @@ namespace url_shortener::server {
  */
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
-/* Writes UTC with a "Z", with microseconds only when they are not zero. */
+/* Writes UTC with a "Z", with microseconds only when they are not zero;
+ * "infinity" for time_point::max() (an expiry past the clock's range). */
 std::string format_rfc3339(std::chrono::system_clock::time_point when);
 
 } // namespace url_shortener::server

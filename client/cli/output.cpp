@@ -15,6 +15,11 @@ namespace {
 /* A time as UTC ISO 8601, to the second. */
 std::string utc(std::chrono::system_clock::time_point t)
 {
+    /* What the client library reads for a time past the clock's range. */
+    if (t == std::chrono::system_clock::time_point::max())
+        return "infinity";
+    if (t == std::chrono::system_clock::time_point::min())
+        return "-infinity";
     const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
     std::tm parts{};
     gmtime_r(&seconds, &parts);

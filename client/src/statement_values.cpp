@@ -5,6 +5,7 @@
  */
 #include "statement_values.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include <boost/locale/utf.hpp>
@@ -50,7 +51,22 @@ std::string unix_seconds(std::chrono::system_clock::time_point t)
 
 std::chrono::system_clock::time_point from_unix_seconds(double seconds)
 {
-    return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+    using clock = std::chrono::system_clock;
+    /*
+     * The clock holds about 292 years either side of 1970 (nanoseconds in
+     * 64 bits); PostgreSQL's timestamps reach far further, and 'infinity'.
+     * Converting a time beyond that range is undefined (it came back as
+     * 1677), so it saturates instead.
+     */
+    constexpr double limit = static_cast<double>(
+        std::chrono::duration_cast<std::chrono::seconds>(clock::duration::max()).count());
+    if (std::isnan(seconds))
+        throw ServerError("the server returned a time that is not a number");
+    if (seconds >= limit)
+        return clock::time_point::max();
+    if (seconds <= -limit)
+        return clock::time_point::min();
+    return clock::time_point(std::chrono::duration_cast<clock::duration>(
         std::chrono::duration<double>(seconds)));
 }
 

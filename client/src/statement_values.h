@@ -56,7 +56,8 @@ void refuse_invalid_utf8(const std::vector<std::string> &urls,
 /* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
 std::string unix_seconds(std::chrono::system_clock::time_point t);
 
-/* Unix seconds (EXTRACT(epoch ...)) as a time. */
+/* Unix seconds (EXTRACT(epoch ...)) as a time; beyond the clock's range
+ * (after 2262, 'infinity'), time_point::max() (min() before 1677). */
 std::chrono::system_clock::time_point from_unix_seconds(double seconds);
 
 /*

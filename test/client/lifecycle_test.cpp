@@ -126,6 +126,29 @@ TEST(Lifecycle, LimitsAndStats)
     EXPECT_THROW(client.shorten(unique_url("limits", 3), options), InvalidArgument);
 }
 
+/*
+ * An expiry SQL callers may set beyond what system_clock holds (after
+ * 2262-04-11, or 'infinity') reads as time_point::max(), not as a
+ * converted overflow (it came back as 1677-09-21, an expired link).
+ */
+TEST(Lifecycle, AnExpiryBeyondTheClocksRangeReadsAsTheLatestTime)
+{
+    Client client(dsn());
+    auto conn = connect();
+    for (const std::string when : {"infinity", "3000-01-01 00:00:00+00", "2300-01-01 00:00:00+00"}) {
+        pqxx::nontransaction tx(*conn);
+        const std::string code =
+            tx.exec_params1("SELECT shorten_url($1, expires_at => $2::timestamptz)",
+                            unique_url("far-expiry-" + when.substr(0, 4)), when)[0]
+                .as<std::string>();
+        const std::optional<LinkStats> st = client.stats(code);
+        ASSERT_TRUE(st) << when;
+        ASSERT_TRUE(st->expires_at) << when;
+        EXPECT_EQ(*st->expires_at, system_clock::time_point::max()) << when;
+        EXPECT_TRUE(client.resolve(code)) << when;
+    }
+}
+
 TEST(Lifecycle, UpdateChecksTheVersion)
 {
     Client client(dsn());

@@ -196,6 +196,8 @@ struct LinkStats {
     std::string url;
     long long clicks = 0;
     std::chrono::system_clock::time_point created_at;
+    /* time_point::max() for an expiry after the clock's range (about
+     * 2262-04-11) or 'infinity', which SQL callers may set. */
     std::optional<std::chrono::system_clock::time_point> expires_at;
     std::optional<long long> max_clicks;
     long long version = 0;
