@@ -55,8 +55,9 @@ struct RedirectConnections::Slot {
 namespace {
 
 /* Whether a refusal left nothing done and may pass when sent again; `renew`:
- * only on a new connection (statements prepared for a replaced extension). */
-bool worth_second_try(const std::exception_ptr &error, bool &renew)
+ * only on a new connection; `stale`: the statements were prepared for a
+ * replaced extension, as were those of every connection opened before. */
+bool worth_second_try(const std::exception_ptr &error, bool &renew, bool &stale)
 {
     try {
         std::rethrow_exception(error);
@@ -67,7 +68,8 @@ bool worth_second_try(const std::exception_ptr &error, bool &renew)
         return true;
     } catch (const Error &e) {
         const std::string &state = e.sqlstate();
-        renew = state == "0A000" || state == "42883" || state == "26000";
+        stale = state == "0A000" || state == "42883" || state == "26000";
+        renew = stale;
         return renew || state == "40001" || state == "40P01";
     } catch (...) {
         return false;
@@ -288,11 +290,24 @@ void RedirectConnections::finish(const std::shared_ptr<Slot> &slot,
     slot->requests.clear();
     slot->deadline.cancel();
     bool renew = false;
-    const bool again = error && worth_second_try(error, renew);
+    bool stale = false;
+    const bool again = error && worth_second_try(error, renew, stale);
     if (renew || !slot->connection->open())
         drop(slot);
     else
         wait_readable(slot);   /* serve() closes it instead when stopping */
+    /* Statements prepared for a replaced extension: every idle connection
+     * was prepared the same way, so the second try must not go to one of
+     * them (it would fail the same way).  A busy one is dropped when its
+     * own batch fails. */
+    if (stale) {
+        std::vector<std::shared_ptr<Slot>> idle;
+        for (const std::shared_ptr<Slot> &other : slots_)
+            if (other->requests.empty())
+                idle.push_back(other);
+        for (const std::shared_ptr<Slot> &other : idle)
+            drop(other);
+    }
     const bool refused_batch = error && requests.size() > 1 && refused(error);
     /* Back to the front of the queue, in their order, each with a full wait
      * of its own (the first try may have taken longer than the wait: a
