@@ -7,7 +7,8 @@
  *    commits (or rolls back) them together at the Sync.  libpqxx 6.4 has no asynchronous statements,
  *    so this one statement goes through libpq itself; connecting, the schema
  *    lookup and the error types are the Client's (server_connection.h,
- *    failure_classification.h, statements.h).
+ *    failure_classification.h, statements.h), and so is the time limit on
+ *    the setup statements (setup_deadline.h).
  */
 #include "url_shortener/resolve_connection.h"
 
@@ -23,6 +24,7 @@
 
 #include "failure_classification.h"
 #include "server_connection.h"
+#include "setup_deadline.h"
 #include "statements.h"
 
 namespace url_shortener {
@@ -105,27 +107,35 @@ ResolveConnection::ResolveConnection(const std::string &connection_string,
                              sqlstate_cannot_connect, text);
     }
 
-    if (options.statement_timeout.count() > 0) {
-        const std::string timeout = std::to_string(options.statement_timeout.count());
-        const char *value = timeout.c_str();
-        checked(handle_->conn,
-                PQexecParams(handle_->conn,
-                             "SELECT pg_catalog.set_config('statement_timeout', $1, false)", 1,
-                             nullptr, &value, nullptr, nullptr, 0));
-    }
-    const Result rows = checked(handle_->conn, PQexec(handle_->conn, statements::extension_schema));
-    if (PQntuples(rows.get()) == 0)
-        throw extension_not_installed();
-    const char *name = PQgetvalue(rows.get(), 0, 0);
-    std::unique_ptr<char, decltype(&PQfreemem)> quoted(
-        PQescapeIdentifier(handle_->conn, name, std::char_traits<char>::length(name)), &PQfreemem);
-    if (!quoted)
-        throw ConnectionLost("could not quote the extension's schema: " +
-                                 one_line(handle_->message()),
-                             sqlstate_connection_lost, handle_->message());
-    const std::string sql = statements::resolve.sql(quoted.get());
-    checked(handle_->conn,
-            PQprepare(handle_->conn, statements::resolve.name, sql.c_str(), 1, nullptr));
+    /* The setup statements, within the connect timeout (setup_deadline.h):
+     * a server that authenticated the connection and then went silent
+     * would otherwise hold this thread forever. */
+    within_setup_deadline(
+        PQsocket(handle_->conn), connect_timeout_in_effect(connection_string, options), [&] {
+            if (options.statement_timeout.count() > 0) {
+                const std::string timeout = std::to_string(options.statement_timeout.count());
+                const char *value = timeout.c_str();
+                checked(handle_->conn,
+                        PQexecParams(handle_->conn,
+                                     "SELECT pg_catalog.set_config('statement_timeout', $1, false)",
+                                     1, nullptr, &value, nullptr, nullptr, 0));
+            }
+            const Result rows =
+                checked(handle_->conn, PQexec(handle_->conn, statements::extension_schema));
+            if (PQntuples(rows.get()) == 0)
+                throw extension_not_installed();
+            const char *name = PQgetvalue(rows.get(), 0, 0);
+            std::unique_ptr<char, decltype(&PQfreemem)> quoted(
+                PQescapeIdentifier(handle_->conn, name, std::char_traits<char>::length(name)),
+                &PQfreemem);
+            if (!quoted)
+                throw ConnectionLost("could not quote the extension's schema: " +
+                                         one_line(handle_->message()),
+                                     sqlstate_connection_lost, handle_->message());
+            const std::string sql = statements::resolve.sql(quoted.get());
+            checked(handle_->conn,
+                    PQprepare(handle_->conn, statements::resolve.name, sql.c_str(), 1, nullptr));
+        });
     handle_->watched = ::fcntl(PQsocket(handle_->conn), F_DUPFD_CLOEXEC, 0);
     if (handle_->watched < 0)
         throw ConnectionLost(std::string("could not duplicate the connection's socket: ") +

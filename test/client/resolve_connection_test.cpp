@@ -9,7 +9,8 @@
  *    OutcomeUnknown and counted nothing, a server refusal (statement
  *    timeout) leaves the connection usable, a batch resolves its codes in
  *    order in one transaction and a refusal of one statement (or at its
- *    commit) rolls the whole batch back, and connecting fails with the Client's errors.
+ *    commit) rolls the whole batch back, and connecting fails with the Client's errors,
+ *    also within the connect timeout when the setup statements get no answer.
  *
  *    The assertions are on outcomes (the answer, the error type and
  *    SQLSTATE, the clicks in the table), never on how long anything took;
@@ -21,6 +22,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -386,6 +388,40 @@ TEST(ResolveConnection, AnUnreachableServerIsConnectionLostAtConnect)
         ADD_FAILURE() << "connected to a port nothing listens on";
     } catch (const ConnectionLost &e) {
         EXPECT_EQ(e.sqlstate(), "08001");
+    }
+}
+
+/*
+ * connect_timeout bounds the setup statements (the statement timeout, the
+ * lookup of the extension, the PREPARE) as it bounds connecting: here the
+ * lookup waits for a lock on pg_extension with no statement_timeout, as on
+ * a server that authenticated the connection and then went silent.  08001,
+ * as a connection that could not be opened; before, it waited for the lock.
+ */
+TEST(ResolveConnection, SetupStatementsWithNoAnswerAreConnectionLostWithinTheConnectTimeout)
+{
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+
+    ClientOptions options;
+    options.connect_timeout = std::chrono::seconds(2);
+    options.statement_timeout = std::chrono::milliseconds(0);
+    auto opening = std::async(std::launch::async, [&] {
+        ResolveConnection connection(dsn(), options);
+        return 0;
+    });
+    /* Bounded, and the lock freed either way: a hang fails, it does not stall. */
+    const bool ended = opening.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+    locking.abort();
+    EXPECT_TRUE(ended) << "the setup statements outlived connect_timeout by a minute";
+    try {
+        opening.get();
+        ADD_FAILURE() << "connected while the extension's lookup could not run";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08001");
+        EXPECT_NE(std::string(e.what()).find("did not answer within 2 s"), std::string::npos)
+            << e.what();
     }
 }
 

@@ -38,8 +38,10 @@ public:
      * Client::Client does, and blocks while it does (open it off the event
      * loop).  Uses options.connect_timeout and options.statement_timeout.
      * Throws InvalidArgument (a bad connection string), ConnectionLost
-     * (SQLSTATE 08001: the server could not be reached) or ServerError
-     * (42704: the extension is not installed).
+     * (SQLSTATE 08001: the server could not be reached, or did not answer
+     * the setup statements within the connect timeout in effect, see
+     * connect_timeout_in_effect()) or ServerError (42704: the extension is
+     * not installed).
      */
     explicit ResolveConnection(const std::string &connection_string,
                                const ClientOptions &options = {});
