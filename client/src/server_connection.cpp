@@ -20,6 +20,7 @@
 #include <pqxx/nontransaction>
 
 #include "failure_classification.h"
+#include "setup_deadline.h"
 #include "statements.h"
 #include "url_shortener/client.h"
 #include "url_shortener/errors.h"
@@ -120,6 +121,9 @@ ServerConnection::ServerConnection(std::string connection_string,
     : connection_string_(connection_string_with_timeout(connection_string, connect_timeout.count())),
       statement_timeout_(statement_timeout)
 {
+    ClientOptions limits;
+    limits.connect_timeout = connect_timeout;
+    setup_limit_ = connect_timeout_in_effect(connection_string, limits);
     if (!defer)
         connect();
 }
@@ -177,7 +181,11 @@ void ServerConnection::connect()
     }
     watch_socket(opened->sock());
     try {
-        prepare_statements(*opened);
+        /* Within the connect timeout (setup_deadline.h): a server that
+         * authenticated the connection and then went silent would
+         * otherwise hold the call forever, also where nobody calls
+         * interrupt() (the constructor, the CLI). */
+        within_setup_deadline(opened->sock(), setup_limit_, [&] { prepare_statements(*opened); });
     } catch (...) {
         watch_socket(-1);   /* the duplicate would keep the failed connection open */
         throw;

@@ -2,7 +2,8 @@
  * server_connection.h
  *    The one libpqxx connection a Client owns: opening it within the
  *    connect timeout, with the session's statement timeout set and the
- *    statements prepared for the installed extension version; noticing
+ *    statements prepared for the installed extension version (those
+ *    setup statements within the connect timeout too); noticing
  *    (without sending anything) that the server has closed it; replacing
  *    it; and ending, from another thread, a call that waits on it.
  */
@@ -165,6 +166,8 @@ private:
 
     std::string connection_string_;
     std::chrono::milliseconds statement_timeout_;
+    /* How long the setup statements may take: the connect timeout in effect (0: no limit). */
+    std::chrono::seconds setup_limit_{0};
     std::unique_ptr<pqxx::connection> connection_;
     std::string extension_version_;
     std::vector<std::string> versioned_prepared_;   /* names, from statements::versioned */

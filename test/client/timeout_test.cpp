@@ -1,7 +1,8 @@
 /*
  * timeout_test.cpp
  *    ClientOptions::connect_timeout against a listener that accepts and
- *    never answers, and ClientOptions::statement_timeout against a
+ *    never answers and against setup statements that get no answer, and
+ *    ClientOptions::statement_timeout against a
  *    statement kept waiting for a lock; Client::interrupt() ending a call
  *    that waits on a lock forever.  The assertions are on outcomes
  *    (the error type, nothing stored), never on how long anything took;
@@ -97,6 +98,40 @@ TEST(Timeouts, ZeroLeavesTheServersStatementTimeout)
 }
 
 /*
+ * connect_timeout bounds the setup statements too (the statement timeout,
+ * the lookup of the extension, the PREPAREs), which run after libpq has
+ * connected and before any statement_timeout is set: here the lookup waits
+ * for an ACCESS EXCLUSIVE lock on pg_extension with no statement_timeout,
+ * as it would on a server that authenticated the connection and then went
+ * silent.  The open fails as one that could not be opened (08001, nothing
+ * sent); before, it waited as long as the lock was held.  (Through a proxy
+ * that really goes silent: test/server/run, for the CLI and the server.)
+ */
+TEST(Timeouts, ConnectTimeoutBoundsTheSetupStatements)
+{
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+
+    ClientOptions options;
+    options.connect_timeout = std::chrono::seconds(2);
+    options.statement_timeout = std::chrono::milliseconds(0);
+    auto call = std::async(std::launch::async, [&] { Client client(dsn(), options); return 0; });
+    /* Bounded, and the lock freed either way: a hang fails, it does not stall. */
+    const bool ended = call.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+    locking.abort();
+    EXPECT_TRUE(ended) << "the setup statements outlived connect_timeout by a minute";
+    try {
+        call.get();
+        ADD_FAILURE() << "connected while the extension's lookup could not run";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08001");
+        EXPECT_NE(std::string(e.what()).find("did not answer within 2 s"), std::string::npos)
+            << e.what();
+    }
+}
+
+/*
  * Client::interrupt() from another thread ends a call that nothing else
  * would end (no statement_timeout, a lock held forever): a keyed
  * shorten_locked, which would otherwise be retried on a new connection
@@ -181,8 +216,9 @@ TEST(Interrupt, ReachesAConnectionOpenedAfterIt)
 /*
  * With defer_connect, opening the connection is part of the first call, so
  * an interrupt reaches its setup statements: here the lookup of the
- * extension, kept waiting forever by an ACCESS EXCLUSIVE lock on
- * pg_extension (the session has no statement_timeout).  Eager, the same
+ * extension, kept waiting by an ACCESS EXCLUSIVE lock on pg_extension (the
+ * session has no statement_timeout; only the connect timeout, 10 s, would
+ * end it).  Eager, the same
  * wait would be in the constructor, before there is a Client to interrupt.
  */
 TEST(Interrupt, ReachesTheSetupOfADeferredConnection)

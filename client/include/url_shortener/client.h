@@ -138,7 +138,11 @@ struct ClientOptions {
     /*
      * How long opening a connection may take, in whole seconds (libpq's
      * connect_timeout; it waits at least 2): covers a server that accepts
-     * and never answers.  0 waits as long as the operating system does.
+     * and never answers.  As long again bounds the statements that then
+     * prepare the connection (statement timeout, schema lookup, PREPARE):
+     * a server that authenticates and then goes silent fails the open with
+     * ConnectionLost (08001), nothing sent.  0 waits as long as the
+     * operating system does, and the setup statements without limit.
      * The connection string's connect_timeout or PGCONNECT_TIMEOUT, when
      * set, win over this.  Applies to every reconnect too.
      */
@@ -219,8 +223,9 @@ public:
      * Prepares the statements at once, so a database without the extension
      * fails here.
      * Throws InvalidArgument if libpq cannot parse connection_string,
-     * ConnectionLost if the server cannot be reached within
-     * options.connect_timeout, ServerError (42704) if the extension is not
+     * ConnectionLost (08001) if the server cannot be reached within
+     * options.connect_timeout, or does not answer the setup statements
+     * within it again, ServerError (42704) if the extension is not
      * installed in the database.  With options.defer_connect, only the
      * first throws here; the others come from the first call.  A call that
      * finds no working connection (deferred, the last attempt to open one
