@@ -17,9 +17,10 @@ module_calls_running(void)
 }
 
 /*
- * Runs body(fcinfo) with search_path "pg_catalog, pg_temp"
- * (search_path_guard.h), what the functions' "SET search_path" clause did
- * in 1.1, without its detour through fmgr_security_definer.  A C++
+ * Runs body(fcinfo) under the module's search path (search_path_guard.h):
+ * an override of pg_catalog alone, which the body turns into the GUC
+ * setting "pg_catalog, pg_temp" where the extension's tables run user code
+ * (open_link_store).  A C++
  * exception is caught, its text copied to a buffer on this frame, and
  * reported only once the catch handler has ended: a longjmp out of a live
  * handler would leak the exception object and leave the C++ runtime's
@@ -28,7 +29,8 @@ module_calls_running(void)
  * A PostgreSQL error raised inside body longjmps through this frame,
  * which holds nothing with a destructor: PG_CATCH only counts the call as
  * ended and throws the error on; the abort that follows restores the
- * search path, as it does after the ereport below.
+ * search path, as it does after the ereport below.  The guard lives on
+ * this frame and is trivial: the longjmp skips nothing.
  */
 Datum
 call_guarded(PGFunction body, FunctionCallInfo fcinfo)
@@ -37,7 +39,9 @@ call_guarded(PGFunction body, FunctionCallInfo fcinfo)
     bool failed = false;
     Datum result = (Datum) 0;
 
-    const int nest_level = push_safe_search_path();
+    SearchPathGuard guard;
+
+    push_search_path_guard(&guard);
     calls_running++;
     PG_TRY();
     {
@@ -54,16 +58,19 @@ call_guarded(PGFunction body, FunctionCallInfo fcinfo)
     PG_CATCH();
     {
         calls_running--;
+        forget_search_path_guard(&guard);
         PG_RE_THROW();
     }
     PG_END_TRY();
     calls_running--;
 
-    if (failed)
+    if (failed) {
+        forget_search_path_guard(&guard);
         ereport(ERROR,
                 (errcode(ERRCODE_INTERNAL_ERROR),
                  errmsg("url_shortener failed with a C++ exception: %s", message)));
+    }
 
-    pop_safe_search_path(nest_level);
+    pop_search_path_guard(&guard);
     return result;
 }

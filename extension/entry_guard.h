@@ -3,8 +3,8 @@
  *    Every SQL-callable function of url_shortener enters through
  *    call_guarded(), which makes sure no C++ exception ever unwinds into
  *    PostgreSQL (anything thrown becomes an ereport(ERROR) raised after the
- *    C++ handler has finished), and runs the body with search_path
- *    "pg_catalog, pg_temp" (search_path_guard.h).
+ *    C++ handler has finished), and runs the body under the module's
+ *    search path (search_path_guard.h).
  *
  *    The bodies themselves are C-style code with trivial locals, so an
  *    ereport(ERROR) longjmp out of them skips no destructor.

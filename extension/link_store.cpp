@@ -13,6 +13,7 @@
 #include "code_generator.h"
 #include "entry_guard.h"
 #include "reserved_codes.h"
+#include "search_path_guard.h"
 #include "settings.h"
 
 extern "C" {
@@ -41,6 +42,9 @@ typedef enum StoreVersion { STORE_1_0, STORE_1_1, STORE_1_2, STORE_1_3, STORE_1_
 static Oid store_namespace = InvalidOid;
 static Oid store_relid = InvalidOid;
 static Oid store_released_relid = InvalidOid;
+static Oid store_reuse_key_relid = InvalidOid;
+/* Whether a statement on the tables may run user code (search_path_guard.h). */
+static bool store_runs_user_code = false;
 static StoreVersion store_version = STORE_1_0;
 static char *store_schema_name = NULL;     /* the name the texts spell, in TopMemoryContext */
 static bool invalidation_registered = false;
@@ -243,7 +247,8 @@ static void
 forget_store(Datum arg, Oid relid)
 {
     (void) arg;
-    if (relid == InvalidOid || relid == store_relid || relid == store_released_relid)
+    if (relid == InvalidOid || relid == store_relid || relid == store_released_relid ||
+        relid == store_reuse_key_relid)
         store_namespace = InvalidOid;
     /*
      * Before 1.6, any relation's change may be the update's CREATE TABLE
@@ -283,8 +288,11 @@ open_link_store(Oid function_oid)
 
     if (superseded_plans != NIL && module_calls_running() <= 1)
         free_superseded_plans();
-    if (nsp == store_namespace && insert_plan != NULL)
+    if (nsp == store_namespace && insert_plan != NULL) {
+        if (store_runs_user_code)
+            guard_search_path_for_user_code();
         return;
+    }
 
     if (!invalidation_registered) {
         CacheRegisterRelcacheCallback(forget_store, (Datum) 0);
@@ -318,6 +326,18 @@ open_link_store(Oid function_oid)
      * Prepare afresh only if the table, its version or the schema's name
      * (the one the texts spell) is not what the plans were made for.
      */
+    /*
+     * Whether the tables run user code (a trigger, say): is read again on
+     * any change to them, as a CREATE TRIGGER invalidates the relation.
+     */
+    const Oid reuse_key_relid = get_relname_relid("reuse_key", nsp);
+    store_reuse_key_relid = reuse_key_relid;
+    store_runs_user_code = relation_runs_user_code(relid) ||
+                           (OidIsValid(reuse_key_relid) && relation_runs_user_code(reuse_key_relid)) ||
+                           (OidIsValid(released_relid) && relation_runs_user_code(released_relid));
+    if (store_runs_user_code)
+        guard_search_path_for_user_code();
+
     if (insert_plan != NULL && relid == store_relid && version == store_version &&
         released_relid == store_released_relid &&
         store_schema_name != NULL && strcmp(schema, store_schema_name) == 0) {

@@ -149,6 +149,31 @@ RESET search_path;
 SELECT path, count(*) AS rows_logged FROM audit.log GROUP BY path;
 DROP TRIGGER note ON urls;
 DROP SCHEMA audit CASCADE;
+
+-- The same for a CHECK constraint that calls a function with its own
+-- search_path.  (The module keeps its cheaper override search path only
+-- while its tables run no such code: no trigger, rule or row security,
+-- no user function in a CHECK, a default or an index.)
+-- (VACUUM clears relhastriggers, which a dropped trigger leaves set.)
+VACUUM public.urls;
+SELECT relhastriggers FROM pg_class WHERE oid = 'public.urls'::regclass;
+CREATE SCHEMA rules;
+CREATE TABLE rules.banned (host text);
+INSERT INTO rules.banned VALUES ('banned.example');
+CREATE FUNCTION rules.allowed(url text) RETURNS boolean LANGUAGE plpgsql SET search_path = rules AS
+$$BEGIN RETURN url IS NULL OR NOT EXISTS (SELECT FROM banned WHERE url LIKE 'https://' || host || '/%'); END$$;
+ALTER TABLE public.urls ADD CONSTRAINT urls_allowed CHECK (rules.allowed(original_url));
+SET search_path = attacker, pg_temp, public, pg_catalog;
+SELECT public.shorten_url('https://fine.example/x', alias => 'guarded-check') AS allowed;
+DO $$
+BEGIN
+    PERFORM public.shorten_url('https://banned.example/x');
+EXCEPTION WHEN check_violation THEN
+    RAISE NOTICE 'refused: %', SQLSTATE;
+END $$;
+RESET search_path;
+ALTER TABLE public.urls DROP CONSTRAINT urls_allowed;
+DROP SCHEMA rules CASCADE;
 DROP SCHEMA observer CASCADE;
 DROP SCHEMA attacker CASCADE;
 TRUNCATE urls;
