@@ -43,8 +43,14 @@ static Oid store_namespace = InvalidOid;
 static Oid store_relid = InvalidOid;
 static Oid store_released_relid = InvalidOid;
 static Oid store_reuse_key_relid = InvalidOid;
-/* Whether a statement on the tables may run user code (search_path_guard.h). */
+/*
+ * Whether a statement on the tables may run user code (search_path_guard.h),
+ * and whether that is known for the tables as they are now: cleared only by
+ * a change to one of them, not by the other invalidations that make the
+ * names be looked up again.
+ */
 static bool store_runs_user_code = false;
+static bool store_user_code_known = false;
 static StoreVersion store_version = STORE_1_0;
 static char *store_schema_name = NULL;     /* the name the texts spell, in TopMemoryContext */
 static bool invalidation_registered = false;
@@ -248,8 +254,10 @@ forget_store(Datum arg, Oid relid)
 {
     (void) arg;
     if (relid == InvalidOid || relid == store_relid || relid == store_released_relid ||
-        relid == store_reuse_key_relid)
+        relid == store_reuse_key_relid) {
         store_namespace = InvalidOid;
+        store_user_code_known = false;
+    }
     /*
      * Before 1.6, any relation's change may be the update's CREATE TABLE
      * released_codes, which touches nothing of urls: look again (a few
@@ -331,10 +339,15 @@ open_link_store(Oid function_oid)
      * any change to them, as a CREATE TRIGGER invalidates the relation.
      */
     const Oid reuse_key_relid = get_relname_relid("reuse_key", nsp);
-    store_reuse_key_relid = reuse_key_relid;
-    store_runs_user_code = relation_runs_user_code(relid) ||
-                           (OidIsValid(reuse_key_relid) && relation_runs_user_code(reuse_key_relid)) ||
-                           (OidIsValid(released_relid) && relation_runs_user_code(released_relid));
+    if (!store_user_code_known || relid != store_relid || released_relid != store_released_relid ||
+        reuse_key_relid != store_reuse_key_relid) {
+        store_runs_user_code =
+            relation_runs_user_code(relid) ||
+            (OidIsValid(reuse_key_relid) && relation_runs_user_code(reuse_key_relid)) ||
+            (OidIsValid(released_relid) && relation_runs_user_code(released_relid));
+        store_reuse_key_relid = reuse_key_relid;
+        store_user_code_known = true;
+    }
     if (store_runs_user_code)
         guard_search_path_for_user_code();
 
@@ -914,26 +927,38 @@ read_reuse_key(ReuseKey *key)
                  errhint("Restore the row of the extension's table reuse_key from a backup.")));
 }
 
+/*
+ * What holds code, in a new snapshot: url's enabled reusable link
+ * (REUSE_FOUND), another link (REUSE_OCCUPIED) or nothing (REUSE_VANISHED).
+ */
+static ReuseOutcome
+reusable_code_holder(Datum *code_and_url)
+{
+    bool isnull;
+    const int rc = SPI_execute_plan(reuse_check_plan, code_and_url, NULL, false, 1);
+
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "url_shortener: reusable lookup returned %s", SPI_result_code_string(rc));
+    ReuseOutcome holder = REUSE_VANISHED;
+    if (SPI_processed == 1) {
+        const bool same = DatumGetBool(result_value(0, 1, BOOLOID, &isnull));
+        holder = same && !isnull ? REUSE_FOUND : REUSE_OCCUPIED;
+    }
+    SPI_freetuptable(SPI_tuptable);
+    return holder;
+}
+
 ReuseOutcome
 store_reusable_link(const char *code, Datum url)
 {
     Datum values[2] = {CStringGetTextDatum(code), url};
-    bool isnull;
 
-    int rc = SPI_execute_plan(reuse_insert_plan, values, NULL, false, 0);
+    const int rc = SPI_execute_plan(reuse_insert_plan, values, NULL, false, 0);
     if (rc != SPI_OK_INSERT_RETURNING)
         elog(ERROR, "url_shortener: reusable insert returned %s", SPI_result_code_string(rc));
-    if (SPI_processed == 1)
-        return REUSE_CREATED;
-
-    /* A new snapshot, to see the row whose insert ON CONFLICT waited for. */
-    rc = SPI_execute_plan(reuse_check_plan, values, NULL, false, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: reusable lookup returned %s", SPI_result_code_string(rc));
-    if (SPI_processed == 0)
-        return REUSE_VANISHED;
-    const bool same = DatumGetBool(result_value(0, 1, BOOLOID, &isnull));
-    return same && !isnull ? REUSE_FOUND : REUSE_OCCUPIED;
+    const ReuseOutcome outcome = SPI_processed == 1 ? REUSE_CREATED : reusable_code_holder(values);
+    pfree(DatumGetPointer(values[0]));
+    return outcome;
 }
 
 static SPIPlanPtr plan_of_1_3(SPIPlanPtr plan);
@@ -945,10 +970,8 @@ store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Dat
     Datum values[5] = {CStringGetTextDatum(code), url, limits->expires_at, limits->max_clicks, digests};
     const char nulls[5] = {' ', ' ', limits->has_expiry ? ' ' : 'n',
                            limits->has_max_clicks ? ' ' : 'n', ' '};
-    bool isnull;
 
-    *holder_digest = NULL;
-    int rc = SPI_execute_plan(plan_of_1_3(idempotent_insert_plan), values, nulls, false, 0);
+    const int rc = SPI_execute_plan(plan_of_1_3(idempotent_insert_plan), values, nulls, false, 0);
     if (rc != SPI_OK_INSERT_RETURNING)
         elog(ERROR, "url_shortener: idempotent insert returned %s", SPI_result_code_string(rc));
     const bool inserted = SPI_processed == 1;
@@ -959,22 +982,9 @@ store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Dat
         return IDEMPOTENT_CREATED;
     }
 
-    /* A new snapshot, to see the row whose insert ON CONFLICT waited for. */
-    rc = SPI_execute_plan(idempotent_check_plan, values, NULL, false, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: idempotent lookup returned %s", SPI_result_code_string(rc));
-
-    IdempotentInsert outcome = IDEMPOTENT_VANISHED;
-    if (SPI_processed == 1) {
-        const Datum held = result_value(0, 1, BYTEAOID, &isnull);
-
-        outcome = IDEMPOTENT_HELD;
-        if (!isnull)
-            *holder_digest = DatumGetByteaPCopy(held);
-    }
-    SPI_freetuptable(SPI_tuptable);
     pfree(DatumGetPointer(values[0]));
-    return outcome;
+    /* A new snapshot, to see the row whose insert ON CONFLICT waited for. */
+    return find_idempotency_digest(code, holder_digest) ? IDEMPOTENT_HELD : IDEMPOTENT_VANISHED;
 }
 
 uint64
@@ -1147,10 +1157,8 @@ code_was_released(const char *code)
 uint64
 find_released_codes(Datum codes)
 {
-    if (released_batch_plan == NULL) {
-        SPI_tuptable = NULL;
+    if (released_batch_plan == NULL)
         return 0;
-    }
 
     Datum values[1] = {codes};
     const int rc = SPI_execute_plan(released_batch_plan, values, NULL, false, 0);
@@ -1181,17 +1189,8 @@ bool
 is_reusable_link_of(const char *code, Datum url)
 {
     Datum values[2] = {CStringGetTextDatum(code), url};
-    bool isnull;
+    const bool same = reusable_code_holder(values) == REUSE_FOUND;
 
-    const int rc = SPI_execute_plan(reuse_check_plan, values, NULL, false, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: reusable lookup returned %s", SPI_result_code_string(rc));
-    bool same = false;
-    if (SPI_processed == 1) {
-        const Datum answer = result_value(0, 1, BOOLOID, &isnull);
-        same = !isnull && DatumGetBool(answer);
-    }
-    SPI_freetuptable(SPI_tuptable);
     pfree(DatumGetPointer(values[0]));
     return same;
 }

@@ -215,8 +215,9 @@ bool code_was_released(const char *code);
 
 /*
  * Leaves in SPI_tuptable which of codes (text[]) release_code ever freed,
- * their code (text) in column 1, and returns their count; 0 (and no
- * tuptable) before 1.6.  One multi-shard statement, for a batch.
+ * their code (text) in column 1, and returns their count (the caller
+ * frees the tuptable when it is not 0); 0 before 1.6.  One multi-shard
+ * statement, for a batch.
  */
 uint64 find_released_codes(Datum codes);
 

@@ -125,7 +125,7 @@ mark_released_rows(HTAB *rows, Datum stored_codes, int code_length)
             ((InsertedRow *) (entry + MAXALIGN(code_length + 1)))->released = true;
         pfree(code);
     }
-    if (SPI_tuptable != NULL)
+    if (nreleased > 0)
         SPI_freetuptable(SPI_tuptable);
 }
 
