@@ -210,4 +210,25 @@ std::future<std::optional<std::string>> resolve_behind_a_committed_click(Client 
     return call;
 }
 
+void expect_setup_cut_short_by_connect_timeout(const std::function<void()> &open)
+{
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+
+    auto opening = std::async(std::launch::async, [&] { open(); });
+    /* Bounded, and the lock freed either way: a hang fails, it does not stall. */
+    const bool ended = opening.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+    locking.abort();
+    EXPECT_TRUE(ended) << "the setup statements outlived connect_timeout by a minute";
+    try {
+        opening.get();
+        ADD_FAILURE() << "connected while the extension's lookup could not run";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08001");
+        EXPECT_NE(std::string(e.what()).find("did not answer within 2 s"), std::string::npos)
+            << e.what();
+    }
+}
+
 } // namespace url_shortener::test

@@ -13,6 +13,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -103,6 +104,15 @@ private:
  */
 std::future<std::optional<std::string>> resolve_behind_a_committed_click(Client &client, int pid,
                                                                          const std::string &code);
+
+/*
+ * Runs open (which opens a connection with a connect timeout of 2 s and no
+ * statement timeout) while another transaction holds pg_extension, so the
+ * setup's lookup of the extension waits as on a server that went silent
+ * after authenticating; expects it to end within a minute with
+ * ConnectionLost 08001 "did not answer within 2 s".
+ */
+void expect_setup_cut_short_by_connect_timeout(const std::function<void()> &open);
 
 } // namespace url_shortener::test
 
