@@ -11,6 +11,7 @@
 
 #include "code_alphabet.h"
 #include "code_generator.h"
+#include "direct_insert.h"
 #include "entry_guard.h"
 #include "reserved_codes.h"
 #include "search_path_guard.h"
@@ -647,6 +648,8 @@ refuse_code_never_stored(const char *code, int tries)
  * Any other error is re-thrown unchanged.  expected_rows > 0: the count of
  * rows the statement must store; fewer means a trigger suppressed some,
  * and the call fails with 09000 (the subtransaction is rolled back too).
+ * direct: values are a link's five columns, which may be written without
+ * the executor (direct_insert.h); the statement runs only if they were not.
  *
  * The sequence follows PL/pgSQL's EXCEPTION block (exec_stmt_block):
  * remember the memory context and resource owner, begin, run, and on error
@@ -654,7 +657,7 @@ refuse_code_never_stored(const char *code, int tries)
  */
 static bool
 insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint64 expected_rows,
-                         bool internal_error_may_be_conflict)
+                         bool internal_error_may_be_conflict, bool direct)
 {
     MemoryContext volatile caller_context = CurrentMemoryContext;
     ResourceOwner volatile caller_owner = CurrentResourceOwner;
@@ -665,12 +668,14 @@ insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint
 
     PG_TRY();
     {
-        const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
+        if (!direct || !insert_link_directly(store_relid, values, nulls)) {
+            const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
 
-        if (rc != SPI_OK_INSERT)
-            elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
-        if (expected_rows > 0 && SPI_processed != expected_rows)
-            ensure_rows_stored(SPI_processed, expected_rows);
+            if (rc != SPI_OK_INSERT)
+                elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
+            if (expected_rows > 0 && SPI_processed != expected_rows)
+                ensure_rows_stored(SPI_processed, expected_rows);
+        }
 
         ReleaseCurrentSubTransaction();
         MemoryContextSwitchTo(caller_context);
@@ -708,7 +713,9 @@ insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *lim
     if (store_version == STORE_1_0 && (limits->has_expiry || limits->has_max_clicks))
         elog(ERROR, "url_shortener: link limits need extension version 1.1");
 
-    bool stored = insert_in_subtransaction(insert_plan, values, nulls, 1, false);
+    /* The five columns of 1.2's INSERT; none of user code on the tables. */
+    const bool direct = store_version >= STORE_1_2 && !store_runs_user_code;
+    bool stored = insert_in_subtransaction(insert_plan, values, nulls, 1, false, direct);
     if (!stored) {
         /*
          * A unique violation.  Offer the same row again, skipping only a
@@ -742,7 +749,7 @@ insert_links_unless_a_code_is_taken(Datum codes, Datum urls)
      * code and raises any other error again, then with its own SQLSTATE
      * where it has one; a cancel or a timeout (57014) still ends the call.
      */
-    return insert_in_subtransaction(batch_insert_plan, values, NULL, 0, true);
+    return insert_in_subtransaction(batch_insert_plan, values, NULL, 0, true, false);
 }
 
 uint64

@@ -15,6 +15,7 @@
 #include "check_constraint_cache.h"
 #include "code_alphabet.h"
 #include "code_generator.h"
+#include "direct_insert.h"
 #include "postgres_headers.h"
 
 int code_length_setting = 6;
@@ -110,6 +111,16 @@ define_settings(void)
                              "Off, every statement the functions run reads the stored constraint texts "
                              "anew, as PostgreSQL does by itself. Either way the same constraints are checked.",
                              &parse_checks_once_setting,
+                             true,
+                             PGC_SUSET, 0,
+                             NULL, NULL, NULL);
+
+    DefineCustomBoolVariable("url_shortener.direct_insert",
+                             "Writes a new link straight to the table and its indexes, without an executor for its INSERT.",
+                             "Only where the executor would do nothing more: no user code on the tables, "
+                             "no Citus, a writable transaction. Off, every link goes in through an SPI "
+                             "INSERT. Either way the same row is stored and the same constraints are checked.",
+                             &direct_insert_setting,
                              true,
                              PGC_SUSET, 0,
                              NULL, NULL, NULL);

@@ -1,0 +1,312 @@
+/*
+ * direct_insert.cpp
+ *    A link's INSERT, written straight to the table and its indexes.
+ *
+ *    Every SPI statement is a new executor: ExecutorStart builds the plan
+ *    state, opens the indexes, compiles the target list and the CHECK
+ *    constraints; ExecutorEnd takes it all down again.  For the one row
+ *    shorten_url stores that was a third of a call's instructions
+ *    (bench/profile), and it is what kept 100,000 calls in one transaction
+ *    far from an INSERT ... SELECT, which pays it once.
+ *
+ *    This file does for that one row what ExecInsert does, with the parts
+ *    that do not depend on the row prepared once per backend: the defaults
+ *    of the columns the INSERT does not name and the CHECK constraints are
+ *    planned and compiled once (as ExecRelCheck and the planner would) and
+ *    kept until the table changes.  Per row: the defaults are evaluated,
+ *    the NOT NULL and CHECK constraints checked, the row put into the heap
+ *    (table_tuple_insert) and into every index (ExecOpenIndices and
+ *    ExecInsertIndexTuples, the executor's own code, so unique checks,
+ *    index expressions, predicates and exclusion constraints behave as in
+ *    any INSERT), then the command counter advanced, as SPI does.
+ *
+ *    It is used only where nothing else would happen in the executor:
+ *    - the extension's tables run no user code (the caller knows it: no
+ *      trigger, rule, row security, user function in a default or CHECK);
+ *    - the table is a plain heap table, not a partition, without generated
+ *      columns or columns of a domain type, and the five columns the INSERT
+ *      names have the types the statement gives them, with no typmod;
+ *    - Citus is not installed (there the row belongs on a shard);
+ *    - the transaction may write (not read-only, not in recovery, not in
+ *      parallel mode), the current user holds INSERT on the whole table,
+ *      and no ExecutorCheckPerms_hook (sepgsql, pgaudit) wants to see the
+ *      statement.
+ *    Otherwise, and whenever the row would fail a NOT NULL or CHECK
+ *    constraint, it returns false having done nothing, and the caller runs
+ *    its SPI statement, which does the same through the executor and
+ *    raises PostgreSQL's own errors.  url_shortener.direct_insert = off
+ *    makes every insert take that road.
+ *
+ *    What a row stored here does not do that the executor's would: it is
+ *    not a statement, so pg_stat_statements (with track = all) and
+ *    auto_explain do not see it, and no ExecutorStart or ExecutorRun hook
+ *    runs for it.
+ *
+ *    The kept state is rebuilt after any invalidation of the table, read
+ *    only after the table is locked: every change to its columns,
+ *    defaults, constraints or indexes takes a lock that conflicts with
+ *    RowExclusiveLock, so nothing can change it while a row goes in.
+ */
+#include "direct_insert.h"
+
+extern "C" {
+#include "access/tableam.h"
+#include "access/tupdesc.h"
+#include "catalog/pg_am.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/acl.h"
+#include "utils/inval.h"
+}
+
+bool direct_insert_setting = true;
+
+static const char *const supplied_names[DIRECT_INSERT_COLUMNS] = {
+    "short_code", "original_url", "expires_at", "max_clicks", "is_alias"};
+static const Oid supplied_types[DIRECT_INSERT_COLUMNS] = {
+    TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, BOOLOID};
+
+/* What is kept for one table, all of it in context. */
+typedef struct DirectInsertPlan {
+    MemoryContext context;
+    Oid relid;
+    const char *refusal;       /* NULL: usable; else why the executor must do it */
+    int natts;
+    AttrNumber supplied[DIRECT_INSERT_COLUMNS];
+    ExprState **defaults;      /* natts entries; NULL: null (or a supplied column) */
+    int ncheck;
+    ExprState **checks;        /* in the order of the relation's constr->check */
+    ExprContext *econtext;     /* evaluates them; its per-tuple memory holds a row */
+} DirectInsertPlan;
+
+static DirectInsertPlan *kept_plan = NULL;
+static bool kept_plan_valid = false;
+static MemoryContext plan_being_built = NULL;   /* freed by the next build if one failed */
+static bool invalidation_registered = false;
+
+static void
+forget_plan(Datum arg, Oid relid)
+{
+    (void) arg;
+    if (kept_plan != NULL && (relid == InvalidOid || relid == kept_plan->relid))
+        kept_plan_valid = false;
+}
+
+/* Why rows of rel must go through the executor, or NULL. */
+static const char *
+refusal_of(Relation rel, AttrNumber *supplied)
+{
+    const Form_pg_class form = rel->rd_rel;
+    const TupleDesc desc = RelationGetDescr(rel);
+
+    if (form->relkind != RELKIND_RELATION)
+        return "it is not a plain table";
+    if (form->relam != HEAP_TABLE_AM_OID)
+        return "it is not a heap table";
+    if (form->relispartition)
+        return "it is a partition";
+    if (form->relhastriggers || form->relhasrules || form->relrowsecurity)
+        return "it has triggers, rules or row security";
+    if (desc->constr != NULL && desc->constr->has_generated_stored)
+        return "it has generated columns";
+    if (OidIsValid(get_extension_oid("citus", true)))
+        return "Citus is installed";
+
+    for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++)
+        supplied[k] = InvalidAttrNumber;
+    for (int i = 0; i < desc->natts; i++) {
+        const Form_pg_attribute att = TupleDescAttr(desc, i);
+
+        if (att->attisdropped)
+            continue;
+        if (get_typtype(att->atttypid) == TYPTYPE_DOMAIN)
+            return "a column has a domain type";
+        for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++) {
+            if (strcmp(NameStr(att->attname), supplied_names[k]) != 0)
+                continue;
+            if (att->atttypid != supplied_types[k] || att->atttypmod != -1)
+                return "a column the INSERT names has another type";
+            supplied[k] = att->attnum;
+        }
+    }
+    for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++)
+        if (supplied[k] == InvalidAttrNumber)
+            return "a column the INSERT names is missing";
+    return NULL;
+}
+
+static bool
+is_supplied(const DirectInsertPlan *plan, AttrNumber attnum)
+{
+    for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++)
+        if (plan->supplied[k] == attnum)
+            return true;
+    return false;
+}
+
+/*
+ * Plans and compiles the defaults and CHECK constraints of rel (locked),
+ * as the planner and ExecRelCheck would, into a context of their own.
+ */
+static DirectInsertPlan *
+build_plan(Relation rel)
+{
+    if (plan_being_built != NULL)
+        MemoryContextDelete(plan_being_built);
+    plan_being_built = AllocSetContextCreate(TopMemoryContext, "url_shortener direct insert",
+                                             ALLOCSET_SMALL_SIZES);
+    MemoryContext caller_context = MemoryContextSwitchTo(plan_being_built);
+
+    DirectInsertPlan *plan = (DirectInsertPlan *) palloc0(sizeof(DirectInsertPlan));
+    plan->context = plan_being_built;
+    plan->relid = RelationGetRelid(rel);
+    plan->refusal = refusal_of(rel, plan->supplied);
+
+    if (plan->refusal == NULL) {
+        const TupleDesc desc = RelationGetDescr(rel);
+
+        plan->natts = desc->natts;
+        plan->defaults = (ExprState **) palloc0(sizeof(ExprState *) * desc->natts);
+        for (int i = 0; i < desc->natts; i++) {
+            const Form_pg_attribute att = TupleDescAttr(desc, i);
+
+            if (att->attisdropped || is_supplied(plan, att->attnum))
+                continue;
+            Node *value = build_column_default(rel, att->attnum);
+            if (value != NULL)
+                plan->defaults[i] = ExecInitExpr(expression_planner((Expr *) value), NULL);
+        }
+        plan->ncheck = desc->constr != NULL ? desc->constr->num_check : 0;
+        plan->checks = (ExprState **) palloc0(sizeof(ExprState *) * Max(plan->ncheck, 1));
+        for (int i = 0; i < plan->ncheck; i++) {
+            Expr *check = (Expr *) stringToNode(desc->constr->check[i].ccbin);
+            plan->checks[i] = ExecInitExpr(expression_planner(check), NULL);
+        }
+        plan->econtext = CreateStandaloneExprContext();
+    }
+
+    MemoryContextSwitchTo(caller_context);
+    plan_being_built = NULL;
+    ereport(DEBUG1,
+            (errmsg_internal("url_shortener: links go into \"%s\" %s%s",
+                             RelationGetRelationName(rel),
+                             plan->refusal == NULL ? "directly" : "through the executor: ",
+                             plan->refusal == NULL ? "" : plan->refusal)));
+    return plan;
+}
+
+/* The plan for rel (locked), built afresh if the table changed. */
+static DirectInsertPlan *
+plan_for(Relation rel)
+{
+    if (!invalidation_registered) {
+        CacheRegisterRelcacheCallback(forget_plan, (Datum) 0);
+        invalidation_registered = true;
+    }
+    if (kept_plan != NULL && kept_plan_valid && kept_plan->relid == RelationGetRelid(rel))
+        return kept_plan;
+    /* Not in use: no user code runs while a row goes in, so no call nests. */
+    if (kept_plan != NULL)
+        MemoryContextDelete(kept_plan->context);
+    kept_plan = NULL;
+    DirectInsertPlan *plan = build_plan(rel);
+    kept_plan = plan;
+    kept_plan_valid = true;
+    return plan;
+}
+
+/*
+ * Whether the row in slot passes the table's NOT NULL and CHECK
+ * constraints.  (Not inlined, here and in store_row: bench/profile reads
+ * their costs by name.)
+ */
+static pg_noinline bool
+row_meets_constraints(const DirectInsertPlan *plan, TupleDesc desc, TupleTableSlot *slot)
+{
+    const TupleConstr *constr = desc->constr;
+
+    if (constr == NULL)
+        return true;
+    if (constr->num_check != plan->ncheck)
+        return false;
+    if (constr->has_not_null)
+        for (int i = 0; i < desc->natts; i++)
+            if (TupleDescAttr(desc, i)->attnotnull && slot->tts_isnull[i])
+                return false;
+    plan->econtext->ecxt_scantuple = slot;
+    for (int i = 0; i < plan->ncheck; i++)
+        if (!ExecCheck(plan->checks[i], plan->econtext))
+            return false;
+    return true;
+}
+
+/* The row of values, with the defaults, into rel's heap and indexes. */
+static pg_noinline bool
+store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char *nulls)
+{
+    ExprContext *econtext = plan->econtext;
+    const TupleDesc desc = RelationGetDescr(rel);
+
+    ResetExprContext(econtext);
+    MemoryContext caller_context = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+
+    TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+    ExecClearTuple(slot);
+    for (int i = 0; i < desc->natts; i++) {
+        slot->tts_values[i] = (Datum) 0;
+        slot->tts_isnull[i] = true;
+        if (plan->defaults[i] != NULL)
+            slot->tts_values[i] = ExecEvalExpr(plan->defaults[i], econtext, &slot->tts_isnull[i]);
+    }
+    for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++) {
+        const int i = plan->supplied[k] - 1;
+        slot->tts_isnull[i] = nulls[k] == 'n';
+        slot->tts_values[i] = slot->tts_isnull[i] ? (Datum) 0 : values[k];
+    }
+    ExecStoreVirtualTuple(slot);
+
+    const bool acceptable = row_meets_constraints(plan, desc, slot);
+    if (acceptable) {
+        EState *estate = CreateExecutorState();
+        ResultRelInfo *result_rel = makeNode(ResultRelInfo);
+
+        InitResultRelInfo(result_rel, rel, 1, NULL, 0);
+        ExecOpenIndices(result_rel, false);
+        table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
+        /* A deferrable unique constraint has a trigger: not on this path. */
+        if (ExecInsertIndexTuples(result_rel, slot, estate, false, false, NULL, NIL) != NIL)
+            elog(ERROR, "url_shortener: a unique check was deferred on a table without triggers");
+        ExecCloseIndices(result_rel);
+        FreeExecutorState(estate);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+
+    MemoryContextSwitchTo(caller_context);
+    ResetExprContext(econtext);
+    return acceptable;
+}
+
+bool
+insert_link_directly(Oid relid, Datum *values, const char *nulls)
+{
+    if (!direct_insert_setting || XactReadOnly || IsInParallelMode() ||
+        ExecutorCheckPerms_hook != NULL ||
+        pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+        return false;
+
+    Relation rel = table_open(relid, RowExclusiveLock);
+    const DirectInsertPlan *plan = plan_for(rel);
+    const bool stored = plan->refusal == NULL && store_row(rel, plan, values, nulls);
+    table_close(rel, NoLock);
+
+    if (stored)
+        CommandCounterIncrement();
+    else if (plan->refusal == NULL)
+        ereport(DEBUG1,
+                (errmsg_internal("url_shortener: the new row fails a NOT NULL or CHECK constraint; "
+                                 "it goes through the executor, which reports it")));
+    return stored;
+}
