@@ -24,8 +24,11 @@
  *    - the extension's tables run no user code (the caller knows it: no
  *      trigger, rule, row security, user function in a default or CHECK);
  *    - the table is a plain heap table, not a partition, without generated
- *      columns or columns of a domain type, and the five columns the INSERT
- *      names have the types the statement gives them, with no typmod;
+ *      columns, columns of a domain type or volatile defaults (a serial
+ *      column: its nextval would run again if the executor had to redo
+ *      the row), and the five columns the INSERT names have the types the
+ *      statement gives them, with no typmod, and are no identity columns;
+ *      what the caller knew of user code is checked again under the lock;
  *    - Citus is not installed (there the row belongs on a shard);
  *    - the transaction may write (not read-only, not in recovery, not in
  *      parallel mode), the current user holds INSERT on the whole table,
@@ -48,6 +51,8 @@
  *    RowExclusiveLock, so nothing can change it while a row goes in.
  */
 #include "direct_insert.h"
+
+#include "search_path_guard.h"
 
 extern "C" {
 #include "access/tableam.h"
@@ -84,6 +89,7 @@ typedef struct DirectInsertPlan {
 
 static DirectInsertPlan *kept_plan = NULL;
 static bool kept_plan_valid = false;
+static bool kept_plan_evaluating = false;       /* left true by an error mid-evaluation */
 static MemoryContext plan_being_built = NULL;   /* freed by the next build if one failed */
 static bool invalidation_registered = false;
 
@@ -114,6 +120,12 @@ refusal_of(Relation rel, AttrNumber *supplied)
         return "it has generated columns";
     if (OidIsValid(get_extension_oid("citus", true)))
         return "Citus is installed";
+    /*
+     * The caller decided before locking the table; this plan is built
+     * under the lock, after every change to the table.
+     */
+    if (relation_runs_user_code(RelationGetRelid(rel)))
+        return "it runs user code";
 
     for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++)
         supplied[k] = InvalidAttrNumber;
@@ -129,6 +141,9 @@ refusal_of(Relation rel, AttrNumber *supplied)
                 continue;
             if (att->atttypid != supplied_types[k] || att->atttypmod != -1)
                 return "a column the INSERT names has another type";
+            /* The rewriter refuses a value for GENERATED ALWAYS. */
+            if (att->attidentity != '\0')
+                return "a column the INSERT names is an identity column";
             supplied[k] = att->attnum;
         }
     }
@@ -176,9 +191,23 @@ build_plan(Relation rel)
             if (att->attisdropped || is_supplied(plan, att->attnum))
                 continue;
             Node *value = build_column_default(rel, att->attnum);
-            if (value != NULL)
-                plan->defaults[i] = ExecInitExpr(expression_planner((Expr *) value), NULL);
+            if (value == NULL)
+                continue;
+            /*
+             * A row a constraint refuses is evaluated again by the SPI
+             * statement: a volatile default (nextval, an identity) would
+             * then run twice.  now() and constants are not volatile.
+             */
+            if (contain_volatile_functions(value)) {
+                plan->refusal = "a default is volatile";
+                break;
+            }
+            plan->defaults[i] = ExecInitExpr(expression_planner((Expr *) value), NULL);
         }
+    }
+    if (plan->refusal == NULL) {
+        const TupleDesc desc = RelationGetDescr(rel);
+
         plan->ncheck = desc->constr != NULL ? desc->constr->num_check : 0;
         plan->checks = (ExprState **) palloc0(sizeof(ExprState *) * Max(plan->ncheck, 1));
         for (int i = 0; i < plan->ncheck; i++) {
@@ -206,12 +235,14 @@ plan_for(Relation rel)
         CacheRegisterRelcacheCallback(forget_plan, (Datum) 0);
         invalidation_registered = true;
     }
-    if (kept_plan != NULL && kept_plan_valid && kept_plan->relid == RelationGetRelid(rel))
+    if (kept_plan != NULL && kept_plan_valid && !kept_plan_evaluating &&
+        kept_plan->relid == RelationGetRelid(rel))
         return kept_plan;
     /* Not in use: no user code runs while a row goes in, so no call nests. */
     if (kept_plan != NULL)
         MemoryContextDelete(kept_plan->context);
     kept_plan = NULL;
+    kept_plan_evaluating = false;
     DirectInsertPlan *plan = build_plan(rel);
     kept_plan = plan;
     kept_plan_valid = true;
@@ -252,6 +283,7 @@ store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char 
 
     ResetExprContext(econtext);
     MemoryContext caller_context = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+    kept_plan_evaluating = true;
 
     TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
     ExecClearTuple(slot);
@@ -267,8 +299,17 @@ store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char 
         slot->tts_values[i] = slot->tts_isnull[i] ? (Datum) 0 : values[k];
     }
     ExecStoreVirtualTuple(slot);
+    /* As ExecInsert: a CHECK may read tableoid. */
+    slot->tts_tableOid = RelationGetRelid(rel);
 
+    /*
+     * Kept expression states are reused only if their last evaluation
+     * returned: one an error interrupted may hold half-built state (the
+     * hash table of an IN list, say), so the plan is built afresh.
+     */
+    kept_plan_evaluating = true;
     const bool acceptable = row_meets_constraints(plan, desc, slot);
+    kept_plan_evaluating = false;
     if (acceptable) {
         EState *estate = CreateExecutorState();
         ResultRelInfo *result_rel = makeNode(ResultRelInfo);

@@ -109,6 +109,23 @@ SET client_min_messages = debug1;
 SELECT shorten_url('https://example.com/without-rank') IS NOT NULL AS stored;
 RESET client_min_messages;
 
+-- A volatile default would run again if the executor had to redo the
+-- row: such a table goes through the executor.
+ALTER TABLE urls ADD COLUMN serial_no bigserial;
+SET client_min_messages = debug1;
+SELECT shorten_url('https://example.com/serial') AS serial \gset
+RESET client_min_messages;
+SELECT serial_no OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(serial_no) FROM urls) AS numbered
+FROM urls WHERE short_code = :'serial';
+ALTER TABLE urls DROP COLUMN serial_no;
+
+-- A CHECK may read tableoid, as in the executor.
+ALTER TABLE urls ADD CONSTRAINT in_urls CHECK (tableoid OPERATOR(pg_catalog.=) 'urls'::regclass);
+SET client_min_messages = debug1;
+SELECT shorten_url('https://example.com/tableoid') IS NOT NULL AS stored;
+RESET client_min_messages;
+ALTER TABLE urls DROP CONSTRAINT in_urls;
+
 -- A read-only transaction refuses the insert as any INSERT would.
 BEGIN READ ONLY;
 SELECT shorten_url('https://example.com/read-only');
@@ -122,4 +139,15 @@ SELECT shorten_url('https://example.com/limited', max_clicks => 2,
 SELECT is_alias, max_clicks, expires_at AT TIME ZONE 'UTC' AS expires_at
 FROM urls WHERE short_code IN ('direct-alias', :'limited') ORDER BY is_alias;
 
+-- An identity column among the columns the INSERT names: the executor
+-- refuses the value, as for any INSERT.
+TRUNCATE urls;
+ALTER TABLE urls ALTER COLUMN max_clicks SET NOT NULL;
+ALTER TABLE urls ALTER COLUMN max_clicks ADD GENERATED ALWAYS AS IDENTITY;
+SET client_min_messages = debug1;
+SELECT shorten_url('https://example.com/identity', max_clicks => 5);
+RESET client_min_messages;
+ALTER TABLE urls ALTER COLUMN max_clicks DROP IDENTITY;
+ALTER TABLE urls ALTER COLUMN max_clicks DROP NOT NULL;
+SELECT count(*) AS links FROM urls;
 TRUNCATE urls;
