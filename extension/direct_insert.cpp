@@ -9,7 +9,8 @@
  *    (bench/profile), and it is what kept 100,000 calls in one transaction
  *    far from an INSERT ... SELECT, which pays it once.
  *
- *    This file does for that one row what ExecInsert does, with the parts
+ *    This file does for that one row (and for the rows of a shorten_urls
+ *    round, with the indexes opened once) what ExecInsert does, with the parts
  *    that do not depend on the row prepared once per backend: the defaults
  *    of the columns the INSERT does not name and the CHECK constraints are
  *    planned and compiled once (as ExecRelCheck and the planner would) and
@@ -64,6 +65,7 @@ extern "C" {
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteHandler.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/inval.h"
 }
 
@@ -81,7 +83,8 @@ typedef struct DirectInsertPlan {
     const char *refusal;       /* NULL: usable; else why the executor must do it */
     int natts;
     AttrNumber supplied[DIRECT_INSERT_COLUMNS];
-    ExprState **defaults;      /* natts entries; NULL: null (or a supplied column) */
+    ExprState **defaults;      /* natts entries; NULL: no default (null) */
+    int *supplied_rank;        /* natts entries: k if supplied[k] is the column, else -1 */
     int ncheck;
     ExprState **checks;        /* in the order of the relation's constr->check */
     ExprContext *econtext;     /* evaluates them; its per-tuple memory holds a row */
@@ -153,15 +156,6 @@ refusal_of(Relation rel, AttrNumber *supplied)
     return NULL;
 }
 
-static bool
-is_supplied(const DirectInsertPlan *plan, AttrNumber attnum)
-{
-    for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++)
-        if (plan->supplied[k] == attnum)
-            return true;
-    return false;
-}
-
 /*
  * Plans and compiles the defaults and CHECK constraints of rel (locked),
  * as the planner and ExecRelCheck would, into a context of their own.
@@ -185,10 +179,16 @@ build_plan(Relation rel)
 
         plan->natts = desc->natts;
         plan->defaults = (ExprState **) palloc0(sizeof(ExprState *) * desc->natts);
+        plan->supplied_rank = (int *) palloc(sizeof(int) * desc->natts);
+        for (int i = 0; i < desc->natts; i++)
+            plan->supplied_rank[i] = -1;
+        for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++)
+            plan->supplied_rank[plan->supplied[k] - 1] = k;
         for (int i = 0; i < desc->natts; i++) {
             const Form_pg_attribute att = TupleDescAttr(desc, i);
 
-            if (att->attisdropped || is_supplied(plan, att->attnum))
+            /* Also of the named columns: the batch names only the first two. */
+            if (att->attisdropped)
                 continue;
             Node *value = build_column_default(rel, att->attnum);
             if (value == NULL)
@@ -274,54 +274,106 @@ row_meets_constraints(const DirectInsertPlan *plan, TupleDesc desc, TupleTableSl
     return true;
 }
 
+/*
+ * Fills slot with a row: the defaults, then the first nvalues of the named
+ * columns (a link's five, or the batch's short_code and original_url).
+ * Run in the plan's per-tuple memory.
+ */
+static void
+fill_row(Relation rel, const DirectInsertPlan *plan, TupleTableSlot *slot, const Datum *values,
+         const bool *isnull, int nvalues)
+{
+    const TupleDesc desc = RelationGetDescr(rel);
+
+    ExecClearTuple(slot);
+    /*
+     * Kept expression states are reused only if their last evaluation
+     * returned: one an error interrupted may hold half-built state (the
+     * hash table of an IN list, say), so the plan is then built afresh.
+     */
+    kept_plan_evaluating = true;
+    for (int i = 0; i < desc->natts; i++) {
+        slot->tts_values[i] = (Datum) 0;
+        slot->tts_isnull[i] = true;
+        /* As the rewriter: a column the INSERT names gets no default. */
+        if (plan->defaults[i] != NULL && !(plan->supplied_rank[i] >= 0 && plan->supplied_rank[i] < nvalues))
+            slot->tts_values[i] = ExecEvalExpr(plan->defaults[i], plan->econtext, &slot->tts_isnull[i]);
+    }
+    for (int k = 0; k < nvalues; k++) {
+        const int i = plan->supplied[k] - 1;
+        slot->tts_isnull[i] = isnull[k];
+        slot->tts_values[i] = isnull[k] ? (Datum) 0 : values[k];
+    }
+    ExecStoreVirtualTuple(slot);
+    /* As ExecInsert: a CHECK may read tableoid. */
+    slot->tts_tableOid = RelationGetRelid(rel);
+    kept_plan_evaluating = false;
+}
+
+/* Whether the filled row passes the constraints (evaluation guarded as above). */
+static bool
+row_acceptable(const DirectInsertPlan *plan, TupleDesc desc, TupleTableSlot *slot)
+{
+    kept_plan_evaluating = true;
+    const bool acceptable = row_meets_constraints(plan, desc, slot);
+    kept_plan_evaluating = false;
+    return acceptable;
+}
+
+/* Where rows go: rel's indexes, opened once for one statement's worth. */
+typedef struct RowSink {
+    EState *estate;
+    ResultRelInfo *result_rel;
+} RowSink;
+
+static void
+open_sink(Relation rel, RowSink *sink)
+{
+    sink->estate = CreateExecutorState();
+    sink->result_rel = makeNode(ResultRelInfo);
+    InitResultRelInfo(sink->result_rel, rel, 1, NULL, 0);
+    ExecOpenIndices(sink->result_rel, false);
+}
+
+static void
+close_sink(RowSink *sink)
+{
+    ExecCloseIndices(sink->result_rel);
+    FreeExecutorState(sink->estate);
+}
+
+/* The row in slot into the heap and every index, as ExecInsert does. */
+static void
+put_row(Relation rel, RowSink *sink, TupleTableSlot *slot)
+{
+    table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
+    /* A deferrable unique constraint has a trigger: not on this path. */
+    if (ExecInsertIndexTuples(sink->result_rel, slot, sink->estate, false, false, NULL, NIL) != NIL)
+        elog(ERROR, "url_shortener: a unique check was deferred on a table without triggers");
+    ResetPerTupleExprContext(sink->estate);
+}
+
 /* The row of values, with the defaults, into rel's heap and indexes. */
 static pg_noinline bool
 store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char *nulls)
 {
     ExprContext *econtext = plan->econtext;
-    const TupleDesc desc = RelationGetDescr(rel);
+    bool isnull[DIRECT_INSERT_COLUMNS];
 
+    for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++)
+        isnull[k] = nulls[k] == 'n';
     ResetExprContext(econtext);
     MemoryContext caller_context = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-    kept_plan_evaluating = true;
 
-    TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
-    ExecClearTuple(slot);
-    for (int i = 0; i < desc->natts; i++) {
-        slot->tts_values[i] = (Datum) 0;
-        slot->tts_isnull[i] = true;
-        if (plan->defaults[i] != NULL)
-            slot->tts_values[i] = ExecEvalExpr(plan->defaults[i], econtext, &slot->tts_isnull[i]);
-    }
-    for (int k = 0; k < DIRECT_INSERT_COLUMNS; k++) {
-        const int i = plan->supplied[k] - 1;
-        slot->tts_isnull[i] = nulls[k] == 'n';
-        slot->tts_values[i] = slot->tts_isnull[i] ? (Datum) 0 : values[k];
-    }
-    ExecStoreVirtualTuple(slot);
-    /* As ExecInsert: a CHECK may read tableoid. */
-    slot->tts_tableOid = RelationGetRelid(rel);
-
-    /*
-     * Kept expression states are reused only if their last evaluation
-     * returned: one an error interrupted may hold half-built state (the
-     * hash table of an IN list, say), so the plan is built afresh.
-     */
-    kept_plan_evaluating = true;
-    const bool acceptable = row_meets_constraints(plan, desc, slot);
-    kept_plan_evaluating = false;
+    TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+    fill_row(rel, plan, slot, values, isnull, DIRECT_INSERT_COLUMNS);
+    const bool acceptable = row_acceptable(plan, RelationGetDescr(rel), slot);
     if (acceptable) {
-        EState *estate = CreateExecutorState();
-        ResultRelInfo *result_rel = makeNode(ResultRelInfo);
+        RowSink sink;
 
-        InitResultRelInfo(result_rel, rel, 1, NULL, 0);
-        ExecOpenIndices(result_rel, false);
-        table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
-        /* A deferrable unique constraint has a trigger: not on this path. */
-        if (ExecInsertIndexTuples(result_rel, slot, estate, false, false, NULL, NIL) != NIL)
-            elog(ERROR, "url_shortener: a unique check was deferred on a table without triggers");
-        ExecCloseIndices(result_rel);
-        FreeExecutorState(estate);
+        open_sink(rel, &sink);
+        put_row(rel, &sink, slot);
+        close_sink(&sink);
     }
     ExecDropSingleTupleTableSlot(slot);
 
@@ -330,12 +382,74 @@ store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char 
     return acceptable;
 }
 
+/*
+ * The batch's rows, (codes[i], urls[i]) with the defaults: all of them, or
+ * none if one fails a constraint (every row is checked before the first
+ * goes in; the defaults are not volatile, so evaluating them twice gives
+ * the same row).  The indexes are opened once.
+ */
+static pg_noinline bool
+store_rows(Relation rel, const DirectInsertPlan *plan, const Datum *codes, const Datum *urls, int n)
+{
+    ExprContext *econtext = plan->econtext;
+    const TupleDesc desc = RelationGetDescr(rel);
+    const bool isnull[2] = {false, false};
+    Datum values[2];
+    bool acceptable = true;
+
+    TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+    for (int r = 0; r < n && acceptable; r++) {
+        CHECK_FOR_INTERRUPTS();
+        ResetExprContext(econtext);
+        MemoryContext caller_context = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+        values[0] = codes[r];
+        values[1] = urls[r];
+        fill_row(rel, plan, slot, values, isnull, 2);
+        acceptable = row_acceptable(plan, desc, slot);
+        MemoryContextSwitchTo(caller_context);
+    }
+    if (acceptable) {
+        RowSink sink;
+
+        open_sink(rel, &sink);
+        for (int r = 0; r < n; r++) {
+            CHECK_FOR_INTERRUPTS();
+            ResetExprContext(econtext);
+            MemoryContext caller_context = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+            values[0] = codes[r];
+            values[1] = urls[r];
+            fill_row(rel, plan, slot, values, isnull, 2);
+            put_row(rel, &sink, slot);
+            MemoryContextSwitchTo(caller_context);
+        }
+        close_sink(&sink);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    ResetExprContext(econtext);
+    return acceptable;
+}
+
+/* Whether this transaction and user may write rows without the executor. */
+static bool
+may_insert_directly(Oid relid)
+{
+    return direct_insert_setting && !XactReadOnly && !IsInParallelMode() &&
+           ExecutorCheckPerms_hook == NULL &&
+           pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK;
+}
+
+static void
+report_fallback(void)
+{
+    ereport(DEBUG1,
+            (errmsg_internal("url_shortener: a new row fails a NOT NULL or CHECK constraint; "
+                             "it goes through the executor, which reports it")));
+}
+
 bool
 insert_link_directly(Oid relid, Datum *values, const char *nulls)
 {
-    if (!direct_insert_setting || XactReadOnly || IsInParallelMode() ||
-        ExecutorCheckPerms_hook != NULL ||
-        pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+    if (!may_insert_directly(relid))
         return false;
 
     Relation rel = table_open(relid, RowExclusiveLock);
@@ -346,8 +460,44 @@ insert_link_directly(Oid relid, Datum *values, const char *nulls)
     if (stored)
         CommandCounterIncrement();
     else if (plan->refusal == NULL)
-        ereport(DEBUG1,
-                (errmsg_internal("url_shortener: the new row fails a NOT NULL or CHECK constraint; "
-                                 "it goes through the executor, which reports it")));
+        report_fallback();
     return stored;
+}
+
+int64
+insert_links_directly(Oid relid, Datum codes, Datum urls)
+{
+    if (!may_insert_directly(relid))
+        return -1;
+
+    Datum *code_values;
+    Datum *url_values;
+    bool *code_nulls;
+    bool *url_nulls;
+    int ncodes;
+    int nurls;
+    deconstruct_array(DatumGetArrayTypeP(codes), TEXTOID, -1, false, TYPALIGN_INT,
+                      &code_values, &code_nulls, &ncodes);
+    deconstruct_array(DatumGetArrayTypeP(urls), TEXTOID, -1, false, TYPALIGN_INT,
+                      &url_values, &url_nulls, &nurls);
+    bool usable = ncodes == nurls;
+    for (int i = 0; i < ncodes && usable; i++)
+        usable = !code_nulls[i] && !url_nulls[i];
+
+    bool stored = false;
+    if (usable) {
+        Relation rel = table_open(relid, RowExclusiveLock);
+        const DirectInsertPlan *plan = plan_for(rel);
+        stored = plan->refusal == NULL && store_rows(rel, plan, code_values, url_values, ncodes);
+        table_close(rel, NoLock);
+        if (stored)
+            CommandCounterIncrement();
+        else if (plan->refusal == NULL)
+            report_fallback();
+    }
+    pfree(code_values);
+    pfree(code_nulls);
+    pfree(url_values);
+    pfree(url_nulls);
+    return stored ? ncodes : -1;
 }

@@ -648,8 +648,8 @@ refuse_code_never_stored(const char *code, int tries)
  * Any other error is re-thrown unchanged.  expected_rows > 0: the count of
  * rows the statement must store; fewer means a trigger suppressed some,
  * and the call fails with 09000 (the subtransaction is rolled back too).
- * direct: values are a link's five columns, which may be written without
- * the executor (direct_insert.h); the statement runs only if they were not.
+ * direct: writes the statement's rows without the executor, or returns
+ * false having written none (direct_insert.h); the statement runs only then.
  *
  * The sequence follows PL/pgSQL's EXCEPTION block (exec_stmt_block):
  * remember the memory context and resource owner, begin, run, and on error
@@ -657,7 +657,8 @@ refuse_code_never_stored(const char *code, int tries)
  */
 static bool
 insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint64 expected_rows,
-                         bool internal_error_may_be_conflict, bool direct)
+                         bool internal_error_may_be_conflict,
+                         bool (*direct)(Datum *values, const char *nulls))
 {
     MemoryContext volatile caller_context = CurrentMemoryContext;
     ResourceOwner volatile caller_owner = CurrentResourceOwner;
@@ -668,7 +669,7 @@ insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint
 
     PG_TRY();
     {
-        if (!direct || !insert_link_directly(store_relid, values, nulls)) {
+        if (direct == NULL || !direct(values, nulls)) {
             const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
 
             if (rc != SPI_OK_INSERT)
@@ -702,6 +703,30 @@ insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint
     return inserted;
 }
 
+/* insert_plan's row (1.2 and later: five columns), without the executor. */
+static bool
+insert_link_without_executor(Datum *values, const char *nulls)
+{
+    return insert_link_directly(store_relid, values, nulls);
+}
+
+/*
+ * batch_insert_plan's rows, without the executor; SPI_processed and
+ * SPI_tuptable are left as the statement leaves them (its caller checks
+ * that every row was stored).
+ */
+static bool
+insert_links_without_executor(Datum *values, const char *nulls)
+{
+    (void) nulls;
+    const int64 stored = insert_links_directly(store_relid, values[0], values[1]);
+    if (stored < 0)
+        return false;
+    SPI_processed = (uint64) stored;
+    SPI_tuptable = NULL;
+    return true;
+}
+
 bool
 insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *limits, bool is_alias)
 {
@@ -715,7 +740,8 @@ insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *lim
 
     /* The five columns of 1.2's INSERT; none of user code on the tables. */
     const bool direct = store_version >= STORE_1_2 && !store_runs_user_code;
-    bool stored = insert_in_subtransaction(insert_plan, values, nulls, 1, false, direct);
+    bool stored = insert_in_subtransaction(insert_plan, values, nulls, 1, false,
+                                           direct ? insert_link_without_executor : NULL);
     if (!stored) {
         /*
          * A unique violation.  Offer the same row again, skipping only a
@@ -749,7 +775,8 @@ insert_links_unless_a_code_is_taken(Datum codes, Datum urls)
      * code and raises any other error again, then with its own SQLSTATE
      * where it has one; a cancel or a timeout (57014) still ends the call.
      */
-    return insert_in_subtransaction(batch_insert_plan, values, NULL, 0, true, false);
+    return insert_in_subtransaction(batch_insert_plan, values, NULL, 0, true,
+                                    store_runs_user_code ? NULL : insert_links_without_executor);
 }
 
 uint64

@@ -139,6 +139,30 @@ SELECT shorten_url('https://example.com/limited', max_clicks => 2,
 SELECT is_alias, max_clicks, expires_at AT TIME ZONE 'UTC' AS expires_at
 FROM urls WHERE short_code IN ('direct-alias', :'limited') ORDER BY is_alias;
 
+-- shorten_urls writes its rows the same way, with the indexes opened once:
+-- the defaults of every column its INSERT does not name (max_clicks among
+-- them, which shorten_url names), the same rows with the setting off, all
+-- rows or none.
+ALTER TABLE urls ALTER COLUMN max_clicks SET DEFAULT 9;
+SELECT count(*) AS stored FROM shorten_urls(ARRAY['https://example.com/batch/1', 'https://example.com/batch/2']);
+SET url_shortener.direct_insert = off;
+SELECT count(*) AS stored FROM shorten_urls(ARRAY['https://example.com/batch/3']);
+RESET url_shortener.direct_insert;
+SELECT original_url, max_clicks, clicks, enabled, version FROM urls
+WHERE original_url LIKE 'https://example.com/batch/%' ORDER BY original_url;
+ALTER TABLE urls ALTER COLUMN max_clicks DROP DEFAULT;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) AS through_primary_key FROM pg_catalog.unnest(ARRAY(
+    SELECT short_code FROM urls WHERE original_url LIKE 'https://example.com/batch/%')) AS c
+WHERE EXISTS (SELECT FROM urls WHERE short_code OPERATOR(pg_catalog.=) c);
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+ALTER TABLE urls ADD CONSTRAINT no_forbidden CHECK (original_url NOT LIKE '%forbidden%');
+SELECT * FROM shorten_urls(ARRAY['https://example.com/batch/ok', 'https://example.com/batch/forbidden']);
+ALTER TABLE urls DROP CONSTRAINT no_forbidden;
+SELECT count(*) AS batch_stored FROM urls WHERE original_url LIKE 'https://example.com/batch/%';
+
 -- An identity column among the columns the INSERT names: the executor
 -- refuses the value, as for any INSERT.
 TRUNCATE urls;
