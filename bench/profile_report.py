@@ -65,7 +65,7 @@ PARTS = [
     ("XID assignment (GetNewTransactionId)", "pg", r"GetNewTransactionId", None),
     ("commit of the statement's transaction", "pg", r"CommitTransactionCommand", None),
     ("the direct insert, inclusive (defaults, checks, heap, indexes)", "ours",
-     r"store_row\(.*", None),
+     r"store_rows?\(.*", None),
     ("the module's C entry point, inclusive", "ours", r"shorten_url|shorten_urls|resolve_url", None),
     ("the PL/pgSQL handler, inclusive", "pg", r"plpgsql_call_handler", None),
 ]
