@@ -382,6 +382,19 @@ store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char 
     return acceptable;
 }
 
+/* Row r of the batch into slot, in the plan's per-tuple memory (current). */
+static void
+fill_batch_row(Relation rel, const DirectInsertPlan *plan, TupleTableSlot *slot,
+               const Datum *codes, const Datum *urls, int r)
+{
+    const bool isnull[2] = {false, false};
+    const Datum values[2] = {codes[r], urls[r]};
+
+    CHECK_FOR_INTERRUPTS();
+    ResetExprContext(plan->econtext);
+    fill_row(rel, plan, slot, values, isnull, 2);
+}
+
 /*
  * The batch's rows, (codes[i], urls[i]) with the defaults: all of them, or
  * none if one fails a constraint (every row is checked before the first
@@ -391,41 +404,25 @@ store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char 
 static pg_noinline bool
 store_rows(Relation rel, const DirectInsertPlan *plan, const Datum *codes, const Datum *urls, int n)
 {
-    ExprContext *econtext = plan->econtext;
     const TupleDesc desc = RelationGetDescr(rel);
-    const bool isnull[2] = {false, false};
-    Datum values[2];
     bool acceptable = true;
+    RowSink sink;
 
     TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+    open_sink(rel, &sink);
+    MemoryContext caller_context = MemoryContextSwitchTo(plan->econtext->ecxt_per_tuple_memory);
     for (int r = 0; r < n && acceptable; r++) {
-        CHECK_FOR_INTERRUPTS();
-        ResetExprContext(econtext);
-        MemoryContext caller_context = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-        values[0] = codes[r];
-        values[1] = urls[r];
-        fill_row(rel, plan, slot, values, isnull, 2);
+        fill_batch_row(rel, plan, slot, codes, urls, r);
         acceptable = row_acceptable(plan, desc, slot);
-        MemoryContextSwitchTo(caller_context);
     }
-    if (acceptable) {
-        RowSink sink;
-
-        open_sink(rel, &sink);
-        for (int r = 0; r < n; r++) {
-            CHECK_FOR_INTERRUPTS();
-            ResetExprContext(econtext);
-            MemoryContext caller_context = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-            values[0] = codes[r];
-            values[1] = urls[r];
-            fill_row(rel, plan, slot, values, isnull, 2);
-            put_row(rel, &sink, slot);
-            MemoryContextSwitchTo(caller_context);
-        }
-        close_sink(&sink);
+    for (int r = 0; r < n && acceptable; r++) {
+        fill_batch_row(rel, plan, slot, codes, urls, r);
+        put_row(rel, &sink, slot);
     }
+    MemoryContextSwitchTo(caller_context);
+    close_sink(&sink);
     ExecDropSingleTupleTableSlot(slot);
-    ResetExprContext(econtext);
+    ResetExprContext(plan->econtext);
     return acceptable;
 }
 
