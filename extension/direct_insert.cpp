@@ -81,10 +81,9 @@ typedef struct DirectInsertPlan {
     MemoryContext context;
     Oid relid;
     const char *refusal;       /* NULL: usable; else why the executor must do it */
-    int natts;
     AttrNumber supplied[DIRECT_INSERT_COLUMNS];
-    ExprState **defaults;      /* natts entries; NULL: no default (null) */
-    int *supplied_rank;        /* natts entries: k if supplied[k] is the column, else -1 */
+    ExprState **defaults;      /* one per attribute; NULL: no default (null) */
+    int *supplied_rank;        /* one per attribute: k if supplied[k] is it, else -1 */
     int ncheck;
     ExprState **checks;        /* in the order of the relation's constr->check */
     ExprContext *econtext;     /* evaluates them; its per-tuple memory holds a row */
@@ -117,13 +116,12 @@ refusal_of(Relation rel, AttrNumber *supplied)
         return "it is not a heap table";
     if (form->relispartition)
         return "it is a partition";
-    if (form->relhastriggers || form->relhasrules || form->relrowsecurity)
-        return "it has triggers, rules or row security";
     if (desc->constr != NULL && desc->constr->has_generated_stored)
         return "it has generated columns";
     if (OidIsValid(get_extension_oid("citus", true)))
         return "Citus is installed";
     /*
+     * Triggers, rules, row security, user functions in defaults or CHECKs.
      * The caller decided before locking the table; this plan is built
      * under the lock, after every change to the table.
      */
@@ -177,7 +175,6 @@ build_plan(Relation rel)
     if (plan->refusal == NULL) {
         const TupleDesc desc = RelationGetDescr(rel);
 
-        plan->natts = desc->natts;
         plan->defaults = (ExprState **) palloc0(sizeof(ExprState *) * desc->natts);
         plan->supplied_rank = (int *) palloc(sizeof(int) * desc->natts);
         for (int i = 0; i < desc->natts; i++)
@@ -267,11 +264,14 @@ row_meets_constraints(const DirectInsertPlan *plan, TupleDesc desc, TupleTableSl
         for (int i = 0; i < desc->natts; i++)
             if (TupleDescAttr(desc, i)->attnotnull && slot->tts_isnull[i])
                 return false;
+    /* Evaluation guarded as in fill_row. */
+    bool acceptable = true;
+    kept_plan_evaluating = true;
     plan->econtext->ecxt_scantuple = slot;
-    for (int i = 0; i < plan->ncheck; i++)
-        if (!ExecCheck(plan->checks[i], plan->econtext))
-            return false;
-    return true;
+    for (int i = 0; i < plan->ncheck && acceptable; i++)
+        acceptable = ExecCheck(plan->checks[i], plan->econtext);
+    kept_plan_evaluating = false;
+    return acceptable;
 }
 
 /*
@@ -308,16 +308,6 @@ fill_row(Relation rel, const DirectInsertPlan *plan, TupleTableSlot *slot, const
     /* As ExecInsert: a CHECK may read tableoid. */
     slot->tts_tableOid = RelationGetRelid(rel);
     kept_plan_evaluating = false;
-}
-
-/* Whether the filled row passes the constraints (evaluation guarded as above). */
-static bool
-row_acceptable(const DirectInsertPlan *plan, TupleDesc desc, TupleTableSlot *slot)
-{
-    kept_plan_evaluating = true;
-    const bool acceptable = row_meets_constraints(plan, desc, slot);
-    kept_plan_evaluating = false;
-    return acceptable;
 }
 
 /* Where rows go: rel's indexes, opened once for one statement's worth. */
@@ -367,7 +357,7 @@ store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char 
 
     TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
     fill_row(rel, plan, slot, values, isnull, DIRECT_INSERT_COLUMNS);
-    const bool acceptable = row_acceptable(plan, RelationGetDescr(rel), slot);
+    const bool acceptable = row_meets_constraints(plan, RelationGetDescr(rel), slot);
     if (acceptable) {
         RowSink sink;
 
@@ -413,7 +403,7 @@ store_rows(Relation rel, const DirectInsertPlan *plan, const Datum *codes, const
     MemoryContext caller_context = MemoryContextSwitchTo(plan->econtext->ecxt_per_tuple_memory);
     for (int r = 0; r < n && acceptable; r++) {
         fill_batch_row(rel, plan, slot, codes, urls, r);
-        acceptable = row_acceptable(plan, desc, slot);
+        acceptable = row_meets_constraints(plan, desc, slot);
     }
     for (int r = 0; r < n && acceptable; r++) {
         fill_batch_row(rel, plan, slot, codes, urls, r);
@@ -461,11 +451,11 @@ insert_link_directly(Oid relid, Datum *values, const char *nulls)
     return stored;
 }
 
-int64
+bool
 insert_links_directly(Oid relid, Datum codes, Datum urls)
 {
     if (!may_insert_directly(relid))
-        return -1;
+        return false;
 
     Datum *code_values;
     Datum *url_values;
@@ -496,5 +486,5 @@ insert_links_directly(Oid relid, Datum codes, Datum urls)
     pfree(code_nulls);
     pfree(url_values);
     pfree(url_nulls);
-    return stored ? ncodes : -1;
+    return stored;
 }

@@ -32,12 +32,11 @@ bool insert_link_directly(Oid relid, Datum *values, const char *nulls);
 
 /*
  * The same for INSERT INTO urls (short_code, original_url) SELECT
- * unnest(codes), unnest(urls): returns the count of rows stored, every
- * one, or -1 having stored none if one would fail a constraint or the
- * arrays are not two of equal length without nulls.  A duplicate key
- * raises the index's error after some rows went in: call it in a
- * subtransaction.
+ * unnest(codes), unnest(urls): every row, or none (false) if one would
+ * fail a constraint or the arrays are not two of equal length without
+ * nulls.  A duplicate key raises the index's error after some rows went
+ * in: call it in a subtransaction.
  */
-int64 insert_links_directly(Oid relid, Datum codes, Datum urls);
+bool insert_links_directly(Oid relid, Datum codes, Datum urls);
 
 #endif

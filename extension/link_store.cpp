@@ -710,21 +710,12 @@ insert_link_without_executor(Datum *values, const char *nulls)
     return insert_link_directly(store_relid, values, nulls);
 }
 
-/*
- * batch_insert_plan's rows, without the executor; SPI_processed and
- * SPI_tuptable are left as the statement leaves them (its caller checks
- * that every row was stored).
- */
+/* batch_insert_plan's rows, without the executor. */
 static bool
 insert_links_without_executor(Datum *values, const char *nulls)
 {
     (void) nulls;
-    const int64 stored = insert_links_directly(store_relid, values[0], values[1]);
-    if (stored < 0)
-        return false;
-    SPI_processed = (uint64) stored;
-    SPI_tuptable = NULL;
-    return true;
+    return insert_links_directly(store_relid, values[0], values[1]);
 }
 
 bool
@@ -763,7 +754,7 @@ insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *lim
 }
 
 bool
-insert_links_unless_a_code_is_taken(Datum codes, Datum urls)
+insert_links_unless_a_code_is_taken(Datum codes, Datum urls, int npairs)
 {
     Datum values[2] = {codes, urls};
 
@@ -775,7 +766,7 @@ insert_links_unless_a_code_is_taken(Datum codes, Datum urls)
      * code and raises any other error again, then with its own SQLSTATE
      * where it has one; a cancel or a timeout (57014) still ends the call.
      */
-    return insert_in_subtransaction(batch_insert_plan, values, NULL, 0, true,
+    return insert_in_subtransaction(batch_insert_plan, values, NULL, (uint64) npairs, true,
                                     store_runs_user_code ? NULL : insert_links_without_executor);
 }
 

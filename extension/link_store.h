@@ -45,16 +45,17 @@ bool insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits
                                    bool is_alias);
 
 /*
- * Inserts the pairs (codes[i], urls[i]) of two text arrays in one statement
- * inside an internal subtransaction: all of them (true), or, after any
- * unique violation, none (false).  Which constraint was violated is not
+ * Inserts the npairs pairs (codes[i], urls[i]) of two text arrays in one
+ * statement inside an internal subtransaction: all of them (true), or,
+ * after any unique violation, none (false).  Fewer rows stored than pairs
+ * given (a BEFORE INSERT trigger returned NULL) is 09000, as for one link.  Which constraint was violated is not
  * judged here: the caller follows a false with
  * insert_links_skipping_taken_codes, which skips taken codes and raises a
  * violation of any other unique constraint unchanged.  An internal error
  * (XX000) counts as a possible unique violation too: that is how Citus
  * relays a shard's one from this statement.  Other errors are re-thrown.
  */
-bool insert_links_unless_a_code_is_taken(Datum codes, Datum urls);
+bool insert_links_unless_a_code_is_taken(Datum codes, Datum urls, int npairs);
 
 /*
  * Which codes of a text array are in the table: left in SPI_tuptable as

@@ -315,26 +315,6 @@ array_at_positions(const Batch *batch, const int *positions, int n, bool of_code
 }
 
 /*
- * Raises 09000 unless the plain insert stored every pair it was given: a
- * BEFORE INSERT trigger that returns NULL suppresses a row without an
- * error, and its code must not be handed out.  SPI_processed is that of
- * the insert insert_links_unless_a_code_is_taken ran; an error here aborts
- * the statement, so nothing of the batch remains.  The message is
- * shorten_url's (link_store.cpp), so a client sees one error for one cause.
- */
-static void
-ensure_every_pair_stored(int npairs)
-{
-    if (SPI_processed != (uint64) npairs)
-        ereport(ERROR,
-                (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-                 errmsg("a trigger on the links table suppressed the insert of a link"),
-                 errdetail("The insert stored " UINT64_FORMAT " of %d rows, so no code was handed out.",
-                           SPI_processed, npairs),
-                 errhint("A BEFORE INSERT trigger on the extension's table urls returned NULL; drop or fix it.")));
-}
-
-/*
  * Codes looked up per statement by mark_taken_codes.  The lookup's index
  * scan sorts its array of codes before it reads a row, without checking
  * for interrupts: a million codes in one statement kept a cancel waiting
@@ -435,8 +415,7 @@ insert_round(Batch *batch, HTAB *round, int ndrawn)
 
     Datum code_array = array_at_positions(batch, positions, npositions, true);
     Datum url_array = array_at_positions(batch, positions, npositions, false);
-    if (insert_links_unless_a_code_is_taken(code_array, url_array)) {
-        ensure_every_pair_stored(npositions);
+    if (insert_links_unless_a_code_is_taken(code_array, url_array, npositions)) {
         for (int i = 0; i < npositions; i++)
             batch->stored[positions[i]] = true;
     } else {
