@@ -6,7 +6,6 @@
 #include "link_routes.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include <boost/json.hpp>
 
@@ -50,15 +49,6 @@ Response redirect_to(const std::string &url, const LinkSettings &settings)
     return res;
 }
 
-/* Whether a link with these stats redirects now: the test resolve_url
- * applies (enabled, not expired, clicks left). */
-bool would_redirect(const LinkStats &stats)
-{
-    return stats.enabled &&
-           (!stats.expires_at || *stats.expires_at > std::chrono::system_clock::now()) &&
-           (!stats.max_clicks || stats.clicks < *stats.max_clicks);
-}
-
 /* Whether if_match asks for particular versions ("*" asks only that the link exists). */
 bool names_versions(const std::optional<IfMatch> &if_match)
 {
@@ -77,10 +67,10 @@ Response followed_link(const std::string &code, const std::optional<std::string>
 
 Response check_link(Client &client, const std::string &code, const LinkSettings &settings)
 {
-    const std::optional<LinkStats> stats = client.stats(code);
-    if (!stats || !would_redirect(*stats))
+    const std::optional<std::string> url = client.resolve_without_click(code);
+    if (!url)
         throw ProblemError(no_such_link(code));
-    return redirect_to(stats->url, settings);
+    return redirect_to(*url, settings);
 }
 
 Response link_qr(Client &client, const std::string &code, bool png, const LinkSettings &settings)

@@ -31,7 +31,8 @@ struct LinkSettings {
 Response followed_link(const std::string &code, const std::optional<std::string> &url,
                        const LinkSettings &settings);
 
-/* HEAD /{code}: the answer GET would give now, counting nothing (stats). */
+/* HEAD /{code}: the answer GET would give now, counting nothing
+ * (resolve_without_click: expiry by the database's clock, as GET). */
 Response check_link(Client &client, const std::string &code, const LinkSettings &settings);
 
 /* GET /{code}/qr.svg or qr.png: the short URL as a QR code; 404 for an unknown code. */

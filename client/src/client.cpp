@@ -523,6 +523,20 @@ std::optional<LinkStats> Client::stats(std::string_view code)
                             });
 }
 
+std::optional<std::string> Client::resolve_without_click(std::string_view code)
+{
+    Session &s = session();
+    require_lifecycle(s, "resolve_without_click");
+    if (impossible_code(code))
+        return std::nullopt;
+    const std::string argument(code);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return optional_text(t.exec_prepared(
+                                    statements::resolve_without_click.name, argument));
+                            });
+}
+
 long long Client::purge(int batch_size)
 {
     Session &s = session();

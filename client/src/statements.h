@@ -84,11 +84,29 @@ inline constexpr Statement stats{
     "EXTRACT(epoch FROM expires_at)::pg_catalog.float8, max_clicks, version, enabled FROM ",
     ".url_stats($1)"};
 
+/*
+ * The URL resolve_url would go to now, counting no click: NULL for no such
+ * link, or one resolve_url would not follow.  The same test as resolve_url's
+ * UPDATE (link_store.cpp), judged by the database's clock.
+ */
+inline constexpr Statement resolve_without_click{
+    "url_shortener_resolve_without_click", "SELECT (SELECT original_url FROM ",
+    ".url_stats($1) WHERE enabled "
+    "AND (expires_at IS NULL OR expires_at OPERATOR(pg_catalog.>) pg_catalog.now()) "
+    "AND (max_clicks IS NULL OR clicks OPERATOR(pg_catalog.<) max_clicks))"};
+
 inline constexpr Statement purge{"url_shortener_purge", "SELECT ",
                                  ".purge_urls($1::pg_catalog.int4)"};
 
-inline constexpr Statement lifecycle[] = {shorten_with_options, shorten_locked_with_options,
-                                          update, remove, disable, enable, stats, purge};
+inline constexpr Statement lifecycle[] = {shorten_with_options,
+                                          shorten_locked_with_options,
+                                          update,
+                                          remove,
+                                          disable,
+                                          enable,
+                                          stats,
+                                          resolve_without_click,
+                                          purge};
 
 /*
  * Version 1.5's changes at an expected version ($2): one UPDATE that

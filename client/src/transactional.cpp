@@ -266,6 +266,18 @@ std::optional<LinkStats> InTransaction::stats(std::string_view code)
     });
 }
 
+std::optional<std::string> InTransaction::resolve_without_click(std::string_view code)
+{
+    require_lifecycle(version_, "resolve_without_click");
+    if (impossible_code(code))
+        return std::nullopt;
+    const std::string argument(code);
+    return translated(transaction_, CallArguments{false, false}, [&] {
+        return optional_text(
+            transaction_.exec_params(statements::resolve_without_click.sql(schema_), argument));
+    });
+}
+
 long long InTransaction::purge(int batch_size)
 {
     if (batch_size < 1)

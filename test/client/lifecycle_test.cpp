@@ -18,6 +18,7 @@
 
 #include "test_database.h"
 #include "url_shortener/client.h"
+#include "url_shortener/transactional.h"
 
 namespace url_shortener::test {
 namespace {
@@ -147,6 +148,55 @@ TEST(Lifecycle, AnExpiryBeyondTheClocksRangeReadsAsTheLatestTime)
         EXPECT_EQ(*st->expires_at, system_clock::time_point::max()) << when;
         EXPECT_TRUE(client.resolve(code)) << when;
     }
+}
+
+/*
+ * resolve_without_click answers what resolve would, and counts nothing:
+ * the URL while the link is followable, std::nullopt once it is used up,
+ * disabled, expired (by the database's clock: the expiry is set with SQL's
+ * now()) or unknown.
+ */
+TEST(Lifecycle, ResolveWithoutClickAnswersAsResolveAndCountsNothing)
+{
+    Client client(dsn());
+    LinkOptions once;
+    once.max_clicks = 1;
+    const std::string url = unique_url("peek");
+    const std::string code = client.shorten(url, once);
+
+    EXPECT_EQ(client.resolve_without_click(code), std::optional<std::string>(url));
+    EXPECT_EQ(client.resolve_without_click(code), std::optional<std::string>(url));
+    EXPECT_EQ(client.stats(code)->clicks, 0);
+    EXPECT_EQ(client.resolve(code), std::optional<std::string>(url));
+    EXPECT_FALSE(client.resolve_without_click(code));   /* used up */
+    EXPECT_EQ(client.stats(code)->clicks, 1);
+
+    const std::string other = client.shorten(unique_url("peek", 2));
+    EXPECT_TRUE(client.disable(other));
+    EXPECT_FALSE(client.resolve_without_click(other));
+    EXPECT_TRUE(client.enable(other));
+    EXPECT_EQ(client.resolve_without_click(other), std::optional<std::string>(unique_url("peek", 2)));
+
+    auto conn = connect();
+    {
+        pqxx::nontransaction tx(*conn);
+        tx.exec_params(
+            "UPDATE urls SET expires_at = now() - interval '1 second' WHERE short_code = $1", other);
+        EXPECT_FALSE(client.resolve_without_click(other));   /* expired */
+        EXPECT_FALSE(client.resolve(other));
+        tx.exec_params("UPDATE urls SET expires_at = now() + interval '1 hour' WHERE short_code = $1",
+                       other);
+        EXPECT_TRUE(client.resolve_without_click(other));
+    }
+
+    EXPECT_FALSE(client.resolve_without_click("no-such-code"));
+    EXPECT_FALSE(client.resolve_without_click(""));
+
+    pqxx::work t(*conn);
+    InTransaction links(t);
+    EXPECT_EQ(links.resolve_without_click(other), std::optional<std::string>(unique_url("peek", 2)));
+    EXPECT_FALSE(links.resolve_without_click(code));
+    EXPECT_EQ(links.stats(other)->clicks, 0);
 }
 
 TEST(Lifecycle, UpdateChecksTheVersion)
@@ -484,6 +534,12 @@ TEST(Lifecycle, AgainstExtension10TheCallsAreRefusedCleanly)
     try {
         client.stats(code);
         ADD_FAILURE() << "stats worked against 1.0";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "0A000");
+    }
+    try {
+        client.resolve_without_click(code);
+        ADD_FAILURE() << "resolve_without_click worked against 1.0";
     } catch (const ServerError &e) {
         EXPECT_EQ(e.sqlstate(), "0A000");
     }

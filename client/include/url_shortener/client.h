@@ -403,6 +403,14 @@ public:
     std::optional<LinkStats> stats(std::string_view code);
 
     /*
+     * The URL resolve would return now, counting no click (for HEAD, link
+     * checkers, previews); std::nullopt for an unknown, disabled, expired
+     * or used-up code.  Expiry is judged by the database's clock, as
+     * resolve judges it, not by this machine's.
+     */
+    std::optional<std::string> resolve_without_click(std::string_view code);
+
+    /*
      * Deletes expired and used-up links, batch_size per statement; returns
      * how many.  0 also when another purge is running at the same time.
      * Throws InvalidArgument, without sending anything, if batch_size < 1.

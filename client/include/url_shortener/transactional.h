@@ -88,6 +88,7 @@ public:
     bool disable(std::string_view code);
     bool enable(std::string_view code);
     std::optional<LinkStats> stats(std::string_view code);
+    std::optional<std::string> resolve_without_click(std::string_view code);
     long long purge(int batch_size = 1000);
 
     /* The installed extension version, as read by the constructor. */
