@@ -280,7 +280,7 @@ TEST(ResolveConnection, ARefusedStatementRollsTheWholeBatchBack)
     const std::string locked = client.shorten(locked_url);
     const std::string after = client.shorten(after_url);
     ClientOptions options;
-    options.statement_timeout = std::chrono::milliseconds(200);
+    options.statement_timeout = std::chrono::milliseconds(1000);
     ResolveConnection connection(dsn(), options);
 
     /* before's click is made, then locked's statement times out: the
@@ -342,7 +342,7 @@ TEST(ResolveConnection, AServerRefusalLeavesTheConnectionUsable)
     const std::string url = unique_url("rc-timeout");
     const std::string code = Client(dsn()).shorten(url);
     ClientOptions options;
-    options.statement_timeout = std::chrono::milliseconds(200);
+    options.statement_timeout = std::chrono::milliseconds(1000);
     ResolveConnection connection(dsn(), options);
 
     RowLock lock(code);

@@ -62,7 +62,7 @@ TEST(Timeouts, AStatementOverTheTimeoutIsCancelledAndStoresNothing)
     GenerationLock lock;
 
     ClientOptions options;
-    options.statement_timeout = std::chrono::milliseconds(200);
+    options.statement_timeout = std::chrono::milliseconds(1000);
     Client client(dsn(), options);
     const std::string url = unique_url("statement-timeout");
     auto call = std::async(std::launch::async, [&] { return client.shorten_locked(url); });
@@ -84,7 +84,7 @@ TEST(Timeouts, ZeroLeavesTheServersStatementTimeout)
     /* The server's own setting (here from the startup options) still cancels. */
     ClientOptions options;
     options.statement_timeout = std::chrono::milliseconds(0);
-    Client client(dsn("options='-c statement_timeout=200'"), options);
+    Client client(dsn("options='-c statement_timeout=1000'"), options);
     const std::string url = unique_url("server-timeout");
     auto call = std::async(std::launch::async, [&] { return client.shorten_locked(url); });
     try {
