@@ -237,6 +237,24 @@ bool code_call(SessionType &s, const char *statement, const char *call, std::str
                             });
 }
 
+/*
+ * Runs a one-parameter statement on a code and reads its result with read
+ * (std::nullopt, not asked, for a code no link can have).
+ */
+template <typename SessionType, typename Read>
+auto code_lookup(SessionType &s, const char *statement, const char *call, std::string_view code,
+                 Read read) -> decltype(read(std::declval<const pqxx::result &>()))
+{
+    require_lifecycle(s, call);
+    if (impossible_code(code))
+        return std::nullopt;
+    const std::string argument(code);
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return read(t.exec_prepared(statement, argument));
+                            });
+}
+
 /* The result of a 1.5 change at a version: NULL (no such link) is none. */
 std::optional<bool> optional_bool(const pqxx::result &rows)
 {
@@ -511,30 +529,13 @@ std::optional<bool> Client::enable_at(std::string_view code,
 
 std::optional<LinkStats> Client::stats(std::string_view code)
 {
-    Session &s = session();
-    require_lifecycle(s, "stats");
-    if (impossible_code(code))
-        return std::nullopt;
-    const std::string argument(code);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return optional_stats(
-                                    t.exec_prepared(statements::stats.name, argument));
-                            });
+    return code_lookup(session(), statements::stats.name, "stats", code, optional_stats);
 }
 
 std::optional<std::string> Client::resolve_without_click(std::string_view code)
 {
-    Session &s = session();
-    require_lifecycle(s, "resolve_without_click");
-    if (impossible_code(code))
-        return std::nullopt;
-    const std::string argument(code);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return optional_text(t.exec_prepared(
-                                    statements::resolve_without_click.name, argument));
-                            });
+    return code_lookup(session(), statements::resolve_without_click.name, "resolve_without_click",
+                       code, optional_text);
 }
 
 long long Client::purge(int batch_size)
