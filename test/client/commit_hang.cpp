@@ -4,6 +4,7 @@
  */
 #include "commit_hang.h"
 
+#include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -44,11 +45,63 @@ void set_standby_names(const std::string &value)
     }
 }
 
+/*
+ * Waits (bounded) until a commit does wait for the standby.  New sessions
+ * see synchronous_standby_names as soon as they start, but commits wait
+ * only once the checkpointer has reloaded the configuration too (it sets
+ * the shared flag SyncRepWaitForLSN reads), which a loaded machine may
+ * delay.  So a probe commits a transaction that wrote WAL (a transactional
+ * logical message: an XID, no table) until one is seen waiting in SyncRep,
+ * and is then cancelled (its commit stands).  An XID alone is not enough:
+ * a commit that wrote no other WAL does not wait.
+ */
+void wait_until_commits_wait()
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto watcher = connect();
+    for (;;) {
+        auto probe = connect();
+        const int pid = probe->backendpid();
+        std::atomic<bool> finished{false};
+        std::thread committing([&] {
+            try {
+                pqxx::nontransaction q(*probe);
+                q.exec("SELECT pg_catalog.pg_logical_emit_message(true, 'url_shortener_test', "
+                       "'commits hang')");
+            } catch (...) {
+                /* Cancelled or not, the probe has done its part. */
+            }
+            finished = true;
+        });
+        bool waited = false;
+        while (!finished && !waited) {
+            pqxx::nontransaction q(*watcher);
+            waited = !q.exec_params("SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_stat_activity "
+                                    "WHERE pid = $1 AND wait_event = 'SyncRep'",
+                                    pid)
+                          .empty();
+            if (!waited)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        committing.join();
+        if (waited)
+            return;
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("commits never waited for the standby");
+    }
+}
+
 } // namespace
 
 CommitsHang::CommitsHang()
 {
     set_standby_names(no_standby);
+    try {
+        wait_until_commits_wait();
+    } catch (...) {
+        set_standby_names("");
+        throw;
+    }
 }
 
 CommitsHang::~CommitsHang()

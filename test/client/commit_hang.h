@@ -30,7 +30,7 @@ namespace url_shortener::test {
 
 class CommitsHang {
 public:
-    /* Waits (bounded) until new sessions see the standby that never comes. */
+    /* Waits (bounded) until commits wait for the standby that never comes. */
     CommitsHang();
     CommitsHang(const CommitsHang &) = delete;
     CommitsHang &operator=(const CommitsHang &) = delete;
