@@ -189,7 +189,7 @@ URL_SHORTENER_CLIENT_EXPORT std::chrono::seconds connect_timeout_in_effect(
 struct LinkOptions {
     std::optional<std::string> alias;                                 /* A-Z a-z 0-9 _ -, 1..64 */
     bool reuse = false;
-    std::optional<std::chrono::system_clock::time_point> expires_at;  /* in the future */
+    std::optional<std::chrono::system_clock::time_point> expires_at;  /* future, by the database */
     std::optional<long long> max_clicks;                              /* at least 1 */
     std::optional<std::string> idempotency_key;                       /* 1..255 bytes */
 };
@@ -338,10 +338,10 @@ public:
      * shorten / shorten_locked with options.  Throws AliasTaken when the
      * alias is the code of a link already (never another code instead),
      * InvalidArgument for a bad option (checked before sending where the
-     * client can: alias syntax, max_clicks < 1, expires_at not after the
-     * client's clock, reuse with another option, an idempotency key that is
-     * empty, too long, or given with alias or reuse; a reserved alias and an
-     * expiry the server's clock has passed are refused by the server),
+     * client can: alias syntax, max_clicks < 1, reuse with another option,
+     * an idempotency key that is empty, too long, or given with alias or
+     * reuse; a reserved alias and an expiry not in the future by the
+     * database's clock are refused by the server),
      * InvalidUrl for a bad URL, IdempotencyConflict when the key was used
      * for another request, ServerError (0A000) for a key given to an
      * extension older than 1.3, and what shorten throws.

@@ -104,8 +104,8 @@ private:
  * purge's batch_size below 1; a connection string libpq cannot parse; an
  * idempotency key that is not UTF-8 on a UTF8 connection (22021).
  * The client checks what it can before sending anything; the rest (a
- * reserved alias, an expiry that has passed by the server's clock) the
- * server refuses.  Nothing was stored.
+ * reserved alias, an expiry not in the future by the database's clock)
+ * the server refuses.  Nothing was stored.
  */
 class URL_SHORTENER_CLIENT_EXPORT InvalidArgument : public InvalidInput {
 public:
