@@ -74,14 +74,26 @@ void wait_until_commits_wait()
             finished = true;
         });
         bool waited = false;
-        while (!finished && !waited) {
-            pqxx::nontransaction q(*watcher);
-            waited = !q.exec_params("SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_stat_activity "
-                                    "WHERE pid = $1 AND wait_event = 'SyncRep'",
-                                    pid)
-                          .empty();
-            if (!waited)
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        try {
+            while (!finished && !waited) {
+                if (std::chrono::steady_clock::now() > deadline)
+                    throw std::runtime_error("the probe commit neither ended nor waited");
+                pqxx::nontransaction q(*watcher);
+                waited = !q.exec_params("SELECT pg_catalog.pg_cancel_backend(pid) FROM "
+                                        "pg_stat_activity WHERE pid = $1 AND wait_event = 'SyncRep'",
+                                        pid)
+                              .empty();
+                if (!waited)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+        } catch (...) {
+            /* Lets a probe that waits commit, so that it can be joined. */
+            try {
+                set_standby_names("");
+            } catch (...) {
+            }
+            committing.join();
+            throw;
         }
         committing.join();
         if (waited)
