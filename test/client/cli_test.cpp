@@ -693,6 +693,19 @@ TEST(Cli, ADisabledOrUsedUpLinkSaysSo)
     EXPECT_EQ(used_up.status, 1);
     EXPECT_NE(used_up.err.find("used up"), std::string::npos) << used_up.err;
 
+    /* Expired by the database's clock (set there), whatever this machine's says. */
+    const std::string dated = lines(run({"shorten", unique_url("cli-why", 2)}).out).at(0);
+    {
+        auto c = connect();
+        pqxx::nontransaction q(*c);
+        q.exec_params("UPDATE urls SET expires_at = now() - interval '1 second' WHERE short_code = $1",
+                      dated);
+    }
+    const CliRun expired = run({"resolve", dated});
+    EXPECT_EQ(expired.status, 1);
+    expect_one_error_line(expired);
+    EXPECT_NE(expired.err.find("has expired"), std::string::npos) << expired.err;
+
     const CliRun none = run({"resolve", "no-such-code"});
     EXPECT_NE(none.err.find("no link has the code"), std::string::npos) << none.err;
 }
