@@ -296,8 +296,11 @@ fill_row(Relation rel, const DirectInsertPlan *plan, TupleTableSlot *slot, const
         slot->tts_values[i] = (Datum) 0;
         slot->tts_isnull[i] = true;
         /* As the rewriter: a column the INSERT names gets no default. */
-        if (plan->defaults[i] != NULL && !(plan->supplied_rank[i] >= 0 && plan->supplied_rank[i] < nvalues))
-            slot->tts_values[i] = ExecEvalExpr(plan->defaults[i], plan->econtext, &slot->tts_isnull[i]);
+        const bool named = plan->supplied_rank[i] >= 0 && plan->supplied_rank[i] < nvalues;
+
+        if (plan->defaults[i] != NULL && !named)
+            slot->tts_values[i] =
+                ExecEvalExpr(plan->defaults[i], plan->econtext, &slot->tts_isnull[i]);
     }
     for (int k = 0; k < nvalues; k++) {
         const int i = plan->supplied[k] - 1;

@@ -48,12 +48,13 @@ bool insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits
  * Inserts the npairs pairs (codes[i], urls[i]) of two text arrays in one
  * statement inside an internal subtransaction: all of them (true), or,
  * after any unique violation, none (false).  Fewer rows stored than pairs
- * given (a BEFORE INSERT trigger returned NULL) is 09000, as for one link.  Which constraint was violated is not
- * judged here: the caller follows a false with
- * insert_links_skipping_taken_codes, which skips taken codes and raises a
- * violation of any other unique constraint unchanged.  An internal error
- * (XX000) counts as a possible unique violation too: that is how Citus
- * relays a shard's one from this statement.  Other errors are re-thrown.
+ * given (a BEFORE INSERT trigger returned NULL) is 09000, as for one link.
+ * Which constraint was violated is not judged here: the caller follows a
+ * false with insert_links_skipping_taken_codes, which skips taken codes
+ * and raises a violation of any other unique constraint unchanged.  An
+ * internal error (XX000) counts as a possible unique violation too: that
+ * is how Citus relays a shard's one from this statement.  Other errors are
+ * re-thrown.
  */
 bool insert_links_unless_a_code_is_taken(Datum codes, Datum urls, int npairs);
 
