@@ -727,6 +727,9 @@ TEST(Cli, VersionConflictAdviceNamesTheCliAndResolveNeverAdvisesLocked)
     clicking.abort();
     EXPECT_EQ(blocked.status, 5);
     expect_one_error_line(blocked);
+    /* The lock timeout itself, not some other failure of status 5. */
+    EXPECT_NE(blocked.err.find("another session holds a lock on the link"), std::string::npos)
+        << blocked.err;
     EXPECT_EQ(blocked.err.find("--locked"), std::string::npos) << blocked.err;
 }
 
