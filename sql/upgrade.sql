@@ -1,6 +1,7 @@
 --
 -- upgrade: ALTER EXTENSION url_shortener UPDATE TO '1.1' keeps every link,
--- code and click count, and the grants on the functions it replaces.
+-- code and click count, and the grants on the functions it replaces; so
+-- do the later updates, on to the default version.
 --
 DROP EXTENSION url_shortener;
 CREATE EXTENSION url_shortener VERSION '1.0';
@@ -49,7 +50,33 @@ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
 ORDER BY 1;
 SELECT pg_get_functiondef('shorten_url(text, text, boolean, timestamptz, bigint)'::regprocedure) AS shorten_url;
 
+-- On through every later update to the default version: every link keeps
+-- its code, URL, clicks, creation time, limits, version and flag, the
+-- grants hold, and the links still resolve and count their clicks.
+SELECT resolve_url('Hr3scV') AS clicked_at_1_1;
+CREATE TEMP TABLE before_later_updates AS
+    SELECT short_code, original_url, clicks, created_at, expires_at, max_clicks, version, enabled FROM urls;
+ALTER EXTENSION url_shortener UPDATE;
+SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'url_shortener')
+    AS at_default_version
+FROM pg_extension WHERE extname = 'url_shortener';
+SELECT count(*) AS links_before,
+       count(*) FILTER (WHERE (u.short_code, u.original_url, u.clicks, u.created_at, u.expires_at,
+                               u.max_clicks, u.version, u.enabled)
+                              IS NOT DISTINCT FROM
+                              (b.short_code, b.original_url, b.clicks, b.created_at, b.expires_at,
+                               b.max_clicks, b.version, b.enabled)) AS unchanged
+FROM before_later_updates b LEFT JOIN urls u USING (short_code);
+SELECT count(*) AS links_after FROM urls;
+SELECT has_function_privilege('url_shortener_upgrader', 'shorten_url(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS shorten,
+       has_function_privilege('url_shortener_upgrader', 'shorten_url_locked(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS shorten_locked,
+       has_function_privilege('url_shortener_upgrader', 'resolve_url(text)', 'EXECUTE') AS resolve,
+       has_function_privilege('public', 'shorten_url(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS public_shorten;
+SELECT resolve_url('Hr3scV') AS still_resolves;
+SELECT clicks AS clicks_of_first_one_more FROM urls WHERE short_code = 'Hr3scV';
+
+DROP TABLE before_later_updates;
 DROP TABLE before_update;
-REVOKE ALL ON FUNCTION shorten_url(text, text, boolean, timestamptz, bigint), shorten_url_locked(text, text, boolean, timestamptz, bigint),
+REVOKE ALL ON FUNCTION shorten_url(text, text, boolean, timestamptz, bigint, text), shorten_url_locked(text, text, boolean, timestamptz, bigint, text),
     resolve_url(text) FROM url_shortener_upgrader;
 DROP ROLE url_shortener_upgrader;
