@@ -40,8 +40,21 @@ SET url_shortener.alphabet = 'ab';
 SET url_shortener.code_length = 1;
 SET url_shortener.max_attempts = 50;
 INSERT INTO urls (short_code, original_url) VALUES ('a', 'https://example.com/a');
--- One code left: retries find it.
+-- One code left: retries find it.  Seed 1 draws the taken "a" three times
+-- first, and a trigger names every code an insert tries (with a trigger on
+-- urls, links go in through the executor): each "a" by the plain insert,
+-- which fails, and again by ON CONFLICT, which skips it; then "b".
+CREATE FUNCTION collisions_tried_code() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'insert tried %', NEW.short_code;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER collisions_tried_code BEFORE INSERT ON urls
+    FOR EACH ROW EXECUTE FUNCTION collisions_tried_code();
+SET url_shortener.test_seed = 1;
 SELECT shorten_url('https://example.com/b') AS last_free_code;
+RESET url_shortener.test_seed;
+DROP TRIGGER collisions_tried_code ON urls;
 -- None left: every attempt collides.
 \set VERBOSITY default
 SELECT shorten_url('https://example.com/c');
@@ -62,10 +75,15 @@ RESET url_shortener.code_length;
 RESET url_shortener.max_attempts;
 
 -- A unique violation on another constraint is not a collision: it is
--- raised unchanged, with its own constraint name, and not retried.
+-- raised unchanged, with its own constraint name, and not retried (the
+-- trigger names the one code tried: by the plain insert, and again by ON
+-- CONFLICT, which raises the other index's violation; no second code).
 TRUNCATE urls;
 CREATE UNIQUE INDEX urls_original_url_key ON urls (original_url);
 SELECT length(shorten_url('https://example.com/unique')) AS stored_once;
+CREATE TRIGGER collisions_tried_code BEFORE INSERT ON urls
+    FOR EACH ROW EXECUTE FUNCTION collisions_tried_code();
+SET url_shortener.test_seed = 42;
 DO $$
 DECLARE
     constraint_name text;
@@ -75,6 +93,8 @@ EXCEPTION WHEN unique_violation THEN
     GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME;
     RAISE NOTICE 'unique_violation on %', constraint_name;
 END $$;
+RESET url_shortener.test_seed;
+DROP TRIGGER collisions_tried_code ON urls;
 SELECT count(*) AS rows_with_that_url FROM urls WHERE original_url = 'https://example.com/unique';
 DROP INDEX urls_original_url_key;
 
@@ -95,8 +115,12 @@ RESET url_shortener.test_seed;
 TRUNCATE urls;
 CREATE UNIQUE INDEX urls_original_url_key ON urls (original_url);
 SELECT shorten_url('https://example.com/taken', alias => 'taken');
+CREATE TRIGGER collisions_tried_code BEFORE INSERT ON urls
+    FOR EACH ROW EXECUTE FUNCTION collisions_tried_code();
 SELECT shorten_url('https://example.com/elsewhere', alias => 'taken');
 SELECT shorten_url('https://example.com/taken', alias => 'fresh');
+DROP TRIGGER collisions_tried_code ON urls;
+DROP FUNCTION collisions_tried_code();
 SELECT short_code, original_url FROM urls ORDER BY 1;
 DROP INDEX urls_original_url_key;
 

@@ -34,9 +34,20 @@ SELECT shorten_url_locked('https://example.com/probe-2') AS second_draw \gset
 ROLLBACK;
 SET url_shortener.test_seed = 7;
 SELECT shorten_url('https://example.com/optimistic') = :'first_draw' AS optimistic_took_first;
+-- A trigger names every code an insert tries: the locked call tries only
+-- the second code (the optimistic one tried the first, and failed).
+CREATE FUNCTION locked_tried_code() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'insert tried %', NEW.short_code;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER locked_tried_code BEFORE INSERT ON urls
+    FOR EACH ROW EXECUTE FUNCTION locked_tried_code();
 SET url_shortener.test_seed = 7;
 SELECT shorten_url_locked('https://example.com/pessimistic') = :'second_draw' AS locked_skipped_to_second;
 RESET url_shortener.test_seed;
+DROP TRIGGER locked_tried_code ON urls;
+DROP FUNCTION locked_tried_code();
 
 -- Exhaustion ends the same way as for shorten_url.
 SET url_shortener.alphabet = 'ab';
