@@ -96,7 +96,11 @@ CREATE TABLE attacker.urls (short_code text, original_url text, clicks bigint DE
 CREATE TEMP TABLE urls (short_code text, original_url text, clicks bigint DEFAULT 0, created_at timestamptz DEFAULT now());
 CREATE FUNCTION attacker.now() RETURNS timestamptz LANGUAGE sql AS $$SELECT 'epoch'::timestamptz$$;
 CREATE FUNCTION attacker.unnest(anyarray) RETURNS SETOF anyelement LANGUAGE sql AS 'SELECT NULL::text';
-CREATE FUNCTION attacker.pg_advisory_xact_lock(integer, integer) RETURNS void LANGUAGE sql AS '';
+-- (a planted lock function that ran would stop the call: its error would show)
+CREATE FUNCTION attacker.pg_advisory_xact_lock(integer, integer) RETURNS void LANGUAGE plpgsql
+    AS $$BEGIN RAISE EXCEPTION 'planted pg_advisory_xact_lock(integer, integer) ran'; END$$;
+CREATE FUNCTION attacker.pg_advisory_xact_lock(bigint) RETURNS void LANGUAGE plpgsql
+    AS $$BEGIN RAISE EXCEPTION 'planted pg_advisory_xact_lock(bigint) ran'; END$$;
 CREATE FUNCTION attacker.text_always_equal(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
 CREATE OPERATOR attacker.= (LEFTARG = text, RIGHTARG = text, FUNCTION = attacker.text_always_equal);
 CREATE FUNCTION attacker.plus_thousand(bigint, integer) RETURNS bigint LANGUAGE sql AS 'SELECT $1 OPERATOR(pg_catalog.+) 1000';
