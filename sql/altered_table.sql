@@ -15,16 +15,19 @@ SELECT update_url('altered', 'https://altered.example/2', 1) AS new_version;
 
 ALTER TABLE urls ALTER COLUMN clicks TYPE numeric;
 SELECT clicks FROM url_stats('altered');
+\echo :LAST_ERROR_SQLSTATE
 ALTER TABLE urls ALTER COLUMN clicks TYPE bigint;
 SELECT clicks FROM url_stats('altered');
 
 ALTER TABLE urls ALTER COLUMN original_url TYPE bigint USING 12345;
 SELECT resolve_url('altered');
+\echo :LAST_ERROR_SQLSTATE
 ALTER TABLE urls ALTER COLUMN original_url TYPE text USING 'https://altered.example/3';
 SELECT resolve_url('altered');
 
 ALTER TABLE urls ALTER COLUMN version TYPE numeric;
 SELECT update_url('altered', 'https://altered.example/4', 3);
+\echo :LAST_ERROR_SQLSTATE
 ALTER TABLE urls ALTER COLUMN version TYPE bigint;
 SELECT update_url('altered', 'https://altered.example/4', 2) AS new_version;
 SELECT original_url, clicks, version FROM url_stats('altered');
