@@ -54,18 +54,21 @@ SELECT pg_get_functiondef('shorten_url(text, text, boolean, timestamptz, bigint)
 -- its code, URL, clicks, creation time, limits, version and flag, the
 -- grants hold, and the links still resolve and count their clicks.
 SELECT resolve_url('Hr3scV') AS clicked_at_1_1;
+SELECT shorten_url('https://example.com/reused', reuse => true) AS reused_code \gset
 CREATE TEMP TABLE before_later_updates AS
-    SELECT short_code, original_url, clicks, created_at, expires_at, max_clicks, version, enabled FROM urls;
+    SELECT short_code, original_url, clicks, created_at, expires_at, max_clicks, version, enabled, reusable
+    FROM urls;
 ALTER EXTENSION url_shortener UPDATE;
 SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'url_shortener')
     AS at_default_version
 FROM pg_extension WHERE extname = 'url_shortener';
 SELECT count(*) AS links_before,
        count(*) FILTER (WHERE (u.short_code, u.original_url, u.clicks, u.created_at, u.expires_at,
-                               u.max_clicks, u.version, u.enabled)
+                               u.max_clicks, u.version, u.enabled, u.reusable)
                               IS NOT DISTINCT FROM
                               (b.short_code, b.original_url, b.clicks, b.created_at, b.expires_at,
-                               b.max_clicks, b.version, b.enabled)) AS unchanged
+                               b.max_clicks, b.version, b.enabled, b.reusable)) AS unchanged,
+       count(*) FILTER (WHERE b.reusable) AS reusable_before
 FROM before_later_updates b LEFT JOIN urls u USING (short_code);
 SELECT count(*) AS links_after FROM urls;
 SELECT has_function_privilege('url_shortener_upgrader', 'shorten_url(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS shorten,
@@ -74,6 +77,7 @@ SELECT has_function_privilege('url_shortener_upgrader', 'shorten_url(text, text,
        has_function_privilege('public', 'shorten_url(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS public_shorten;
 SELECT resolve_url('Hr3scV') AS still_resolves;
 SELECT clicks AS clicks_of_first_one_more FROM urls WHERE short_code = 'Hr3scV';
+SELECT shorten_url('https://example.com/reused', reuse => true) = :'reused_code' AS reuse_same_code;
 
 DROP TABLE before_later_updates;
 DROP TABLE before_update;
