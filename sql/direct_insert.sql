@@ -92,9 +92,22 @@ SELECT shorten_url('https://example.com/noted') AS noted \gset
 RESET client_min_messages;
 SELECT note FROM urls WHERE short_code = :'noted';
 SELECT count(*) OPERATOR(pg_catalog.-) :links_before AS stored_since FROM urls;
--- A dropped column is left empty.
+-- A dropped column is left empty: the row goes in directly, and its slot
+-- for the dropped column is NULL (read from the page with pageinspect).
 ALTER TABLE urls DROP COLUMN note;
-SELECT shorten_url('https://example.com/after-drop') IS NOT NULL AS stored;
+SET client_min_messages = debug1;
+SELECT shorten_url('https://example.com/after-drop') AS after_drop \gset
+RESET client_min_messages;
+CREATE EXTENSION pageinspect;
+SELECT count(*) AS dropped_columns,
+       bool_and(item.t_attrs[dropped.attnum] IS NULL) AS dropped_slots_empty,
+       bool_and(item.t_attrs[1] IS NOT NULL) AS code_slot_filled
+FROM urls AS u,
+     LATERAL heap_page_item_attrs(get_raw_page('urls', (u.ctid::text::point)[0]::int), 'urls'::regclass) AS item,
+     pg_attribute AS dropped
+WHERE u.short_code = :'after_drop' AND item.t_ctid = u.ctid
+  AND dropped.attrelid = 'urls'::regclass AND dropped.attisdropped;
+DROP EXTENSION pageinspect;
 
 -- Where the executor would do more, links go in through it: a column of
 -- a domain type (its constraint is the executor's to check).
