@@ -69,9 +69,21 @@ RESET enable_bitmapscan;
 DROP INDEX urls_long_paths, urls_lower_url;
 
 -- A unique index of the administrator's is no taken code: its own error,
--- after one attempt, and nothing more stored.
+-- after one attempt, and nothing more stored.  The attempts are counted
+-- by the table's own statistics of this transaction (n_tup_ins counts an
+-- insert a subtransaction rolled back): one code, offered twice (the plain
+-- insert, then ON CONFLICT on the short code, which raises the same
+-- violation); a code drawn again would add two more.
 CREATE UNIQUE INDEX urls_one_link_per_url ON urls (original_url);
+BEGIN;
+SELECT n_tup_ins AS inserts_before FROM pg_stat_xact_user_tables WHERE relid = 'urls'::regclass \gset
+SAVEPOINT before_call;
+SET client_min_messages = debug1;
 SELECT shorten_url('https://example.com/direct');
+ROLLBACK TO SAVEPOINT before_call;
+SELECT n_tup_ins OPERATOR(pg_catalog.-) :inserts_before AS heap_inserts_tried
+FROM pg_stat_xact_user_tables WHERE relid = 'urls'::regclass;
+COMMIT;
 DROP INDEX urls_one_link_per_url;
 
 -- A row a constraint refuses gets PostgreSQL's own error, and nothing is stored.
