@@ -475,12 +475,12 @@ TEST(Cli, AServerThatNeverAnswersExitsFiveAfterTheConnectTimeout)
 
 TEST(Cli, AStatementOverTheStatementTimeoutExitsFiveAndStoresNothing)
 {
-    auto holder = connect();
-    pqxx::work holding(*holder);
-    holding.exec("SELECT pg_advisory_xact_lock(1431456851, 1)");
+    /* Held for 15 s: with the default 30 s in place of 1, the CLI would get
+     * the lock and store the link. */
+    GenerationLock holding(std::chrono::seconds(15));
     const std::string url = unique_url("cli-statement-timeout");
     const CliRun r = run({"--statement-timeout", "1", "shorten", "--locked", url}, "timeout 120");
-    holding.abort();
+    holding.release();
     EXPECT_EQ(r.status, 5) << r.err;
     expect_one_error_line(r);
     EXPECT_NE(r.err.find("57014"), std::string::npos) << r.err;

@@ -219,8 +219,10 @@ TEST(Errors, AServerErrorOfClassZeroEightOnALiveConnectionIsAServerErrorNotALost
     EXPECT_EQ(retries, 0);
     failure.drop();
     EXPECT_EQ(clicks(code), std::optional<long long>(0));
-    /* The same client goes on, on the same connection. */
+    /* The same client goes on, on the same connection (a reconnect would
+     * have been told to on_retry). */
     EXPECT_TRUE(resolving.resolve(code).has_value());
+    EXPECT_EQ(retries, 0);
 }
 
 TEST(Errors, SearchPathDoesNotMatter)

@@ -338,9 +338,12 @@ TEST(Idempotency, WhenTheRetryCannotBeMadeItIsOutcomeUnknownAndTheKeyStillSettle
     EXPECT_EQ(codes_of(url), stored);
 }
 
-TEST(Idempotency, AStatementKilledWhileItRunsIsRetriedWithItsKey)
+TEST(Idempotency, AStatementKilledWhileItRunsIsRetried)
 {
-    /* The shared killed-backend setup: the call waits on the generation lock and dies there. */
+    /* The shared killed-backend setup: the call waits on the generation lock and dies there.
+     * It had stored nothing, so any retry stores one link: that the retry
+     * sends the same key is shown where the lost try had stored its link
+     * (ShortenLostDuringCommitIsRetriedAndReturnsTheStoredCode). */
     const std::string url = unique_url("idem-killed-statement");
     auto lock = std::make_unique<GenerationLock>();
     std::vector<RetryEvent> events;

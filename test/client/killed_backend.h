@@ -41,6 +41,14 @@ namespace url_shortener::test {
 class GenerationLock {
 public:
     GenerationLock();
+    /*
+     * The same, but the holding session ends after given_up_after idle
+     * (idle_in_transaction_session_timeout), which frees the lock: a call
+     * that waits longer than that gets it and succeeds.  For a test of a
+     * timeout shorter than given_up_after whose default is longer, so that
+     * the default in its place changes the outcome, not only the time.
+     */
+    explicit GenerationLock(std::chrono::seconds given_up_after);
     GenerationLock(const GenerationLock &) = delete;
     GenerationLock &operator=(const GenerationLock &) = delete;
 

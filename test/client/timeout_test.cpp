@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <future>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <pqxx/nontransaction>
@@ -58,8 +59,10 @@ TEST(Timeouts, AServerThatNeverAnswersIsConnectionLost)
 
 TEST(Timeouts, AStatementOverTheTimeoutIsCancelledAndStoresNothing)
 {
-    /* Hold the generation lock so shorten_locked waits (lock_timeout is 0: forever). */
-    GenerationLock lock;
+    /* Hold the generation lock so shorten_locked waits (lock_timeout is 0),
+     * for 15 s: with the default 30 s in place of the 1 s set, the call
+     * would get the lock and succeed. */
+    GenerationLock lock(std::chrono::seconds(15));
 
     ClientOptions options;
     options.statement_timeout = std::chrono::milliseconds(1000);
@@ -79,7 +82,8 @@ TEST(Timeouts, AStatementOverTheTimeoutIsCancelledAndStoresNothing)
 
 TEST(Timeouts, ZeroLeavesTheServersStatementTimeout)
 {
-    GenerationLock lock;
+    /* 15 s: a client that set its default 30 s would get the lock and succeed. */
+    GenerationLock lock(std::chrono::seconds(15));
 
     /* The server's own setting (here from the startup options) still cancels. */
     ClientOptions options;
@@ -179,7 +183,12 @@ TEST(Interrupt, ReachesAConnectionOpenedAfterIt)
     Client *interrupting = nullptr;
     ClientOptions options;
     options.statement_timeout = std::chrono::milliseconds(0);
-    options.on_retry = [&](const RetryEvent &) { interrupting->interrupt(); };
+    options.connect_timeout = std::chrono::seconds(0);   /* only the interrupt can end the setup */
+    std::vector<RetryEvent> events;
+    options.on_retry = [&](const RetryEvent &event) {
+        events.push_back(event);
+        interrupting->interrupt();
+    };
     const std::string name = unique_application_name("interrupted-reconnect");
     Client client(dsn("application_name=" + name), options);
     interrupting = &client;
@@ -193,16 +202,26 @@ TEST(Interrupt, ReachesAConnectionOpenedAfterIt)
     locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
 
     auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
-    EXPECT_THROW(finish(call), ConnectionLost);
+    try {
+        finish(call);
+        ADD_FAILURE() << "resolved while the setup was held";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08006") << e.what();
+        EXPECT_NE(std::string(e.what()).find("while preparing statements"), std::string::npos)
+            << e.what();
+    }
     locking.abort();
+    /* The call went through the reconnect, where on_retry interrupted it. */
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::connection_lost);
 }
 
 /*
  * With defer_connect, opening the connection is part of the first call, so
  * an interrupt reaches its setup statements: here the lookup of the
  * extension, kept waiting by an ACCESS EXCLUSIVE lock on pg_extension (the
- * session has no statement_timeout; only the connect timeout, 10 s, would
- * end it).  Eager, the same
+ * session has no statement_timeout, and the connect timeout is off, so
+ * only the interrupt can end it).  Eager, the same
  * wait would be in the constructor, before there is a Client to interrupt.
  */
 TEST(Interrupt, ReachesTheSetupOfADeferredConnection)
@@ -213,6 +232,7 @@ TEST(Interrupt, ReachesTheSetupOfADeferredConnection)
 
     ClientOptions options;
     options.statement_timeout = std::chrono::milliseconds(0);
+    options.connect_timeout = std::chrono::seconds(0);   /* only the interrupt can end the setup */
     options.defer_connect = true;
     const std::string name = unique_application_name("interrupted-setup");
     Client client(dsn("application_name=" + name), options);
@@ -220,7 +240,15 @@ TEST(Interrupt, ReachesTheSetupOfADeferredConnection)
     auto call = std::async(std::launch::async, [&] { client.connect(); return 0; });
     wait_until_waiting_on_lock(backend_pid(name));
     client.interrupt();
-    EXPECT_THROW(finish(call), ConnectionLost);
+    try {
+        finish(call);
+        ADD_FAILURE() << "connected while the setup was held";
+    } catch (const ConnectionLost &e) {
+        /* The interrupt's doing, not a deadline's (08001, "did not answer within") */
+        EXPECT_EQ(e.sqlstate(), "08006") << e.what();
+        EXPECT_NE(std::string(e.what()).find("while preparing statements"), std::string::npos)
+            << e.what();
+    }
     EXPECT_FALSE(client.connected());
     locking.abort();
 
@@ -308,6 +336,42 @@ TEST(Interrupt, EndsTheWaitBeforeARetry)
     ASSERT_EQ(waiting.get_future().wait_for(std::chrono::minutes(2)), std::future_status::ready);
     client.interrupt();
 
+    try {
+        finish(call);
+        ADD_FAILURE() << "the call was tried again after the interrupt";
+    } catch (const ConnectionLost &e) {
+        EXPECT_NE(std::string(e.what()).find("interrupted before it was sent"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(retries.load(), 1);
+    EXPECT_EQ(clicks(code), 1);   /* the other's; the failed try's rolled back */
+}
+
+/*
+ * The other order: an interrupt that comes before the retry's wait has
+ * begun (here from on_retry itself, just before it) ends the call too, at
+ * once and without trying again.
+ */
+TEST(Interrupt, BeforeARetrysWaitEndsTheCallToo)
+{
+    const std::string code = Client(dsn()).shorten(unique_url("interrupted-before-backoff"));
+    Client *interrupting = nullptr;
+    std::atomic<int> retries{0};
+    ClientOptions options;
+    options.isolation = Isolation::repeatable_read;
+    options.retry.base_delay = std::chrono::minutes(4);   /* waits of 2 to 4 minutes */
+    options.retry.max_delay = std::chrono::minutes(4);
+    options.on_retry = [&](const RetryEvent &event) {
+        EXPECT_EQ(event.cause, RetryCause::serialization_failure);
+        ++retries;
+        interrupting->interrupt();
+    };
+    const std::string name = unique_application_name("interrupted-before-backoff");
+    Client client(dsn("application_name=" + name), options);
+    interrupting = &client;
+    const int pid = backend_pid(name);
+
+    auto call = resolve_behind_a_committed_click(client, pid, code);   /* 40001 */
     try {
         finish(call);
         ADD_FAILURE() << "the call was tried again after the interrupt";
