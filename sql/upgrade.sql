@@ -62,14 +62,13 @@ ALTER EXTENSION url_shortener UPDATE;
 SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'url_shortener')
     AS at_default_version
 FROM pg_extension WHERE extname = 'url_shortener';
-SELECT count(*) AS links_before,
-       count(*) FILTER (WHERE (u.short_code, u.original_url, u.clicks, u.created_at, u.expires_at,
-                               u.max_clicks, u.version, u.enabled, u.reusable)
-                              IS NOT DISTINCT FROM
-                              (b.short_code, b.original_url, b.clicks, b.created_at, b.expires_at,
-                               b.max_clicks, b.version, b.enabled, b.reusable)) AS unchanged,
-       count(*) FILTER (WHERE b.reusable) AS reusable_before
-FROM before_later_updates b LEFT JOIN urls u USING (short_code);
+SELECT count(*) AS links_before, count(*) FILTER (WHERE reusable) AS reusable_before
+FROM before_later_updates;
+SELECT count(*) AS changed_or_gone
+FROM (SELECT * FROM before_later_updates
+      EXCEPT
+      SELECT short_code, original_url, clicks, created_at, expires_at, max_clicks, version, enabled, reusable
+      FROM urls) AS differing;
 SELECT count(*) AS links_after FROM urls;
 SELECT has_function_privilege('url_shortener_upgrader', 'shorten_url(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS shorten,
        has_function_privilege('url_shortener_upgrader', 'shorten_url_locked(text, text, boolean, timestamptz, bigint, text)', 'EXECUTE') AS shorten_locked,

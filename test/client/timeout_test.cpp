@@ -171,6 +171,25 @@ TEST(Interrupt, BetweenCallsEndsNothing)
     EXPECT_EQ(clicks(code), 1);
 }
 
+namespace {
+
+/* call ended in its connection's setup statements, by an interrupt: not by
+ * a deadline (08001, "did not answer within"), nor connected. */
+template <typename T>
+void expect_setup_interrupted(std::future<T> &call)
+{
+    try {
+        finish(call);
+        ADD_FAILURE() << "the call went on while its setup was held";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08006") << e.what();
+        EXPECT_NE(std::string(e.what()).find("while preparing statements"), std::string::npos)
+            << e.what();
+    }
+}
+
+} // namespace
+
 /*
  * An interrupt that comes while the connection is being replaced is not
  * lost: the new connection is shut down as soon as it is open, so what it
@@ -202,14 +221,7 @@ TEST(Interrupt, ReachesAConnectionOpenedAfterIt)
     locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
 
     auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
-    try {
-        finish(call);
-        ADD_FAILURE() << "resolved while the setup was held";
-    } catch (const ConnectionLost &e) {
-        EXPECT_EQ(e.sqlstate(), "08006") << e.what();
-        EXPECT_NE(std::string(e.what()).find("while preparing statements"), std::string::npos)
-            << e.what();
-    }
+    expect_setup_interrupted(call);
     locking.abort();
     /* The call went through the reconnect, where on_retry interrupted it. */
     ASSERT_EQ(events.size(), 1u);
@@ -240,15 +252,7 @@ TEST(Interrupt, ReachesTheSetupOfADeferredConnection)
     auto call = std::async(std::launch::async, [&] { client.connect(); return 0; });
     wait_until_waiting_on_lock(backend_pid(name));
     client.interrupt();
-    try {
-        finish(call);
-        ADD_FAILURE() << "connected while the setup was held";
-    } catch (const ConnectionLost &e) {
-        /* The interrupt's doing, not a deadline's (08001, "did not answer within") */
-        EXPECT_EQ(e.sqlstate(), "08006") << e.what();
-        EXPECT_NE(std::string(e.what()).find("while preparing statements"), std::string::npos)
-            << e.what();
-    }
+    expect_setup_interrupted(call);
     EXPECT_FALSE(client.connected());
     locking.abort();
 
@@ -307,14 +311,23 @@ TEST(Interrupt, BeforeAReconnectEndsTheCallWithoutConnecting)
     EXPECT_TRUE(client.connected());
 }
 
+namespace {
+
+/* When interrupt() comes, relative to a retry's backoff. */
+enum class InterruptAt { during_the_wait, before_the_wait };
+
 /*
- * interrupt() during a retry's backoff ends the wait at once: the call
- * ends (nothing stored by the failed try, which rolled back) without
- * waiting out a delay of minutes or trying again.
+ * A resolve refused with 40001 is to be tried again after a wait of 2 to 4
+ * minutes; interrupt() comes during that wait (from this thread, once
+ * on_retry has returned: by the time this thread runs, the call's thread
+ * is almost always in the wait), or before it (from on_retry itself).
+ * Either way the call ends at once (nothing stored by the failed try,
+ * which rolled back) without waiting out the delay or trying again.
  */
-TEST(Interrupt, EndsTheWaitBeforeARetry)
+void expect_interrupt_ends_the_backoff(InterruptAt when)
 {
     const std::string code = Client(dsn()).shorten(unique_url("interrupted-backoff"));
+    Client *interrupting = nullptr;
     std::atomic<int> retries{0};
     std::promise<void> waiting;
     ClientOptions options;
@@ -323,19 +336,23 @@ TEST(Interrupt, EndsTheWaitBeforeARetry)
     options.retry.max_delay = std::chrono::minutes(4);
     options.on_retry = [&](const RetryEvent &event) {
         EXPECT_EQ(event.cause, RetryCause::serialization_failure);
-        if (retries++ == 0)
+        if (retries++ != 0)
+            return;
+        if (when == InterruptAt::before_the_wait)
+            interrupting->interrupt();
+        else
             waiting.set_value();   /* the wait starts as this returns */
     };
     const std::string name = unique_application_name("interrupted-backoff");
     Client client(dsn("application_name=" + name), options);
+    interrupting = &client;
     const int pid = backend_pid(name);
 
     auto call = resolve_behind_a_committed_click(client, pid, code);   /* 40001 */
-    /* From this thread, once the call is about to wait: by the time this
-     * thread runs, the call's thread is (almost always) in the wait. */
-    ASSERT_EQ(waiting.get_future().wait_for(std::chrono::minutes(2)), std::future_status::ready);
-    client.interrupt();
-
+    if (when == InterruptAt::during_the_wait) {
+        ASSERT_EQ(waiting.get_future().wait_for(std::chrono::minutes(2)), std::future_status::ready);
+        client.interrupt();
+    }
     try {
         finish(call);
         ADD_FAILURE() << "the call was tried again after the interrupt";
@@ -347,40 +364,16 @@ TEST(Interrupt, EndsTheWaitBeforeARetry)
     EXPECT_EQ(clicks(code), 1);   /* the other's; the failed try's rolled back */
 }
 
-/*
- * The other order: an interrupt that comes before the retry's wait has
- * begun (here from on_retry itself, just before it) ends the call too, at
- * once and without trying again.
- */
+} // namespace
+
+TEST(Interrupt, EndsTheWaitBeforeARetry)
+{
+    expect_interrupt_ends_the_backoff(InterruptAt::during_the_wait);
+}
+
 TEST(Interrupt, BeforeARetrysWaitEndsTheCallToo)
 {
-    const std::string code = Client(dsn()).shorten(unique_url("interrupted-before-backoff"));
-    Client *interrupting = nullptr;
-    std::atomic<int> retries{0};
-    ClientOptions options;
-    options.isolation = Isolation::repeatable_read;
-    options.retry.base_delay = std::chrono::minutes(4);   /* waits of 2 to 4 minutes */
-    options.retry.max_delay = std::chrono::minutes(4);
-    options.on_retry = [&](const RetryEvent &event) {
-        EXPECT_EQ(event.cause, RetryCause::serialization_failure);
-        ++retries;
-        interrupting->interrupt();
-    };
-    const std::string name = unique_application_name("interrupted-before-backoff");
-    Client client(dsn("application_name=" + name), options);
-    interrupting = &client;
-    const int pid = backend_pid(name);
-
-    auto call = resolve_behind_a_committed_click(client, pid, code);   /* 40001 */
-    try {
-        finish(call);
-        ADD_FAILURE() << "the call was tried again after the interrupt";
-    } catch (const ConnectionLost &e) {
-        EXPECT_NE(std::string(e.what()).find("interrupted before it was sent"), std::string::npos)
-            << e.what();
-    }
-    EXPECT_EQ(retries.load(), 1);
-    EXPECT_EQ(clicks(code), 1);   /* the other's; the failed try's rolled back */
+    expect_interrupt_ends_the_backoff(InterruptAt::before_the_wait);
 }
 
 /* The connect timeout a caller can set its own deadline by, as libpq applies it. */
