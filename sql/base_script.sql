@@ -65,27 +65,27 @@ SELECT extversion AS installed FROM pg_extension WHERE extname = 'url_shortener'
 CREATE TEMP TABLE fresh AS SELECT * FROM extension_catalogue;
 -- What is compared (a view that saw nothing would compare nothing).
 SELECT kind, count(*) FROM fresh GROUP BY kind ORDER BY kind;
+-- What an updated installation has that the fresh one has not, and back.
+CREATE TEMP VIEW difference AS
+(SELECT 'only fresh' AS side, * FROM fresh EXCEPT SELECT 'only fresh', * FROM extension_catalogue)
+UNION ALL
+(SELECT 'only updated', * FROM extension_catalogue EXCEPT SELECT 'only updated', * FROM fresh);
 
 -- From 1.2's base script, through every update.
 DROP EXTENSION url_shortener;
 CREATE EXTENSION url_shortener VERSION '1.2';
 ALTER EXTENSION url_shortener UPDATE;
 SELECT extversion AS updated_from_1_2 FROM pg_extension WHERE extname = 'url_shortener';
-(SELECT 'only fresh' AS side, * FROM fresh EXCEPT SELECT 'only fresh', * FROM extension_catalogue)
-UNION ALL
-(SELECT 'only updated', * FROM extension_catalogue EXCEPT SELECT 'only updated', * FROM fresh)
-ORDER BY kind, object, side;
+SELECT * FROM difference ORDER BY kind, object, side;
 
 -- From 1.0, through every update.
 DROP EXTENSION url_shortener;
 CREATE EXTENSION url_shortener VERSION '1.0';
 ALTER EXTENSION url_shortener UPDATE;
 SELECT extversion AS updated_from_1_0 FROM pg_extension WHERE extname = 'url_shortener';
-(SELECT 'only fresh' AS side, * FROM fresh EXCEPT SELECT 'only fresh', * FROM extension_catalogue)
-UNION ALL
-(SELECT 'only updated', * FROM extension_catalogue EXCEPT SELECT 'only updated', * FROM fresh)
-ORDER BY kind, object, side;
+SELECT * FROM difference ORDER BY kind, object, side;
 
+DROP VIEW difference;
 DROP TABLE fresh;
 DROP VIEW extension_catalogue;
 DROP EXTENSION url_shortener;
