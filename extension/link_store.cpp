@@ -52,6 +52,14 @@ static Oid store_reuse_key_relid = InvalidOid;
  */
 static bool store_runs_user_code = false;
 static bool store_user_code_known = false;
+/*
+ * How many invalidations have cleared the state above.  Looking at the
+ * tables and preparing the statements take locks, and a lock processes
+ * the invalidations that other sessions' commits sent: open_link_store
+ * compares this count before and after, so that one arriving meanwhile is
+ * not overwritten by what it then publishes.
+ */
+static uint64 store_invalidations = 0;
 static StoreVersion store_version = STORE_1_0;
 static char *store_schema_name = NULL;     /* the name the texts spell, in TopMemoryContext */
 static bool invalidation_registered = false;
@@ -258,14 +266,17 @@ forget_store(Datum arg, Oid relid)
         relid == store_reuse_key_relid) {
         store_namespace = InvalidOid;
         store_user_code_known = false;
+        store_invalidations++;
     }
     /*
      * Before 1.6, any relation's change may be the update's CREATE TABLE
      * released_codes, which touches nothing of urls: look again (a few
      * syscache lookups; the plans stay unless the version changed).
      */
-    else if (store_version < STORE_1_6)
+    else if (store_version < STORE_1_6) {
         store_namespace = InvalidOid;
+        store_invalidations++;
+    }
 }
 
 /*
@@ -280,6 +291,7 @@ forget_store_names(Datum arg, int cacheid, uint32 hashvalue)
     (void) cacheid;
     (void) hashvalue;
     store_namespace = InvalidOid;
+    store_invalidations++;
 }
 
 void
@@ -289,6 +301,8 @@ connect_link_store(FunctionCallInfo fcinfo)
         elog(ERROR, "url_shortener: SPI_connect failed");
     open_link_store(fcinfo->flinfo->fn_oid);
 }
+
+static void prepare_link_store(Oid nsp);
 
 void
 open_link_store(Oid function_oid)
@@ -309,6 +323,30 @@ open_link_store(Oid function_oid)
         invalidation_registered = true;
     }
 
+    /*
+     * A trigger created on urls and committed while this waited for the
+     * table's lock to prepare a statement is announced by an invalidation
+     * that arrives in the middle of the pass, after the pass looked for
+     * user code.  The pass then publishes store_namespace over it; so look
+     * again until a whole pass saw no invalidation
+     * (trigger_created_while_preparing.spec).  A second pass finds its
+     * plans fitting and prepares nothing.
+     */
+    uint64 seen;
+    do {
+        seen = store_invalidations;
+        prepare_link_store(nsp);
+    } while (store_invalidations != seen);
+}
+
+/*
+ * One pass of open_link_store: reads the tables of schema nsp, whether
+ * they run user code, and prepares the statements unless the kept ones
+ * fit; sets store_namespace to nsp when done.
+ */
+static void
+prepare_link_store(Oid nsp)
+{
     const char *schema = get_namespace_name(nsp);
     if (schema == NULL)
         elog(ERROR, "url_shortener: schema %u of the extension does not exist", nsp);
