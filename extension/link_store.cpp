@@ -21,6 +21,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
+#include "commands/extension.h"
 #include "storage/bufmgr.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
@@ -731,8 +732,10 @@ insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
 
+        /* Read only now, and only on Citus: an internal error elsewhere is raised. */
         if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION &&
-            !(internal_error_may_be_conflict && edata->sqlerrcode == ERRCODE_INTERNAL_ERROR))
+            !(internal_error_may_be_conflict && edata->sqlerrcode == ERRCODE_INTERNAL_ERROR &&
+              OidIsValid(get_extension_oid("citus", true))))
             ReThrowError(edata);
         FreeErrorData(edata);
     }
@@ -803,6 +806,8 @@ insert_links_unless_a_code_is_taken(Datum codes, Datum urls, int npairs)
      * also sends the caller to the ON CONFLICT form, which skips a taken
      * code and raises any other error again, then with its own SQLSTATE
      * where it has one; a cancel or a timeout (57014) still ends the call.
+     * Only where Citus is installed: elsewhere an internal error is raised
+     * as it is, not run again by another route.
      */
     return insert_in_subtransaction(batch_insert_plan, values, NULL, (uint64) npairs, true,
                                     store_runs_user_code ? NULL : insert_links_without_executor);
