@@ -25,6 +25,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http_date.h"
 #include "problem.h"
 #include "server_options.h"
 
@@ -229,6 +230,7 @@ private:
      */
     void send_now(Response res, Pending pending)
     {
+        res.set(http::field::date, http_date_now());
         if (server_.stopping())
             res.keep_alive(false);
         const bool close_after = !res.keep_alive();
@@ -311,11 +313,14 @@ private:
     }
 
     /* Answers with problem and closes: the rest of the request is not read.
-     * Counted in /metrics under route "http". */
+     * Counted in /metrics under route "http".  To a HEAD whose header was
+     * read, without the body (Content-Length stays: what GET would get). */
     void refuse(const Problem &problem)
     {
         server_.router().count_refusal(static_cast<unsigned>(problem.status));
         Response res = problem_response(problem, 11, false);
+        if (parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head)
+            res.body().clear();
         write(std::move(res));
     }
 
@@ -324,6 +329,7 @@ private:
      * stopping: then "Connection: close"). */
     void write(Response res)
     {
+        res.set(http::field::date, http_date_now());
         if (server_.stopping())
             res.keep_alive(false);
         const bool close_after = !res.keep_alive();

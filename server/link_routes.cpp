@@ -40,11 +40,36 @@ Response no_content()
     return Response{http::status::no_content, 11};
 }
 
+/*
+ * url as a Location value.  The extension stores printable ASCII only, but
+ * a row written around it (an INSERT by hand, another application, a
+ * restore) may hold anything, and a CR or LF would end the header and
+ * start another (Beast checks no field value).  Every byte outside
+ * printable ASCII is percent-encoded, as a browser does with such a URL.
+ */
+std::string location_value(const std::string &url)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    std::string value;
+    value.reserve(url.size());
+    for (const char c : url) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte > 0x20 && byte < 0x7f) {
+            value += c;
+        } else {
+            value += '%';
+            value += hex[byte >> 4];
+            value += hex[byte & 0x0f];
+        }
+    }
+    return value;
+}
+
 /* A redirect to url.  no-store: a cached redirect would skip the click count. */
 Response redirect_to(const std::string &url, const LinkSettings &settings)
 {
     Response res{settings.redirect_status, 11};
-    res.set(http::field::location, url);
+    res.set(http::field::location, location_value(url));
     res.set(http::field::cache_control, "no-store");
     return res;
 }
