@@ -51,10 +51,15 @@ constexpr std::chrono::seconds stop_header_grace{5};  /* at a stop, for a header
  */
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket socket, HttpServer &server)
-        : stream_(std::move(socket)), server_(server), stop_timer_(stream_.get_executor())
+    Session(tcp::socket socket, HttpServer &server,
+            std::shared_ptr<std::atomic<std::size_t>> open_connections)
+        : stream_(std::move(socket)), server_(server), stop_timer_(stream_.get_executor()),
+          open_connections_(std::move(open_connections))
     {
+        ++*open_connections_;
     }
+
+    ~Session() { --*open_connections_; }
 
     void start()
     {
@@ -393,6 +398,7 @@ private:
     bool idle_ = false;   /* waiting for a request's first bytes; only touched on the strand */
     bool reading_header_ = false;        /* the rest of a started header; on the strand */
     unsigned long headers_started_ = 0;  /* which header the stop timer was set for */
+    std::shared_ptr<std::atomic<std::size_t>> open_connections_;   /* the server's count */
 };
 
 namespace {
@@ -426,8 +432,9 @@ bool address_missing(const beast::error_code &ec)
 } // namespace
 
 HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &endpoints,
-                       std::size_t max_body_bytes)
-    : io_(io), signals_(io, SIGTERM, SIGINT), max_body_bytes_(max_body_bytes)
+                       std::size_t max_body_bytes, std::size_t max_connections)
+    : io_(io), signals_(io, SIGTERM, SIGINT), max_body_bytes_(max_body_bytes),
+      max_connections_(max_connections)
 {
     /* Port 0: the kernel picks a port free on the first address bound,
      * which something may hold on another; then all again, a few times. */
@@ -499,13 +506,15 @@ void HttpServer::start(Router &router)
  * it so that stop can reach it; forgotten sessions are pruned on the way. */
 void HttpServer::accept(Listener &listener)
 {
+    if (*open_connections_ >= max_connections_)
+        return accept_later(listener);
     listener.acceptor.async_accept(net::make_strand(io_), [this, &listener](beast::error_code ec,
                                                                             tcp::socket socket) {
         if (ec == net::error::operation_aborted || !listener.acceptor.is_open())
             return;
         if (!ec) {
             socket.set_option(tcp::no_delay(true), ec);
-            auto session = std::make_shared<Session>(std::move(socket), *this);
+            auto session = std::make_shared<Session>(std::move(socket), *this, open_connections_);
             {
                 std::lock_guard<std::mutex> lock(sessions_mutex_);
                 sessions_.remove_if([](const std::weak_ptr<Session> &s) { return s.expired(); });
@@ -517,11 +526,18 @@ void HttpServer::accept(Listener &listener)
         /* The error comes back at once while it lasts (out of descriptors,
          * say, with many idle keep-alive connections): try again a little
          * later, and meanwhile serve the connections there are. */
-        listener.pause.expires_after(std::chrono::milliseconds(50));
-        listener.pause.async_wait([this, &listener](beast::error_code wait_ec) {
-            if (!wait_ec && !stopping_ && listener.acceptor.is_open())
-                accept(listener);
-        });
+        accept_later(listener);
+    });
+}
+
+/* At max_connections, or after a failed accept: accept again in 50 ms
+ * (a timer, not a spin), meanwhile serving the connections there are. */
+void HttpServer::accept_later(Listener &listener)
+{
+    listener.pause.expires_after(std::chrono::milliseconds(50));
+    listener.pause.async_wait([this, &listener](beast::error_code wait_ec) {
+        if (!wait_ec && !stopping_ && listener.acceptor.is_open())
+            accept(listener);
     });
 }
 

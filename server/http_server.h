@@ -16,7 +16,12 @@
  *    chunked body is refused when it passes that limit.
  *
  *    It listens on one address or several (every address of a host name),
- *    all on one port, one acceptor each.
+ *    all on one port, one acceptor each.  It keeps at most max_connections
+ *    connections at once: at that many, it accepts no more until one
+ *    closes (the others wait in the listening socket's backlog), so that
+ *    the descriptors kept for the database connections are never taken by
+ *    clients (main.cpp: client_connection_limit).  Out of descriptors all
+ *    the same (EMFILE, ENFILE), it retries accepting a little later.
  *
  *    Graceful stop (SIGTERM, SIGINT): every listening socket closes at once,
  *    idle connections (no byte of a next request read) are closed, a
@@ -57,7 +62,7 @@ public:
      */
     HttpServer(boost::asio::io_context &io,
                const std::vector<boost::asio::ip::tcp::endpoint> &endpoints,
-               std::size_t max_body_bytes);
+               std::size_t max_body_bytes, std::size_t max_connections);
 
     /* The addresses actually bound, the first first. */
     std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
@@ -84,12 +89,18 @@ private:
 
     bool listen_on_all(const std::vector<boost::asio::ip::tcp::endpoint> &endpoints);
     void accept(Listener &listener);
+    void accept_later(Listener &listener);
 
     boost::asio::io_context &io_;
     std::list<Listener> listeners_;   /* a list: accept's handlers hold references */
     boost::asio::signal_set signals_;
     Router *router_ = nullptr;
     const std::size_t max_body_bytes_;
+    const std::size_t max_connections_;
+    /* Connections open now: each session holds the count and lowers it
+     * when it ends (shared: a session may outlive a run() that threw). */
+    std::shared_ptr<std::atomic<std::size_t>> open_connections_ =
+        std::make_shared<std::atomic<std::size_t>>(0);
     std::atomic<bool> stopping_{false};
     std::mutex sessions_mutex_;
     std::list<std::weak_ptr<Session>> sessions_;

@@ -24,6 +24,7 @@
 #include "api_keys.h"
 #include "call_deadline.h"
 #include "connection_pool.h"
+#include "descriptor_budget.h"
 #include "http_server.h"
 #include "metrics.h"
 #include "router.h"
@@ -207,15 +208,17 @@ int main(int argc, char **argv)
         LinkSettings settings;
         settings.redirect_status = static_cast<http::status>(options.redirect_status);
 
+        const std::size_t redirect_pool_size =
+            options.redirect_pool_size ? options.redirect_pool_size : options.pool_size;
+        const DescriptorBudget budget =
+            client_connection_limit(options.pool_size + redirect_pool_size);
         /* The default base URL needs the bound port: bind first, then route. */
-        HttpServer server(io, endpoints, options.max_body_bytes);
+        HttpServer server(io, endpoints, options.max_body_bytes, budget.clients);
         const std::vector<net::ip::tcp::endpoint> bound = server.local_endpoints();
         settings.base_url = options.base_url.empty() ? url_of(bound.front()) : options.base_url;
         /* The redirects' connections, as many again. */
-        RedirectConnections redirects(
-            io, openers, options.dsn,
-            options.redirect_pool_size ? options.redirect_pool_size : options.pool_size,
-            options.pool_wait, options.redirect_batch, client_options);
+        RedirectConnections redirects(io, openers, options.dsn, redirect_pool_size,
+                                      options.pool_wait, options.redirect_batch, client_options);
         Router router(settings, options.pool_wait, pool, redirects, workers, deadlines, metrics,
                       std::move(keys));
 
@@ -225,6 +228,10 @@ int main(int argc, char **argv)
         std::cout << "url-shortener-server: listening on " << url_of(bound.front()) << std::endl;
         for (std::size_t i = 1; i < bound.size(); ++i)
             std::cout << "url-shortener-server: also bound to " << url_of(bound[i]) << std::endl;
+        std::cout << "url-shortener-server: at most " << budget.clients
+                  << " client connections at once (of " << budget.descriptors
+                  << " open files allowed, " << budget.kept
+                  << " kept for the database and the server)" << std::endl;
         {
             /* The pools' tasks use router, redirects and metrics: join them
              * before those are destroyed, also when run() throws. */
