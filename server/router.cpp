@@ -69,6 +69,39 @@ bool plausible_code(const std::string &text)
     return true;
 }
 
+/*
+ * Whether an encoded path has a dot segment ("." or "..", a dot written
+ * %2E or %2e too).  Boost.URL's segments() hides a leading "/." (it is
+ * how a URL escapes a path that starts with "//"), so "/./metrics" would
+ * be /metrics while "/metrics/." is not: a proxy that guards /metrics by
+ * its raw path would let the first through.  A path with one names
+ * nothing here (404), however it is written.
+ */
+bool has_dot_segment(std::string_view path)
+{
+    while (!path.empty()) {
+        const std::size_t slash = path.find('/');
+        std::string_view segment = path.substr(0, slash);
+        std::size_t dots = 0;
+        while (!segment.empty()) {
+            if (segment.front() == '.')
+                segment.remove_prefix(1);
+            else if (segment.size() >= 3 && segment[0] == '%' && segment[1] == '2' &&
+                     (segment[2] == 'e' || segment[2] == 'E'))
+                segment.remove_prefix(3);
+            else
+                break;
+            ++dots;
+        }
+        if (segment.empty() && (dots == 1 || dots == 2))
+            return true;
+        if (slash == std::string_view::npos)
+            break;
+        path.remove_prefix(slash + 1);
+    }
+    return false;
+}
+
 /* The route the request target names (path only; a query is ignored).
  * /api/v1/links/batch is the batch only for POST: for the other methods it
  * is the link whose alias is "batch". */
@@ -78,11 +111,15 @@ Match match_target(std::string_view target, http::verb method)
      * RFC 9112 has servers accept too: its path is the route. */
     std::vector<std::string> parts;
     if (auto origin = boost::urls::parse_origin_form(target)) {
+        if (has_dot_segment(origin->encoded_path()))
+            return {};
         for (std::string segment : origin->segments())
             parts.push_back(std::move(segment));
     } else if (auto absolute = boost::urls::parse_absolute_uri(target);
                absolute && (absolute->scheme_id() == boost::urls::scheme::http ||
                             absolute->scheme_id() == boost::urls::scheme::https)) {
+        if (has_dot_segment(absolute->encoded_path()))
+            return {};
         for (std::string segment : absolute->segments())
             parts.push_back(std::move(segment));
     } else {
