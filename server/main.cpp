@@ -216,6 +216,11 @@ int main(int argc, char **argv)
         HttpServer server(io, endpoints, options.max_body_bytes, budget.clients);
         const std::vector<net::ip::tcp::endpoint> bound = server.local_endpoints();
         settings.base_url = options.base_url.empty() ? url_of(bound.front()) : options.base_url;
+        /* http://0.0.0.0:8080/abc is no address a client can follow. */
+        if (options.base_url.empty() && bound.front().address().is_unspecified())
+            std::cerr << "url-shortener-server: warning: the short URLs name " << settings.base_url
+                      << ", which no client can reach; give --base-url the public address"
+                      << std::endl;
         /* The redirects' connections, as many again. */
         RedirectConnections redirects(io, openers, options.dsn, redirect_pool_size,
                                       options.pool_wait, options.redirect_batch, client_options);
