@@ -264,6 +264,19 @@ std::optional<bool> optional_bool(const pqxx::result &rows)
     return f.as<bool>();
 }
 
+/*
+ * What a try of the 1.5 change throws when the connection it runs on lacks
+ * the statement: one opened in the call (the retry loop's reconnect) after
+ * EXECUTE on the two-argument form was revoked.  Nothing was sent;
+ * code_call_at goes the way of 1.4 on it.
+ */
+ServerError versioned_not_prepared(const char *statement)
+{
+    return ServerError(std::string("prepared statement \"") + statement +
+                           "\" does not exist on this connection",
+                       "26000");
+}
+
 VersionConflict version_conflict(const std::string &code, long long version)
 {
     return VersionConflict("link \"" + code + "\" is at version " + std::to_string(version) +
@@ -304,6 +317,10 @@ std::optional<bool> versioned_call(SessionType &s, const char *statement, const 
         try {
             return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
                                     [&](pqxx::transaction_base &t) {
+                                        /* Whether prepared is known only now: the
+                                         * loop may have reconnected before this try. */
+                                        if (!s.connection.prepared_versioned(statement))
+                                            throw versioned_not_prepared(statement);
                                         return optional_bool(
                                             t.exec_prepared(statement, code, version_argument));
                                     });
@@ -321,8 +338,9 @@ std::optional<bool> versioned_call(SessionType &s, const char *statement, const 
  * opened (a connection prepared for an older version first checks whether
  * the extension was updated since): versioned_call.  Refused for want of
  * that grant since (42501), or on a connection opened meanwhile without
- * the statement (26000), both before anything was done, it goes on the way
- * of 1.4.
+ * the statement (26000: a reconnect, also the retry loop's within this
+ * call, prepares it only with the grant), both before anything was done,
+ * it goes on the way of 1.4.
  *
  * Before 1.5: url_stats and the call in one transaction at REPEATABLE READ
  * or above, where the call's UPDATE fails with 40001 (retried) if the row

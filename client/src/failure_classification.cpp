@@ -163,6 +163,13 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
         if (!connection_open)
             return connection_gone(e.what(), in_explicit_transaction, arguments);
         return give_up(std::make_exception_ptr(ServerError(one_line(e.what()), {}, e.what())));
+    } catch (const pqxx::pqxx_exception &e) {
+        /* libpqxx refusing how it was used (usage_error, argument_error,
+         * conversion_error, range_error, internal_error): the client's
+         * fault, not the server's, but never a libpqxx type for the caller
+         * (client.h: only the types of errors.h). */
+        return give_up(std::make_exception_ptr(
+            Error(std::string("internal error of the url_shortener client: ") + e.base().what())));
     } catch (...) {
         return give_up(nullptr);
     }

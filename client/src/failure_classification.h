@@ -57,8 +57,10 @@ struct Failure {
  * whether the connection still works after it; in_explicit_transaction
  * says whether COMMIT was still to be sent (so a lost connection means the
  * server rolled back) rather than the statement committing by itself.
- * Returns an empty error for exceptions that are not libpqxx failures;
- * the caller rethrows those unchanged.
+ * A libpqxx exception that is no failure (a usage, argument or conversion
+ * error) becomes a url_shortener::Error without SQLSTATE, final.  Returns
+ * an empty error for exceptions that are not libpqxx's; the caller
+ * rethrows those unchanged.
  */
 Failure classify_failure(std::exception_ptr caught, bool connection_open,
                          bool in_explicit_transaction, const CallArguments &arguments = {});

@@ -9,9 +9,11 @@
 #include <utility>
 
 #include <gtest/gtest.h>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
+#include "failure_classification.h"
 #include "test_database.h"
 #include "url_shortener/client.h"
 #include "url_shortener/resolve_connection.h"
@@ -223,6 +225,35 @@ TEST(Errors, AServerErrorOfClassZeroEightOnALiveConnectionIsAServerErrorNotALost
      * have been told to on_retry). */
     EXPECT_TRUE(resolving.resolve(code).has_value());
     EXPECT_EQ(retries, 0);
+}
+
+/*
+ * libpqxx's refusals of how it was used (a statement not prepared, a
+ * value that does not convert, a row past the end) end a try as a
+ * url_shortener::Error, final: client.h promises no other types.
+ */
+TEST(Errors, LibpqxxUsageErrorsBecomeAnErrorOfTheClient)
+{
+    const std::exception_ptr thrown[] = {
+        std::make_exception_ptr(pqxx::argument_error("Unknown prepared statement 'x'")),
+        std::make_exception_ptr(pqxx::usage_error("Started twice")),
+        std::make_exception_ptr(pqxx::conversion_error("Could not convert")),
+        std::make_exception_ptr(pqxx::range_error("Row number out of range")),
+        std::make_exception_ptr(pqxx::internal_error("bad state")),
+    };
+    for (const std::exception_ptr &e : thrown) {
+        const Failure failure = classify_failure(e, true, true);
+        EXPECT_EQ(failure.kind, FailureKind::final);
+        ASSERT_TRUE(failure.error);
+        try {
+            std::rethrow_exception(failure.error);
+        } catch (const Error &error) {
+            EXPECT_NE(std::string(error.what()).find("url_shortener client"), std::string::npos)
+                << error.what();
+        } catch (...) {
+            ADD_FAILURE() << "not a url_shortener::Error";
+        }
+    }
 }
 
 TEST(Errors, SearchPathDoesNotMatter)

@@ -512,6 +512,50 @@ TEST(Lifecycle, VersionedChangesWithoutTheFunctionOrAfterARevokeGoTheWayOf14)
     EXPECT_FALSE(client.stats(code));
 }
 
+/*
+ * The grant on the two-argument form revoked while the connection is
+ * idle, then the connection lost: the call's reconnect opens one without
+ * that statement prepared, and the call goes the way of 1.4 on it instead
+ * of naming a statement the new connection does not have.
+ */
+TEST(Lifecycle, VersionedChangeOnAReconnectWithoutTheGrantGoesTheWayOf14)
+{
+    const std::string role = "url_shortener_revoked_before_reconnect";
+    const std::string grants = "shorten_url(text, text, boolean, timestamptz, bigint, text), "
+                               "url_stats(text), disable_url(text), disable_url(text, bigint)";
+    {
+        auto admin = connect();
+        pqxx::nontransaction t(*admin);
+        t.exec("DROP ROLE IF EXISTS " + role);
+        t.exec("CREATE ROLE " + role + " LOGIN PASSWORD 'revoked'");
+        t.exec("GRANT EXECUTE ON FUNCTION " + grants + " TO " + role);
+    }
+    {
+        std::vector<RetryEvent> events;
+        ClientOptions options;
+        options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
+        const std::string name = unique_application_name("revoked-reconnect");
+        Client client(dsn("user=" + role + " password=revoked application_name=" + name), options);
+        const std::string code = client.shorten(unique_url("revoked-reconnect"));
+        pqxx::nontransaction(*connect())
+            .exec("REVOKE EXECUTE ON FUNCTION disable_url(text, bigint) FROM " + role);
+        terminate_backend(backend_pid(name));
+        try {
+            EXPECT_EQ(client.disable_at(code, {1}), std::optional<bool>(true));
+            EXPECT_EQ(events.size(), 1u) << "the lost connection is the call's one reconnect";
+            EXPECT_EQ(client.disable_at(code, {2}), std::optional<bool>(false));
+        } catch (const Error &e) {
+            ADD_FAILURE() << "threw " << e.what();
+        } catch (const std::exception &e) {
+            ADD_FAILURE() << "threw a type not in errors.h: " << e.what();
+        }
+    }
+    auto admin = connect();
+    pqxx::nontransaction t(*admin);
+    t.exec("REVOKE ALL ON FUNCTION " + grants + " FROM " + role);
+    t.exec("DROP ROLE " + role);
+}
+
 TEST(Lifecycle, PurgeDeletesUsedUpLinks)
 {
     Client client(dsn());
