@@ -139,11 +139,11 @@ int main(int argc, char **argv)
             ->excludes(alias_option);
     /* A reusable link has no limits (the extension refuses the mix): a
      * usage error here, as --reuse with --alias is. */
-    shorten->add_option("--expires-in", expires_in,
+    CLI::Option *expires_in_option = shorten->add_option("--expires-in", expires_in,
                         "The link resolves for this many seconds from now (1 to 100 years)")
         ->type_name("SECONDS")
         ->excludes(reuse_option);
-    shorten->add_option("--max-clicks", max_clicks, "The link resolves this many times, then no more")
+    CLI::Option *max_clicks_option = shorten->add_option("--max-clicks", max_clicks, "The link resolves this many times, then no more")
         ->type_name("N")
         ->excludes(reuse_option);
     shorten->footer(exit_code_help);
@@ -205,10 +205,14 @@ int main(int argc, char **argv)
         /* An alias names one link; "-" is checked once stdin is read. */
         if (alias_option->count() > 0 && urls.size() > 1)
             throw UsageError{"--alias names one link: give one URL"};
-        if (!expires_in.empty())
+        /* Given, even empty (a script's unset variable), is given: an empty
+         * value is refused, never taken for the option left out. */
+        if (alias_option->count() > 0 && shorten_options.alias.empty())
+            throw UsageError{"--alias must not be empty"};
+        if (expires_in_option->count() > 0)
             shorten_options.expires_in_seconds =
                 whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);
-        if (!max_clicks.empty())
+        if (max_clicks_option->count() > 0)
             shorten_options.max_clicks = whole_number("--max-clicks", max_clicks, 1, LLONG_MAX);
         for (const unsigned char c : base_url)
             if (c <= 0x20 || c >= 0x7f)

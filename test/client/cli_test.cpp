@@ -678,6 +678,27 @@ TEST(Cli, NumbersOutOfRangeAreRefusedPlainly)
     EXPECT_EQ(links_to(url), 0);
 }
 
+/*
+ * An option given with an empty value (a script's unset variable) is a
+ * usage error, not the option left out: that would make an unlimited,
+ * permanent or randomly named link the script did not ask for.
+ */
+TEST(Cli, AnOptionGivenAnEmptyValueIsAUsageError)
+{
+    const std::string url = unique_url("cli-empty-option");
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"shorten", "--max-clicks", "", url},
+             {"shorten", "--expires-in", "", url},
+             {"shorten", "--alias", "", url}}) {
+        const CliRun r = run(args);
+        EXPECT_EQ(r.status, 2) << args[1] << ": " << r.err;
+        EXPECT_EQ(r.out, "") << args[1];
+        expect_one_error_line(r);
+        EXPECT_NE(r.err.find(args[1]), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(links_to(url), 0);
+}
+
 TEST(Cli, ADisabledOrUsedUpLinkSaysSo)
 {
     const std::string code = lines(run({"shorten", "--max-clicks", "1", unique_url("cli-why")}).out).at(0);
