@@ -119,7 +119,9 @@ std::string shorten_with(pqxx::transaction_base &t, const std::string &plain,
     }
     const std::string argument(url);
     const OptionParameters p(options);
-    return translated(t, CallArguments{true, has_options(options)}, [&] {
+    /* The key too, so that the server's refusal of it is InvalidArgument. */
+    const CallArguments sent{true, has_options(options), options.idempotency_key.has_value()};
+    return translated(t, sent, [&] {
         if (options.idempotency_key)
             return single_code(t.exec_params(
                 keyed, argument, OptionParameters::text(p.alias), OptionParameters::text(p.reuse),

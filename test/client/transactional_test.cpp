@@ -186,6 +186,35 @@ TEST(InTransaction, ServerRefusalsAreTypedAsTheClientTypesThem)
     EXPECT_EQ(links_to(unique_url("txn-batch", 0)), 0);
 }
 
+/*
+ * A key the client passes (200 bytes as sent, in LATIN1) and the server
+ * refuses (400 bytes in UTF-8, over its 255): InvalidArgument, the key
+ * being an argument of the call, as the Client types it; not InvalidUrl.
+ */
+TEST(InTransaction, TheServersRefusalOfAKeyIsInvalidArgument)
+{
+    LinkOptions keyed;
+    keyed.idempotency_key = std::string(200, '\xe9');
+    const std::string url = unique_url("txn-long-key");
+    auto c = connect("client_encoding=LATIN1");
+    {
+        pqxx::work t(*c);
+        InTransaction links(t);
+        try {
+            links.shorten(url, keyed);
+            ADD_FAILURE() << "the server took a key of 400 bytes";
+        } catch (const InvalidUrl &e) {
+            ADD_FAILURE() << "typed as a refused URL: " << e.what();
+        } catch (const InvalidArgument &e) {
+            EXPECT_EQ(e.sqlstate(), "22023");
+            EXPECT_EQ(e.primary_message().rfind("idempotency key", 0), 0u) << e.what();
+        }
+    }
+    Client client(dsn("client_encoding=LATIN1"));
+    EXPECT_THROW(client.shorten(url, keyed), InvalidArgument);
+    EXPECT_EQ(links_to(url), 0);
+}
+
 TEST(InTransaction, InANontransactionEachCallCommitsByItself)
 {
     auto c = connect();
