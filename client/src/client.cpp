@@ -394,6 +394,24 @@ std::optional<bool> code_call_at(SessionType &s, const char *statement,
     return outcome.changed;
 }
 
+/*
+ * A call in progress, from its start to its end however it ends: what
+ * Client::interrupt() acts on (ServerConnection::begin_call, end_call).
+ */
+class CallInProgress {
+public:
+    explicit CallInProgress(ServerConnection &connection) : connection_(connection)
+    {
+        connection_.begin_call();
+    }
+    ~CallInProgress() { connection_.end_call(); }
+    CallInProgress(const CallInProgress &) = delete;
+    CallInProgress &operator=(const CallInProgress &) = delete;
+
+private:
+    ServerConnection &connection_;
+};
+
 } // namespace
 
 const char *client_version() noexcept
@@ -411,9 +429,9 @@ Client::Client(Client &&) noexcept = default;
 Client &Client::operator=(Client &&) noexcept = default;
 
 /*
- * The Session, for a call that starts now (an interrupt() before it is
- * forgotten), or a clear error instead of a null dereference after a move.
- * The call checks its arguments first; what needs the server (its version,
+ * The Session, for a call that starts now (which then holds a
+ * CallInProgress for interrupt() until it ends), or a clear error instead
+ * of a null dereference after a move.  The call checks its arguments first; what needs the server (its version,
  * its encoding, a statement) opens a connection then, if none works
  * (opened()).
  */
@@ -421,7 +439,6 @@ Client::Session &Client::session()
 {
     if (!session_)
         throw Error("this url_shortener::Client was moved from; use the Client it was moved to");
-    session_->connection.begin_call();
     return *session_;
 }
 
@@ -432,7 +449,9 @@ bool Client::connected() const noexcept
 
 void Client::connect()
 {
-    opened(session());
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    opened(s);
 }
 
 void Client::interrupt() noexcept
@@ -443,18 +462,23 @@ void Client::interrupt() noexcept
 
 std::string Client::shorten(std::string_view url)
 {
-    return shorten_plain(session(), statements::shorten.name, statements::shorten_keyed.name, url);
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return shorten_plain(s, statements::shorten.name, statements::shorten_keyed.name, url);
 }
 
 std::string Client::shorten_locked(std::string_view url)
 {
-    return shorten_plain(session(), statements::shorten_locked.name,
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return shorten_plain(s, statements::shorten_locked.name,
                          statements::shorten_locked_keyed.name, url);
 }
 
 std::optional<std::string> Client::resolve(std::string_view code)
 {
     Session &s = session();     /* first: a moved-from Client throws, whatever the code */
+    const CallInProgress call(s.connection);
     /* No stored code holds a NUL byte or one above 0x7f (impossible_code). */
     if (impossible_code(code))
         return std::nullopt;
@@ -469,25 +493,33 @@ std::optional<std::string> Client::resolve(std::string_view code)
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
                                               const BatchProgress &progress)
 {
-    return shorten_batch(session(), urls, nullptr, progress);
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return shorten_batch(s, urls, nullptr, progress);
 }
 
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
                                               const std::vector<std::string> &idempotency_keys,
                                               const BatchProgress &progress)
 {
-    return shorten_batch(session(), urls, &idempotency_keys, progress);
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return shorten_batch(s, urls, &idempotency_keys, progress);
 }
 
 std::string Client::shorten(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(session(), statements::shorten_with_options.name,
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return shorten_with(s, statements::shorten_with_options.name,
                         statements::shorten_with_options_keyed.name, url, options);
 }
 
 std::string Client::shorten_locked(std::string_view url, const LinkOptions &options)
 {
-    return shorten_with(session(), statements::shorten_locked_with_options.name,
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return shorten_with(s, statements::shorten_locked_with_options.name,
                         statements::shorten_locked_with_options_keyed.name, url, options);
 }
 
@@ -496,6 +528,7 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
 {
     refuse_nul_byte(new_url);
     Session &s = session();
+    const CallInProgress call(s.connection);
     require_lifecycle(s, "update");
     if (impossible_code(code))
         return std::nullopt;
@@ -511,54 +544,71 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
 
 bool Client::remove(std::string_view code)
 {
-    return code_call(session(), statements::remove.name, "remove", code);
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return code_call(s, statements::remove.name, "remove", code);
 }
 
 bool Client::disable(std::string_view code)
 {
-    return code_call(session(), statements::disable.name, "disable", code);
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return code_call(s, statements::disable.name, "disable", code);
 }
 
 bool Client::enable(std::string_view code)
 {
-    return code_call(session(), statements::enable.name, "enable", code);
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return code_call(s, statements::enable.name, "enable", code);
 }
 
 std::optional<bool> Client::remove_at(std::string_view code,
                                      const std::vector<long long> &expected_versions)
 {
-    return code_call_at(session(), statements::remove.name, statements::remove_at.name, "remove",
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return code_call_at(s, statements::remove.name, statements::remove_at.name, "remove",
                         code, expected_versions);
 }
 
 std::optional<bool> Client::disable_at(std::string_view code,
                                       const std::vector<long long> &expected_versions)
 {
-    return code_call_at(session(), statements::disable.name, statements::disable_at.name, "disable",
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return code_call_at(s, statements::disable.name, statements::disable_at.name, "disable",
                         code, expected_versions);
 }
 
 std::optional<bool> Client::enable_at(std::string_view code,
                                      const std::vector<long long> &expected_versions)
 {
-    return code_call_at(session(), statements::enable.name, statements::enable_at.name, "enable",
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return code_call_at(s, statements::enable.name, statements::enable_at.name, "enable",
                         code, expected_versions);
 }
 
 std::optional<LinkStats> Client::stats(std::string_view code)
 {
-    return code_lookup(session(), statements::stats.name, "stats", code, optional_stats);
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return code_lookup(s, statements::stats.name, "stats", code, optional_stats);
 }
 
 std::optional<std::string> Client::resolve_without_click(std::string_view code)
 {
-    return code_lookup(session(), statements::resolve_without_click.name, "resolve_without_click",
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return code_lookup(s, statements::resolve_without_click.name, "resolve_without_click",
                        code, optional_text);
 }
 
 long long Client::purge(int batch_size)
 {
     Session &s = session();
+    const CallInProgress call(s.connection);
     if (batch_size < 1)
         throw InvalidArgument("batch_size must be at least 1", sqlstate_invalid_argument,
                               "DETAIL:  It is " + std::to_string(batch_size) + ".");
@@ -574,7 +624,9 @@ long long Client::purge(int batch_size)
 
 std::string Client::server_version()
 {
-    return refresh_version(session());
+    Session &s = session();
+    const CallInProgress call(s.connection);
+    return refresh_version(s);
 }
 
 } // namespace url_shortener

@@ -150,10 +150,29 @@ void ServerConnection::watch_socket(int socket) noexcept
         shutdown(interrupt_socket_, SHUT_RDWR);
 }
 
+void ServerConnection::begin_call() noexcept
+{
+    std::lock_guard<std::mutex> lock(socket_mutex_);
+    in_call_ = true;
+    interrupted_.store(false);
+    opened_in_call_ = false;
+}
+
+void ServerConnection::end_call() noexcept
+{
+    std::lock_guard<std::mutex> lock(socket_mutex_);
+    in_call_ = false;
+    interrupted_.store(false);
+}
+
 void ServerConnection::interrupt() noexcept
 {
     {
         std::lock_guard<std::mutex> lock(socket_mutex_);
+        /* Between calls there is nothing to end, and shutting the idle
+         * socket down would only cost the next call its one reconnect. */
+        if (!in_call_)
+            return;
         interrupted_.store(true);
         if (interrupt_socket_ >= 0)
             shutdown(interrupt_socket_, SHUT_RDWR);

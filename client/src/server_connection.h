@@ -124,10 +124,12 @@ public:
     bool opened_in_call() const noexcept { return opened_in_call_; }
 
     /*
-     * Thread-safe, and the only member that is: shuts the connection's
-     * socket down, so that whatever waits on it on the owning thread fails
-     * at once as a lost connection, and marks the connection interrupted
-     * until begin_call().  Does not block.
+     * Thread-safe, and the only member that is: while a call is in
+     * progress (begin_call() to end_call()), shuts the connection's socket
+     * down, so that whatever waits on it on the owning thread fails at once
+     * as a lost connection, and marks the connection interrupted until the
+     * call ends.  Between calls it does nothing: the idle connection stays
+     * usable.  Does not block.
      */
     void interrupt() noexcept;
 
@@ -140,12 +142,11 @@ public:
     /* Whether interrupt() was called since the last begin_call(). */
     bool interrupted() const noexcept { return interrupted_.load(); }
 
-    /* A call starts: forgets an interrupt() that came between calls. */
-    void begin_call() noexcept
-    {
-        interrupted_.store(false);
-        opened_in_call_ = false;
-    }
+    /* A call starts: interrupt() acts on it until end_call(). */
+    void begin_call() noexcept;
+
+    /* The call ended, returning or throwing: interrupt() acts on nothing. */
+    void end_call() noexcept;
 
 private:
     void connect();
@@ -161,6 +162,7 @@ private:
      */
     std::mutex socket_mutex_;
     int interrupt_socket_ = -1;
+    bool in_call_ = false;   /* between begin_call() and end_call(); under socket_mutex_ */
     std::atomic<bool> interrupted_{false};
     std::condition_variable interrupt_signal_;   /* wakes pause(); under socket_mutex_ */
 

@@ -171,6 +171,34 @@ TEST(Interrupt, BetweenCallsEndsNothing)
     EXPECT_EQ(clicks(code), 1);
 }
 
+/*
+ * Nor does it touch the idle connection: the next call runs on the same
+ * backend, without a reconnect (which would have spent the call's one).
+ */
+TEST(Interrupt, BetweenCallsCostsTheNextCallNoReconnect)
+{
+    std::atomic<int> retries{0};
+    ClientOptions options;
+    options.on_retry = [&](const RetryEvent &) { ++retries; };
+    const std::string name = unique_application_name("interrupt-idle");
+    Client client(dsn("application_name=" + name), options);
+    const std::string url = unique_url("interrupt-idle");
+    const std::string code = client.shorten(url);
+    const int pid = backend_pid(name);
+    client.interrupt();
+    EXPECT_TRUE(client.connected());
+    EXPECT_EQ(client.resolve(code), url);
+    EXPECT_EQ(retries.load(), 0) << "the next call reconnected";
+    EXPECT_EQ(backend_pid(name), pid);
+
+    /* Also after a call that threw. */
+    EXPECT_THROW(client.shorten("ftp://example.com/"), InvalidUrl);
+    client.interrupt();
+    EXPECT_EQ(client.resolve(code), url);
+    EXPECT_EQ(retries.load(), 0) << "the next call reconnected";
+    EXPECT_EQ(backend_pid(name), pid);
+}
+
 namespace {
 
 /* call ended in its connection's setup statements, by an interrupt: not by

@@ -251,7 +251,8 @@ public:
      * if not (nothing sent yet, or a transaction whose COMMIT was not).  The
      * next call opens a new connection.  The only member that may be called
      * while another runs; not while the Client is moved or destroyed.  An
-     * interrupt between two calls ends nothing.  Never blocks.
+     * interrupt between two calls ends nothing and leaves the connection
+     * alone (the next call runs on it).  Never blocks.
      */
     void interrupt() noexcept;
 
