@@ -133,7 +133,7 @@ std::string shorten_plain(SessionType &s, const char *plain, const char *keyed,
                             [&](pqxx::transaction_base &t) {
                                 return single_code(t.exec_prepared(keyed, argument, key));
                             },
-                            CallArguments{true, false, true});
+                            CallArguments{true, false, true, false});
 }
 
 /*
@@ -171,7 +171,7 @@ std::string shorten_with(SessionType &s, const char *plain, const char *keyed,
                 plain, argument, OptionParameters::text(p.alias), OptionParameters::text(p.reuse),
                 OptionParameters::text(p.expires_at), OptionParameters::text(p.max_clicks)));
         },
-        CallArguments{true, has_options(options), with_key});
+        CallArguments{true, has_options(options), with_key, options.idempotency_key.has_value()});
 }
 
 /*
@@ -215,7 +215,7 @@ std::vector<std::string> shorten_batch(SessionType &s, const std::vector<std::st
                         return t.exec_prepared(statements::shorten_chunk.name, url_array);
                     });
             },
-            CallArguments{true, false, !keys.empty()});
+            CallArguments{true, false, !keys.empty(), caller_keys != nullptr});
     } catch (const InvalidUrl &e) {
         throw absolute_batch_error(e, chunk_begin, urls.size());
     } catch (const IdempotencyConflict &e) {

@@ -44,6 +44,13 @@ struct CallArguments {
      * after sending, or during COMMIT, may be retried on a new connection.
      */
     bool sends_idempotency_key = false;
+    /*
+     * The key(s) are the caller's (LinkOptions::idempotency_key,
+     * shorten_many's keys), not drawn by the client for this call: only
+     * then does sending them again, in a call of the caller's, mean the
+     * same request.
+     */
+    bool keys_from_caller = false;
 };
 
 struct Failure {
@@ -77,7 +84,7 @@ std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::st
                                       const CallArguments &arguments = {});
 
 /* What setup statements send (SET, the lookup, PREPARE): no URL, no option. */
-inline constexpr CallArguments setup_arguments{false, false, false};
+inline constexpr CallArguments setup_arguments{false, false, false, false};
 
 /*
  * The SQLSTATE of a server's report.  libpqxx 6.4 leaves it out of two of

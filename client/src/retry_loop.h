@@ -93,16 +93,25 @@ inline bool prepared_for_another_version(ServerConnection &connection, const std
  * The error to end a call with once a try ended in doubt (its outcome
  * unknown) and the idempotent retry could not settle it: OutcomeUnknown,
  * whatever went wrong after, since the lost try may have been stored.
+ * Sending the key again is safe advice only for a key of the caller's: a
+ * key the client drew for this call dies with it, and a new call would
+ * draw another, which may store a second link.
  */
-inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt)
+inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt,
+                                         const CallArguments &arguments)
 {
+    const char *advice =
+        arguments.keys_from_caller
+            ? "; the retry with the same idempotency key could not be made, and sending that "
+              "key again is safe"
+            : "; the retry with the idempotency key the client drew for this call could not "
+              "be made, and a new call sends a new key: check whether the link exists before "
+              "calling again";
     try {
         std::rethrow_exception(doubt);
     } catch (const Error &e) {
-        return std::make_exception_ptr(OutcomeUnknown(
-            std::string(e.what()) + "; the retry with the same idempotency key could not be "
-                                    "made, and sending that key again is safe",
-            e.sqlstate(), e.server_message()));
+        return std::make_exception_ptr(
+            OutcomeUnknown(std::string(e.what()) + advice, e.sqlstate(), e.server_message()));
     }
 }
 
@@ -110,10 +119,11 @@ inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt)
  * Ends a call that Client::interrupt() stopped between two tries: in doubt
  * if an earlier try was, else with nothing stored.
  */
-[[noreturn]] inline void end_interrupted(const std::exception_ptr &doubt)
+[[noreturn]] inline void end_interrupted(const std::exception_ptr &doubt,
+                                         const CallArguments &arguments)
 {
     if (doubt)
-        std::rethrow_exception(still_in_doubt(doubt));
+        std::rethrow_exception(still_in_doubt(doubt, arguments));
     throw interrupted_before_sending();
 }
 
@@ -145,10 +155,10 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
 
     for (int attempt = 1;; ++attempt) {
         if (connection.interrupted())   /* Client::interrupt() came between two tries */
-            end_interrupted(doubt);
+            end_interrupted(doubt, arguments);
         if (!connection.probe()) {
             if (doubt && reconnected)
-                std::rethrow_exception(still_in_doubt(doubt));
+                std::rethrow_exception(still_in_doubt(doubt, arguments));
             if (reconnected)
                 throw ConnectionLost("connection to the server was lost again after "
                                      "reconnecting; nothing was stored",
@@ -161,12 +171,12 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
                 connection.reconnect();
             } catch (const Error &) {
                 if (doubt)
-                    std::rethrow_exception(still_in_doubt(doubt));
+                    std::rethrow_exception(still_in_doubt(doubt, arguments));
                 throw;
             }
         }
         if (connection.interrupted())   /* ... or while the connection was replaced */
-            end_interrupted(doubt);
+            end_interrupted(doubt, arguments);
 
         Failure failure{};
         try {
@@ -193,10 +203,10 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
                                !connection.interrupted();
         if (!may_retry) {
             if (doubt)
-                std::rethrow_exception(still_in_doubt(doubt));
+                std::rethrow_exception(still_in_doubt(doubt, arguments));
             if (failure.cause == RetryCause::outcome_unknown &&
                 failure.kind == FailureKind::reconnect_retry)
-                std::rethrow_exception(still_in_doubt(failure.error));
+                std::rethrow_exception(still_in_doubt(failure.error, arguments));
             std::rethrow_exception(failure.error);
         }
 

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -336,6 +337,48 @@ TEST(Idempotency, WhenTheRetryCannotBeMadeItIsOutcomeUnknownAndTheKeyStillSettle
     /* The caller sends its key again: the code the lost call stored, no second row. */
     EXPECT_EQ(client.shorten(url, with_key(key)), stored[0]);
     EXPECT_EQ(codes_of(url), stored);
+}
+
+/*
+ * The OutcomeUnknown of a retry that could not be made says sending the
+ * key again is safe only for a key the caller gave; for the key the client
+ * drew itself (a new call draws another, and may store a second link) it
+ * says to check whether the link exists.
+ */
+TEST(Idempotency, OnlyACallersKeyIsCalledSafeToSendAgain)
+{
+    RetryWatch watch;
+    ClientOptions options = watch.options();
+    options.retry.max_attempts = 1;
+    const std::string name = unique_application_name("idem-advice");
+    Client client(dsn("application_name=" + name), options);
+    const auto message_of_lost_commit = [&](const std::function<std::string()> &shorten) {
+        CommitsHang hang;
+        auto call = call_with_commit_lost(name, shorten);
+        try {
+            finish(call);
+            ADD_FAILURE() << "no error after the backend was terminated";
+        } catch (const OutcomeUnknown &e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    const std::string safe = "sending that key again is safe";
+    const std::string check = "check whether the link exists";
+
+    const std::string own =
+        message_of_lost_commit([&] { return client.shorten(unique_url("idem-advice", 1)); });
+    EXPECT_EQ(own.find(safe), std::string::npos) << own;
+    EXPECT_NE(own.find(check), std::string::npos) << own;
+    EXPECT_EQ(links_to(unique_url("idem-advice", 1)), 1);
+
+    const std::string callers = message_of_lost_commit([&] {
+        return client.shorten(unique_url("idem-advice", 2), with_key(unique_key("advice")));
+    });
+    EXPECT_NE(callers.find(safe), std::string::npos) << callers;
+    EXPECT_EQ(callers.find(check), std::string::npos) << callers;
+    for (const RetryEvent &e : watch.events)   /* only the second call's reconnect */
+        EXPECT_NE(e.cause, RetryCause::outcome_unknown);
 }
 
 TEST(Idempotency, AStatementKilledWhileItRunsIsRetried)
