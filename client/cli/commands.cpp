@@ -114,7 +114,8 @@ int shorten_command(Client &client, Output &out, std::vector<std::string> argume
             std::cerr << "url-shortener: stored nothing: ";
             if (e.batch_index())
                 std::cerr << "URL " << *e.batch_index() + 1 << " of " << urls.size() << " (\""
-                          << urls[*e.batch_index()] << "\") was refused: " << e.primary_message();
+                          << printable(urls[*e.batch_index()])
+                          << "\") was refused: " << e.primary_message();
             else
                 std::cerr << e.what();
             if (!e.detail().empty())
@@ -142,7 +143,7 @@ int shorten_command(Client &client, Output &out, std::vector<std::string> argume
                          (dynamic_cast<const OutcomeUnknown *>(&e) != nullptr
                               ? "this one maybe, not the rest: "
                               : "not the rest: ");
-            prefix += "\"" + urls[i] + "\": ";
+            prefix += "\"" + printable(urls[i]) + "\": ";
             return report_error(e, locked ? "shorten --locked" : "shorten", prefix);
         }
     }
@@ -318,7 +319,7 @@ int import_command(Client &client, Output &out, const std::string &path,
         std::cerr << "url-shortener: import stored nothing: ";
         if (e.batch_index())
             std::cerr << "line " << lines.line_numbers[*e.batch_index()] << " of " << source
-                      << " (\"" << lines.urls[*e.batch_index()] << "\"): ";
+                      << " (\"" << printable(lines.urls[*e.batch_index()]) << "\"): ";
         std::cerr << e.primary_message() << (e.detail().empty() ? "" : ": " + e.detail());
         if (options.idempotency_prefix)
             std::cerr << " (--idempotency-prefix " << *options.idempotency_prefix

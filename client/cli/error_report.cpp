@@ -10,6 +10,24 @@
 
 namespace url_shortener::cli {
 
+std::string printable(const std::string &text)
+{
+    static const char hex[] = "0123456789abcdef";
+    std::string result;
+    result.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            result += "\\x";
+            result += hex[byte >> 4];
+            result += hex[byte & 0xf];
+        } else {
+            result += c;
+        }
+    }
+    return result;
+}
+
 int report_error(const Error &e, const std::string &command, const std::string &prefix)
 {
     std::cerr << "url-shortener: " << prefix;

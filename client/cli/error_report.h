@@ -19,6 +19,13 @@ namespace url_shortener::cli {
  */
 int report_error(const Error &error, const std::string &command, const std::string &prefix = {});
 
+/*
+ * text (a URL from the command line or an input file) safe to echo on a
+ * terminal: bytes below 0x20 and 0x7f written as \xNN (lower-case hex),
+ * so no escape sequence in it reaches the terminal.
+ */
+std::string printable(const std::string &text);
+
 } // namespace url_shortener::cli
 
 #endif

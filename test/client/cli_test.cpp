@@ -699,6 +699,29 @@ TEST(Cli, AnOptionGivenAnEmptyValueIsAUsageError)
     EXPECT_EQ(links_to(url), 0);
 }
 
+/*
+ * A refused URL is echoed with its control bytes escaped (\xNN): an input
+ * file cannot send escape sequences to the terminal through stderr.
+ */
+TEST(Cli, ARefusedUrlIsEchoedWithoutControlBytes)
+{
+    const std::string url = "https://example.com/\x1b[31mred\x7f\r\x07";
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"shorten", url},                               /* all at once */
+             {"shorten", "--max-clicks", "3", url},          /* one at a time */
+             {"shorten", "--locked", unique_url("cli-escape"), url}}) {
+        const CliRun r = run(args);
+        EXPECT_EQ(r.status, 3) << args[1] << ": " << r.err;
+        expect_one_error_line(r);
+        for (std::size_t i = 0; i + 1 < r.err.size(); ++i) {
+            const unsigned char c = static_cast<unsigned char>(r.err[i]);
+            EXPECT_TRUE(c >= 0x20 && c != 0x7f) << args[1] << ": byte " << int(c) << " at " << i;
+        }
+        EXPECT_NE(r.err.find("https://example.com/\\x1b[31mred\\x7f\\x0d\\x07"), std::string::npos)
+            << args[1] << ": " << r.err;
+    }
+}
+
 TEST(Cli, ADisabledOrUsedUpLinkSaysSo)
 {
     const std::string code = lines(run({"shorten", "--max-clicks", "1", unique_url("cli-why")}).out).at(0);
