@@ -26,6 +26,45 @@ namespace {
 using std::chrono::hours;
 using std::chrono::system_clock;
 
+/*
+ * A login role granted EXECUTE on grants (a list of signatures) while it
+ * lives; revoked and dropped at its end.  connection_string() logs in as it.
+ */
+class GrantedRole {
+public:
+    GrantedRole(std::string role, std::string grants) : role_(std::move(role)), grants_(std::move(grants))
+    {
+        auto admin = connect();
+        pqxx::nontransaction t(*admin);
+        t.exec("DROP ROLE IF EXISTS " + role_);
+        t.exec("CREATE ROLE " + role_ + " LOGIN PASSWORD 'granted'");
+        t.exec("GRANT EXECUTE ON FUNCTION " + grants_ + " TO " + role_);
+    }
+    ~GrantedRole()
+    {
+        try {
+            auto admin = connect();
+            pqxx::nontransaction t(*admin);
+            t.exec("REVOKE ALL ON FUNCTION " + grants_ + " FROM " + role_);
+            t.exec("DROP ROLE " + role_);
+        } catch (const std::exception &e) {
+            ADD_FAILURE() << "could not drop role " << role_ << ": " << e.what();
+        }
+    }
+    GrantedRole(const GrantedRole &) = delete;
+    GrantedRole &operator=(const GrantedRole &) = delete;
+
+    const std::string &name() const { return role_; }
+    std::string connection_string(const std::string &more = "") const
+    {
+        return dsn("user=" + role_ + " password=granted" + (more.empty() ? "" : " " + more));
+    }
+
+private:
+    const std::string role_;
+    const std::string grants_;
+};
+
 /* An alias no other test or run uses. */
 std::string unique_alias(const std::string &tag)
 {
@@ -418,25 +457,12 @@ TEST(Lifecycle, VersionedChangesTakeThe15PathAfterAnUpdateWhileConnected)
 
 TEST(Lifecycle, VersionedChangesWithoutTheGrantReadAndChangeAtRepeatableRead)
 {
-    const std::string role = "url_shortener_one_argument_forms";
-    {
-        auto admin = connect();
-        pqxx::nontransaction t(*admin);
-        t.exec("DROP ROLE IF EXISTS " + role);
-        t.exec("CREATE ROLE " + role + " LOGIN PASSWORD 'one-argument'");
-        t.exec("GRANT EXECUTE ON FUNCTION shorten_url(text, text, boolean, timestamptz, bigint, text), "
-               "url_stats(text), update_url(text, text, bigint), delete_url(text), disable_url(text), "
-               "enable_url(text) TO " + role);
-    }
-    expect_read_and_change_at_repeatable_read(
-        dsn("user=" + role + " password=one-argument"), database_name,
-        unique_application_name("versioned-no-grant"));
-    auto admin = connect();
-    pqxx::nontransaction t(*admin);
-    t.exec("REVOKE ALL ON FUNCTION shorten_url(text, text, boolean, timestamptz, bigint, text), "
-           "url_stats(text), update_url(text, text, bigint), delete_url(text), disable_url(text), "
-           "enable_url(text) FROM " + role);
-    t.exec("DROP ROLE " + role);
+    const GrantedRole role("url_shortener_one_argument_forms",
+                           "shorten_url(text, text, boolean, timestamptz, bigint, text), "
+                           "url_stats(text), update_url(text, text, bigint), delete_url(text), "
+                           "disable_url(text), enable_url(text)");
+    expect_read_and_change_at_repeatable_read(role.connection_string(), database_name,
+                                              unique_application_name("versioned-no-grant"));
 }
 
 /*
@@ -465,6 +491,11 @@ TEST(Lifecycle, VersionedChangeWithSeveralVersionsFollowsAMoveBetweenThem)
     EXPECT_EQ(after->version, v + 2);
 }
 
+/* What a role needs to make links and disable them at a version. */
+const std::string versioned_disable_grants =
+    "shorten_url(text, text, boolean, timestamptz, bigint, text), url_stats(text), "
+    "disable_url(text), disable_url(text, bigint)";
+
 /*
  * A grant revoked after the connection opened (42501, nothing done), and a
  * two-argument form an administrator dropped: the calls go on the way of
@@ -472,30 +503,15 @@ TEST(Lifecycle, VersionedChangeWithSeveralVersionsFollowsAMoveBetweenThem)
  */
 TEST(Lifecycle, VersionedChangesWithoutTheFunctionOrAfterARevokeGoTheWayOf14)
 {
-    const std::string role = "url_shortener_revoked_at_version";
-    const std::string grants = "shorten_url(text, text, boolean, timestamptz, bigint, text), "
-                               "url_stats(text), disable_url(text), disable_url(text, bigint)";
     {
-        auto admin = connect();
-        pqxx::nontransaction t(*admin);
-        t.exec("DROP ROLE IF EXISTS " + role);
-        t.exec("CREATE ROLE " + role + " LOGIN PASSWORD 'revoked'");
-        t.exec("GRANT EXECUTE ON FUNCTION " + grants + " TO " + role);
-    }
-    {
-        Client client(dsn("user=" + role + " password=revoked"));
+        const GrantedRole role("url_shortener_revoked_at_version", versioned_disable_grants);
+        Client client(role.connection_string());
         const std::string code = client.shorten(unique_url("revoked-at-version"));
         auto admin = connect();
         pqxx::nontransaction(*admin).exec("REVOKE EXECUTE ON FUNCTION disable_url(text, bigint) FROM " +
-                                          role);
+                                          role.name());
         EXPECT_EQ(client.disable_at(code, {1}), std::optional<bool>(true));
         EXPECT_EQ(client.disable_at(code, {2}), std::optional<bool>(false));
-    }
-    {
-        auto admin = connect();
-        pqxx::nontransaction t(*admin);
-        t.exec("REVOKE ALL ON FUNCTION " + grants + " FROM " + role);
-        t.exec("DROP ROLE " + role);
     }
 
     const std::string database = "url_shortener_client_dropped_at_version_test";
@@ -520,25 +536,16 @@ TEST(Lifecycle, VersionedChangesWithoutTheFunctionOrAfterARevokeGoTheWayOf14)
  */
 TEST(Lifecycle, VersionedChangeOnAReconnectWithoutTheGrantGoesTheWayOf14)
 {
-    const std::string role = "url_shortener_revoked_before_reconnect";
-    const std::string grants = "shorten_url(text, text, boolean, timestamptz, bigint, text), "
-                               "url_stats(text), disable_url(text), disable_url(text, bigint)";
-    {
-        auto admin = connect();
-        pqxx::nontransaction t(*admin);
-        t.exec("DROP ROLE IF EXISTS " + role);
-        t.exec("CREATE ROLE " + role + " LOGIN PASSWORD 'revoked'");
-        t.exec("GRANT EXECUTE ON FUNCTION " + grants + " TO " + role);
-    }
+    const GrantedRole role("url_shortener_revoked_before_reconnect", versioned_disable_grants);
     {
         std::vector<RetryEvent> events;
         ClientOptions options;
         options.on_retry = [&events](const RetryEvent &e) { events.push_back(e); };
         const std::string name = unique_application_name("revoked-reconnect");
-        Client client(dsn("user=" + role + " password=revoked application_name=" + name), options);
+        Client client(role.connection_string("application_name=" + name), options);
         const std::string code = client.shorten(unique_url("revoked-reconnect"));
         pqxx::nontransaction(*connect())
-            .exec("REVOKE EXECUTE ON FUNCTION disable_url(text, bigint) FROM " + role);
+            .exec("REVOKE EXECUTE ON FUNCTION disable_url(text, bigint) FROM " + role.name());
         terminate_backend(backend_pid(name));
         try {
             EXPECT_EQ(client.disable_at(code, {1}), std::optional<bool>(true));
@@ -550,10 +557,6 @@ TEST(Lifecycle, VersionedChangeOnAReconnectWithoutTheGrantGoesTheWayOf14)
             ADD_FAILURE() << "threw a type not in errors.h: " << e.what();
         }
     }
-    auto admin = connect();
-    pqxx::nontransaction t(*admin);
-    t.exec("REVOKE ALL ON FUNCTION " + grants + " FROM " + role);
-    t.exec("DROP ROLE " + role);
 }
 
 TEST(Lifecycle, PurgeDeletesUsedUpLinks)
