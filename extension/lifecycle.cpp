@@ -89,7 +89,7 @@ stats(PG_FUNCTION_ARGS)
     ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
     InitMaterializedSRF(fcinfo, 0);
-    connect_link_store(fcinfo);
+    connect_link_store(fcinfo, AccessShareLock);   /* reads links only */
     if (find_link_stats(code)) {
         Datum values[8];
         bool nulls[8];

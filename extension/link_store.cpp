@@ -22,6 +22,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "commands/extension.h"
+#include "storage/lmgr.h"
 #include "storage/bufmgr.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
@@ -296,26 +297,41 @@ forget_store_names(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 void
-connect_link_store(FunctionCallInfo fcinfo)
+connect_link_store(FunctionCallInfo fcinfo, LOCKMODE lockmode)
 {
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "url_shortener: SPI_connect failed");
-    open_link_store(fcinfo->flinfo->fn_oid);
+    open_link_store(fcinfo->flinfo->fn_oid, lockmode);
 }
 
-static void prepare_link_store(Oid nsp);
+static void prepare_link_store(Oid nsp, LOCKMODE lockmode);
+
+/* Most passes of open_link_store in one call; see there. */
+static const int MOST_STORE_PASSES = 8;
 
 void
-open_link_store(Oid function_oid)
+open_link_store(Oid function_oid, LOCKMODE lockmode)
 {
     const Oid nsp = get_func_namespace(function_oid);
 
     if (superseded_plans != NIL && module_calls_running() <= 1)
         free_superseded_plans();
     if (nsp == store_namespace && insert_plan != NULL) {
-        if (store_runs_user_code)
-            guard_search_path_for_user_code();
-        return;
+        /*
+         * Whether the table runs user code is decided under the lock the
+         * call's statements take on it anyway: a CREATE TRIGGER (or rule,
+         * or policy) in progress makes this wait, and once it commits its
+         * invalidation arrives here, before the decision, not in the
+         * middle of the call, where the trigger would run under the
+         * pg_catalog-only path (42P01 for its function's own tables;
+         * trigger_created_while_preparing.spec, a warm session).
+         */
+        LockRelationOid(store_relid, lockmode);
+        if (nsp == store_namespace) {
+            if (store_runs_user_code)
+                guard_search_path_for_user_code();
+            return;
+        }
     }
 
     if (!invalidation_registered) {
@@ -325,19 +341,24 @@ open_link_store(Oid function_oid)
     }
 
     /*
-     * A trigger created on urls and committed while this waited for the
-     * table's lock to prepare a statement is announced by an invalidation
-     * that arrives in the middle of the pass, after the pass looked for
-     * user code.  The pass then publishes store_namespace over it; so look
-     * again until a whole pass saw no invalidation
-     * (trigger_created_while_preparing.spec).  A second pass finds its
-     * plans fitting and prepares nothing.
+     * An invalidation that arrives during a pass (the locks that preparing
+     * takes, of reuse_key or released_codes, or of anything before 1.6)
+     * may announce a change the pass had already looked at, and the pass
+     * would publish store_namespace over it: so look again until a whole
+     * pass saw none (a second pass finds its plans fitting and prepares
+     * nothing).  At most MOST_STORE_PASSES: under a stream of unrelated
+     * invalidations (before 1.6 any table's counts), the state is left
+     * unpublished and the next call looks again.
      */
-    uint64 seen;
-    do {
-        seen = store_invalidations;
-        prepare_link_store(nsp);
-    } while (store_invalidations != seen);
+    for (int pass = 1;; pass++) {
+        const uint64 seen = store_invalidations;
+        prepare_link_store(nsp, lockmode);
+        if (store_invalidations == seen)
+            break;
+        store_namespace = InvalidOid;
+        if (pass == MOST_STORE_PASSES)
+            break;
+    }
 }
 
 /*
@@ -346,7 +367,7 @@ open_link_store(Oid function_oid)
  * fit; sets store_namespace to nsp when done.
  */
 static void
-prepare_link_store(Oid nsp)
+prepare_link_store(Oid nsp, LOCKMODE lockmode)
 {
     const char *schema = get_namespace_name(nsp);
     if (schema == NULL)
@@ -357,6 +378,8 @@ prepare_link_store(Oid nsp)
         ereport(ERROR,
                 (errcode(ERRCODE_UNDEFINED_TABLE),
                  errmsg("table \"%s\" of extension url_shortener does not exist", table)));
+    /* Before looking at it, as in open_link_store's shortcut. */
+    LockRelationOid(relid, lockmode);
     StoreVersion version = STORE_1_0;
     if (get_attnum(relid, "idempotency_digest") != InvalidAttrNumber)
         version = STORE_1_3;

@@ -13,13 +13,15 @@
 
 /*
  * Makes the plans ready for the extension whose SQL function is
- * function_oid (its schema is the extension's schema).  Cheap after the
- * first call in a backend.
+ * function_oid (its schema is the extension's schema), after locking its
+ * table urls in lockmode, the lock the call's statements take on it
+ * (RowExclusiveLock for a call that writes links, AccessShareLock for one
+ * that only reads them).  Cheap after the first call in a backend.
  */
-void open_link_store(Oid function_oid);
+void open_link_store(Oid function_oid, LOCKMODE lockmode);
 
 /* SPI_connect, then open_link_store for the SQL function being called. */
-void connect_link_store(FunctionCallInfo fcinfo);
+void connect_link_store(FunctionCallInfo fcinfo, LOCKMODE lockmode = RowExclusiveLock);
 
 /* The optional limits of a new link; a false has_* means none (NULL). */
 typedef struct LinkLimits {

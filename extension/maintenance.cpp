@@ -85,7 +85,7 @@ capacity(PG_FUNCTION_ARGS)
     const int max_attempts = max_attempts_setting;
 
     InitMaterializedSRF(fcinfo, 0);
-    connect_link_store(fcinfo);
+    connect_link_store(fcinfo, AccessShareLock);   /* reads links only */
 
     const uint64 lengths = count_drawn_codes();
     for (uint64 i = 0; i < lengths; i++) {
