@@ -322,7 +322,7 @@ int import_command(Client &client, Output &out, const std::string &path,
                       << " (\"" << printable(lines.urls[*e.batch_index()]) << "\"): ";
         std::cerr << e.primary_message() << (e.detail().empty() ? "" : ": " + e.detail());
         if (options.idempotency_prefix)
-            std::cerr << " (--idempotency-prefix " << *options.idempotency_prefix
+            std::cerr << " (--idempotency-prefix " << printable(*options.idempotency_prefix)
                       << " was used before with another URL on that line; choose another "
                          "prefix for other content)";
         std::cerr << '\n';

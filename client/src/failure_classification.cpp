@@ -167,7 +167,10 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
         /* libpqxx refusing how it was used (usage_error, argument_error,
          * conversion_error, range_error, internal_error): the client's
          * fault, not the server's, but never a libpqxx type for the caller
-         * (client.h: only the types of errors.h). */
+         * (client.h: only the types of errors.h).  On a connection that is
+         * gone, what the loss means comes first, as for the others. */
+        if (!connection_open)
+            return connection_gone(e.base().what(), in_explicit_transaction, arguments);
         return give_up(std::make_exception_ptr(
             Error(std::string("internal error of the url_shortener client: ") + e.base().what())));
     } catch (...) {

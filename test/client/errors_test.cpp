@@ -253,6 +253,10 @@ TEST(Errors, LibpqxxUsageErrorsBecomeAnErrorOfTheClient)
         } catch (...) {
             ADD_FAILURE() << "not a url_shortener::Error";
         }
+        /* With the connection gone, the loss decides, as for a server's error. */
+        const Failure lost = classify_failure(e, false, true);
+        EXPECT_EQ(lost.kind, FailureKind::reconnect_retry);
+        EXPECT_EQ(lost.cause, RetryCause::connection_lost);
     }
 }
 
