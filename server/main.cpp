@@ -233,6 +233,12 @@ int main(int argc, char **argv)
         std::cout << "url-shortener-server: listening on " << url_of(bound.front()) << std::endl;
         for (std::size_t i = 1; i < bound.size(); ++i)
             std::cout << "url-shortener-server: also bound to " << url_of(bound[i]) << std::endl;
+        if (budget.descriptors <= budget.kept)
+            std::cerr << "url-shortener-server: warning: " << budget.descriptors
+                      << " open files allowed do not cover the database connections and the "
+                         "server's own ("
+                      << budget.kept << "): raise the limit (ulimit -n, LimitNOFILE=)"
+                      << std::endl;
         std::cout << "url-shortener-server: at most " << budget.clients
                   << " client connections at once (of " << budget.descriptors
                   << " open files allowed, " << budget.kept
