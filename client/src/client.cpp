@@ -394,25 +394,23 @@ std::optional<bool> code_call_at(SessionType &s, const char *statement,
     return outcome.changed;
 }
 
-/*
- * A call in progress, from its start to its end however it ends: what
- * Client::interrupt() acts on (ServerConnection::begin_call, end_call).
- */
-class CallInProgress {
-public:
-    explicit CallInProgress(ServerConnection &connection) : connection_(connection)
-    {
-        connection_.begin_call();
-    }
-    ~CallInProgress() { connection_.end_call(); }
-    CallInProgress(const CallInProgress &) = delete;
-    CallInProgress &operator=(const CallInProgress &) = delete;
-
-private:
-    ServerConnection &connection_;
-};
-
 } // namespace
+
+/*
+ * A call in progress, from its start to its end however it ends: its
+ * Session, and what Client::interrupt() acts on meanwhile
+ * (ServerConnection::begin_call, end_call).  The only way a call reaches
+ * its Session, so none can leave interrupt() out.
+ */
+class Client::Call {
+public:
+    explicit Call(Session &s) : session(s) { session.connection.begin_call(); }
+    ~Call() { session.connection.end_call(); }
+    Call(const Call &) = delete;
+    Call &operator=(const Call &) = delete;
+
+    Session &session;
+};
 
 const char *client_version() noexcept
 {
@@ -429,17 +427,16 @@ Client::Client(Client &&) noexcept = default;
 Client &Client::operator=(Client &&) noexcept = default;
 
 /*
- * The Session, for a call that starts now (which then holds a
- * CallInProgress for interrupt() until it ends), or a clear error instead
- * of a null dereference after a move.  The call checks its arguments first; what needs the server (its version,
- * its encoding, a statement) opens a connection then, if none works
- * (opened()).
+ * A call that starts now, on the Session, or a clear error instead of a
+ * null dereference after a move.  The call checks its arguments first;
+ * what needs the server (its version, its encoding, a statement) opens a
+ * connection then, if none works (opened()).
  */
-Client::Session &Client::session()
+Client::Call Client::start_call()
 {
     if (!session_)
         throw Error("this url_shortener::Client was moved from; use the Client it was moved to");
-    return *session_;
+    return Call(*session_);
 }
 
 bool Client::connected() const noexcept
@@ -449,8 +446,8 @@ bool Client::connected() const noexcept
 
 void Client::connect()
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     opened(s);
 }
 
@@ -462,23 +459,23 @@ void Client::interrupt() noexcept
 
 std::string Client::shorten(std::string_view url)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return shorten_plain(s, statements::shorten.name, statements::shorten_keyed.name, url);
 }
 
 std::string Client::shorten_locked(std::string_view url)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return shorten_plain(s, statements::shorten_locked.name,
                          statements::shorten_locked_keyed.name, url);
 }
 
 std::optional<std::string> Client::resolve(std::string_view code)
 {
-    Session &s = session();     /* first: a moved-from Client throws, whatever the code */
-    const CallInProgress call(s.connection);
+    const Call call = start_call();   /* first: a moved-from Client throws, whatever the code */
+    Session &s = call.session;
     /* No stored code holds a NUL byte or one above 0x7f (impossible_code). */
     if (impossible_code(code))
         return std::nullopt;
@@ -493,8 +490,8 @@ std::optional<std::string> Client::resolve(std::string_view code)
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
                                               const BatchProgress &progress)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return shorten_batch(s, urls, nullptr, progress);
 }
 
@@ -502,23 +499,23 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
                                               const std::vector<std::string> &idempotency_keys,
                                               const BatchProgress &progress)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return shorten_batch(s, urls, &idempotency_keys, progress);
 }
 
 std::string Client::shorten(std::string_view url, const LinkOptions &options)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return shorten_with(s, statements::shorten_with_options.name,
                         statements::shorten_with_options_keyed.name, url, options);
 }
 
 std::string Client::shorten_locked(std::string_view url, const LinkOptions &options)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return shorten_with(s, statements::shorten_locked_with_options.name,
                         statements::shorten_locked_with_options_keyed.name, url, options);
 }
@@ -527,8 +524,8 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
                                         long long expected_version)
 {
     refuse_nul_byte(new_url);
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     require_lifecycle(s, "update");
     if (impossible_code(code))
         return std::nullopt;
@@ -544,30 +541,30 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
 
 bool Client::remove(std::string_view code)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return code_call(s, statements::remove.name, "remove", code);
 }
 
 bool Client::disable(std::string_view code)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return code_call(s, statements::disable.name, "disable", code);
 }
 
 bool Client::enable(std::string_view code)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return code_call(s, statements::enable.name, "enable", code);
 }
 
 std::optional<bool> Client::remove_at(std::string_view code,
                                      const std::vector<long long> &expected_versions)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return code_call_at(s, statements::remove.name, statements::remove_at.name, "remove",
                         code, expected_versions);
 }
@@ -575,8 +572,8 @@ std::optional<bool> Client::remove_at(std::string_view code,
 std::optional<bool> Client::disable_at(std::string_view code,
                                       const std::vector<long long> &expected_versions)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return code_call_at(s, statements::disable.name, statements::disable_at.name, "disable",
                         code, expected_versions);
 }
@@ -584,31 +581,31 @@ std::optional<bool> Client::disable_at(std::string_view code,
 std::optional<bool> Client::enable_at(std::string_view code,
                                      const std::vector<long long> &expected_versions)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return code_call_at(s, statements::enable.name, statements::enable_at.name, "enable",
                         code, expected_versions);
 }
 
 std::optional<LinkStats> Client::stats(std::string_view code)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return code_lookup(s, statements::stats.name, "stats", code, optional_stats);
 }
 
 std::optional<std::string> Client::resolve_without_click(std::string_view code)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return code_lookup(s, statements::resolve_without_click.name, "resolve_without_click",
                        code, optional_text);
 }
 
 long long Client::purge(int batch_size)
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     if (batch_size < 1)
         throw InvalidArgument("batch_size must be at least 1", sqlstate_invalid_argument,
                               "DETAIL:  It is " + std::to_string(batch_size) + ".");
@@ -624,8 +621,8 @@ long long Client::purge(int batch_size)
 
 std::string Client::server_version()
 {
-    Session &s = session();
-    const CallInProgress call(s.connection);
+    const Call call = start_call();
+    Session &s = call.session;
     return refresh_version(s);
 }
 

@@ -429,7 +429,8 @@ public:
 
 private:
     struct Session;
-    Session &session();
+    class Call;
+    Call start_call();
     std::unique_ptr<Session> session_;
 };
 
