@@ -71,6 +71,7 @@ std::string refresh_version(SessionType &s)
         throw ServerError("the url_shortener extension is not installed in this database",
                           "42704");
     if (*installed != s.connection.extension_version()) {
+        s.connection.budget().reprepared = true;   /* the call's one, as in run_with_retries */
         if (s.options.on_retry)
             s.options.on_retry(RetryEvent{RetryCause::extension_updated, 0,
                                           std::chrono::milliseconds(0)});
@@ -290,7 +291,8 @@ VersionConflict version_conflict(const std::string &code, long long version)
  * for the click's row and re-checks the version on the row it left.  With
  * one version, that version is sent; with several (or none), url_stats
  * first picks the link's current one if listed, and a change in between
- * to another listed version is read again (up to RetryPolicy's tries; not
+ * to another listed version is read again (a failed try of the call's
+ * budget, within RetryPolicy's tries, as the reads and changes are; not
  * reported to on_retry), so that it is not taken for a conflict.
  */
 template <typename SessionType>
@@ -298,7 +300,8 @@ std::optional<bool> versioned_call(SessionType &s, const char *statement, const 
                                    const std::vector<long long> &versions)
 {
     const int tries = std::max(1, s.options.retry.max_attempts);
-    for (int attempt = 1;; ++attempt) {
+    ServerConnection::CallBudget &budget = s.connection.budget();
+    for (;;) {
         long long expected = versions.empty() ? 0 : versions.front();
         if (versions.size() != 1) {
             const std::optional<LinkStats> stats =
@@ -325,8 +328,9 @@ std::optional<bool> versioned_call(SessionType &s, const char *statement, const 
                                             t.exec_prepared(statement, code, version_argument));
                                     });
         } catch (const VersionConflict &) {
-            if (versions.size() == 1 || attempt >= tries)
+            if (versions.size() == 1 || budget.failed_tries + 1 >= tries)
                 throw;
+            ++budget.failed_tries;
         }
     }
 }

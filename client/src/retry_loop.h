@@ -1,7 +1,8 @@
 /*
  * retry_loop.h
  *    Running one Client call: in the configured transaction, with bounded,
- *    jittered retries of transient failures and at most one reconnect.
+ *    jittered retries of transient failures and at most one reconnect,
+ *    bounded per call however many statements the call runs.
  */
 #ifndef URL_SHORTENER_CLIENT_RETRY_LOOP_H
 #define URL_SHORTENER_CLIENT_RETRY_LOOP_H
@@ -128,17 +129,21 @@ inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt,
 }
 
 /*
- * Runs work until it succeeds, a failure is final, or options.retry's
- * attempts are spent; returns what work returns or throws a
- * url_shortener::Error.  Before every try, a connection the server has
- * closed is replaced, at most once per call; after a failure that comes
- * from an updated extension, the connection is replaced and the statements
- * prepared anew, also at most once per call.  work may be run more than
- * once, so it must not keep results from a failed try.  arguments says
- * what the call sends, to type a refusal and to know whether a try whose
- * outcome is unknown may be sent again (failure_classification.h); once a
- * try ended so, the call ends either with work's result or OutcomeUnknown.
- * A call that ServerConnection::interrupt() ended is not tried again.
+ * Runs work until it succeeds, a failure is final, or the call's retries
+ * are spent; returns what work returns or throws a url_shortener::Error.
+ * The bounds are the call's, not this loop's (ServerConnection::budget()):
+ * a call that runs several loops (a read, then a change) gets
+ * options.retry's attempts and one reconnect in all, as a call of one
+ * statement does.  Before every try, a connection the server has closed
+ * is replaced, if the call has not reconnected yet; after a failure that
+ * comes from an updated extension, the connection is replaced and the
+ * statements prepared anew, also at most once per call.  work may be run
+ * more than once, so it must not keep results from a failed try.
+ * arguments says what the call sends, to type a refusal and to know
+ * whether a try whose outcome is unknown may be sent again
+ * (failure_classification.h); once a try ended so, the call ends either
+ * with work's result or OutcomeUnknown.  A call that
+ * ServerConnection::interrupt() ended is not tried again.
  */
 template <typename Work>
 auto run_with_retries(ServerConnection &connection, const ClientOptions &options,
@@ -148,25 +153,25 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
     const bool explicit_transaction = isolation != Isolation::autocommit;
     const int max_attempts = options.retry.max_attempts < 1 ? 1 : options.retry.max_attempts;
     connection.ensure_open(options.on_retry);
-    bool reconnected = connection.opened_in_call();   /* ensure_open replaced one in this call */
-    bool reprepared = false;
+    ServerConnection::CallBudget &budget = connection.budget();
     bool lost_in_last_try = false;
     std::exception_ptr doubt;   /* the OutcomeUnknown of a try retried by its keys */
 
-    for (int attempt = 1;; ++attempt) {
+    for (;;) {
+        const int attempt = budget.failed_tries + 1;   /* the call's try, counted across loops */
         if (connection.interrupted())   /* Client::interrupt() came between two tries */
             end_interrupted(doubt, arguments);
         if (!connection.probe()) {
-            if (doubt && reconnected)
+            if (doubt && budget.reconnected)
                 std::rethrow_exception(still_in_doubt(doubt, arguments));
-            if (reconnected)
+            if (budget.reconnected)
                 throw ConnectionLost("connection to the server was lost again after "
                                      "reconnecting; nothing was stored",
                                      sqlstate_connection_lost);
             if (options.on_retry && !lost_in_last_try)
                 options.on_retry(RetryEvent{RetryCause::connection_lost, attempt - 1,
                                             std::chrono::milliseconds(0)});
-            reconnected = true;
+            budget.reconnected = true;
             try {
                 connection.reconnect();
             } catch (const Error &) {
@@ -188,9 +193,10 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
                 throw; /* ours (e.g. a short result) or the caller's: unchanged */
         }
 
-        if (failure.kind == FailureKind::final && !reprepared && !doubt &&
+        if (failure.kind == FailureKind::final && !budget.reprepared && !doubt &&
             prepared_for_another_version(connection, failure.error)) {
-            reprepared = true;
+            budget.reprepared = true;
+            ++budget.failed_tries;
             if (options.on_retry)
                 options.on_retry(RetryEvent{RetryCause::extension_updated, attempt,
                                             std::chrono::milliseconds(0)});
@@ -199,7 +205,8 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
         }
 
         const bool may_retry = failure.kind != FailureKind::final && attempt < max_attempts &&
-                               !(failure.kind == FailureKind::reconnect_retry && reconnected) &&
+                               !(failure.kind == FailureKind::reconnect_retry &&
+                                 budget.reconnected) &&
                                !connection.interrupted();
         if (!may_retry) {
             if (doubt)
@@ -210,6 +217,7 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
             std::rethrow_exception(failure.error);
         }
 
+        ++budget.failed_tries;
         if (failure.cause == RetryCause::outcome_unknown && !doubt)
             doubt = failure.error;
         lost_in_last_try = failure.kind == FailureKind::reconnect_retry;

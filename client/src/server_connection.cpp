@@ -155,7 +155,7 @@ void ServerConnection::begin_call() noexcept
     std::lock_guard<std::mutex> lock(socket_mutex_);
     in_call_ = true;
     interrupted_.store(false);
-    opened_in_call_ = false;
+    budget_ = CallBudget{};
 }
 
 void ServerConnection::end_call() noexcept
@@ -330,7 +330,11 @@ void ServerConnection::ensure_open(const std::function<void(const RetryEvent &)>
             throw interrupted_before_sending();
     };
     end_if_interrupted();
-    opened_in_call_ = ever_opened_;
+    if (ever_opened_ && budget_.reconnected)
+        throw ConnectionLost("connection to the server was lost again after reconnecting; "
+                             "nothing was stored",
+                             sqlstate_connection_lost);
+    budget_.reconnected = budget_.reconnected || ever_opened_;
     if (ever_opened_ && on_retry)
         on_retry(RetryEvent{RetryCause::connection_lost, 0, std::chrono::milliseconds(0)});
     end_if_interrupted();

@@ -116,12 +116,27 @@ public:
      * In a call, before its first try and once the call's own checks of its
      * arguments passed: opens a connection if there is none that works (a
      * deferred one never opened, the last attempt failed, or the one held is
-     * known to be broken).  Replacing one is the call's one reconnect for
-     * the retry loop (opened_in_call()), and on_retry hears of it; the first
-     * open of a deferred connection replaces nothing.
+     * known to be broken).  Replacing one is the call's one reconnect
+     * (budget()), and on_retry hears of it; the first open of a deferred
+     * connection replaces nothing.  Throws ConnectionLost, opening nothing,
+     * if the call's reconnect was spent already.
      */
     void ensure_open(const std::function<void(const RetryEvent &)> &on_retry);
-    bool opened_in_call() const noexcept { return opened_in_call_; }
+
+    /*
+     * The call's one retry budget (reset by begin_call()), shared by every
+     * retry loop the call runs (retry_loop.h), so that a call made of
+     * several statements, each in a loop of its own, is bounded as one
+     * statement is: RetryPolicy::max_attempts tries in all, one reconnect
+     * (ensure_open()'s replacement of a broken connection included) and
+     * one re-preparation for an updated extension.
+     */
+    struct CallBudget {
+        int failed_tries = 0;     /* tries of the call that failed and were retried */
+        bool reconnected = false; /* the call's one reconnect is spent */
+        bool reprepared = false;  /* the call's one reconnect for an updated extension is spent */
+    };
+    CallBudget &budget() noexcept { return budget_; }
 
     /*
      * Thread-safe, and the only member that is: while a call is in
@@ -174,7 +189,7 @@ private:
     std::string extension_version_;
     std::vector<std::string> versioned_prepared_;   /* names, from statements::versioned */
     bool ever_opened_ = false;
-    bool opened_in_call_ = false;
+    CallBudget budget_;
 };
 
 } // namespace url_shortener

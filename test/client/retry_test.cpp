@@ -210,6 +210,43 @@ TEST(Retry, ADeferredClientsFirstCallStillHasItsReconnect)
     EXPECT_EQ(clicks(code), 1);
 }
 
+/*
+ * remove_at with two versions reads the link's version, then changes it at
+ * that version: two statements, each run by the retry loop.  The bounds
+ * are still one call's: the connection found dead before the read is the
+ * call's one reconnect, so losing the new connection while the change
+ * waits for a row ends the call (ConnectionLost, nothing removed) rather
+ * than reconnecting a second time.
+ */
+TEST(Retry, AChangeAtVersionsHasOneReconnectForAllItsStatements)
+{
+    HeldLink held("versioned-budget");
+    const long long version = Client(dsn()).stats(held.code)->version;
+
+    std::vector<RetryEvent> events;
+    const std::string name = unique_application_name("versioned-budget");
+    Client client(dsn("application_name=" + name), recording(events, Isolation::read_committed));
+    terminate_backend(backend_pid(name));
+
+    auto call = std::async(std::launch::async,
+                           [&] { return client.remove_at(held.code, {version, version + 1}); });
+    const int pid = backend_pid(name);   /* the connection the read reconnected to */
+    wait_until_waiting_on_lock(pid);     /* the change waits for the clicked row */
+    terminate_backend(pid);
+    held.release();
+
+    try {
+        finish(call);
+        ADD_FAILURE() << "removed after a second reconnect in one call";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(e.sqlstate(), "08006");
+    }
+    ASSERT_EQ(events.size(), 1u) << "more than one retry or reconnect in one call";
+    EXPECT_EQ(events[0].cause, RetryCause::connection_lost);
+    EXPECT_EQ(events[0].failed_attempt, 0);
+    EXPECT_TRUE(Client(dsn()).stats(held.code).has_value());
+}
+
 TEST(Backoff, WaitsGrowThenStayUnderTheCap)
 {
     RetryPolicy policy;

@@ -50,7 +50,11 @@
  *    connection found dead before anything was sent, which is replaced once
  *    per call.  In an explicit transaction (Isolation other than autocommit,
  *    and always in shorten_many) a connection lost before COMMIT was sent
- *    also counts, since the server rolls such a transaction back.
+ *    also counts, since the server rolls such a transaction back.  The
+ *    bounds are the call's, however many statements it runs (remove_at,
+ *    disable_at and enable_at read the version, then change; a call may
+ *    first re-read the extension's version): max_attempts tries in all
+ *    and one reconnect.
  *
  *    Idempotency keys (extension 1.3): shorten, shorten_locked and
  *    shorten_many send an idempotency key with every new link: the
@@ -114,8 +118,8 @@ enum class RetryCause {
 
 struct RetryEvent {
     RetryCause cause;
-    int failed_attempt;                 /* 1 for the first try; 0 if the connection
-                                           was found dead before any try */
+    int failed_attempt;                 /* 1 for the call's first try; 0 if the
+                                           connection was found dead before any try */
     std::chrono::milliseconds delay;    /* wait before the next try */
 };
 
