@@ -13,16 +13,25 @@ namespace url_shortener::cli {
 std::string printable(const std::string &text)
 {
     static const char hex[] = "0123456789abcdef";
+    const auto escape = [](std::string &out, unsigned char byte) {
+        out += "\\x";
+        out += hex[byte >> 4];
+        out += hex[byte & 0xf];
+    };
     std::string result;
     result.reserve(text.size());
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
         if (byte < 0x20 || byte == 0x7f) {
-            result += "\\x";
-            result += hex[byte >> 4];
-            result += hex[byte & 0xf];
+            escape(result, byte);
+        } else if (byte == 0xc2 && next >= 0x80 && next <= 0x9f) {
+            /* U+0080..U+009F in UTF-8: C1 controls (0x9b is CSI, as ESC [ is). */
+            escape(result, byte);
+            escape(result, next);
+            ++i;
         } else {
-            result += c;
+            result += text[i];
         }
     }
     return result;

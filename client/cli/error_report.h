@@ -21,8 +21,9 @@ int report_error(const Error &error, const std::string &command, const std::stri
 
 /*
  * text (a URL from the command line or an input file) safe to echo on a
- * terminal: bytes below 0x20 and 0x7f written as \xNN (lower-case hex),
- * so no escape sequence in it reaches the terminal.
+ * terminal: bytes below 0x20 and 0x7f, and the C1 controls U+0080..U+009F
+ * as UTF-8 writes them (C2 80..C2 9F, both bytes), written as \xNN
+ * (lower-case hex), so no escape sequence in it reaches the terminal.
  */
 std::string printable(const std::string &text);
 

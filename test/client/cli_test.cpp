@@ -722,6 +722,29 @@ TEST(Cli, ARefusedUrlIsEchoedWithoutControlBytes)
     }
 }
 
+/*
+ * Nor C1 controls in UTF-8 (U+009B is CSI, which a UTF-8 terminal takes
+ * as ESC [): both bytes escaped, while other characters outside ASCII (é,
+ * a no-break space, C2 A0) are echoed as they are.
+ */
+TEST(Cli, ARefusedUrlIsEchoedWithoutC1Controls)
+{
+    const std::string url = "ftp://example.com/\xc2\x9b" "31mred\xc2\x85\xc3\xa9\xc2\xa0";
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"shorten", url},                               /* all at once */
+             {"shorten", "--max-clicks", "3", url},          /* one at a time */
+             {"shorten", "--locked", unique_url("cli-escape-c1"), url}}) {
+        const CliRun r = run(args);
+        EXPECT_EQ(r.status, 3) << args[1] << ": " << r.err;
+        expect_one_error_line(r);
+        for (const char *c1 : {"\xc2\x9b", "\xc2\x85"})
+            EXPECT_EQ(r.err.find(c1), std::string::npos) << args[1] << ": " << r.err;
+        EXPECT_NE(r.err.find("ftp://example.com/\\xc2\\x9b31mred\\xc2\\x85\xc3\xa9\xc2\xa0"),
+                  std::string::npos)
+            << args[1] << ": " << r.err;
+    }
+}
+
 TEST(Cli, ADisabledOrUsedUpLinkSaysSo)
 {
     const std::string code = lines(run({"shorten", "--max-clicks", "1", unique_url("cli-why")}).out).at(0);
