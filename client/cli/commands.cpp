@@ -250,34 +250,37 @@ std::vector<std::string> line_keys(const UrlLines &lines, const ImportOptions &o
 
 } // namespace
 
-int import_command(Client &client, Output &out, const std::string &path,
-                   const ImportOptions &options)
+std::optional<UrlLines> read_import_input(const std::string &path)
 {
-    UrlLines lines;
     if (path == "-") {
-        lines = read_url_lines(std::cin);
+        UrlLines lines = read_url_lines(std::cin);
         /* std::cin reads through stdio: a failed read sets ferror(stdin),
          * not always badbit (a directory as stdin, a closed descriptor). */
         if (std::cin.bad() || std::ferror(stdin)) {
             std::cerr << "url-shortener: cannot read standard input: read error\n";
-            return exit_invalid_input;
+            return std::nullopt;
         }
-    } else {
-        if (!readable_file(path))
-            return exit_invalid_input;
-        std::ifstream file(path, std::ios::binary);
-        if (!file) {
-            std::cerr << "url-shortener: cannot read \"" << path << "\": " << std::strerror(errno)
-                      << '\n';
-            return exit_invalid_input;
-        }
-        lines = read_url_lines(file);
-        if (file.bad()) {
-            std::cerr << "url-shortener: cannot read \"" << path << "\": read error\n";
-            return exit_invalid_input;
-        }
+        return lines;
     }
+    if (!readable_file(path))
+        return std::nullopt;
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        std::cerr << "url-shortener: cannot read \"" << path << "\": " << std::strerror(errno)
+                  << '\n';
+        return std::nullopt;
+    }
+    UrlLines lines = read_url_lines(file);
+    if (file.bad()) {
+        std::cerr << "url-shortener: cannot read \"" << path << "\": read error\n";
+        return std::nullopt;
+    }
+    return lines;
+}
 
+int import_command(Client &client, Output &out, const std::string &path, UrlLines lines,
+                   const ImportOptions &options)
+{
     /*
      * Keys need extension 1.3; without --idempotency-prefix an older one
      * imports as before (without keys), with it the library refuses.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "output.h"
+#include "url_lines.h"
 #include "url_shortener/client.h"
 
 namespace url_shortener::cli {
@@ -55,8 +56,16 @@ struct ImportOptions {
 };
 
 /*
- * Reads one URL per line from path ("-" for stdin; whitespace trimmed,
- * blank lines and # comments skipped), shortens them all in one
+ * import's input: one URL per line from path ("-" for stdin; whitespace
+ * trimmed, blank lines and # comments skipped), read whole before the
+ * command connects, so that input that cannot be read is exit_invalid_input
+ * whether or not the database can be reached.  std::nullopt, said on
+ * stderr, if it cannot be read.
+ */
+std::optional<UrlLines> read_import_input(const std::string &path);
+
+/*
+ * Shortens the URLs read from path (read_import_input) all in one
  * transaction, batch_size URLs per statement, and prints "code<TAB>url"
  * lines once it committed.  Against extension 1.3 each line goes with an
  * idempotency key, the input's SHA-256 (or --idempotency-prefix) and the
@@ -65,7 +74,7 @@ struct ImportOptions {
  * by its line number.  Shows progress on stderr only when stderr is a
  * terminal.
  */
-int import_command(Client &client, Output &out, const std::string &path,
+int import_command(Client &client, Output &out, const std::string &path, UrlLines lines,
                    const ImportOptions &options);
 
 } // namespace url_shortener::cli

@@ -25,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -249,6 +250,11 @@ int main(int argc, char **argv)
     Output out(std::cout, json, base_url);
     const int status = [&]() -> int {
     try {
+        /* Before connecting: input that cannot be read is the caller's to
+         * fix (exit 3), also while the database cannot be reached. */
+        std::optional<UrlLines> import_lines;
+        if (import->parsed() && !(import_lines = read_import_input(path)))
+            return exit_invalid_input;
         std::optional<Client> connected;
         try {
             connected.emplace(dsn, client_options);
@@ -269,7 +275,7 @@ int main(int argc, char **argv)
                 return code_command(client, out, command->get_name(), code);
         if (purge->parsed())
             return purge_command(client, out, batch_size);
-        return import_command(client, out, path, import_options);
+        return import_command(client, out, path, std::move(*import_lines), import_options);
     } catch (const Error &e) {
         return report_error(e, command_name);
     }

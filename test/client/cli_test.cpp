@@ -358,6 +358,21 @@ TEST(Cli, ImportOfAMissingFileExitsThree)
     expect_one_error_line(r);
 }
 
+/* Also with no database to reach: the input is read before connecting. */
+TEST(Cli, ImportOfInputThatCannotBeReadExitsThreeWithTheDatabaseDown)
+{
+    const std::string down = "host=/nonexistent-directory port=1";
+    for (const auto &[file, redirection] : std::vector<std::pair<std::string, std::string>>{
+             {"/nonexistent/urls.txt", ""},
+             {std::filesystem::temp_directory_path().string(), ""},
+             {"-", "< /tmp"}}) {
+        const CliRun r = run({"--dsn", down, "import", file}, {}, redirection);
+        EXPECT_EQ(r.status, 3) << file << ": " << r.err;
+        expect_one_error_line(r);
+        EXPECT_NE(r.err.find("cannot read"), std::string::npos) << file << ": " << r.err;
+    }
+}
+
 TEST(Cli, UsageErrorsExitTwo)
 {
     for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
