@@ -410,6 +410,19 @@ class Client::Call {
 public:
     explicit Call(Session &s) : session(s) { session.connection.begin_call(); }
     ~Call() { session.connection.end_call(); }
+
+    /*
+     * The call's result, returned only if interrupt() did not come during
+     * the call (ServerConnection::end_call_with_result); every call that
+     * returns, returns through it.
+     */
+    template <typename T>
+    T done(T result) const
+    {
+        session.connection.end_call_with_result();
+        return result;
+    }
+    void done() const { session.connection.end_call_with_result(); }
     Call(const Call &) = delete;
     Call &operator=(const Call &) = delete;
 
@@ -453,6 +466,7 @@ void Client::connect()
     const Call call = start_call();
     Session &s = call.session;
     opened(s);
+    call.done();
 }
 
 void Client::interrupt() noexcept
@@ -465,15 +479,16 @@ std::string Client::shorten(std::string_view url)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return shorten_plain(s, statements::shorten.name, statements::shorten_keyed.name, url);
+    return call.done(
+        shorten_plain(s, statements::shorten.name, statements::shorten_keyed.name, url));
 }
 
 std::string Client::shorten_locked(std::string_view url)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return shorten_plain(s, statements::shorten_locked.name,
-                         statements::shorten_locked_keyed.name, url);
+    return call.done(shorten_plain(s, statements::shorten_locked.name,
+                                   statements::shorten_locked_keyed.name, url));
 }
 
 std::optional<std::string> Client::resolve(std::string_view code)
@@ -482,13 +497,13 @@ std::optional<std::string> Client::resolve(std::string_view code)
     Session &s = call.session;
     /* No stored code holds a NUL byte or one above 0x7f (impossible_code). */
     if (impossible_code(code))
-        return std::nullopt;
+        return call.done(std::nullopt);
     const std::string argument(code);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return optional_text(
-                                    t.exec_prepared(statements::resolve.name, argument));
-                            });
+    return call.done(run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                                      [&](pqxx::transaction_base &t) {
+                                          return optional_text(
+                                              t.exec_prepared(statements::resolve.name, argument));
+                                      }));
 }
 
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
@@ -496,7 +511,7 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
 {
     const Call call = start_call();
     Session &s = call.session;
-    return shorten_batch(s, urls, nullptr, progress);
+    return call.done(shorten_batch(s, urls, nullptr, progress));
 }
 
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
@@ -505,23 +520,24 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
 {
     const Call call = start_call();
     Session &s = call.session;
-    return shorten_batch(s, urls, &idempotency_keys, progress);
+    return call.done(shorten_batch(s, urls, &idempotency_keys, progress));
 }
 
 std::string Client::shorten(std::string_view url, const LinkOptions &options)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return shorten_with(s, statements::shorten_with_options.name,
-                        statements::shorten_with_options_keyed.name, url, options);
+    return call.done(shorten_with(s, statements::shorten_with_options.name,
+                                  statements::shorten_with_options_keyed.name, url, options));
 }
 
 std::string Client::shorten_locked(std::string_view url, const LinkOptions &options)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return shorten_with(s, statements::shorten_locked_with_options.name,
-                        statements::shorten_locked_with_options_keyed.name, url, options);
+    return call.done(shorten_with(s, statements::shorten_locked_with_options.name,
+                                  statements::shorten_locked_with_options_keyed.name, url,
+                                  options));
 }
 
 std::optional<long long> Client::update(std::string_view code, std::string_view new_url,
@@ -532,36 +548,36 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
     Session &s = call.session;
     require_lifecycle(s, "update");
     if (impossible_code(code))
-        return std::nullopt;
+        return call.done(std::nullopt);
     const std::string code_argument(code), url_argument(new_url);
     const std::string version_argument = std::to_string(expected_version);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return optional_number(
-                                    t.exec_prepared(statements::update.name, code_argument,
-                                                    url_argument, version_argument));
-                            });
+    return call.done(run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                                      [&](pqxx::transaction_base &t) {
+                                          return optional_number(t.exec_prepared(
+                                              statements::update.name, code_argument,
+                                              url_argument, version_argument));
+                                      }));
 }
 
 bool Client::remove(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return code_call(s, statements::remove.name, "remove", code);
+    return call.done(code_call(s, statements::remove.name, "remove", code));
 }
 
 bool Client::disable(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return code_call(s, statements::disable.name, "disable", code);
+    return call.done(code_call(s, statements::disable.name, "disable", code));
 }
 
 bool Client::enable(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return code_call(s, statements::enable.name, "enable", code);
+    return call.done(code_call(s, statements::enable.name, "enable", code));
 }
 
 std::optional<bool> Client::remove_at(std::string_view code,
@@ -569,8 +585,8 @@ std::optional<bool> Client::remove_at(std::string_view code,
 {
     const Call call = start_call();
     Session &s = call.session;
-    return code_call_at(s, statements::remove.name, statements::remove_at.name, "remove",
-                        code, expected_versions);
+    return call.done(code_call_at(s, statements::remove.name, statements::remove_at.name, "remove",
+                                  code, expected_versions));
 }
 
 std::optional<bool> Client::disable_at(std::string_view code,
@@ -578,8 +594,9 @@ std::optional<bool> Client::disable_at(std::string_view code,
 {
     const Call call = start_call();
     Session &s = call.session;
-    return code_call_at(s, statements::disable.name, statements::disable_at.name, "disable",
-                        code, expected_versions);
+    return call.done(code_call_at(s, statements::disable.name, statements::disable_at.name,
+                                  "disable",
+                                  code, expected_versions));
 }
 
 std::optional<bool> Client::enable_at(std::string_view code,
@@ -587,23 +604,23 @@ std::optional<bool> Client::enable_at(std::string_view code,
 {
     const Call call = start_call();
     Session &s = call.session;
-    return code_call_at(s, statements::enable.name, statements::enable_at.name, "enable",
-                        code, expected_versions);
+    return call.done(code_call_at(s, statements::enable.name, statements::enable_at.name, "enable",
+                                  code, expected_versions));
 }
 
 std::optional<LinkStats> Client::stats(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return code_lookup(s, statements::stats.name, "stats", code, optional_stats);
+    return call.done(code_lookup(s, statements::stats.name, "stats", code, optional_stats));
 }
 
 std::optional<std::string> Client::resolve_without_click(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return code_lookup(s, statements::resolve_without_click.name, "resolve_without_click",
-                       code, optional_text);
+    return call.done(code_lookup(s, statements::resolve_without_click.name, "resolve_without_click",
+                                 code, optional_text));
 }
 
 long long Client::purge(int batch_size)
@@ -615,19 +632,19 @@ long long Client::purge(int batch_size)
                               "DETAIL:  It is " + std::to_string(batch_size) + ".");
     require_lifecycle(s, "purge");
     const std::string argument = std::to_string(batch_size);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return number_result(
-                                    t.exec_prepared(statements::purge.name, argument));
-                            },
-                            CallArguments{false, true});
+    return call.done(run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                                      [&](pqxx::transaction_base &t) {
+                                          return number_result(
+                                              t.exec_prepared(statements::purge.name, argument));
+                                      },
+                                      CallArguments{false, true}));
 }
 
 std::string Client::server_version()
 {
     const Call call = start_call();
     Session &s = call.session;
-    return refresh_version(s);
+    return call.done(refresh_version(s));
 }
 
 } // namespace url_shortener
