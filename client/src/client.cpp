@@ -410,19 +410,6 @@ class Client::Call {
 public:
     explicit Call(Session &s) : session(s) { session.connection.begin_call(); }
     ~Call() { session.connection.end_call(); }
-
-    /*
-     * The call's result, returned only if interrupt() did not come during
-     * the call (ServerConnection::end_call_with_result); every call that
-     * returns, returns through it.
-     */
-    template <typename T>
-    T done(T result) const
-    {
-        session.connection.end_call_with_result();
-        return result;
-    }
-    void done() const { session.connection.end_call_with_result(); }
     Call(const Call &) = delete;
     Call &operator=(const Call &) = delete;
 
@@ -466,7 +453,6 @@ void Client::connect()
     const Call call = start_call();
     Session &s = call.session;
     opened(s);
-    call.done();
 }
 
 void Client::interrupt() noexcept
@@ -479,16 +465,15 @@ std::string Client::shorten(std::string_view url)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(
-        shorten_plain(s, statements::shorten.name, statements::shorten_keyed.name, url));
+    return shorten_plain(s, statements::shorten.name, statements::shorten_keyed.name, url);
 }
 
 std::string Client::shorten_locked(std::string_view url)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(shorten_plain(s, statements::shorten_locked.name,
-                                   statements::shorten_locked_keyed.name, url));
+    return shorten_plain(s, statements::shorten_locked.name,
+                         statements::shorten_locked_keyed.name, url);
 }
 
 std::optional<std::string> Client::resolve(std::string_view code)
@@ -497,13 +482,13 @@ std::optional<std::string> Client::resolve(std::string_view code)
     Session &s = call.session;
     /* No stored code holds a NUL byte or one above 0x7f (impossible_code). */
     if (impossible_code(code))
-        return call.done(std::nullopt);
+        return std::nullopt;
     const std::string argument(code);
-    return call.done(run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                                      [&](pqxx::transaction_base &t) {
-                                          return optional_text(
-                                              t.exec_prepared(statements::resolve.name, argument));
-                                      }));
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return optional_text(
+                                    t.exec_prepared(statements::resolve.name, argument));
+                            });
 }
 
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
@@ -511,7 +496,7 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(shorten_batch(s, urls, nullptr, progress));
+    return shorten_batch(s, urls, nullptr, progress);
 }
 
 std::vector<std::string> Client::shorten_many(const std::vector<std::string> &urls,
@@ -520,24 +505,23 @@ std::vector<std::string> Client::shorten_many(const std::vector<std::string> &ur
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(shorten_batch(s, urls, &idempotency_keys, progress));
+    return shorten_batch(s, urls, &idempotency_keys, progress);
 }
 
 std::string Client::shorten(std::string_view url, const LinkOptions &options)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(shorten_with(s, statements::shorten_with_options.name,
-                                  statements::shorten_with_options_keyed.name, url, options));
+    return shorten_with(s, statements::shorten_with_options.name,
+                        statements::shorten_with_options_keyed.name, url, options);
 }
 
 std::string Client::shorten_locked(std::string_view url, const LinkOptions &options)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(shorten_with(s, statements::shorten_locked_with_options.name,
-                                  statements::shorten_locked_with_options_keyed.name, url,
-                                  options));
+    return shorten_with(s, statements::shorten_locked_with_options.name,
+                        statements::shorten_locked_with_options_keyed.name, url, options);
 }
 
 std::optional<long long> Client::update(std::string_view code, std::string_view new_url,
@@ -548,36 +532,36 @@ std::optional<long long> Client::update(std::string_view code, std::string_view 
     Session &s = call.session;
     require_lifecycle(s, "update");
     if (impossible_code(code))
-        return call.done(std::nullopt);
+        return std::nullopt;
     const std::string code_argument(code), url_argument(new_url);
     const std::string version_argument = std::to_string(expected_version);
-    return call.done(run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                                      [&](pqxx::transaction_base &t) {
-                                          return optional_number(t.exec_prepared(
-                                              statements::update.name, code_argument,
-                                              url_argument, version_argument));
-                                      }));
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return optional_number(
+                                    t.exec_prepared(statements::update.name, code_argument,
+                                                    url_argument, version_argument));
+                            });
 }
 
 bool Client::remove(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(code_call(s, statements::remove.name, "remove", code));
+    return code_call(s, statements::remove.name, "remove", code);
 }
 
 bool Client::disable(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(code_call(s, statements::disable.name, "disable", code));
+    return code_call(s, statements::disable.name, "disable", code);
 }
 
 bool Client::enable(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(code_call(s, statements::enable.name, "enable", code));
+    return code_call(s, statements::enable.name, "enable", code);
 }
 
 std::optional<bool> Client::remove_at(std::string_view code,
@@ -585,8 +569,8 @@ std::optional<bool> Client::remove_at(std::string_view code,
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(code_call_at(s, statements::remove.name, statements::remove_at.name, "remove",
-                                  code, expected_versions));
+    return code_call_at(s, statements::remove.name, statements::remove_at.name, "remove",
+                        code, expected_versions);
 }
 
 std::optional<bool> Client::disable_at(std::string_view code,
@@ -594,9 +578,8 @@ std::optional<bool> Client::disable_at(std::string_view code,
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(code_call_at(s, statements::disable.name, statements::disable_at.name,
-                                  "disable",
-                                  code, expected_versions));
+    return code_call_at(s, statements::disable.name, statements::disable_at.name, "disable",
+                        code, expected_versions);
 }
 
 std::optional<bool> Client::enable_at(std::string_view code,
@@ -604,23 +587,23 @@ std::optional<bool> Client::enable_at(std::string_view code,
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(code_call_at(s, statements::enable.name, statements::enable_at.name, "enable",
-                                  code, expected_versions));
+    return code_call_at(s, statements::enable.name, statements::enable_at.name, "enable",
+                        code, expected_versions);
 }
 
 std::optional<LinkStats> Client::stats(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(code_lookup(s, statements::stats.name, "stats", code, optional_stats));
+    return code_lookup(s, statements::stats.name, "stats", code, optional_stats);
 }
 
 std::optional<std::string> Client::resolve_without_click(std::string_view code)
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(code_lookup(s, statements::resolve_without_click.name, "resolve_without_click",
-                                 code, optional_text));
+    return code_lookup(s, statements::resolve_without_click.name, "resolve_without_click",
+                       code, optional_text);
 }
 
 long long Client::purge(int batch_size)
@@ -632,19 +615,19 @@ long long Client::purge(int batch_size)
                               "DETAIL:  It is " + std::to_string(batch_size) + ".");
     require_lifecycle(s, "purge");
     const std::string argument = std::to_string(batch_size);
-    return call.done(run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                                      [&](pqxx::transaction_base &t) {
-                                          return number_result(
-                                              t.exec_prepared(statements::purge.name, argument));
-                                      },
-                                      CallArguments{false, true}));
+    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
+                            [&](pqxx::transaction_base &t) {
+                                return number_result(
+                                    t.exec_prepared(statements::purge.name, argument));
+                            },
+                            CallArguments{false, true});
 }
 
 std::string Client::server_version()
 {
     const Call call = start_call();
     Session &s = call.session;
-    return call.done(refresh_version(s));
+    return refresh_version(s);
 }
 
 } // namespace url_shortener

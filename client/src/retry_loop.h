@@ -185,7 +185,6 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
 
         Failure failure{};
         try {
-            budget.sent = true;
             return run_once(connection.get(), isolation, work);
         } catch (...) {
             failure = classify_failure(std::current_exception(), connection.is_open(),

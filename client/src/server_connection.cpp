@@ -165,23 +165,6 @@ void ServerConnection::end_call() noexcept
     interrupted_.store(false);
 }
 
-void ServerConnection::end_call_with_result()
-{
-    bool was_interrupted = false;
-    {
-        std::lock_guard<std::mutex> lock(socket_mutex_);
-        in_call_ = false;
-        was_interrupted = interrupted_.exchange(false);
-    }
-    if (!was_interrupted)
-        return;
-    if (!budget_.sent)
-        throw interrupted_before_sending();
-    throw OutcomeUnknown("the call was interrupted as it ended; what it sent may have been "
-                         "carried out",
-                         sqlstate_outcome_unknown);
-}
-
 void ServerConnection::interrupt() noexcept
 {
     {

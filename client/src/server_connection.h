@@ -135,7 +135,6 @@ public:
         int failed_tries = 0;     /* tries of the call that failed and were retried */
         bool reconnected = false; /* the call's one reconnect is spent */
         bool reprepared = false;  /* the call's one reconnect for an updated extension is spent */
-        bool sent = false;        /* a try was sent: an interrupt may leave its outcome unknown */
     };
     CallBudget &budget() noexcept { return budget_; }
 
@@ -163,17 +162,6 @@ public:
 
     /* The call ended, returning or throwing: interrupt() acts on nothing. */
     void end_call() noexcept;
-
-    /*
-     * The call is about to return its result: ends it as end_call() does,
-     * but throws what an interrupted call throws if interrupt() came
-     * during it, however late (after the call's last exchange too).  Such
-     * an interrupt shut the socket down, and the connection is gone: the
-     * call reports the interrupt rather than return as if it had not
-     * come, so that an interrupt never breaks a connection behind a call
-     * that succeeded.
-     */
-    void end_call_with_result();
 
 private:
     void connect();

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <future>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -198,56 +197,6 @@ TEST(Interrupt, BetweenCallsCostsTheNextCallNoReconnect)
     EXPECT_EQ(client.resolve(code), url);
     EXPECT_EQ(retries.load(), 0) << "the next call reconnected";
     EXPECT_EQ(backend_pid(name), pid);
-}
-
-/*
- * An interrupt that comes while a call is in progress ends that call, also
- * one that has nothing left to exchange with the server: it shut the
- * socket down, so returning as if it had not come would leave the
- * connection broken behind a call that succeeded, and cost the next call
- * a reconnect.  Either the call throws, or the interrupt came after it
- * and the connection works.  The race is provoked, not forced: the call
- * is a resolve of a code no link can have, which sends nothing and spends
- * its time looking at the code (4 MB, the byte that rules it out last),
- * and the interrupt is sent 0 to 400 us after it starts.
- */
-TEST(Interrupt, AsACallEndsEndsItOrLeavesTheConnectionAlone)
-{
-    std::atomic<int> retries{0};
-    ClientOptions options;
-    options.on_retry = [&](const RetryEvent &) { ++retries; };
-    Client client(dsn(), options);
-    const std::string url = unique_url("interrupt-as-it-ends");
-    const std::string code = client.shorten(url);
-    const std::string impossible = std::string(4 << 20, 'a') + "\xff";
-
-    int landed = 0, returned_broken = 0;
-    for (int round = 0; round < 200 && landed + returned_broken < 10; ++round) {
-        StartLine start(2);
-        auto interrupting = std::async(std::launch::async, [&] {
-            start.arrive_and_wait();
-            /* The last to arrive runs on at once: let the call begin. */
-            std::this_thread::sleep_for(std::chrono::microseconds(100 * (round % 5)));
-            client.interrupt();
-        });
-        start.arrive_and_wait();
-        bool returned = false;
-        try {
-            EXPECT_EQ(client.resolve(impossible), std::nullopt);
-            returned = true;
-        } catch (const ConnectionLost &e) {
-            EXPECT_EQ(e.sqlstate(), "08006");
-            ++landed;
-        }
-        interrupting.get();
-        const int before = retries.load();
-        EXPECT_EQ(client.resolve_without_click(code), url);
-        if (returned && retries.load() != before)
-            ++returned_broken;
-    }
-    EXPECT_EQ(returned_broken, 0) << "a call returned, and the next one found the connection "
-                                     "shut down by an interrupt";
-    EXPECT_GT(landed + returned_broken, 0) << "no interrupt came during a call: nothing was raced";
 }
 
 namespace {

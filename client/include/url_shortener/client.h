@@ -252,11 +252,8 @@ public:
      * connection is being opened, that one as soon as it is open); the call
      * then throws without retrying: OutcomeUnknown if what it sent may have
      * been carried out (a statement in autocommit, a COMMIT), ConnectionLost
-     * if not (nothing sent yet, or a transaction whose COMMIT was not);
-     * one that comes while the call is in progress ends it so even when
-     * the call has nothing left to exchange with the server (OutcomeUnknown
-     * if it sent anything), rather than let it return over a connection
-     * whose socket is shut down.  The next call opens a new connection.  The only member that may be called
+     * if not (nothing sent yet, or a transaction whose COMMIT was not).  The
+     * next call opens a new connection.  The only member that may be called
      * while another runs; not while the Client is moved or destroyed.  An
      * interrupt between two calls ends nothing and leaves the connection
      * alone (the next call runs on it).  Never blocks.
