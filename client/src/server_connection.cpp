@@ -160,9 +160,25 @@ void ServerConnection::begin_call() noexcept
 
 void ServerConnection::end_call() noexcept
 {
-    std::lock_guard<std::mutex> lock(socket_mutex_);
-    in_call_ = false;
-    interrupted_.store(false);
+    bool was_interrupted = false;
+    {
+        std::lock_guard<std::mutex> lock(socket_mutex_);
+        in_call_ = false;
+        was_interrupted = interrupted_.exchange(false);
+    }
+    /*
+     * The interrupt shut the socket down, perhaps after the call's last
+     * exchange (the call then returned what it got): the connection is of
+     * no more use.  Dropped here, the next call opens a new one without
+     * spending its one reconnect on it (on_retry still hears of it): the
+     * caller ended this one, and the call may yet need its reconnect for a
+     * connection the server loses.
+     */
+    if (was_interrupted) {
+        watch_socket(-1);
+        connection_.reset();
+        dropped_by_interrupt_ = true;
+    }
 }
 
 void ServerConnection::interrupt() noexcept
@@ -330,11 +346,14 @@ void ServerConnection::ensure_open(const std::function<void(const RetryEvent &)>
             throw interrupted_before_sending();
     };
     end_if_interrupted();
-    if (ever_opened_ && budget_.reconnected)
+    /* Replacing a connection an interrupt ended (end_call) is not the call's reconnect. */
+    const bool spends_reconnect = ever_opened_ && !dropped_by_interrupt_;
+    dropped_by_interrupt_ = false;
+    if (spends_reconnect && budget_.reconnected)
         throw ConnectionLost("connection to the server was lost again after reconnecting; "
                              "nothing was stored",
                              sqlstate_connection_lost);
-    budget_.reconnected = budget_.reconnected || ever_opened_;
+    budget_.reconnected = budget_.reconnected || spends_reconnect;
     if (ever_opened_ && on_retry)
         on_retry(RetryEvent{RetryCause::connection_lost, 0, std::chrono::milliseconds(0)});
     end_if_interrupted();

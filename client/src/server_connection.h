@@ -118,7 +118,9 @@ public:
      * deferred one never opened, the last attempt failed, or the one held is
      * known to be broken).  Replacing one is the call's one reconnect
      * (budget()), and on_retry hears of it; the first open of a deferred
-     * connection replaces nothing.  Throws ConnectionLost, opening nothing,
+     * connection replaces nothing.  Opening one after a call that
+     * interrupt() ended (end_call() dropped that connection) is reported
+     * to on_retry but is not the call's reconnect.  Throws ConnectionLost, opening nothing,
      * if the call's reconnect was spent already.
      */
     void ensure_open(const std::function<void(const RetryEvent &)> &on_retry);
@@ -143,8 +145,8 @@ public:
      * progress (begin_call() to end_call()), shuts the connection's socket
      * down, so that whatever waits on it on the owning thread fails at once
      * as a lost connection, and marks the connection interrupted until the
-     * call ends.  Between calls it does nothing: the idle connection stays
-     * usable.  Does not block.
+     * call ends, which then drops the connection.  Between calls it does
+     * nothing: the idle connection stays usable.  Does not block.
      */
     void interrupt() noexcept;
 
@@ -160,7 +162,11 @@ public:
     /* A call starts: interrupt() acts on it until end_call(). */
     void begin_call() noexcept;
 
-    /* The call ended, returning or throwing: interrupt() acts on nothing. */
+    /*
+     * The call ended, returning or throwing: interrupt() acts on nothing.
+     * If interrupt() came during the call, drops the connection (its
+     * socket is shut down) for the next call to replace.
+     */
     void end_call() noexcept;
 
 private:
@@ -189,6 +195,7 @@ private:
     std::string extension_version_;
     std::vector<std::string> versioned_prepared_;   /* names, from statements::versioned */
     bool ever_opened_ = false;
+    bool dropped_by_interrupt_ = false;   /* end_call() dropped it: replacing it is no reconnect */
     CallBudget budget_;
 };
 

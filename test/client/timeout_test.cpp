@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -149,15 +151,83 @@ TEST(Interrupt, EndsACallThatWaitsAndDoesNotRetryIt)
     EXPECT_EQ(retries.load(), 0);
     lock.release();
 
-    /* The connection is known to be broken: connect() replaces it (a
-     * reconnect, so on_retry hears of it), and the next call works on it. */
+    /* The interrupted call dropped its connection: connect() opens a new
+     * one (on_retry hears of it), and the next call works on it. */
     EXPECT_FALSE(client.connected());
     client.connect();
     EXPECT_TRUE(client.connected());
+    EXPECT_NE(backend_pid(name), pid);
     EXPECT_EQ(retries.load(), 1);
     const std::string again = unique_url("after-interrupt");
     EXPECT_EQ(client.resolve(client.shorten(again)), again);
     EXPECT_EQ(retries.load(), 1);
+}
+
+/*
+ * A call that interrupt() ended drops its connection, so the next call
+ * opens a new one; that is not the next call's one reconnect, which it
+ * keeps for a connection the server loses.  Before, an interrupted call
+ * left its connection (the socket shut down) for the next call to find
+ * dead and replace as its reconnect, also after an interrupt that came as
+ * a call ended, when the call had returned what it got: that next call
+ * then failed at the first real loss.  Here it is a keyed shorten_locked
+ * whose backend is terminated while it waits for the generation lock: it
+ * is sent again, with its key, on a new connection, and stores one link.
+ */
+TEST(Interrupt, TheNextCallKeepsItsReconnect)
+{
+    GenerationLock lock;
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(0);
+    std::vector<RetryCause> causes;
+    std::mutex causes_mutex;
+    options.on_retry = [&](const RetryEvent &event) {
+        std::lock_guard<std::mutex> guard(causes_mutex);
+        causes.push_back(event.cause);
+    };
+    const std::string name = unique_application_name("interrupt-keeps-reconnect");
+    Client client(dsn("application_name=" + name), options);
+    const int first = backend_pid(name);
+
+    auto interrupted = std::async(std::launch::async,
+                                  [&] { return client.shorten_locked(unique_url("ikr-first")); });
+    wait_until_waiting_on_lock(first);
+    client.interrupt();
+    EXPECT_THROW(finish(interrupted), OutcomeUnknown);
+    /* Its backend waits for the lock and would not notice before. */
+    terminate_backend(first);
+
+    const std::string url = unique_url("ikr-second");
+    auto call = std::async(std::launch::async, [&] { return client.shorten_locked(url); });
+    /* The call's backend other than gone; 0 if the call ended first. */
+    auto observer = connect();
+    const auto successor = [&](int gone) {
+        for (;;) {
+            pqxx::nontransaction query(*observer);
+            const pqxx::result rows = query.exec_params(
+                "SELECT pid FROM pg_catalog.pg_stat_activity WHERE application_name = $1 "
+                "AND pid <> $2",
+                name, gone);
+            if (rows.size() == 1)
+                return rows.at(0).at(0).as<int>();
+            if (call.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready)
+                return 0;
+        }
+    };
+    const int second = successor(first);
+    if (second != 0) {
+        wait_until_waiting_on_lock(second);
+        terminate_backend(second);
+        const int third = successor(second);
+        if (third != 0)
+            wait_until_waiting_on_lock(third);
+    }
+    lock.release();
+    const std::string code = finish(call);   /* throws if the call could not reconnect */
+    EXPECT_EQ(client.resolve_without_click(code), url);
+    EXPECT_EQ(links_to(url), 1);
+    std::lock_guard<std::mutex> guard(causes_mutex);
+    EXPECT_EQ(causes.size(), 2U) << "the new connection after the interrupt, then the reconnect";
 }
 
 /* An interrupt that comes between calls ends nothing. */

@@ -252,8 +252,11 @@ public:
      * connection is being opened, that one as soon as it is open); the call
      * then throws without retrying: OutcomeUnknown if what it sent may have
      * been carried out (a statement in autocommit, a COMMIT), ConnectionLost
-     * if not (nothing sent yet, or a transaction whose COMMIT was not).  The
-     * next call opens a new connection.  The only member that may be called
+     * if not (nothing sent yet, or a transaction whose COMMIT was not).  One
+     * that comes as the call ends, after its last exchange, lets it return
+     * what it got.  Either way the connection is dropped when the call ends,
+     * and the next call opens a new one (on_retry hears of it), which is
+     * not that call's one reconnect.  The only member that may be called
      * while another runs; not while the Client is moved or destroyed.  An
      * interrupt between two calls ends nothing and leaves the connection
      * alone (the next call runs on it).  Never blocks.
