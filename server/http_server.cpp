@@ -36,7 +36,6 @@ namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
 namespace {
-constexpr std::chrono::seconds idle_timeout{60};      /* a kept-alive connection with no request */
 constexpr std::chrono::seconds transfer_timeout{30};  /* reading a body, writing an answer */
 constexpr std::size_t header_limit = 16 * 1024;       /* request line and header fields */
 constexpr std::size_t read_buffer_limit = 32 * 1024;  /* a header and what comes with it */
@@ -69,7 +68,7 @@ public:
     /* On stop: a connection waiting for its next request, no byte of it
      * read, closes now; one with part of a request read finishes it, but
      * its header must be in within stop_header_grace (a client that sent
-     * a byte and went silent cannot hold the stop for idle_timeout). */
+     * a byte and went silent cannot hold the stop for the idle timeout). */
     void stop_if_idle()
     {
         net::post(stream_.get_executor(), [self = shared_from_this()] {
@@ -88,11 +87,12 @@ public:
 
 private:
     /*
-     * Waits (at most idle_timeout, for the whole header) for the next
-     * request's header.  Until its first bytes arrive the connection is
-     * idle: a stop closes it (at once here if the server is stopping).
-     * Once any byte of a request is read, a stop lets the request finish
-     * (its answer says "Connection: close"), within the same timeouts.
+     * Waits (at most the idle timeout, for the whole header and any empty
+     * lines before it) for the next request's header.  Until its first
+     * bytes arrive the connection is idle: a stop closes it (at once here
+     * if the server is stopping).  Once any byte of a request is read, a
+     * stop lets the request finish (its answer says "Connection: close"),
+     * within the same timeouts.
      */
     void read_header()
     {
@@ -104,9 +104,20 @@ private:
         parser_->header_limit(header_limit);
         body_limit_ = server_.max_body_bytes();   /* until the route says it reads no body */
         parser_->body_limit(body_limit_);
-        stream_.expires_after(idle_timeout);
+        stream_.expires_after(server_.idle_timeout());
         if (started)
             return read_rest_of_header();
+        wait_for_request();
+    }
+
+    /*
+     * Reads a request's first bytes, under the deadline read_header set.
+     * Empty lines are dropped and leave the connection idle, but do not
+     * move that deadline: else a client sending "\r\n" now and then would
+     * hold its connection, and a descriptor, for ever.
+     */
+    void wait_for_request()
+    {
         idle_ = true;
         stream_.async_read_some(buffer_.prepare(first_read_bytes),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -115,9 +126,11 @@ private:
                                     if (ec && n == 0)
                                         return self->close();   /* closed, timed out or stopped */
                                     self->skip_empty_lines();
-                                    if (self->buffer_.size() == 0)
-                                        return self->read_header();   /* only empty lines: still idle */
-                                    self->read_rest_of_header();
+                                    if (self->buffer_.size() > 0)
+                                        return self->read_rest_of_header();
+                                    if (self->server_.stopping())
+                                        return self->close();   /* its stop_if_idle may have come first */
+                                    self->wait_for_request();   /* only empty lines: still idle */
                                 });
     }
 
@@ -432,9 +445,10 @@ bool address_missing(const beast::error_code &ec)
 } // namespace
 
 HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &endpoints,
-                       std::size_t max_body_bytes, std::size_t max_connections)
+                       std::size_t max_body_bytes, std::size_t max_connections,
+                       std::chrono::milliseconds idle_timeout)
     : io_(io), signals_(io, SIGTERM, SIGINT), max_body_bytes_(max_body_bytes),
-      max_connections_(max_connections)
+      max_connections_(max_connections), idle_timeout_(idle_timeout)
 {
     /* Port 0: the kernel picks a port free on the first address bound,
      * which something may hold on another; then all again, a few times. */

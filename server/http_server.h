@@ -33,6 +33,7 @@
 #define URL_SHORTENER_SERVER_HTTP_SERVER_H
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <list>
 #include <memory>
@@ -62,7 +63,8 @@ public:
      */
     HttpServer(boost::asio::io_context &io,
                const std::vector<boost::asio::ip::tcp::endpoint> &endpoints,
-               std::size_t max_body_bytes, std::size_t max_connections);
+               std::size_t max_body_bytes, std::size_t max_connections,
+               std::chrono::milliseconds idle_timeout);
 
     /* The addresses actually bound, the first first. */
     std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
@@ -77,6 +79,9 @@ public:
     bool stopping() const { return stopping_; }
     Router &router() { return *router_; }
     std::size_t max_body_bytes() const { return max_body_bytes_; }
+    /* How long a connection may go without a request: from the last answer
+     * (or the accept) to the end of the next header, empty lines included. */
+    std::chrono::milliseconds idle_timeout() const { return idle_timeout_; }
 
 private:
     /* One listening socket, and its pause after a failed accept (out of
@@ -97,6 +102,7 @@ private:
     Router *router_ = nullptr;
     const std::size_t max_body_bytes_;
     const std::size_t max_connections_;
+    const std::chrono::milliseconds idle_timeout_;
     /* Connections open now: each session holds the count and lowers it
      * when it ends (shared: a session may outlive a run() that threw). */
     std::shared_ptr<std::atomic<std::size_t>> open_connections_ =

@@ -114,6 +114,7 @@ int main(int argc, char **argv)
     std::string listen = "127.0.0.1:8080";
     long long pool_wait_ms = options.pool_wait.count();
     long long statement_timeout_ms = options.statement_timeout.count();
+    long long idle_timeout_ms = options.idle_timeout.count();
     std::chrono::seconds connect_timeout{0};   /* as libpq will apply it (from --dsn) */
 
     CLI::App app{"url-shortener-server: the url_shortener redirect service and REST API"};
@@ -160,6 +161,11 @@ int main(int argc, char **argv)
                        std::to_string(bodyless_max_body_bytes) +
                        " bytes (or this, if lower), which they ignore")
         ->capture_default_str()->check(CLI::Range(1, 64 * 1024 * 1024));
+    app.add_option("--idle-timeout-ms", idle_timeout_ms,
+                   "a connection that does not complete a request's header within this "
+                   "(counted from the previous answer, or the accept; empty lines before a "
+                   "request do not extend it) is closed")
+        ->capture_default_str()->check(CLI::Range(100, 3600000));
     try {
         app.parse(argc, argv);
         parse_listen(listen, options);
@@ -182,6 +188,7 @@ int main(int argc, char **argv)
     }
     options.pool_wait = std::chrono::milliseconds(pool_wait_ms);
     options.statement_timeout = std::chrono::milliseconds(statement_timeout_ms);
+    options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     url_shortener::ClientOptions client_options;
     client_options.statement_timeout = options.statement_timeout;
 
@@ -213,7 +220,8 @@ int main(int argc, char **argv)
         const DescriptorBudget budget =
             client_connection_limit(options.pool_size + redirect_pool_size);
         /* The default base URL needs the bound port: bind first, then route. */
-        HttpServer server(io, endpoints, options.max_body_bytes, budget.clients);
+        HttpServer server(io, endpoints, options.max_body_bytes, budget.clients,
+                          options.idle_timeout);
         const std::vector<net::ip::tcp::endpoint> bound = server.local_endpoints();
         settings.base_url = options.base_url.empty() ? url_of(bound.front()) : options.base_url;
         /* http://0.0.0.0:8080/abc is no address a client can follow. */

@@ -26,6 +26,7 @@ struct ServerOptions {
     std::string api_key_file;                      /* empty: the API is refused */
     unsigned redirect_status = 302;                /* 301, 302, 307 or 308 */
     std::size_t max_body_bytes = 1024 * 1024;      /* larger request bodies get 413 */
+    std::chrono::milliseconds idle_timeout{60000}; /* a connection without a request is closed */
 };
 
 /*
