@@ -432,6 +432,8 @@ void listen_on(tcp::acceptor &acceptor, const tcp::endpoint &endpoint, bool v6_o
         acceptor.bind(endpoint, ec);
     if (!ec)
         acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec)   /* accepted only once readable (HttpServer::accept): never blocks */
+        acceptor.non_blocking(true, ec);
 }
 
 /* Whether ec says this machine lacks the address, or its family (::1
@@ -447,7 +449,8 @@ bool address_missing(const beast::error_code &ec)
 HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &endpoints,
                        std::size_t max_body_bytes, std::size_t max_connections,
                        std::chrono::milliseconds idle_timeout)
-    : io_(io), signals_(io, SIGTERM, SIGINT), max_body_bytes_(max_body_bytes),
+    : io_(io), listening_(net::make_strand(io)), signals_(listening_, SIGTERM, SIGINT),
+      max_body_bytes_(max_body_bytes),
       max_connections_(max_connections), idle_timeout_(idle_timeout)
 {
     /* Port 0: the kernel picks a port free on the first address bound,
@@ -477,7 +480,7 @@ bool HttpServer::listen_on_all(const std::vector<tcp::endpoint> &endpoints)
         if (!listeners_.empty())   /* one port for all: the one the first got */
             endpoint.port(listeners_.front().acceptor.local_endpoint().port());
         beast::error_code ec;
-        listen_on(listeners_.emplace_back(io_).acceptor, endpoint, several, ec);
+        listen_on(listeners_.emplace_back(listening_).acceptor, endpoint, several, ec);
         if (!ec)
             continue;
         listeners_.pop_back();
@@ -516,16 +519,27 @@ void HttpServer::start(Router &router)
         accept(listener);
 }
 
-/* Accepts listener's next connection onto its own strand, and registers
- * it so that stop can reach it; forgotten sessions are pruned on the way. */
+/*
+ * Waits until listener has a connection to accept, then accepts it, onto a
+ * strand of its own, if fewer than max_connections are open, and registers
+ * it so that stop can reach it; forgotten sessions are pruned on the way.
+ * The count is read when accepting, not before waiting: a wait pending on
+ * each of several listeners would otherwise let each take the last place
+ * (max_connections plus one per extra listener).  Every listener's handlers
+ * run on one strand, so no other accept comes between the count and the
+ * accept.
+ */
 void HttpServer::accept(Listener &listener)
 {
-    if (*open_connections_ >= max_connections_)
-        return accept_later(listener);
-    listener.acceptor.async_accept(net::make_strand(io_), [this, &listener](beast::error_code ec,
-                                                                            tcp::socket socket) {
+    listener.acceptor.async_wait(tcp::acceptor::wait_read, [this, &listener](beast::error_code ec) {
         if (ec == net::error::operation_aborted || !listener.acceptor.is_open())
             return;
+        if (ec || *open_connections_ >= max_connections_)
+            return accept_later(listener);
+        tcp::socket socket(net::make_strand(io_));
+        listener.acceptor.accept(socket, ec);   /* non-blocking: see listen_on */
+        if (ec == net::error::would_block || ec == net::error::try_again)
+            return accept(listener);   /* the connection went before it was accepted */
         if (!ec) {
             socket.set_option(tcp::no_delay(true), ec);
             auto session = std::make_shared<Session>(std::move(socket), *this, open_connections_);

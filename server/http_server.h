@@ -17,8 +17,9 @@
  *
  *    It listens on one address or several (every address of a host name),
  *    all on one port, one acceptor each.  It keeps at most max_connections
- *    connections at once: at that many, it accepts no more until one
- *    closes (the others wait in the listening socket's backlog), so that
+ *    connections at once, over all of them: at that many, it accepts no
+ *    more until one closes (the others wait in the listening sockets'
+ *    backlogs), so that
  *    the descriptors kept for the database connections are never taken by
  *    clients (main.cpp: client_connection_limit).  Out of descriptors all
  *    the same (EMFILE, ENFILE), it retries accepting a little later.
@@ -44,6 +45,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "router.h"
 
@@ -87,7 +89,10 @@ private:
     /* One listening socket, and its pause after a failed accept (out of
      * descriptors: EMFILE, ENFILE) so the I/O thread does not spin on it. */
     struct Listener {
-        explicit Listener(boost::asio::io_context &io) : acceptor(io), pause(io) {}
+        explicit Listener(const boost::asio::strand<boost::asio::io_context::executor_type> &strand)
+            : acceptor(strand), pause(strand)
+        {
+        }
         boost::asio::ip::tcp::acceptor acceptor;
         boost::asio::steady_timer pause;
     };
@@ -97,6 +102,10 @@ private:
     void accept_later(Listener &listener);
 
     boost::asio::io_context &io_;
+    /* The listeners' and the signals' handlers: one at a time, so that
+     * accepting (which counts the connections open first) and stopping
+     * never interleave. */
+    boost::asio::strand<boost::asio::io_context::executor_type> listening_;
     std::list<Listener> listeners_;   /* a list: accept's handlers hold references */
     boost::asio::signal_set signals_;
     Router *router_ = nullptr;
