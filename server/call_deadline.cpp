@@ -8,6 +8,7 @@
  */
 #include "call_deadline.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include <boost/asio/post.hpp>
@@ -63,6 +64,12 @@ void arm(const std::shared_ptr<CallDeadlines::Watch::State> &state,
 }
 
 } // namespace
+
+std::size_t batch_call_statements(std::size_t urls, std::size_t chunk)
+{
+    chunk = std::max<std::size_t>(chunk, 1);
+    return 2 + (urls + chunk - 1) / chunk;
+}
 
 CallDeadlines::CallDeadlines(net::any_io_executor io, std::chrono::milliseconds statement_timeout,
                              std::chrono::seconds connect_timeout)

@@ -33,6 +33,15 @@
 
 namespace url_shortener::server {
 
+/* The statements an API call sends at most when nothing is retried (a
+ * library call is one, and one more when it first checks the extension's
+ * version): what its deadline is armed for. */
+constexpr std::size_t call_statements = 4;
+
+/* Those of a batch of `urls` URLs: shorten_many sends one statement per
+ * chunk of `chunk` URLs (0 is taken as 1), and two more. */
+std::size_t batch_call_statements(std::size_t urls, std::size_t chunk);
+
 class CallDeadlines {
 public:
     CallDeadlines(boost::asio::any_io_executor io, std::chrono::milliseconds statement_timeout,

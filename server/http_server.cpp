@@ -41,6 +41,7 @@ constexpr std::size_t header_limit = 16 * 1024;       /* request line and header
 constexpr std::size_t read_buffer_limit = 32 * 1024;  /* a header and what comes with it */
 constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a connection's idleness */
 constexpr std::chrono::seconds stop_header_grace{5};  /* at a stop, for a header partly read */
+constexpr std::chrono::seconds linger_timeout{5};     /* after the last answer, for the client to read it */
 } // namespace
 
 /*
@@ -372,7 +373,7 @@ private:
     {
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.expires_after(std::chrono::seconds(5));
+        stream_.expires_after(linger_timeout);
         drain();
     }
 
@@ -496,6 +497,15 @@ bool HttpServer::listen_on_all(const std::vector<tcp::endpoint> &endpoints)
     if (listeners_.empty())
         throw std::runtime_error("cannot listen on any address the name resolves to");
     return true;
+}
+
+/* A request caught by a stop may still take: the rest of its header, an
+ * interim "100 Continue" and the body, each within its timeout; then,
+ * once answered, the answer's write and the linger after it. */
+std::chrono::seconds HttpServer::longest_exchange()
+{
+    return stop_header_grace + transfer_timeout + transfer_timeout + transfer_timeout +
+           linger_timeout;
 }
 
 /* The bound addresses, so a port 0 listener can say which port it got. */

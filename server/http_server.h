@@ -68,6 +68,10 @@ public:
                std::size_t max_body_bytes, std::size_t max_connections,
                std::chrono::milliseconds idle_timeout);
 
+    /* The longest the HTTP exchange of a request in flight at a stop may
+     * take, besides the time its answer is waited for (longest_stop.h). */
+    static std::chrono::seconds longest_exchange();
+
     /* The addresses actually bound, the first first. */
     std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
 

@@ -26,6 +26,7 @@
 #include "connection_pool.h"
 #include "descriptor_budget.h"
 #include "http_server.h"
+#include "longest_stop.h"
 #include "metrics.h"
 #include "router.h"
 #include "server_options.h"
@@ -251,6 +252,10 @@ int main(int argc, char **argv)
                   << " client connections at once (of " << budget.descriptors
                   << " open files allowed, " << budget.kept
                   << " kept for the database and the server)" << std::endl;
+        /* What a service manager's stop timeout must exceed (TimeoutStopSec=). */
+        std::cout << "url-shortener-server: a stop waits at most "
+                  << longest_stop(options, connect_timeout, api_options.batch_chunk_size).count()
+                  << " s for the requests in flight, the database silent" << std::endl;
         {
             /* The pools' tasks use router, redirects and metrics: join them
              * before those are destroyed, also when run() throws. */

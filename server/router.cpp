@@ -540,9 +540,8 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_json(request);
         std::vector<std::string> urls = parse_batch(request.body());
         std::optional<std::string> key = idempotency_key(request, max_batch_key_bytes);
-        /* shorten_many sends one statement per chunk of URLs (0 is taken as 1). */
-        const std::size_t chunk = std::max<std::size_t>(pool_.options().batch_chunk_size, 1);
-        const std::size_t statements = 2 + (urls.size() + chunk - 1) / chunk;
+        const std::size_t statements =
+            batch_call_statements(urls.size(), pool_.options().batch_chunk_size);
         return run_on_worker(
             [urls = std::move(urls), key = std::move(key), settings](Client &client) {
                 return create_links(client, urls, key, settings);

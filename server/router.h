@@ -87,7 +87,7 @@ private:
      * (not_ready), for /readyz.
      */
     void run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive,
-                       std::size_t statements = 4, bool readiness = false);
+                       std::size_t statements = call_statements, bool readiness = false);
 
     const LinkSettings settings_;
     const std::chrono::milliseconds pool_wait_;
