@@ -14,6 +14,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <url_shortener/errors.h>
+
 #include "server_options.h"
 
 namespace net = boost::asio;
@@ -39,6 +41,7 @@ struct CallDeadlines::Watch::State {
     CallDeadlines &deadlines;
     net::steady_timer timer;       /* I/O thread only */
     unsigned long long armed = 0;  /* I/O thread only: which arming a handler is for */
+    std::chrono::steady_clock::time_point when{};   /* I/O thread only: the timer's expiry */
     std::mutex mutex;
     Client *client;                /* under mutex; null once the work has ended */
     const std::chrono::milliseconds window;   /* n statements and the margin */
@@ -49,21 +52,32 @@ namespace {
 /* The Watch of the work running on this thread, for on_retry. */
 thread_local std::shared_ptr<CallDeadlines::Watch::State> current_watch;
 
-/* Arms state's timer to fire at `when` (from any thread). */
-void arm(const std::shared_ptr<CallDeadlines::Watch::State> &state,
-         std::chrono::steady_clock::time_point when)
+/* Sets state's timer to fire at `when` (on the I/O thread). */
+void wait_until(const std::shared_ptr<CallDeadlines::Watch::State> &state,
+                std::chrono::steady_clock::time_point when)
 {
-    net::post(state->timer.get_executor(), [state, when] {
-        const unsigned long long armed = ++state->armed;
-        state->timer.expires_at(when);
-        state->timer.async_wait([state, armed](const boost::system::error_code &ec) {
-            if (!ec && state->armed == armed)
-                state->expire();
-        });
+    const unsigned long long armed = ++state->armed;
+    state->when = when;
+    state->timer.expires_at(when);
+    state->timer.async_wait([state, armed](const boost::system::error_code &ec) {
+        if (!ec && state->armed == armed)
+            state->expire();
     });
 }
 
 } // namespace
+
+/* Arms state's timer to fire at `when`, or at a stop's drain deadline if
+ * that comes first (from any thread). */
+void CallDeadlines::arm(const std::shared_ptr<Watch::State> &state,
+                        std::chrono::steady_clock::time_point when)
+{
+    net::post(state->timer.get_executor(), [state, when] {
+        CallDeadlines &deadlines = state->deadlines;
+        deadlines.armed_.insert(state);
+        wait_until(state, std::min(when, deadlines.drain_deadline()));
+    });
+}
 
 std::size_t batch_call_statements(std::size_t urls, std::size_t chunk)
 {
@@ -81,11 +95,17 @@ CallDeadlines::Watch::Watch(CallDeadlines &deadlines, Client &client, std::size_
     : state_(std::make_shared<State>(deadlines, client,
                                      unanswered_limit(deadlines.statement_timeout_, statements)))
 {
+    /* A timer due already would fire before the call starts, when an
+     * interrupt ends nothing: the call would run unbounded. */
+    if (std::chrono::steady_clock::now() >= deadlines.drain_deadline())
+        throw ConnectionLost("the server is stopping and its --stop-timeout-ms has passed; "
+                             "the call was not sent, nothing was stored",
+                             "08006");
     current_watch = state_;
     /* A client without a connection opens one first (ConnectionPool::Lease::connect). */
     const std::chrono::milliseconds opening =
         client.connected() ? std::chrono::milliseconds(0) : deadlines.connect_timeout_;
-    arm(state_, std::chrono::steady_clock::now() + opening + state_->window);
+    CallDeadlines::arm(state_, std::chrono::steady_clock::now() + opening + state_->window);
 }
 
 CallDeadlines::Watch::~Watch()
@@ -99,6 +119,7 @@ CallDeadlines::Watch::~Watch()
     net::post(state_->timer.get_executor(), [state = state_] {
         ++state->armed;
         state->timer.cancel();
+        state->deadlines.armed_.erase(state);
     });
 }
 
@@ -106,8 +127,23 @@ void CallDeadlines::on_retry(const RetryEvent &event)
 {
     if (!current_watch)
         return;
-    arm(current_watch, std::chrono::steady_clock::now() + event.delay +
-                           current_watch->deadlines.connect_timeout_ + current_watch->window);
+    CallDeadlines::arm(current_watch, std::chrono::steady_clock::now() + event.delay +
+                                          current_watch->deadlines.connect_timeout_ +
+                                          current_watch->window);
+}
+
+std::chrono::steady_clock::time_point CallDeadlines::drain_deadline() const
+{
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(drain_deadline_.load()));
+}
+
+void CallDeadlines::stop(std::chrono::steady_clock::time_point drain_deadline)
+{
+    drain_deadline_.store(drain_deadline.time_since_epoch().count());
+    for (const std::shared_ptr<Watch::State> &state : armed_)
+        if (state->when > drain_deadline)
+            wait_until(state, drain_deadline);
 }
 
 } // namespace url_shortener::server

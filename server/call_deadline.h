@@ -18,6 +18,13 @@
  *    work ends, Client::interrupt() ends the call in flight: it throws
  *    OutcomeUnknown (502, the request may have been carried out) or, if
  *    nothing had been sent, ConnectionLost (503).
+ *
+ *    A graceful stop bounds them all (stop): from then on no timer is armed
+ *    later than the stop's drain deadline (--stop-timeout-ms after the
+ *    signal), those armed already are brought forward to it, and a Watch
+ *    made once it has passed throws ConnectionLost (503) before anything
+ *    is sent.  A call still waiting for the database then ends exactly as
+ *    at its own deadline.
  */
 #ifndef URL_SHORTENER_SERVER_CALL_DEADLINE_H
 #define URL_SHORTENER_SERVER_CALL_DEADLINE_H
@@ -26,6 +33,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <unordered_set>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -64,14 +72,28 @@ public:
     /* For ClientOptions::on_retry: arms the current thread's Watch afresh. */
     static void on_retry(const RetryEvent &event);
 
+    /* For a graceful stop, on the I/O thread: every call in flight, or
+     * made from now on, ends by drain_deadline at the latest. */
+    void stop(std::chrono::steady_clock::time_point drain_deadline);
+
     /* Calls ended by their deadline so far, for /metrics. */
     unsigned long long interrupted() const { return interrupted_.load(); }
 
 private:
+    std::chrono::steady_clock::time_point drain_deadline() const;
+    static void arm(const std::shared_ptr<Watch::State> &state,
+                    std::chrono::steady_clock::time_point when);
+
     const boost::asio::any_io_executor io_;
     const std::chrono::milliseconds statement_timeout_;
     const std::chrono::milliseconds connect_timeout_;
     std::atomic<unsigned long long> interrupted_{0};
+    /* The stop's drain deadline (time_since_epoch), max until a stop:
+     * read by the workers, written once on the I/O thread. */
+    std::atomic<std::chrono::steady_clock::rep> drain_deadline_{
+        std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
+    /* The Watches whose timer is armed: I/O thread only. */
+    std::unordered_set<std::shared_ptr<Watch::State>> armed_;
 };
 
 } // namespace url_shortener::server

@@ -4,6 +4,7 @@
  */
 #include "connection_pool.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace url_shortener::server {
@@ -69,8 +70,9 @@ std::optional<ConnectionPool::Lease>
 ConnectionPool::acquire(std::chrono::steady_clock::time_point deadline)
 {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (std::chrono::steady_clock::now() >= deadline) {
-        /* The caller already waited its share (queued for a worker). */
+    if (std::chrono::steady_clock::now() >= std::min(deadline, drain_deadline_)) {
+        /* The caller already waited its share (queued for a worker), or
+         * the stop's drain is over. */
         ++waits_;
         ++timeouts_;
         return std::nullopt;
@@ -78,9 +80,15 @@ ConnectionPool::acquire(std::chrono::steady_clock::time_point deadline)
     auto available = [this] { return !idle_.empty() || open_ < size_; };
     if (!available()) {
         ++waits_;
-        if (!returned_.wait_until(lock, deadline, available)) {
-            ++timeouts_;
-            return std::nullopt;
+        /* Until deadline, or a stop's drain deadline (which stop() may
+         * bring in while this waits). */
+        while (!available()) {
+            const auto until = std::min(deadline, drain_deadline_);
+            if (std::chrono::steady_clock::now() >= until) {
+                ++timeouts_;
+                return std::nullopt;
+            }
+            returned_.wait_until(lock, until);
         }
     }
     if (!idle_.empty()) {
@@ -94,6 +102,15 @@ ConnectionPool::acquire(std::chrono::steady_clock::time_point deadline)
     ++open_;
     ++in_use_;
     return Lease(*this, std::move(client));
+}
+
+void ConnectionPool::stop(std::chrono::steady_clock::time_point drain_deadline)
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        drain_deadline_ = std::min(drain_deadline_, drain_deadline);
+    }
+    returned_.notify_all();   /* each waiter sees its new limit */
 }
 
 PoolCounts ConnectionPool::counts() const

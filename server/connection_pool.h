@@ -72,6 +72,10 @@ public:
      */
     std::optional<Lease> acquire(std::chrono::steady_clock::time_point deadline);
 
+    /* For a graceful stop: no acquire waits past drain_deadline, those
+     * waiting now included (they get nothing then). */
+    void stop(std::chrono::steady_clock::time_point drain_deadline);
+
     PoolCounts counts() const;
 
     /* The options every connection of the pool is made with. */
@@ -87,6 +91,8 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable returned_;
     std::vector<std::unique_ptr<Client>> idle_;
+    std::chrono::steady_clock::time_point drain_deadline_ =
+        std::chrono::steady_clock::time_point::max();
     std::size_t open_ = 0;          /* opened or being opened */
     std::size_t in_use_ = 0;
     unsigned long long waits_ = 0;

@@ -42,6 +42,7 @@ constexpr std::size_t read_buffer_limit = 32 * 1024;  /* a header and what comes
 constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a connection's idleness */
 constexpr std::chrono::seconds stop_header_grace{5};  /* at a stop, for a header partly read */
 constexpr std::chrono::seconds linger_timeout{5};     /* after the last answer, for the client to read it */
+constexpr std::chrono::seconds last_answer_timeout{5};   /* writing an answer made after a stop's drain */
 } // namespace
 
 /*
@@ -54,7 +55,7 @@ public:
     Session(tcp::socket socket, HttpServer &server,
             std::shared_ptr<std::atomic<std::size_t>> open_connections)
         : stream_(std::move(socket)), server_(server), stop_timer_(stream_.get_executor()),
-          open_connections_(std::move(open_connections))
+          drain_timer_(stream_.get_executor()), open_connections_(std::move(open_connections))
     {
         ++*open_connections_;
     }
@@ -69,12 +70,20 @@ public:
     /* On stop: a connection waiting for its next request, no byte of it
      * read, closes now; one with part of a request read finishes it, but
      * its header must be in within stop_header_grace (a client that sent
-     * a byte and went silent cannot hold the stop for the idle timeout). */
-    void stop_if_idle()
+     * a byte and went silent cannot hold the stop for the idle timeout).
+     * At drain_deadline, one still reading its request or writing an
+     * answer closes; one waiting for its answer gets it (the database
+     * calls end by then as well) within last_answer_timeout. */
+    void stop(std::chrono::steady_clock::time_point drain_deadline)
     {
-        net::post(stream_.get_executor(), [self = shared_from_this()] {
+        net::post(stream_.get_executor(), [self = shared_from_this(), drain_deadline] {
             if (self->idle_)
                 return self->stream_.cancel();
+            self->drain_timer_.expires_at(drain_deadline);
+            self->drain_timer_.async_wait([self](beast::error_code ec) {
+                if (!ec && self->on_the_wire_)
+                    self->stream_.cancel();
+            });
             if (!self->reading_header_)
                 return;
             const unsigned long header = self->headers_started_;
@@ -120,6 +129,7 @@ private:
     void wait_for_request()
     {
         idle_ = true;
+        on_the_wire_ = false;
         stream_.async_read_some(buffer_.prepare(first_read_bytes),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                     self->idle_ = false;
@@ -130,7 +140,7 @@ private:
                                     if (self->buffer_.size() > 0)
                                         return self->read_rest_of_header();
                                     if (self->server_.stopping())
-                                        return self->close();   /* its stop_if_idle may have come first */
+                                        return self->close();   /* its stop may have come first */
                                     self->wait_for_request();   /* only empty lines: still idle */
                                 });
     }
@@ -151,6 +161,7 @@ private:
     void read_rest_of_header()
     {
         reading_header_ = true;
+        on_the_wire_ = true;
         ++headers_started_;
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -232,6 +243,7 @@ private:
          * graceful stop waits for it). */
         auto pending = std::make_shared<net::executor_work_guard<net::any_io_executor>>(
             stream_.get_executor());
+        on_the_wire_ = false;   /* until the answer is back on this strand */
         server_.router().handle(parser_->release(), [self = shared_from_this(), pending](Response res) {
             self->send_now(std::move(res), pending);
         });
@@ -281,10 +293,11 @@ private:
         });
     }
 
-    /* The part of an answer the socket did not take at once, within transfer_timeout. */
+    /* The part of an answer the socket did not take at once, within answer_timeout(). */
     void write_rest(std::shared_ptr<std::string> wire, std::size_t sent, bool close_after)
     {
-        stream_.expires_after(transfer_timeout);
+        on_the_wire_ = true;
+        stream_.expires_after(answer_timeout());
         net::async_write(stream_, net::buffer(wire->data() + sent, wire->size() - sent),
                          [self = shared_from_this(), wire, close_after](beast::error_code ec,
                                                                         std::size_t) {
@@ -353,7 +366,8 @@ private:
             res.keep_alive(false);
         const bool close_after = !res.keep_alive();
         auto message = std::make_shared<Response>(std::move(res));
-        stream_.expires_after(transfer_timeout);
+        on_the_wire_ = true;
+        stream_.expires_after(answer_timeout());
         http::async_write(stream_, *message,
                           [self = shared_from_this(), message, close_after](beast::error_code ec,
                                                                             std::size_t) {
@@ -371,6 +385,7 @@ private:
      */
     void linger_and_close()
     {
+        on_the_wire_ = false;
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.expires_after(linger_timeout);
@@ -388,10 +403,18 @@ private:
                                 });
     }
 
+    /* How long writing an answer may take: an answer made after a stop's
+     * drain (one whose database call was ended by it) has a short while. */
+    std::chrono::seconds answer_timeout() const
+    {
+        return server_.drained() ? last_answer_timeout : transfer_timeout;
+    }
+
     /* Closes the socket; the session ends when its last handler returns. */
     void close()
     {
         stop_timer_.cancel();
+        drain_timer_.cancel();
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
@@ -409,6 +432,10 @@ private:
     std::array<char, 4096> drain_buffer_{};
     HttpServer &server_;
     net::steady_timer stop_timer_;   /* a stop's grace for a header partly read */
+    net::steady_timer drain_timer_;  /* a stop's drain deadline */
+    /* Reading a request (past its first bytes) or writing an answer: what
+     * the drain deadline closes.  On the strand. */
+    bool on_the_wire_ = false;
     bool idle_ = false;   /* waiting for a request's first bytes; only touched on the strand */
     bool reading_header_ = false;        /* the rest of a started header; on the strand */
     unsigned long headers_started_ = 0;  /* which header the stop timer was set for */
@@ -449,10 +476,11 @@ bool address_missing(const beast::error_code &ec)
 
 HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &endpoints,
                        std::size_t max_body_bytes, std::size_t max_connections,
-                       std::chrono::milliseconds idle_timeout)
+                       std::chrono::milliseconds idle_timeout,
+                       std::chrono::milliseconds stop_timeout)
     : io_(io), listening_(net::make_strand(io)), signals_(listening_, SIGTERM, SIGINT),
       max_body_bytes_(max_body_bytes),
-      max_connections_(max_connections), idle_timeout_(idle_timeout)
+      max_connections_(max_connections), idle_timeout_(idle_timeout), stop_timeout_(stop_timeout)
 {
     /* Port 0: the kernel picks a port free on the first address bound,
      * which something may hold on another; then all again, a few times. */
@@ -499,13 +527,17 @@ bool HttpServer::listen_on_all(const std::vector<tcp::endpoint> &endpoints)
     return true;
 }
 
-/* A request caught by a stop may still take: the rest of its header, an
- * interim "100 Continue" and the body, each within its timeout; then,
- * once answered, the answer's write and the linger after it. */
-std::chrono::seconds HttpServer::longest_exchange()
+/* After a stop's drain deadline, an answer made then is written within
+ * last_answer_timeout, and lingered after; nothing else is left. */
+std::chrono::seconds HttpServer::after_drain()
 {
-    return stop_header_grace + transfer_timeout + transfer_timeout + transfer_timeout +
-           linger_timeout;
+    return last_answer_timeout + linger_timeout;
+}
+
+bool HttpServer::drained() const
+{
+    return stopping_ && std::chrono::steady_clock::now().time_since_epoch().count() >=
+                            drain_deadline_.load();
 }
 
 /* The bound addresses, so a port 0 listener can say which port it got. */
@@ -579,11 +611,14 @@ void HttpServer::accept_later(Listener &listener)
     });
 }
 
-/* Graceful stop: no new connections, idle ones closed, busy ones finish (see the header). */
+/* Graceful stop: no new connections, idle ones closed, busy ones finish
+ * until the drain deadline (see the header). */
 void HttpServer::stop()
 {
     if (stopping_.exchange(true))
         return;
+    const auto drain_deadline = std::chrono::steady_clock::now() + stop_timeout_;
+    drain_deadline_.store(drain_deadline.time_since_epoch().count());
     beast::error_code ignored;
     for (Listener &listener : listeners_) {
         listener.acceptor.close(ignored);
@@ -591,11 +626,11 @@ void HttpServer::stop()
     }
     signals_.cancel(ignored);
     if (router_)
-        router_->stop();
+        router_->stop(drain_deadline);
     std::lock_guard<std::mutex> lock(sessions_mutex_);
     for (const std::weak_ptr<Session> &weak : sessions_)
         if (std::shared_ptr<Session> session = weak.lock())
-            session->stop_if_idle();
+            session->stop(drain_deadline);
 }
 
 } // namespace url_shortener::server

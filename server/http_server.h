@@ -28,7 +28,12 @@
  *    idle connections (no byte of a next request read) are closed, a
  *    connection with a request in flight, or any part of one read, gets
  *    its answer (with "Connection: close") and then closes, within the
- *    usual timeouts; run() returns when the last one has.
+ *    usual timeouts, until the drain deadline, stop_timeout after the
+ *    signal.  Then a connection still reading a request or writing an
+ *    answer is closed, every database call still in flight is ended as at
+ *    its own deadline (Router::stop), and the answers that makes are
+ *    written within a short timeout (after_drain); run() returns when the
+ *    last connection has closed.
  */
 #ifndef URL_SHORTENER_SERVER_HTTP_SERVER_H
 #define URL_SHORTENER_SERVER_HTTP_SERVER_H
@@ -66,11 +71,12 @@ public:
     HttpServer(boost::asio::io_context &io,
                const std::vector<boost::asio::ip::tcp::endpoint> &endpoints,
                std::size_t max_body_bytes, std::size_t max_connections,
-               std::chrono::milliseconds idle_timeout);
+               std::chrono::milliseconds idle_timeout, std::chrono::milliseconds stop_timeout);
 
-    /* The longest the HTTP exchange of a request in flight at a stop may
-     * take, besides the time its answer is waited for (longest_stop.h). */
-    static std::chrono::seconds longest_exchange();
+    /* The longest a connection may stay open after a stop's drain deadline,
+     * once its answer is made: writing it, and the linger after it
+     * (longest_stop.h). */
+    static std::chrono::seconds after_drain();
 
     /* The addresses actually bound, the first first. */
     std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
@@ -83,6 +89,8 @@ public:
     void stop();
 
     bool stopping() const { return stopping_; }
+    /* Whether a stop's drain deadline has passed. */
+    bool drained() const;
     Router &router() { return *router_; }
     std::size_t max_body_bytes() const { return max_body_bytes_; }
     /* How long a connection may go without a request: from the last answer
@@ -116,11 +124,15 @@ private:
     const std::size_t max_body_bytes_;
     const std::size_t max_connections_;
     const std::chrono::milliseconds idle_timeout_;
+    const std::chrono::milliseconds stop_timeout_;
     /* Connections open now: each session holds the count and lowers it
      * when it ends (shared: a session may outlive a run() that threw). */
     std::shared_ptr<std::atomic<std::size_t>> open_connections_ =
         std::make_shared<std::atomic<std::size_t>>(0);
     std::atomic<bool> stopping_{false};
+    /* The drain deadline (time_since_epoch), max until stop() sets it. */
+    std::atomic<std::chrono::steady_clock::rep> drain_deadline_{
+        std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
     std::mutex sessions_mutex_;
     std::list<std::weak_ptr<Session>> sessions_;
 };

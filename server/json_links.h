@@ -24,10 +24,6 @@ struct NewLink {
 /* Each throws ProblemError (400) when body is not the object described. */
 NewLink parse_new_link(const std::string &body);
 std::vector<std::string> parse_batch(const std::string &body);   /* {"urls": [...]} */
-
-/* The most URLs parse_batch can find in a body of body_bytes: each takes
- * at least three bytes (its quotes, and a comma or a bracket). */
-constexpr std::size_t most_batch_urls(std::size_t body_bytes) { return body_bytes / 3; }
 std::string parse_new_url(const std::string &body);              /* PATCH: {"url"} */
 
 /* {"code", "short_url", "url", and the options that were given} */

@@ -116,6 +116,7 @@ int main(int argc, char **argv)
     long long pool_wait_ms = options.pool_wait.count();
     long long statement_timeout_ms = options.statement_timeout.count();
     long long idle_timeout_ms = options.idle_timeout.count();
+    long long stop_timeout_ms = options.stop_timeout.count();
     std::chrono::seconds connect_timeout{0};   /* as libpq will apply it (from --dsn) */
 
     CLI::App app{"url-shortener-server: the url_shortener redirect service and REST API"};
@@ -167,6 +168,13 @@ int main(int argc, char **argv)
                    "(counted from the previous answer, or the accept; empty lines before a "
                    "request do not extend it) is closed")
         ->capture_default_str()->check(CLI::Range(100, 3600000));
+    app.add_option("--stop-timeout-ms", stop_timeout_ms,
+                   "after SIGTERM or SIGINT, how long requests in flight may go on: then "
+                   "every database call still waiting is ended as at its own deadline (502, "
+                   "or 503 if nothing that may have been done was sent), a connection still "
+                   "reading a request or writing an answer is closed, and the server exits "
+                   "0 once the answers are written (the longest stop is printed at start)")
+        ->capture_default_str()->check(CLI::Range(0, 3600000));
     try {
         app.parse(argc, argv);
         parse_listen(listen, options);
@@ -190,6 +198,7 @@ int main(int argc, char **argv)
     options.pool_wait = std::chrono::milliseconds(pool_wait_ms);
     options.statement_timeout = std::chrono::milliseconds(statement_timeout_ms);
     options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+    options.stop_timeout = std::chrono::milliseconds(stop_timeout_ms);
     url_shortener::ClientOptions client_options;
     client_options.statement_timeout = options.statement_timeout;
 
@@ -222,7 +231,7 @@ int main(int argc, char **argv)
             client_connection_limit(options.pool_size + redirect_pool_size);
         /* The default base URL needs the bound port: bind first, then route. */
         HttpServer server(io, endpoints, options.max_body_bytes, budget.clients,
-                          options.idle_timeout);
+                          options.idle_timeout, options.stop_timeout);
         const std::vector<net::ip::tcp::endpoint> bound = server.local_endpoints();
         settings.base_url = options.base_url.empty() ? url_of(bound.front()) : options.base_url;
         /* http://0.0.0.0:8080/abc is no address a client can follow. */
@@ -253,9 +262,10 @@ int main(int argc, char **argv)
                   << " open files allowed, " << budget.kept
                   << " kept for the database and the server)" << std::endl;
         /* What a service manager's stop timeout must exceed (TimeoutStopSec=). */
-        std::cout << "url-shortener-server: a stop waits at most "
-                  << longest_stop(options, connect_timeout, api_options.batch_chunk_size).count()
-                  << " s for the requests in flight, the database silent" << std::endl;
+        std::cout << "url-shortener-server: a stop ends within "
+                  << longest_stop(options, connect_timeout).count() << " s (requests in flight get "
+                  << options.stop_timeout.count()
+                  << " ms, then what is still waiting for the database is ended)" << std::endl;
         {
             /* The pools' tasks use router, redirects and metrics: join them
              * before those are destroyed, also when run() throws. */

@@ -93,6 +93,11 @@ bool refused(const std::exception_ptr &error)
     }
 }
 
+/* Why a batch still unanswered at a stop's drain deadline is given up. */
+const char *const stopped_unanswered =
+    "the server is stopping and the database did not answer within its --stop-timeout-ms; "
+    "the clicks may or may not have been counted";
+
 } // namespace
 
 RedirectConnections::RedirectConnections(net::io_context &io, net::thread_pool &openers,
@@ -114,8 +119,7 @@ void RedirectConnections::resolve(std::string code, Done done)
         std::count_if(slots_.begin(), slots_.end(), [](const auto &s) { return s->requests.empty(); }));
     if (waiters_.size() >= (free_slots + (size_ - slots_.size())) * batch_)
         ++waits_;
-    waiters_.push_back(
-        Waiter{std::move(code), std::move(done), std::chrono::steady_clock::now() + wait_});
+    waiters_.push_back(Waiter{std::move(code), std::move(done), wait_deadline()});
     if (batch_ == 1)
         return serve();
     /* After the handlers that are ready now: the redirects read in this
@@ -208,24 +212,41 @@ void RedirectConnections::arm_deadline(const std::shared_ptr<Slot> &slot)
      * server may send no result before the last: n of them, and a margin. */
     const std::chrono::milliseconds limit =
         unanswered_limit(options_.statement_timeout, slot->requests.size());
-    slot->deadline.expires_after(limit);
+    const unsigned long long batch = ++slot->batches;
+    const auto own = std::chrono::steady_clock::now() + limit;
+    if (own > drain_deadline_)
+        return give_up_at(slot, batch, drain_deadline_, stopped_unanswered);
+    give_up_at(slot, batch, own,
+               "the database did not answer within " + std::to_string(limit.count()) +
+                   " ms (statement_timeout for each statement, and a margin); the clicks "
+                   "may or may not have been counted");
+}
+
+/* Gives slot's batch number `batch` up at `when`, unless answered by then:
+ * 502 (OutcomeUnknown, 08007) for each of its redirects, saying why. */
+void RedirectConnections::give_up_at(const std::shared_ptr<Slot> &slot, unsigned long long batch,
+                                     std::chrono::steady_clock::time_point when, std::string why)
+{
+    /* Cancels the wait set before for the same batch, if any. */
+    slot->deadline.expires_at(when);
     /* A handler already queued when finish() cancels the timer still runs,
      * maybe after the next batch went out: it must not give that one up. */
-    const unsigned long long batch = ++slot->batches;
-    slot->deadline.async_wait([this, slot, batch, limit](const boost::system::error_code &ec) {
+    slot->deadline.async_wait([this, slot, batch, why = std::move(why)](
+                                  const boost::system::error_code &ec) {
         if (ec || slot->dropped || slot->requests.empty() || slot->batches != batch)
             return;
         /* Not even statement_timeout's refusal came: the connection is
          * given up, and what it was sent may or may not have been done. */
         ++unanswered_;
         drop(slot);
-        finish(slot, {},
-               std::make_exception_ptr(OutcomeUnknown(
-                   "the database did not answer within " + std::to_string(limit.count()) +
-                       " ms (statement_timeout for each statement, and a margin); the clicks "
-                       "may or may not have been counted",
-                   "08007")));
+        finish(slot, {}, std::make_exception_ptr(OutcomeUnknown(why, "08007")));
     });
+}
+
+/* How long a redirect queued now may wait for a connection. */
+std::chrono::steady_clock::time_point RedirectConnections::wait_deadline() const
+{
+    return std::min(std::chrono::steady_clock::now() + wait_, drain_deadline_);
 }
 
 void RedirectConnections::wait_readable(const std::shared_ptr<Slot> &slot)
@@ -329,7 +350,7 @@ void RedirectConnections::finish(const std::shared_ptr<Slot> &slot,
             waiter.alone = true;
         else
             waiter.second_try = true;
-        waiter.deadline = std::chrono::steady_clock::now() + wait_;
+        waiter.deadline = wait_deadline();
         waiters_.push_front(std::move(waiter));
         waiter.done = nullptr;   /* moved from: answered by its next try */
     }
@@ -445,9 +466,18 @@ void RedirectConnections::expire_waiters()
     }
 }
 
-void RedirectConnections::stop()
+void RedirectConnections::stop(std::chrono::steady_clock::time_point drain_deadline)
 {
     stopping_ = true;
+    drain_deadline_ = std::min(drain_deadline_, drain_deadline);
+    /* Every batch in flight and every wait ends by the drain deadline. */
+    for (const auto &slot : slots_)
+        if (!slot->requests.empty() && slot->deadline.expiry() > drain_deadline_)
+            give_up_at(slot, slot->batches, drain_deadline_, stopped_unanswered);
+    for (Waiter &waiter : waiters_)
+        waiter.deadline = std::min(waiter.deadline, drain_deadline_);
+    if (timer_armed_)
+        timer_.cancel();   /* its handler serves, and arms it for the new earliest */
     /* Redirects queued for the posted serve() still need a connection: then
      * serve() closes the idle ones once the queue is empty. */
     if (!waiters_.empty())

@@ -37,7 +37,8 @@
  *    backend, a network that drops everything) is answered as a lost
  *    connection (OutcomeUnknown: 502, its clicks may have been counted),
  *    and its connection is dropped, so neither it nor a graceful stop
- *    waits for ever.
+ *    waits for ever.  A stop gives up every batch and wait at its drain
+ *    deadline (--stop-timeout-ms) at the latest, with the same answers.
  *
  *    Everything but the opening runs on the I/O thread (the io_context is
  *    run by one thread); resolve(), stop() and counts() must be called there.
@@ -85,8 +86,11 @@ public:
     void resolve(std::string code, Done done);
 
     /* For a graceful stop: closes idle connections now, the others once
-     * their statement is answered and no redirect waits; opens no more. */
-    void stop();
+     * their statement is answered and no redirect waits; opens no more.
+     * Nothing waits past drain_deadline: a redirect still waiting for a
+     * connection then is 503, a batch still unanswered is given up as at
+     * its own deadline (502, the connection dropped). */
+    void stop(std::chrono::steady_clock::time_point drain_deadline);
 
     PoolCounts counts() const;
 
@@ -114,6 +118,9 @@ private:
     void on_opened(std::unique_ptr<ResolveConnection> connection, std::exception_ptr error);
     void arm_timer();
     void arm_deadline(const std::shared_ptr<Slot> &slot);
+    void give_up_at(const std::shared_ptr<Slot> &slot, unsigned long long batch,
+                    std::chrono::steady_clock::time_point when, std::string why);
+    std::chrono::steady_clock::time_point wait_deadline() const;
     void expire_waiters();
 
     boost::asio::io_context &io_;
@@ -131,6 +138,8 @@ private:
     std::chrono::milliseconds open_backoff_{0};
     std::exception_ptr open_error_;          /* why the last open failed */
     bool stopping_ = false;
+    std::chrono::steady_clock::time_point drain_deadline_ =
+        std::chrono::steady_clock::time_point::max();   /* a stop's: nothing waits past it */
     bool serve_posted_ = false;              /* a serve() is queued on the I/O thread */
     std::vector<std::shared_ptr<Slot>> slots_;   /* open connections */
     std::size_t opening_ = 0;

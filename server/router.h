@@ -60,8 +60,14 @@ public:
     void count_refusal(unsigned status) { metrics_.count("http", status); }
 
     /* For a graceful stop (on the I/O thread): the redirect connections close
-     * as they become idle. */
-    void stop() { redirects_.stop(); }
+     * as they become idle; no database call, and no wait for a connection,
+     * lasts past drain_deadline (each then answered as at its own deadline). */
+    void stop(std::chrono::steady_clock::time_point drain_deadline)
+    {
+        redirects_.stop(drain_deadline);
+        deadlines_.stop(drain_deadline);
+        pool_.stop(drain_deadline);
+    }
 
 private:
     using Work = std::function<Response(Client &)>;

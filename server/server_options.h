@@ -27,6 +27,7 @@ struct ServerOptions {
     unsigned redirect_status = 302;                /* 301, 302, 307 or 308 */
     std::size_t max_body_bytes = 1024 * 1024;      /* larger request bodies get 413 */
     std::chrono::milliseconds idle_timeout{60000}; /* a connection without a request is closed */
+    std::chrono::milliseconds stop_timeout{30000}; /* a stop interrupts what is still in flight then */
 };
 
 /*
