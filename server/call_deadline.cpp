@@ -28,14 +28,22 @@ struct CallDeadlines::Watch::State {
     {
     }
 
-    /* The timer fired: ends the call, unless the work has ended. */
-    void expire()
+    /*
+     * The timer fired: ends the call, unless the work has ended.  True if
+     * it is to fire again soon: past a stop's drain deadline the work must
+     * end, and an interrupt that came between two of its calls (the pool's
+     * connect() and the route's call, say) ended nothing.
+     */
+    bool expire()
     {
         std::lock_guard<std::mutex> lock(mutex);
         if (client == nullptr)
-            return;
+            return false;
         client->interrupt();
-        ++deadlines.interrupted_;
+        if (!counted)
+            ++deadlines.interrupted_;
+        counted = true;
+        return std::chrono::steady_clock::now() >= deadlines.drain_deadline();
     }
 
     CallDeadlines &deadlines;
@@ -44,6 +52,7 @@ struct CallDeadlines::Watch::State {
     std::chrono::steady_clock::time_point when{};   /* I/O thread only: the timer's expiry */
     std::mutex mutex;
     Client *client;                /* under mutex; null once the work has ended */
+    bool counted = false;          /* under mutex: in interrupted_ */
     const std::chrono::milliseconds window;   /* n statements and the margin */
 };
 
@@ -51,6 +60,10 @@ namespace {
 
 /* The Watch of the work running on this thread, for on_retry. */
 thread_local std::shared_ptr<CallDeadlines::Watch::State> current_watch;
+
+/* Past a stop's drain deadline, how often a call still running is
+ * interrupted again, until its work ends. */
+constexpr std::chrono::milliseconds drained_interrupt_interval{100};
 
 /* Sets state's timer to fire at `when` (on the I/O thread). */
 void wait_until(const std::shared_ptr<CallDeadlines::Watch::State> &state,
@@ -60,8 +73,8 @@ void wait_until(const std::shared_ptr<CallDeadlines::Watch::State> &state,
     state->when = when;
     state->timer.expires_at(when);
     state->timer.async_wait([state, armed](const boost::system::error_code &ec) {
-        if (!ec && state->armed == armed)
-            state->expire();
+        if (!ec && state->armed == armed && state->expire())
+            wait_until(state, std::chrono::steady_clock::now() + drained_interrupt_interval);
     });
 }
 

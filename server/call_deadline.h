@@ -24,7 +24,8 @@
  *    signal), those armed already are brought forward to it, and a Watch
  *    made once it has passed throws ConnectionLost (503) before anything
  *    is sent.  A call still waiting for the database then ends exactly as
- *    at its own deadline.
+ *    at its own deadline; past it, the timer interrupts again every 100 ms
+ *    until the work ends (an interrupt between two calls ends nothing).
  */
 #ifndef URL_SHORTENER_SERVER_CALL_DEADLINE_H
 #define URL_SHORTENER_SERVER_CALL_DEADLINE_H
