@@ -129,7 +129,7 @@ public:
      * The call's one retry budget (reset by begin_call()), shared by every
      * retry loop the call runs (retry_loop.h), so that a call made of
      * several statements, each in a loop of its own, is bounded as one
-     * statement is: RetryPolicy::max_attempts tries in all, one reconnect
+     * statement is: RetryPolicy::max_attempts - 1 retries in all, one reconnect
      * (ensure_open()'s replacement of a broken connection included) and
      * one re-preparation for an updated extension.
      */

@@ -53,8 +53,8 @@
  *    also counts, since the server rolls such a transaction back.  The
  *    bounds are the call's, however many statements it runs (remove_at,
  *    disable_at and enable_at read the version, then change; a call may
- *    first re-read the extension's version): max_attempts tries in all
- *    and one reconnect.
+ *    first re-read the extension's version): max_attempts - 1 retries in
+ *    all (a statement that succeeded is not one) and one reconnect.
  *
  *    Idempotency keys (extension 1.3): shorten, shorten_locked and
  *    shorten_many send an idempotency key with every new link: the
@@ -118,7 +118,7 @@ enum class RetryCause {
 
 struct RetryEvent {
     RetryCause cause;
-    int failed_attempt;                 /* 1 for the call's first try; 0 if the
+    int failed_attempt;                 /* 1 for the call's first failed try; 0 if the
                                            connection was found dead before any try */
     std::chrono::milliseconds delay;    /* wait before the next try */
 };
