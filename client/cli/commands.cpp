@@ -73,22 +73,14 @@ LinkOptions link_options(const ShortenOptions &options)
     return link;
 }
 
-/* "-" alone: the URLs of stdin instead. */
-std::vector<std::string> with_stdin(std::vector<std::string> urls)
-{
-    if (urls.size() == 1 && urls[0] == "-")
-        return read_url_lines(std::cin).urls;
-    return urls;
-}
-
 } // namespace
 
-int shorten_command(Client &client, Output &out, std::vector<std::string> arguments, bool locked,
-                    const ShortenOptions &options)
+std::optional<int> read_shorten_input(std::vector<std::string> &urls, const ShortenOptions &options)
 {
-    const bool from_stdin = arguments.size() == 1 && arguments[0] == "-";
-    const std::vector<std::string> urls = with_stdin(std::move(arguments));
-    if (from_stdin && (std::cin.bad() || std::ferror(stdin))) {
+    if (urls.size() != 1 || urls[0] != "-")
+        return std::nullopt;
+    urls = read_url_lines(std::cin).urls;
+    if (std::cin.bad() || std::ferror(stdin)) {
         std::cerr << "url-shortener: shorten -: cannot read standard input: read error; "
                      "stored nothing\n";
         return exit_invalid_input;
@@ -102,6 +94,12 @@ int shorten_command(Client &client, Output &out, std::vector<std::string> argume
                   << urls.size() << " URLs; stored nothing\n";
         return exit_usage;
     }
+    return std::nullopt;
+}
+
+int shorten_command(Client &client, Output &out, const std::vector<std::string> &urls,
+                    bool locked, const ShortenOptions &options)
+{
     const LinkOptions link = link_options(options);
     const bool plain = !link.alias && !link.reuse && !link.expires_at && !link.max_clicks;
 

@@ -28,13 +28,21 @@ struct ShortenOptions {
 };
 
 /*
- * Prints a code per URL, in order ("-" alone reads the URLs from stdin, one
- * per line).  Without options and --locked all URLs are stored in one
- * transaction (shorten_many): a refused one stores none.  Otherwise each is
- * stored as it is printed, and a refusal says which were stored.
+ * shorten's input, before any connection is made: "-" alone is replaced by
+ * the URLs of stdin, one per line.  Returns an exit status if it cannot be
+ * used (exit_invalid_input: stdin could not be read; exit_usage: it held
+ * no URL, or several with --alias), having said why on stderr.
  */
-int shorten_command(Client &client, Output &out, std::vector<std::string> urls, bool locked,
-                    const ShortenOptions &options);
+std::optional<int> read_shorten_input(std::vector<std::string> &urls, const ShortenOptions &options);
+
+/*
+ * Prints a code per URL (as read_shorten_input left them), in order.
+ * Without options and --locked all URLs are stored in one transaction
+ * (shorten_many): a refused one stores none.  Otherwise each is stored as
+ * it is printed, and a refusal says which were stored.
+ */
+int shorten_command(Client &client, Output &out, const std::vector<std::string> &urls,
+                    bool locked, const ShortenOptions &options);
 
 /* Prints the link's new version, or returns exit_not_found. */
 int update_command(Client &client, Output &out, const std::string &code, const std::string &url,

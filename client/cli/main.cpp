@@ -255,6 +255,9 @@ int main(int argc, char **argv)
         std::optional<UrlLines> import_lines;
         if (import->parsed() && !(import_lines = read_import_input(path)))
             return exit_invalid_input;
+        if (shorten->parsed())
+            if (const std::optional<int> refused = read_shorten_input(urls, shorten_options))
+                return *refused;
         std::optional<Client> connected;
         try {
             connected.emplace(dsn, client_options);

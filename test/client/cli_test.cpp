@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -370,6 +371,30 @@ TEST(Cli, ImportOfInputThatCannotBeReadExitsThreeWithTheDatabaseDown)
         EXPECT_EQ(r.status, 3) << file << ": " << r.err;
         expect_one_error_line(r);
         EXPECT_NE(r.err.find("cannot read"), std::string::npos) << file << ": " << r.err;
+    }
+}
+
+/*
+ * shorten - reads stdin before it connects, as import does: input that
+ * cannot be used is the caller's to fix (3, or 2 for none or several URLs
+ * with --alias), also while the database cannot be reached (it was 5).
+ */
+TEST(Cli, ShortenFromStdinThatCannotBeUsedIsRefusedWithTheDatabaseDown)
+{
+    const std::string down = "host=/nonexistent-directory port=1";
+    const std::filesystem::path two = scratch_file("two-urls");
+    std::ofstream(two) << "https://example.com/a\nhttps://example.com/b\n";
+    for (const auto &[args, redirection, status] :
+         std::vector<std::tuple<std::vector<std::string>, std::string, int>>{
+             {{"--dsn", down, "shorten", "-"}, "< /tmp", 3},
+             {{"--dsn", down, "shorten", "-"}, "< /dev/null", 2},
+             {{"--dsn", down, "shorten", "--alias", "cli-down", "-"},
+              "< " + quoted(two.string()), 2}}) {
+        const CliRun r = run(args, {}, redirection);
+        EXPECT_EQ(r.status, status) << redirection << ": " << r.err;
+        EXPECT_EQ(r.out, "");
+        expect_one_error_line(r);
+        EXPECT_NE(r.err.find("shorten -"), std::string::npos) << r.err;
     }
 }
 
