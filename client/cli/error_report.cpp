@@ -10,6 +10,42 @@
 
 namespace url_shortener::cli {
 
+namespace {
+
+/*
+ * The length of the well-formed UTF-8 sequence that starts at text[i] (a
+ * byte of 0x80 or more), or 0 if none does: the Unicode Standard's table
+ * of well-formed byte sequences (3-7), so no overlong form, surrogate or
+ * code point above U+10FFFF.
+ */
+std::size_t utf8_sequence_at(const std::string &text, std::size_t i)
+{
+    const auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xbf;   /* of the byte after the first */
+    if (byte >= 0xc2 && byte <= 0xdf) {
+        length = 2;
+    } else if (byte >= 0xe0 && byte <= 0xef) {
+        length = 3;
+        low = byte == 0xe0 ? 0xa0 : 0x80;
+        high = byte == 0xed ? 0x9f : 0xbf;
+    } else if (byte >= 0xf0 && byte <= 0xf4) {
+        length = 4;
+        low = byte == 0xf0 ? 0x90 : 0x80;
+        high = byte == 0xf4 ? 0x8f : 0xbf;
+    }
+    if (length == 0 || i + length > text.size())
+        return 0;
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xbf))
+            return 0;
+    }
+    return length;
+}
+
+} // namespace
+
 std::string printable(const std::string &text)
 {
     static const char hex[] = "0123456789abcdef";
@@ -22,17 +58,27 @@ std::string printable(const std::string &text)
     result.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto byte = static_cast<unsigned char>(text[i]);
-        const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
         if (byte < 0x20 || byte == 0x7f) {
             escape(result, byte);
-        } else if (byte == 0xc2 && next >= 0x80 && next <= 0x9f) {
-            /* U+0080..U+009F in UTF-8: C1 controls (0x9b is CSI, as ESC [ is). */
-            escape(result, byte);
-            escape(result, next);
-            ++i;
-        } else {
-            result += text[i];
+            continue;
         }
+        if (byte < 0x80) {
+            result += text[i];
+            continue;
+        }
+        const std::size_t length = utf8_sequence_at(text, i);
+        /* Not UTF-8 (a lone 0x9b is CSI to an 8-bit terminal), or U+0080..
+         * U+009F in UTF-8 (C2 80..C2 9F): the C1 controls.  Escaped. */
+        const bool c1 = length == 2 && byte == 0xc2 && static_cast<unsigned char>(text[i + 1]) <= 0x9f;
+        if (length == 0 || c1) {
+            const std::size_t escaped = c1 ? 2 : 1;
+            for (std::size_t k = 0; k < escaped; ++k)
+                escape(result, static_cast<unsigned char>(text[i + k]));
+            i += escaped - 1;
+            continue;
+        }
+        result.append(text, i, length);
+        i += length - 1;
     }
     return result;
 }

@@ -21,9 +21,11 @@ int report_error(const Error &error, const std::string &command, const std::stri
 
 /*
  * text (a URL from the command line or an input file) safe to echo on a
- * terminal: bytes below 0x20 and 0x7f, and the C1 controls U+0080..U+009F
- * as UTF-8 writes them (C2 80..C2 9F, both bytes), written as \xNN
- * (lower-case hex), so no escape sequence in it reaches the terminal.
+ * terminal: bytes below 0x20 and 0x7f, the C1 controls U+0080..U+009F as
+ * UTF-8 writes them (C2 80..C2 9F, both bytes), and every byte that is not
+ * part of well-formed UTF-8 (a lone 0x9b is CSI to an 8-bit terminal),
+ * written as \xNN (lower-case hex), so no escape sequence in it reaches the
+ * terminal.  Other characters, in well-formed UTF-8, are left as they are.
  */
 std::string printable(const std::string &text);
 

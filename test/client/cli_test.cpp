@@ -785,6 +785,24 @@ TEST(Cli, ARefusedUrlIsEchoedWithoutC1Controls)
     }
 }
 
+/*
+ * Bytes that are not UTF-8 are escaped too: a lone 0x9b is CSI to a
+ * terminal that reads 8-bit controls, and an overlong or cut-off sequence
+ * is nothing a URL means.  Well-formed characters are left alone.
+ */
+TEST(Cli, ARefusedUrlIsEchoedWithoutBytesThatAreNotUtf8)
+{
+    const std::string url = "ftp://example.com/\x9b" "31m\xc0\xaf\xe2\x82\xac\xed\xa0\x80\xe2\x82";
+    const CliRun r = run({"shorten", url});
+    EXPECT_EQ(r.status, 3) << r.err;
+    expect_one_error_line(r);
+    EXPECT_EQ(r.err.find("\x9b"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("ftp://example.com/\\x9b31m\\xc0\\xaf\xe2\x82\xac\\xed\\xa0\\x80"
+                         "\\xe2\\x82"),
+              std::string::npos)
+        << r.err;
+}
+
 TEST(Cli, ADisabledOrUsedUpLinkSaysSo)
 {
     const std::string code = lines(run({"shorten", "--max-clicks", "1", unique_url("cli-why")}).out).at(0);
