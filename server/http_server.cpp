@@ -77,6 +77,10 @@ public:
     void stop(std::chrono::steady_clock::time_point drain_deadline)
     {
         net::post(stream_.get_executor(), [self = shared_from_this(), drain_deadline] {
+            /* Closed already: a timer armed now would hold io.run() until
+             * the drain deadline, as nothing would cancel it. */
+            if (!self->stream_.socket().is_open())
+                return;
             if (self->idle_)
                 return self->stream_.cancel();
             self->drain_timer_.expires_at(drain_deadline);
