@@ -81,21 +81,19 @@ public:
              * the drain deadline, as nothing would cancel it. */
             if (!self->stream_.socket().is_open())
                 return;
-            if (self->idle_)
-                return self->stream_.cancel();
+            /* Armed before the idle check: a read whose first bytes are in
+             * but whose handler is queued behind this one finds the
+             * session idle, yet goes on to read a request (close()
+             * cancels the timer if it does not). */
             self->drain_timer_.expires_at(drain_deadline);
             self->drain_timer_.async_wait([self](beast::error_code ec) {
                 if (!ec && self->on_the_wire_)
                     self->stream_.cancel();
             });
-            if (!self->reading_header_)
-                return;
-            const unsigned long header = self->headers_started_;
-            self->stop_timer_.expires_after(stop_header_grace);
-            self->stop_timer_.async_wait([self, header](beast::error_code ec) {
-                if (!ec && self->reading_header_ && self->headers_started_ == header)
-                    self->stream_.cancel();
-            });
+            if (self->idle_)
+                return self->stream_.cancel();
+            if (self->reading_header_)
+                self->bound_header_by_stop();
         });
     }
 
@@ -149,6 +147,18 @@ private:
                                 });
     }
 
+    /* At a stop, the header being read must be in within
+     * stop_header_grace, else the connection closes. */
+    void bound_header_by_stop()
+    {
+        const unsigned long header = headers_started_;
+        stop_timer_.expires_after(stop_header_grace);
+        stop_timer_.async_wait([self = shared_from_this(), header](beast::error_code ec) {
+            if (!ec && self->reading_header_ && self->headers_started_ == header)
+                self->stream_.cancel();
+        });
+    }
+
     /* RFC 9112 (2.2): empty lines before a request line are ignored (a
      * client may send a CRLF after a request's body). */
     void skip_empty_lines()
@@ -167,6 +177,8 @@ private:
         reading_header_ = true;
         on_the_wire_ = true;
         ++headers_started_;
+        if (server_.stopping())   /* its first bytes may have come just before the stop */
+            bound_header_by_stop();
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                     self->on_header(ec);
