@@ -30,9 +30,10 @@ struct CallDeadlines::Watch::State {
 
     /*
      * The timer fired: ends the call, unless the work has ended.  True if
-     * it is to fire again soon: past a stop's drain deadline the work must
-     * end, and an interrupt that came between two of its calls (the pool's
-     * connect() and the route's call, say) ended nothing.
+     * it is to fire again soon, that is until the work ends: an interrupt
+     * that came between two of its calls (the pool's connect() and the
+     * route's call, say) ended nothing, and the next call would run with
+     * no deadline, at a stop past the drain deadline too.  Counted once.
      */
     bool expire()
     {
@@ -43,7 +44,7 @@ struct CallDeadlines::Watch::State {
         if (!counted)
             ++deadlines.interrupted_;
         counted = true;
-        return std::chrono::steady_clock::now() >= deadlines.drain_deadline();
+        return true;
     }
 
     CallDeadlines &deadlines;
@@ -61,10 +62,6 @@ namespace {
 /* The Watch of the work running on this thread, for on_retry. */
 thread_local std::shared_ptr<CallDeadlines::Watch::State> current_watch;
 
-/* Past a stop's drain deadline, how often a call still running is
- * interrupted again, until its work ends. */
-constexpr std::chrono::milliseconds drained_interrupt_interval{100};
-
 /* Sets state's timer to fire at `when` (on the I/O thread). */
 void wait_until(const std::shared_ptr<CallDeadlines::Watch::State> &state,
                 std::chrono::steady_clock::time_point when)
@@ -74,7 +71,7 @@ void wait_until(const std::shared_ptr<CallDeadlines::Watch::State> &state,
     state->timer.expires_at(when);
     state->timer.async_wait([state, armed](const boost::system::error_code &ec) {
         if (!ec && state->armed == armed && state->expire())
-            wait_until(state, std::chrono::steady_clock::now() + drained_interrupt_interval);
+            wait_until(state, std::chrono::steady_clock::now() + repeat_interrupt_interval);
     });
 }
 

@@ -24,8 +24,11 @@
  *    signal), those armed already are brought forward to it, and a Watch
  *    made once it has passed throws ConnectionLost (503) before anything
  *    is sent.  A call still waiting for the database then ends exactly as
- *    at its own deadline; past it, the timer interrupts again every 100 ms
- *    until the work ends (an interrupt between two calls ends nothing).
+ *    at its own deadline.
+ *
+ *    Once it has fired, at either deadline, the timer interrupts again
+ *    every repeat_interrupt_interval until the work ends: an interrupt
+ *    that comes between two calls ends nothing.
  */
 #ifndef URL_SHORTENER_SERVER_CALL_DEADLINE_H
 #define URL_SHORTENER_SERVER_CALL_DEADLINE_H
@@ -41,6 +44,10 @@
 #include <url_shortener/client.h>
 
 namespace url_shortener::server {
+
+/* Once a call's deadline has fired, how often it is interrupted again
+ * until its work ends. */
+constexpr std::chrono::milliseconds repeat_interrupt_interval{100};
 
 /* The statements an API call sends at most when nothing is retried (a
  * library call is one, and one more when it first checks the extension's

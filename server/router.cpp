@@ -611,10 +611,10 @@ void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep
                 throw ProblemError(pool_exhausted());
             /* Ends before the lease does: no interrupt reaches the next user. */
             CallDeadlines::Watch watch(deadlines_, lease->client(), statements);
-            /* Two calls on the client: a deadline that fires between them
-             * (microseconds) shuts the new connection down but its flag is
-             * forgotten by work's first call, which then reconnects under a
-             * fresh window (on_retry); counted as unanswered all the same. */
+            /* Two calls on the client: an interrupt between them
+             * (microseconds) ends nothing, but the watch interrupts again
+             * every repeat_interrupt_interval until the work ends, so
+             * work's call ends too; counted as unanswered once. */
             lease->connect();
             res = work(lease->client());
         } catch (...) {
