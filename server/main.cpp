@@ -262,10 +262,16 @@ int main(int argc, char **argv)
                   << " open files allowed, " << budget.kept
                   << " kept for the database and the server)" << std::endl;
         /* What a service manager's stop timeout must exceed (TimeoutStopSec=). */
-        std::cout << "url-shortener-server: a stop ends within "
-                  << longest_stop(options, connect_timeout).count() << " s (requests in flight get "
-                  << options.stop_timeout.count()
-                  << " ms, then what is still waiting for the database is ended)" << std::endl;
+        if (const auto longest = longest_stop(options, connect_timeout))
+            std::cout << "url-shortener-server: a stop ends within " << longest->count()
+                      << " s (requests in flight get " << options.stop_timeout.count()
+                      << " ms, then what is still waiting for the database is ended)" << std::endl;
+        else
+            std::cout << "url-shortener-server: a stop has no bound while a database connection "
+                         "is being opened (connect_timeout=0: no connect timeout); requests in "
+                         "flight get "
+                      << options.stop_timeout.count()
+                      << " ms, then what is still waiting for the database is ended" << std::endl;
         {
             /* The pools' tasks use router, redirects and metrics: join them
              * before those are destroyed, also when run() throws. */
