@@ -95,8 +95,8 @@ bool refused(const std::exception_ptr &error)
 
 /* Why a batch still unanswered at a stop's drain deadline is given up. */
 const char *const stopped_unanswered =
-    "the server is stopping and the database did not answer within its --stop-timeout-ms; "
-    "the clicks may or may not have been counted";
+    "the server is stopping and the database did not answer within the server's "
+    "--stop-timeout-ms; the clicks may or may not have been counted";
 
 } // namespace
 
