@@ -264,6 +264,6 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
                            (int) (attempt + retries), (int) (attempt + retries)),
              errdetail("Each of the %d codes this idempotency key may take is held by another link.",
                        (int) KEY_ATTEMPTS),
-             errhint("The code space of the reuse key's shape (%d characters) is nearly full.",
+             errhint("Codes of links made with an idempotency key take the shape stored in the table reuse_key (length %d), not url_shortener.code_length: raise reuse_key.code_length to lengthen them.",
                      secret->code_length)));
 }

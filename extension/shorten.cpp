@@ -186,7 +186,7 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
                                attempt + retries, attempt + retries),
                  errdetail("Each of the %d codes this URL's reusable link may take is held by another link.",
                            REUSE_ATTEMPTS),
-                 errhint("The code space of reusable links is nearly full.")));
+                 errhint("Codes of reusable links take the shape stored in the table reuse_key, not url_shortener.code_length: raise reuse_key.code_length to lengthen them.")));
     PG_RETURN_TEXT_P(cstring_to_text(code));
 }
 

@@ -160,3 +160,21 @@ SELECT shorten_url('https://expiring.example/', idempotency_key => 'expiring', e
 SELECT count(*) AS rows_for_expiring FROM urls WHERE original_url = 'https://expiring.example/';
 SELECT pg_temp.outcome($$SELECT shorten_url('https://past.example/', idempotency_key => 'past', expires_at => now() - interval '1 day')$$);
 SELECT count(*) AS rows_for_past FROM urls WHERE original_url = 'https://past.example/';
+-- Every code a key may take held by others: US001, whose hint names the
+-- remedy, since url_shortener.code_length does not shape keyed codes.  A
+-- one-letter shape over 'ab' has two codes; with both taken, a new key
+-- fails and stores nothing.  Raising reuse_key.code_length lengthens the
+-- next keyed codes at once; a key used before then derives other codes.
+CREATE TEMP TABLE shape_before AS SELECT code_length, alphabet FROM reuse_key;
+UPDATE reuse_key SET code_length = 1, alphabet = 'ab';
+SELECT shorten_url('https://a.example/', alias => 'a') AS a, shorten_url('https://b.example/', alias => 'b') AS b;
+SET url_shortener.code_length = 12;
+SELECT shorten_url('https://crowded.example/', idempotency_key => 'crowded');
+SELECT pg_temp.outcome($$SELECT shorten_url('https://crowded.example/', idempotency_key => 'crowded')$$);
+SELECT count(*) AS rows_for_crowded FROM urls WHERE original_url = 'https://crowded.example/';
+RESET url_shortener.code_length;
+UPDATE reuse_key SET code_length = 3;
+SELECT length(shorten_url('https://crowded.example/', idempotency_key => 'crowded')) AS lengthened;
+SELECT count(*) AS rows_for_crowded FROM urls WHERE original_url = 'https://crowded.example/';
+UPDATE reuse_key SET code_length = s.code_length, alphabet = s.alphabet FROM shape_before AS s;
+DROP TABLE shape_before;

@@ -192,3 +192,11 @@ BEGIN
 END $$;
 SELECT count(*) AS held_codes FROM urls;
 SELECT shorten_url('https://example.com/shared', reuse => true);
+-- The remedy its hint names: a longer shape in reuse_key.  The URL then
+-- derives other codes, a second reusable link; the 16 old ones still resolve.
+UPDATE reuse_key SET code_length = 7;
+SELECT length(shorten_url('https://example.com/shared', reuse => true)) AS lengthened;
+SELECT length(short_code) AS code_length, count(*) AS links,
+       count(*) FILTER (WHERE resolve_url(short_code) IS NOT NULL) AS resolving
+FROM urls GROUP BY 1 ORDER BY 1;
+UPDATE reuse_key SET code_length = 6;
