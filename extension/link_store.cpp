@@ -665,6 +665,24 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
 static const int REUSE_SECRET_BYTES = 32;
 
 /*
+ * Ends a call whose SPI statement did not do what it was written to do.  A
+ * rule on the table (DO INSTEAD) rewrites it: a user's object, so a
+ * feature-not-supported error that says so; anything else is the module's
+ * own fault.
+ */
+static void pg_attribute_noreturn()
+refuse_spi_result(const char *statement, int rc)
+{
+    if (rc == SPI_OK_REWRITTEN)
+        ereport(ERROR,
+                (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                 errmsg("url_shortener does not support rules on its tables"),
+                 errdetail("A rule rewrote this statement of the module: %s.", statement),
+                 errhint("Drop the rule; a trigger can do the same work.")));
+    elog(ERROR, "url_shortener: %s returned %s", statement, SPI_result_code_string(rc));
+}
+
+/*
  * Refuses an insert that stored fewer rows than it was given: a BEFORE
  * INSERT trigger returned NULL.  Handing out a code whose row does not
  * exist would give the caller a link that resolves to nothing.
@@ -735,7 +753,7 @@ insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint
             const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
 
             if (rc != SPI_OK_INSERT)
-                elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
+                refuse_spi_result("insert", rc);
             if (expected_rows > 0 && SPI_processed != expected_rows)
                 ensure_rows_stored(SPI_processed, expected_rows);
         }
@@ -809,7 +827,7 @@ insert_link_unless_code_taken(const char *code, Datum url, const LinkLimits *lim
         const int rc = SPI_execute_plan(insert_unless_taken_plan, values, nulls, false, 0);
 
         if (rc != SPI_OK_INSERT_RETURNING)
-            elog(ERROR, "url_shortener: insert returned %s", SPI_result_code_string(rc));
+            refuse_spi_result("insert", rc);
         stored = SPI_processed == 1;
     }
 
@@ -844,7 +862,7 @@ find_taken_codes(Datum codes)
     const int rc = SPI_execute_plan(taken_codes_plan, values, NULL, false, 0);
 
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: taken-code lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("taken-code lookup", rc);
     return SPI_processed;
 }
 
@@ -909,7 +927,7 @@ code_is_visible(const char *code)
     const int rc = SPI_execute_plan(exists_plan, values, NULL, false, 1);
 
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("lookup", rc);
     pfree(DatumGetPointer(values[0]));
     return SPI_processed > 0;
 }
@@ -922,7 +940,7 @@ count_click_and_fetch_url(text *code)
     const int rc = SPI_execute_plan(click_plan, values, NULL, false, 0);
 
     if (rc != SPI_OK_UPDATE_RETURNING)
-        elog(ERROR, "url_shortener: click update returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("click update", rc);
     if (SPI_processed == 0)
         return NULL;
 
@@ -949,7 +967,7 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
 
     int rc = SPI_execute_plan(update_plan, values, NULL, false, 0);
     if (rc != SPI_OK_UPDATE_RETURNING)
-        elog(ERROR, "url_shortener: url update returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("url update", rc);
     if (SPI_processed == 1) {
         *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
         return EDIT_DONE;
@@ -962,7 +980,7 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
      */
     rc = SPI_execute_plan(version_plan, values, NULL, false, 1);
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: version lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("version lookup", rc);
     if (SPI_processed == 0)
         return EDIT_NO_SUCH_LINK;
     *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
@@ -978,7 +996,7 @@ read_reuse_key(ReuseKey *key)
         elog(ERROR, "url_shortener: reuse needs extension version 1.1");
     int rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, false, 2);
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: key lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("key lookup", rc);
 
     if (SPI_processed == 0 && reuse_key_insert_plan != NULL) {
         /* The first reuse in this database: make the key, or find a racer's. */
@@ -993,11 +1011,11 @@ read_reuse_key(ReuseKey *key)
 
         rc = SPI_execute_plan(reuse_key_insert_plan, values, NULL, false, 0);
         if (rc != SPI_OK_INSERT)
-            elog(ERROR, "url_shortener: key insert returned %s", SPI_result_code_string(rc));
+            refuse_spi_result("key insert", rc);
         /* A fresh snapshot: the row this statement or a racer inserted. */
         rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, false, 2);
         if (rc != SPI_OK_SELECT)
-            elog(ERROR, "url_shortener: key lookup returned %s", SPI_result_code_string(rc));
+            refuse_spi_result("key lookup", rc);
     }
     if (SPI_processed != 1)
         ereport(ERROR,
@@ -1029,7 +1047,7 @@ reusable_code_holder(Datum *code_and_url)
     const int rc = SPI_execute_plan(reuse_check_plan, code_and_url, NULL, false, 1);
 
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: reusable lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("reusable lookup", rc);
     ReuseOutcome holder = REUSE_VANISHED;
     if (SPI_processed == 1) {
         const bool same = DatumGetBool(result_value(0, 1, BOOLOID, &isnull));
@@ -1046,7 +1064,7 @@ store_reusable_link(const char *code, Datum url)
 
     const int rc = SPI_execute_plan(reuse_insert_plan, values, NULL, false, 0);
     if (rc != SPI_OK_INSERT_RETURNING)
-        elog(ERROR, "url_shortener: reusable insert returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("reusable insert", rc);
     const ReuseOutcome outcome = SPI_processed == 1 ? REUSE_CREATED : reusable_code_holder(values);
     pfree(DatumGetPointer(values[0]));
     return outcome;
@@ -1064,7 +1082,7 @@ store_idempotent_link(const char *code, Datum url, const LinkLimits *limits, Dat
 
     const int rc = SPI_execute_plan(plan_of_1_3(idempotent_insert_plan), values, nulls, false, 0);
     if (rc != SPI_OK_INSERT_RETURNING)
-        elog(ERROR, "url_shortener: idempotent insert returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("idempotent insert", rc);
     const bool inserted = SPI_processed == 1;
     /* Results are freed at once: a batch may call this once per element. */
     SPI_freetuptable(SPI_tuptable);
@@ -1165,7 +1183,7 @@ ensure_releases_recorded_where_read(void)
         "FROM pg_catalog.pg_dist_partition p",
         2, types, values, NULL, true, 1);
     if (rc != SPI_OK_SELECT || SPI_processed != 1)
-        elog(ERROR, "url_shortener: the distribution lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("the distribution lookup", rc);
     const bool stranded = DatumGetBool(result_value(0, 1, BOOLOID, &isnull));
     SPI_freetuptable(SPI_tuptable);
     if (stranded)
@@ -1185,14 +1203,14 @@ change_link(LinkChange change, text *code)
     int rc = SPI_execute_plan(change_plan(change, false), values, NULL, false, 0);
 
     if (rc != (change == RELEASE_CODE ? SPI_OK_DELETE : SPI_OK_UPDATE))
-        elog(ERROR, "url_shortener: link change returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("link change", rc);
     const bool changed = SPI_processed > 0;
 
     /* A freed code is recorded (1.6), in the same transaction as the delete. */
     if (change == RELEASE_CODE && changed && released_record_plan != NULL) {
         rc = SPI_execute_plan(released_record_plan, values, NULL, false, 0);
         if (rc != SPI_OK_INSERT)
-            elog(ERROR, "url_shortener: recording a released code returned %s", SPI_result_code_string(rc));
+            refuse_spi_result("recording a released code", rc);
     }
     return changed;
 }
@@ -1238,7 +1256,7 @@ code_was_released(const char *code)
     Datum values[1] = {CStringGetTextDatum(code)};
     const int rc = SPI_execute_plan(released_check_plan, values, NULL, false, 1);
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: released code lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("released code lookup", rc);
     const bool released = SPI_processed > 0;
     SPI_freetuptable(SPI_tuptable);
     pfree(DatumGetPointer(values[0]));
@@ -1254,7 +1272,7 @@ find_released_codes(Datum codes)
     Datum values[1] = {codes};
     const int rc = SPI_execute_plan(released_batch_plan, values, NULL, false, 0);
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: released codes lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("released codes lookup", rc);
     return SPI_processed;
 }
 
@@ -1265,7 +1283,7 @@ take_back_new_link(const char *code)
     const int rc = SPI_execute_plan(take_back_plan, values, NULL, false, 0);
 
     if (rc != SPI_OK_DELETE)
-        elog(ERROR, "url_shortener: taking back a new link returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("taking back a new link", rc);
     if (SPI_processed != 1)
         ereport(ERROR,
                 (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
@@ -1295,7 +1313,7 @@ find_idempotency_digest(const char *code, bytea **holder_digest)
     *holder_digest = NULL;
     const int rc = SPI_execute_plan(plan_of_1_3(idempotent_check_plan), values, NULL, false, 1);
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: idempotent lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("idempotent lookup", rc);
     const bool held = SPI_processed == 1;
     if (held) {
         const Datum digest = result_value(0, 1, BYTEAOID, &isnull);
@@ -1315,7 +1333,7 @@ change_link_at(LinkChange change, text *code, int64 expected_version, int64 *ver
 
     int rc = SPI_execute_plan(change_plan(change, true), values, NULL, false, 0);
     if (rc != SPI_OK_UPDATE)
-        elog(ERROR, "url_shortener: link change returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("link change", rc);
     if (SPI_processed > 0) {
         *version = expected_version + 1;
         return EDIT_DONE;
@@ -1330,7 +1348,7 @@ change_link_at(LinkChange change, text *code, int64 expected_version, int64 *ver
      */
     rc = SPI_execute_plan(stats_plan, values, NULL, false, 1);
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: version lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("version lookup", rc);
     if (SPI_processed == 0)
         return EDIT_NO_SUCH_LINK;
     *version = DatumGetInt64(result_value(0, 7, INT8OID, &isnull));
@@ -1355,7 +1373,7 @@ find_link_stats(text *code)
     const int rc = SPI_execute_plan(plan_of_1_2(stats_plan), values, NULL, true, 1);
 
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: stats lookup returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("stats lookup", rc);
     return SPI_processed == 1;
 }
 
@@ -1366,7 +1384,7 @@ retire_finished_links(int32 batch_size)
     const int rc = SPI_execute_plan(plan_of_1_2(purge_plan), values, NULL, false, 0);
 
     if (rc != SPI_OK_UPDATE)
-        elog(ERROR, "url_shortener: purge returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("purge", rc);
     return SPI_processed;
 }
 
@@ -1376,6 +1394,6 @@ count_drawn_codes(void)
     const int rc = SPI_execute_plan(plan_of_1_2(capacity_plan), NULL, NULL, true, 0);
 
     if (rc != SPI_OK_SELECT)
-        elog(ERROR, "url_shortener: capacity count returned %s", SPI_result_code_string(rc));
+        refuse_spi_result("capacity count", rc);
     return SPI_processed;
 }

@@ -241,7 +241,11 @@ draw_round(Batch *batch, HTAB *round)
             /* One check per draw: a tiny code space can need millions. */
             CHECK_FOR_INTERRUPTS();
             if (draw_code(code) != batch->code_length)
-                elog(ERROR, "url_shortener: url_shortener.code_length changed during shorten_urls");
+                ereport(ERROR,
+                        (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                         errmsg("url_shortener.code_length changed during shorten_urls"),
+                         errdetail("A trigger or function that the batch ran set it; one batch draws codes of one length."),
+                         errhint("Set url_shortener.code_length before the call, not in a trigger on the links table.")));
             if (is_unusable_code(code))
                 continue;
             DrawnCode *entry = search_round(batch, round, code, HASH_ENTER, &found);

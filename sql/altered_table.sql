@@ -31,3 +31,27 @@ SELECT update_url('altered', 'https://altered.example/4', 3);
 ALTER TABLE urls ALTER COLUMN version TYPE bigint;
 SELECT update_url('altered', 'https://altered.example/4', 2) AS new_version;
 SELECT original_url, clicks, version FROM url_stats('altered');
+
+-- A rule on the table rewrites the module's statements: 0A000 saying so,
+-- as PostgreSQL's own refusal of INSERT ... RETURNING under such a rule
+-- is, and nothing done (it was XX000, "insert returned SPI_OK_REWRITTEN").
+TRUNCATE urls;
+SELECT shorten_url('https://ruled.example/', alias => 'ruled') AS code;
+CREATE RULE no_inserts AS ON INSERT TO urls DO INSTEAD NOTHING;
+CREATE RULE no_updates AS ON UPDATE TO urls DO INSTEAD NOTHING;
+CREATE RULE no_deletes AS ON DELETE TO urls DO INSTEAD NOTHING;
+SELECT shorten_url('https://ruled.example/2');
+\set VERBOSITY sqlstate
+SELECT * FROM shorten_urls(ARRAY['https://ruled.example/3']);
+SELECT shorten_url('https://ruled.example/4', alias => 'ruled4');
+SELECT disable_url('ruled');
+SELECT delete_url('ruled');
+SELECT purge_urls();
+SELECT release_code('ruled');
+\set VERBOSITY default
+DROP RULE no_inserts ON urls;
+DROP RULE no_updates ON urls;
+DROP RULE no_deletes ON urls;
+-- (VACUUM clears relhasrules, which a dropped rule leaves set.)
+VACUUM public.urls;
+SELECT short_code, enabled, retired_at IS NULL AS live FROM urls ORDER BY short_code;

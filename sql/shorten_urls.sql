@@ -197,3 +197,25 @@ SELECT count(*) FROM generate_series(1, 20) n,
 SELECT sum(total_bytes) AS bytes_after FROM pg_backend_memory_contexts WHERE name <> 'MessageContext' \gset
 SELECT abs(:bytes_after - :bytes_before) < 8192 AS flat_within_8kB;
 ALTER TABLE urls RESET (autovacuum_enabled);
+
+-- A trigger that changes url_shortener.code_length during a batch: 55000,
+-- nothing stored (it was XX000).  With 20 of the 3,844 two-letter codes
+-- taken, a batch of 3,000 needs a second round, drawn after the trigger
+-- changed the length (the first round misses all 20 with a chance of
+-- about 1e-13).
+TRUNCATE urls;
+SELECT count(shorten_url('https://taken.example/', alias => l || i)) AS taken
+FROM unnest(ARRAY['a', 'b']) AS l, generate_series(0, 9) AS i;
+CREATE FUNCTION public.lengthen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_catalog.set_config('url_shortener.code_length', '8', false); RETURN NEW; END $$;
+CREATE TRIGGER lengthen BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION public.lengthen();
+SET url_shortener.code_length = 2;
+\set VERBOSITY default
+SELECT count(*) FROM shorten_urls(pg_catalog.array_fill('https://len.example/'::text, ARRAY[3000]));
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS stored FROM urls WHERE original_url = 'https://len.example/';
+DROP TRIGGER lengthen ON urls;
+DROP FUNCTION public.lengthen();
+RESET url_shortener.code_length;
+-- (VACUUM clears relhastriggers, which a dropped trigger leaves set.)
+VACUUM public.urls;
