@@ -162,6 +162,37 @@ REVOKE EXECUTE ON FUNCTION links.delete_url(text) FROM url_shortener_app;
 -- (That an ordinary role holding pg_advisory_lock(1431456851, 2) no longer
 -- stalls purge_urls needs two sessions: test/isolation/specs/purge_not_stalled.spec.)
 
+-- A trigger on urls runs as the extension's owner, for every caller: it
+-- must be written like a SECURITY DEFINER function.  Declared with
+-- SET search_path = audit, it writes the caller's temporary table of the
+-- same name (PostgreSQL looks in pg_temp first when the path does not name
+-- it), and that table's trigger would run as the owner; with pg_temp named
+-- last, it writes audit.log.  The caller only has EXECUTE and TEMPORARY.
+CREATE SCHEMA audit;
+CREATE TABLE audit.log (code text, writer name);
+CREATE FUNCTION audit.unsafe_note() RETURNS trigger LANGUAGE plpgsql SET search_path = audit AS
+$$BEGIN INSERT INTO log VALUES (NEW.short_code, current_user); RETURN NULL; END$$;
+CREATE FUNCTION audit.safe_note() RETURNS trigger LANGUAGE plpgsql SET search_path = audit, pg_temp AS
+$$BEGIN INSERT INTO log VALUES (NEW.short_code, current_user); RETURN NULL; END$$;
+CREATE TRIGGER note AFTER INSERT ON links.urls FOR EACH ROW EXECUTE FUNCTION audit.unsafe_note();
+SET ROLE url_shortener_app;
+CREATE TEMP TABLE log (code text, writer name);
+SELECT links.shorten_url('https://example.com/noted') AS noted \gset
+SELECT code = :'noted' AS planted_table_written, writer = session_user AS as_owner FROM pg_temp.log;
+RESET ROLE;
+SELECT count(*) AS audit_rows FROM audit.log;
+DROP TRIGGER note ON links.urls;
+CREATE TRIGGER note AFTER INSERT ON links.urls FOR EACH ROW EXECUTE FUNCTION audit.safe_note();
+SET ROLE url_shortener_app;
+TRUNCATE pg_temp.log;
+SELECT links.shorten_url('https://example.com/noted-safely') AS noted \gset
+SELECT count(*) AS planted_rows FROM pg_temp.log;
+DISCARD TEMP;
+RESET ROLE;
+SELECT code = :'noted' AS audit_written, writer = session_user AS as_owner FROM audit.log;
+DROP TRIGGER note ON links.urls;
+DROP SCHEMA audit CASCADE;
+
 -- Clean up: the roles, their schema, and the extension back in public.
 SET client_min_messages = warning;
 DROP SCHEMA attacker CASCADE;
