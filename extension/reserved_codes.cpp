@@ -18,8 +18,8 @@
 static constexpr std::string_view unusable_codes[] = {
     ".", "..",
     "admin", "api", "app", "assets", "dashboard", "health", "healthz", "help",
-    "login", "logout", "metrics", "settings", "signup", "static", "stats",
-    "status", "www",
+    "login", "logout", "metrics", "readyz", "settings", "signup", "static",
+    "stats", "status", "www",
 };
 static constexpr std::size_t DOT_SEGMENTS = 2;
 

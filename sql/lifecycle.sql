@@ -29,6 +29,8 @@ SELECT shorten_url('https://example.com/x', alias => 'a/b');
 SELECT shorten_url('https://example.com/x', alias => 'caf' || chr(233));
 SELECT shorten_url('https://example.com/x', alias => 'Admin');
 SELECT shorten_url('https://example.com/x', alias => 'api');
+-- readyz too: url-shortener-server's readiness route (it was missing).
+SELECT shorten_url('https://example.com/x', alias => 'ReadyZ');
 SELECT length(shorten_url('https://example.com/x64', alias => repeat('a', 64))) AS longest_alias;
 SELECT count(*) AS links_to_x FROM urls WHERE original_url = 'https://example.com/x';
 
