@@ -59,6 +59,26 @@ int explain_unresolved(Client &client, const std::string &code)
     return exit_not_found;
 }
 
+/* Whether standard input is a directory (a read of it fails with EISDIR). */
+bool stdin_is_a_directory()
+{
+    struct stat st {};
+    return fstat(STDIN_FILENO, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * Whether import may use lines: false, said on stderr, if reading stopped
+ * at a line no URL can be (the rest of the input was not read).
+ */
+bool refuse_too_long_line(const UrlLines &lines, const std::string &source)
+{
+    if (!lines.too_long_line)
+        return true;
+    std::cerr << "url-shortener: import stored nothing: line " << *lines.too_long_line << " of "
+              << source << " was refused: " << too_long_line_reason() << '\n';
+    return false;
+}
+
 /* The link options of the command line; expires_in is from now. */
 LinkOptions link_options(const ShortenOptions &options)
 {
@@ -79,12 +99,23 @@ std::optional<int> read_shorten_input(std::vector<std::string> &urls, const Shor
 {
     if (urls.size() != 1 || urls[0] != "-")
         return std::nullopt;
-    urls = read_url_lines(std::cin).urls;
+    if (stdin_is_a_directory()) {
+        std::cerr << "url-shortener: shorten -: cannot read standard input: it is a directory; "
+                     "stored nothing\n";
+        return exit_invalid_input;
+    }
+    UrlLines lines = read_url_lines(std::cin);
     if (std::cin.bad() || std::ferror(stdin)) {
         std::cerr << "url-shortener: shorten -: cannot read standard input: read error; "
                      "stored nothing\n";
         return exit_invalid_input;
     }
+    if (lines.too_long_line) {
+        std::cerr << "url-shortener: shorten -: stored nothing: line " << *lines.too_long_line
+                  << " of standard input was refused: " << too_long_line_reason() << '\n';
+        return exit_invalid_input;
+    }
+    urls = std::move(lines.urls);
     if (urls.empty()) {
         std::cerr << "url-shortener: shorten -: standard input held no URL\n";
         return exit_usage;
@@ -251,6 +282,10 @@ std::vector<std::string> line_keys(const UrlLines &lines, const ImportOptions &o
 std::optional<UrlLines> read_import_input(const std::string &path)
 {
     if (path == "-") {
+        if (stdin_is_a_directory()) {
+            std::cerr << "url-shortener: cannot read standard input: it is a directory\n";
+            return std::nullopt;
+        }
         UrlLines lines = read_url_lines(std::cin);
         /* std::cin reads through stdio: a failed read sets ferror(stdin),
          * not always badbit (a directory as stdin, a closed descriptor). */
@@ -258,6 +293,8 @@ std::optional<UrlLines> read_import_input(const std::string &path)
             std::cerr << "url-shortener: cannot read standard input: read error\n";
             return std::nullopt;
         }
+        if (!refuse_too_long_line(lines, "standard input"))
+            return std::nullopt;
         return lines;
     }
     if (!readable_file(path))
@@ -273,6 +310,8 @@ std::optional<UrlLines> read_import_input(const std::string &path)
         std::cerr << "url-shortener: cannot read \"" << path << "\": read error\n";
         return std::nullopt;
     }
+    if (!refuse_too_long_line(lines, "\"" + path + "\""))
+        return std::nullopt;
     return lines;
 }
 

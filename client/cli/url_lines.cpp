@@ -48,11 +48,26 @@ private:
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context_;
 };
 
+/* Whether line, read to its "\n" (ended) or not yet, is longer than max_line_bytes. */
+bool too_long(const std::string &line, bool ended)
+{
+    /* A "\r" before the "\n" is the line end, not part of the line; one
+     * not yet ended may still end with "\r\n". */
+    std::size_t size = line.size();
+    if (size > 0 && line.back() == '\r' && (ended || size == max_line_bytes + 1))
+        --size;
+    return size > max_line_bytes;
+}
+
+/* The UTF-8 byte order mark, which editors on Windows put before a file's text. */
+constexpr char utf8_bom[] = "\xef\xbb\xbf";
+
 /* Keeps line (number) unless it is blank or a comment, trimmed. */
 void add_line(UrlLines &result, const std::string &line, std::size_t number)
 {
     static const char *const whitespace = " \t\r\n\v\f";
-    const std::size_t first = line.find_first_not_of(whitespace);
+    const std::size_t bom = number == 1 && line.rfind(utf8_bom, 0) == 0 ? 3 : 0;
+    const std::size_t first = line.find_first_not_of(whitespace, bom);
     if (first == std::string::npos || line[first] == '#')
         return;
     const std::size_t last = line.find_last_not_of(whitespace);
@@ -61,6 +76,12 @@ void add_line(UrlLines &result, const std::string &line, std::size_t number)
 }
 
 } // namespace
+
+std::string too_long_line_reason()
+{
+    return "it is longer than " + std::to_string(max_line_bytes) +
+           " bytes, more than url_shortener.max_url_length ever allows";
+}
 
 UrlLines read_url_lines(std::istream &in)
 {
@@ -77,11 +98,25 @@ UrlLines read_url_lines(std::istream &in)
         for (std::size_t i = 0; i < got; ++i)
             if (block[i] == '\n') {
                 line.append(block + start, i - start);
+                if (too_long(line, true)) {
+                    result.too_long_line = number;
+                    return result;
+                }
                 add_line(result, line, number++);
                 line.clear();
                 start = i + 1;
             }
+        /* At most one block past the limit is ever held: the rest of a
+         * longer line (of /dev/zero, say) is never read. */
         line.append(block + start, got - start);
+        if (too_long(line, false)) {
+            result.too_long_line = number;
+            return result;
+        }
+    }
+    if (too_long(line, true)) {
+        result.too_long_line = number;
+        return result;
     }
     if (!line.empty())
         add_line(result, line, number);

@@ -84,14 +84,14 @@ std::string with_completion(const std::string &script)
 /*
  * Runs url-shortener with args against the test database; environment is
  * put before the command (e.g. "PGOPTIONS='...'"), input after it (e.g.
- * "< file").
+ * "< file"), and shell (e.g. "ulimit -v 100000; yes |") before all.
  */
 CliRun run(const std::vector<std::string> &args, const std::string &environment = {},
-        const std::string &input = "< /dev/null")
+        const std::string &input = "< /dev/null", const std::string &shell = {})
 {
     const std::filesystem::path err = scratch_file("stderr");
-    std::string command = "PGDATABASE=" + std::string(database_name) + " " + environment + " " +
-                          quoted(URL_SHORTENER_CLI);
+    std::string command = shell + " PGDATABASE=" + std::string(database_name) + " " +
+                          environment + " " + quoted(URL_SHORTENER_CLI);
     for (const std::string &arg : args)
         command += " " + quoted(arg);
     command += " " + input + " 2>" + quoted(err.string());
@@ -1107,4 +1107,93 @@ TEST(Cli, IdempotencyPrefixIsCompletedAndInTheManPageWithExitNine)
     EXPECT_NE(man.find("idempotency conflict"), std::string::npos);
     const CliRun help = run({"import", "--help"});
     EXPECT_NE(help.out.find("--idempotency-prefix"), std::string::npos) << help.out;
+}
+
+/* Bounds, escaping and the forms of numbers: what a black-box test found. */
+namespace {
+
+/*
+ * A ulimit on the CLI's address space, so that input read without bound
+ * ends in an allocation failure, not in the machine's OOM killer; none
+ * under AddressSanitizer, which reserves terabytes of address space.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+#else
+constexpr bool sanitized = false;
+#endif
+
+std::string memory_limit(const char *kilobytes)
+{
+    return sanitized ? std::string() : "ulimit -v " + std::string(kilobytes) + ";";
+}
+
+} // namespace
+
+/*
+ * A line longer than any URL the extension takes (1 MB, the most
+ * max_url_length allows) is refused as input, 3, and the rest of it is not
+ * read: before, import and shorten - buffered a line without end until
+ * memory ran out and aborted (/dev/zero: std::bad_alloc, signal 6).
+ */
+TEST(Cli, ALineLongerThanAnyUrlIsRefusedWithoutReadingTheRest)
+{
+    const std::string good = unique_url("cli-long-line");
+    const std::filesystem::path file =
+        file_with("long-line", good + "\nhttps://example.com/" + std::string(2 << 20, 'a') + "\n");
+    for (const auto &[args, input] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"import", file.string()}, "< /dev/null"},
+             {{"import", "-"}, "< " + quoted(file.string())},
+             {{"shorten", "-"}, "< " + quoted(file.string())}}) {
+        const CliRun r = run(args, {}, input);
+        EXPECT_EQ(r.status, 3) << args[0] << " " << args[1] << ": " << r.err;
+        EXPECT_EQ(r.out, "");
+        expect_one_error_line(r);
+        EXPECT_NE(r.err.find("line 2 of"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("longer than 1048576 bytes"), std::string::npos) << r.err;
+        EXPECT_LT(r.err.size(), 300u) << r.err;
+    }
+    std::filesystem::remove(file);
+    EXPECT_EQ(links_to(good), 0);
+
+    /* A line that never ends: refused at once, in bounded memory. */
+    for (const auto &[args, input] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"import", "/dev/zero"}, "< /dev/null"},
+             {{"import", "-"}, "< /dev/zero"},
+             {{"shorten", "-"}, "< /dev/zero"}}) {
+        const CliRun r = run(args, "timeout 120", input, memory_limit("1000000"));
+        EXPECT_EQ(r.status, 3) << args[0] << " " << args[1] << " " << input << ": " << r.err;
+        expect_one_error_line(r);
+        EXPECT_NE(r.err.find("line 1 of"), std::string::npos) << r.err;
+    }
+}
+
+/* A UTF-8 byte order mark opening the input is skipped; one elsewhere is not. */
+TEST(Cli, AByteOrderMarkOpeningTheInputIsSkipped)
+{
+    const std::string bom = "\xef\xbb\xbf";
+    const std::vector<std::string> urls{unique_url("cli-bom", 1), unique_url("cli-bom", 2),
+                                        unique_url("cli-bom", 3)};
+    const std::filesystem::path file = file_with("bom", bom + urls[0] + "\r\n" + urls[1] + "\r\n");
+    const CliRun imported = run({"import", file.string()});
+    std::filesystem::remove(file);
+    ASSERT_EQ(imported.status, 0) << imported.err;
+    ASSERT_EQ(lines(imported.out).size(), 2u);
+    EXPECT_EQ(links_to(urls[0]), 1);
+
+    const std::filesystem::path commented = file_with("bom-comment", bom + "# links\n" + urls[2] + "\n");
+    const CliRun shortened = run({"shorten", "-"}, {}, "< " + quoted(commented.string()));
+    std::filesystem::remove(commented);
+    EXPECT_EQ(shortened.status, 0) << shortened.err;
+    EXPECT_EQ(lines(shortened.out).size(), 1u);
+    EXPECT_EQ(links_to(urls[2]), 1);
+
+    const CliRun later = refused_import("bom-later", urls[0] + "\n" + bom + urls[1] + "\n");
+    EXPECT_NE(later.err.find("line 2 of"), std::string::npos) << later.err;
 }
