@@ -26,7 +26,7 @@ namespace {
 
 int no_such_link(const std::string &code)
 {
-    std::cerr << "url-shortener: no link has the code \"" << code << "\"\n";
+    std::cerr << "url-shortener: no link has the code " << quoted(code) << "\n";
     return exit_not_found;
 }
 
@@ -46,9 +46,10 @@ int explain_unresolved(Client &client, const std::string &code)
     }
     if (!st)
         return no_such_link(code);
-    std::cerr << "url-shortener: the link \"" << code << "\" ";
+    std::cerr << "url-shortener: the link " << quoted(code) << " ";
     if (!st->enabled)
-        std::cerr << "is disabled (url-shortener enable " << code << " turns it back on)";
+        std::cerr << "is disabled (url-shortener enable " << printable(code)
+                  << " turns it back on)";
     else if (st->max_clicks && st->clicks >= *st->max_clicks)
         std::cerr << "has been used up: it had " << *st->max_clicks << " clicks";
     else if (st->expires_at)
@@ -142,9 +143,9 @@ int shorten_command(Client &client, Output &out, const std::vector<std::string> 
         } catch (const InvalidUrl &e) {
             std::cerr << "url-shortener: stored nothing: ";
             if (e.batch_index())
-                std::cerr << "URL " << *e.batch_index() + 1 << " of " << urls.size() << " (\""
-                          << printable(urls[*e.batch_index()])
-                          << "\") was refused: " << e.primary_message();
+                std::cerr << "URL " << *e.batch_index() + 1 << " of " << urls.size() << " ("
+                          << quoted(urls[*e.batch_index()]) << ") was refused: "
+                          << refusal_reason(e);
             else
                 std::cerr << e.what();
             if (!e.detail().empty())
@@ -172,7 +173,7 @@ int shorten_command(Client &client, Output &out, const std::vector<std::string> 
                          (dynamic_cast<const OutcomeUnknown *>(&e) != nullptr
                               ? "this one maybe, not the rest: "
                               : "not the rest: ");
-            prefix += "\"" + printable(urls[i]) + "\": ";
+            prefix += quoted(urls[i]) + ": ";
             return report_error(e, locked ? "shorten --locked" : "shorten", prefix);
         }
     }
@@ -348,7 +349,7 @@ int import_command(Client &client, Output &out, const std::string &path, UrlLine
         std::cerr << "url-shortener: import stored nothing: ";
         if (e.batch_index())
             std::cerr << "line " << lines.line_numbers[*e.batch_index()] << " of " << source
-                      << " was refused: " << e.primary_message()
+                      << " was refused: " << refusal_reason(e)
                       << (e.detail().empty() ? "" : ": " + e.detail());
         else
             std::cerr << e.what();
@@ -359,7 +360,7 @@ int import_command(Client &client, Output &out, const std::string &path, UrlLine
         std::cerr << "url-shortener: import stored nothing: ";
         if (e.batch_index())
             std::cerr << "line " << lines.line_numbers[*e.batch_index()] << " of " << source
-                      << " (\"" << printable(lines.urls[*e.batch_index()]) << "\"): ";
+                      << " (" << quoted(lines.urls[*e.batch_index()]) << "): ";
         std::cerr << e.primary_message() << (e.detail().empty() ? "" : ": " + e.detail());
         if (options.idempotency_prefix)
             std::cerr << " (--idempotency-prefix " << printable(*options.idempotency_prefix)

@@ -83,6 +83,33 @@ std::string printable(const std::string &text)
     return result;
 }
 
+std::string quoted(const std::string &text)
+{
+    if (text.size() <= quoted_bytes)
+        return "\"" + printable(text) + "\"";
+    std::size_t cut = quoted_bytes;
+    /* Not in the middle of a UTF-8 sequence: back to its first byte. */
+    for (std::size_t back = 0; back < 3 && cut > 0 &&
+                               (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80;
+         ++back)
+        --cut;
+    return "\"" + printable(text.substr(0, cut)) + "\"... (" + std::to_string(text.size()) +
+           " bytes)";
+}
+
+std::string refusal_reason(const InvalidUrl &e)
+{
+    const std::string &message = e.primary_message();
+    /* The client's own refusals (no server report) start "URL N of M ". */
+    if (e.server_message().empty() && e.batch_index() && message.rfind("URL ", 0) == 0) {
+        const std::size_t of = message.find(" of ");
+        const std::size_t rest = of == std::string::npos ? of : message.find(' ', of + 4);
+        if (rest != std::string::npos)
+            return "the URL" + message.substr(rest);
+    }
+    return message;
+}
+
 int report_error(const Error &e, const std::string &command, const std::string &prefix)
 {
     std::cerr << "url-shortener: " << prefix;

@@ -6,6 +6,7 @@
 #ifndef URL_SHORTENER_CLI_ERROR_REPORT_H
 #define URL_SHORTENER_CLI_ERROR_REPORT_H
 
+#include <cstddef>
 #include <string>
 
 #include "url_shortener/errors.h"
@@ -28,6 +29,24 @@ int report_error(const Error &error, const std::string &command, const std::stri
  * terminal.  Other characters, in well-formed UTF-8, are left as they are.
  */
 std::string printable(const std::string &text);
+
+/* How much of an echoed URL or code quoted() shows. */
+inline constexpr std::size_t quoted_bytes = 200;
+
+/*
+ * text as printable() writes it, in double quotes; of a text longer than
+ * quoted_bytes only the first quoted_bytes (cut before a character, not
+ * in it) and its size: "https://a.example/aaaa"... (5021 bytes).  So a
+ * refused 1 MB line is not echoed whole.
+ */
+std::string quoted(const std::string &text);
+
+/*
+ * What the server or the client said of the URL InvalidUrl e refused,
+ * without the "URL N of M" the client library puts in front of its own
+ * refusals (a NUL byte, not UTF-8) when the caller names the URL itself.
+ */
+std::string refusal_reason(const InvalidUrl &e);
 
 } // namespace url_shortener::cli
 

@@ -1134,6 +1134,17 @@ std::string memory_limit(const char *kilobytes)
     return sanitized ? std::string() : "ulimit -v " + std::string(kilobytes) + ";";
 }
 
+/* Whether text has a byte below 0x20 (but its last "\n"), 0x7f or 0x9b. */
+bool has_control_bytes(const std::string &text)
+{
+    for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c == 0x7f || c == 0x9b)
+            return true;
+    }
+    return false;
+}
+
 } // namespace
 
 /*
@@ -1174,6 +1185,46 @@ TEST(Cli, ALineLongerThanAnyUrlIsRefusedWithoutReadingTheRest)
     }
 }
 
+/* A code from the command line is echoed as a refused URL is: no terminal escapes. */
+TEST(Cli, ACodeIsEchoedWithoutControlBytes)
+{
+    const std::string code = "\x1b]0;pwned\x07\x9b";
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"resolve", code},
+             {"stats", code},
+             {"disable", code},
+             {"enable", code},
+             {"delete", code},
+             {"update", code, unique_url("cli-code-escape"), "--version", "1"}}) {
+        const CliRun r = run(args);
+        EXPECT_EQ(r.status, 1) << args[0] << ": " << r.err;
+        expect_one_error_line(r);
+        EXPECT_FALSE(has_control_bytes(r.err)) << args[0] << ": " << r.err;
+        EXPECT_NE(r.err.find("\"\\x1b]0;pwned\\x07\\x9b\""), std::string::npos)
+            << args[0] << ": " << r.err;
+    }
+}
+
+/* A refused URL is echoed cut at 200 bytes with its size, as import names its line. */
+TEST(Cli, ALongRefusedUrlIsEchoedCut)
+{
+    const std::string url = "https://example.com/" + std::string(5000, 'a');
+    const std::filesystem::path file = file_with("long-url", url + "\n");
+    for (const auto &[args, input] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"shorten", url}, "< /dev/null"},
+             {{"shorten", "-"}, "< " + quoted(file.string())},
+             {{"shorten", "--max-clicks", "3", url}, "< /dev/null"},
+             {{"shorten", "--locked", unique_url("cli-long-url"), url}, "< /dev/null"}}) {
+        const CliRun r = run(args, {}, input);
+        EXPECT_EQ(r.status, 3) << args[1] << ": " << r.err;
+        expect_one_error_line(r);
+        EXPECT_LT(r.err.size(), 600u) << args[1] << ": " << r.err;
+        EXPECT_NE(r.err.find("\"https://example.com/aaa"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("\"... (5020 bytes)"), std::string::npos) << r.err;
+    }
+    std::filesystem::remove(file);
+}
+
 /* A UTF-8 byte order mark opening the input is skipped; one elsewhere is not. */
 TEST(Cli, AByteOrderMarkOpeningTheInputIsSkipped)
 {
@@ -1196,4 +1247,23 @@ TEST(Cli, AByteOrderMarkOpeningTheInputIsSkipped)
 
     const CliRun later = refused_import("bom-later", urls[0] + "\n" + bom + urls[1] + "\n");
     EXPECT_NE(later.err.find("line 2 of"), std::string::npos) << later.err;
+}
+
+/*
+ * The client library's own refusal of a URL (not UTF-8, a NUL byte) is
+ * not prefixed with "URL N of M" a second time, nor, in import, with a
+ * count that is not the line's.
+ */
+TEST(Cli, ARefusalNamesItsUrlOnce)
+{
+    const CliRun r = run({"shorten", "https://a.example/\xff\xfe"});
+    EXPECT_EQ(r.status, 3) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("was refused: the URL is not valid UTF-8"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("URL 1 of 1 is"), std::string::npos) << r.err;
+
+    const CliRun nul = refused_import("nul-byte", "# one\n" + std::string("https://nul.example/\0x\n", 23));
+    EXPECT_NE(nul.err.find("line 2 of"), std::string::npos) << nul.err;
+    EXPECT_NE(nul.err.find("the URL contains a NUL byte"), std::string::npos) << nul.err;
+    EXPECT_EQ(nul.err.find("URL 1 of 1"), std::string::npos) << nul.err;
 }
