@@ -7,8 +7,9 @@
  *      1  resolve, update, stats, disable, enable, delete: no link has that code
  *      2  usage error: unknown command or option, missing argument
  *      3  invalid input: a URL the server refused, or an unreadable FILE
- *      4  code space exhausted: raise url_shortener.code_length or widen
- *         url_shortener.alphabet
+ *      4  code space exhausted: the error's hint says what to do (a link
+ *         with an idempotency key, as every new link the CLI makes, takes
+ *         the shape stored in reuse_key, not url_shortener.code_length's)
  *      5  connection or server failure (including lock timeout); nothing
  *         was stored by the failing URL.  shorten with several URLs, one
  *         at a time (--locked, or with an option): the ones before it were
@@ -17,6 +18,8 @@
  *      6  outcome unknown: the connection broke after a request was sent;
  *         it may or may not have been stored, so check before running again;
  *         or the command succeeded but its output could not be written
+ *         (also --help and --version), or the CLI failed unexpectedly (out
+ *         of memory: stderr says whether anything had been sent yet)
  *         (import: running the same import again on the same input is safe:
  *         its idempotency keys return the same codes and store nothing twice)
  *      7  shorten --alias: the alias is already the code of a link
@@ -50,11 +53,11 @@ inline constexpr const char *exit_code_help =
     "  1  no link has that code (resolve, update, stats, disable, enable, delete)\n"
     "  2  usage error\n"
     "  3  invalid input: a URL the server refused, or an unreadable FILE\n"
-    "  4  code space exhausted: raise url_shortener.code_length or widen url_shortener.alphabet\n"
+    "  4  code space exhausted: see the error's hint\n"
     "  5  connection or server failure (including lock timeout); nothing stored by the\n"
     "     failing URL (shorten one at a time: the ones printed before it were stored)\n"
-    "  6  outcome unknown: the connection broke after sending, or the output could not be\n"
-    "     written; check before running again\n"
+    "  6  outcome unknown: the connection broke after sending, the output could not be\n"
+    "     written, or the CLI failed unexpectedly (out of memory); check before running again\n"
     "     (import: running the same import again is safe)\n"
     "  7  alias taken: shorten --alias names the code of an existing link\n"
     "  8  version conflict: the link changed since update --version; run stats again\n"

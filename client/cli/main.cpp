@@ -21,8 +21,10 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <exception>
 #include <iostream>
 #include <map>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -45,7 +47,11 @@ namespace {
 /* The longest timeout the options take: statement_timeout is an int of milliseconds. */
 constexpr int max_timeout_seconds = 2147483;
 
-/* --expires-in at most 100 years: far beyond any use, far inside the clock's range. */
+/* The most URLs import sends in one statement. */
+constexpr long long max_import_batch_size = 1000000;
+
+/* --expires-in at most 100 years of 366 days (3162240000 s): far beyond any use, far
+ * inside the clock's range. */
 constexpr long long max_expires_in_seconds = 100LL * 366 * 24 * 3600;
 
 /*
@@ -61,30 +67,82 @@ struct UsageError {
 
 /*
  * text as a whole number in [min, max], or a UsageError naming option and
- * the range in plain words (no overflow, no 309-digit bounds).
+ * the range in plain words.  Every numeric option goes through here, so
+ * all take the same form: decimal digits only (no sign, space, hex or
+ * exponent), and a value past max, however many digits, is refused rather
+ * than clamped.
  */
 long long whole_number(const std::string &option, const std::string &text, long long min,
                        long long max)
 {
-    std::size_t used = 0;
+    bool ok = !text.empty();
     long long value = 0;
-    bool ok = !text.empty() && (text[0] == '-' || (text[0] >= '0' && text[0] <= '9'));
-    if (ok) {
-        try {
-            value = std::stoll(text, &used, 10);
-        } catch (const std::exception &) {
+    for (const char c : text) {
+        if (c < '0' || c > '9') {
             ok = false;
+            break;
         }
+        /* Stops before value passes max: it never overflows. */
+        if (value > (max - (c - '0')) / 10) {
+            ok = false;
+            break;
+        }
+        value = value * 10 + (c - '0');
     }
-    if (!ok || used != text.size() || value < min || value > max)
+    if (!ok || value < min || value > max)
         throw UsageError{option + " must be a whole number from " + std::to_string(min) + " to " +
-                         std::to_string(max) + ", not \"" + text + "\""};
+                         std::to_string(max) + ", not \"" + printable(text) + "\""};
     return value;
 }
+
+/* Set once the command may have sent something to the server. */
+bool may_have_sent = false;
+
+/*
+ * What a failed write of the output leaves done, after "the command
+ * itself succeeded": command as in command_name below.
+ */
+std::string done_despite_lost_output(const std::string &command)
+{
+    if (command.rfind("shorten", 0) == 0 || command == "import")
+        return " (the links are stored, their codes lost), check before running it again";
+    if (command == "resolve")
+        return " (the click was counted)";
+    if (command == "stats")
+        return " (it changes nothing: running it again is safe)";
+    return " (its change is made), check before running it again";
+}
+
+/* Runs the command line; main() adds a last resort for what this does not catch. */
+int run_command_line(int argc, char **argv);
 
 } // namespace
 
 int main(int argc, char **argv)
+{
+    /*
+     * Last resort: an exception that nothing else caught (memory running
+     * out, a library's own) is one line and exit 6, never an abort.  Before
+     * anything was sent nothing was stored; after, the outcome is unknown.
+     */
+    try {
+        return run_command_line(argc, argv);
+    } catch (const std::bad_alloc &) {
+        std::cerr << "url-shortener: out of memory";
+    } catch (const std::exception &e) {
+        std::cerr << "url-shortener: unexpected error: " << printable(e.what());
+    } catch (...) {
+        std::cerr << "url-shortener: unexpected error";
+    }
+    std::cerr << (may_have_sent ? "; the command may or may not have taken effect, check before "
+                                  "running it again\n"
+                                : "; nothing was stored\n");
+    return exit_outcome_unknown;
+}
+
+namespace {
+
+int run_command_line(int argc, char **argv)
 {
     /* A reader that goes away is a failed write (exit 6 below, with a
      * message), not a silent death by SIGPIPE after links were stored. */
@@ -101,19 +159,19 @@ int main(int argc, char **argv)
                    "libpq connection string or URI; default: PGHOST, PGDATABASE, ... from the "
                    "environment");
     ClientOptions client_options;
-    int connect_timeout = static_cast<int>(client_options.connect_timeout.count());
+    /* Numbers are taken as text, and whole_number() reads them all alike. */
+    std::string connect_timeout = std::to_string(client_options.connect_timeout.count());
     app.add_option("--connect-timeout", connect_timeout,
                    "Give up connecting after SECONDS (at least 2; 0 waits as long as the system "
                    "does)")
         ->type_name("SECONDS")
-        ->check(CLI::Range(0, max_timeout_seconds))
         ->capture_default_str();
-    int statement_timeout = static_cast<int>(client_options.statement_timeout.count() / 1000);
+    std::string statement_timeout =
+        std::to_string(client_options.statement_timeout.count() / 1000);
     app.add_option("--statement-timeout", statement_timeout,
                    "The server cancels a statement running longer than SECONDS (0: the "
                    "server's own statement_timeout)")
         ->type_name("SECONDS")
-        ->check(CLI::Range(0, max_timeout_seconds))
         ->capture_default_str();
     bool json = false;
     app.add_flag("--json", json, "Print results as JSON: one object per line (per link)");
@@ -141,7 +199,9 @@ int main(int argc, char **argv)
     /* A reusable link has no limits (the extension refuses the mix): a
      * usage error here, as --reuse with --alias is. */
     CLI::Option *expires_in_option = shorten->add_option("--expires-in", expires_in,
-                        "The link resolves for this many seconds from now (1 to 100 years)")
+                        "The link resolves for this many seconds from now (1 to " +
+                            std::to_string(max_expires_in_seconds) +
+                            ", 100 years of 366 days)")
         ->type_name("SECONDS")
         ->excludes(reuse_option);
     CLI::Option *max_clicks_option = shorten->add_option("--max-clicks", max_clicks, "The link resolves this many times, then no more")
@@ -150,11 +210,13 @@ int main(int argc, char **argv)
     shorten->footer(exit_code_help);
 
     std::string edit_url;
-    long long expected_version = 0;
+    std::string expected_version;
     CLI::App *update = app.add_subcommand("update", "Point CODE at URL if nobody changed it since --version");
     update->add_option("CODE", code, "short code")->required();
     update->add_option("URL", edit_url, "the new absolute http(s) URL")->required();
-    update->add_option("--version", expected_version, "the version stats printed")->required();
+    update->add_option("--version", expected_version, "the version stats printed")
+        ->type_name("N")
+        ->required();
     update->footer(exit_code_help);
 
     std::vector<CLI::App *> code_commands;
@@ -163,17 +225,19 @@ int main(int argc, char **argv)
             {"stats", "Print what is known of the link"},
             {"disable", "Make the link resolve to nothing until enabled"},
             {"enable", "Undo disable"},
-            {"delete", "Delete the link"}};
+            {"delete", "Retire the link: it resolves no more, its code stays taken"}};
         CLI::App *command = app.add_subcommand(name, help.at(name));
         command->add_option("CODE", code, "short code")->required();
         command->footer(exit_code_help);
         code_commands.push_back(command);
     }
 
-    int batch_size = 1000;
-    CLI::App *purge = app.add_subcommand("purge", "Delete expired and used-up links; print how many");
-    purge->add_option("--batch-size", batch_size, "links deleted per statement")
-        ->check(CLI::Range(1, INT_MAX));
+    std::string batch_size = "1000";
+    CLI::App *purge = app.add_subcommand(
+        "purge", "Retire expired and used-up links (their codes stay taken); print how many");
+    purge->add_option("--batch-size", batch_size, "links retired per statement")
+        ->type_name("N")
+        ->capture_default_str();
     purge->footer(exit_code_help);
 
     CLI::App *resolve = app.add_subcommand("resolve", "Print the URL a code stands for and count a click");
@@ -181,13 +245,15 @@ int main(int argc, char **argv)
     resolve->footer(exit_code_help);
 
     std::string path;
-    int import_batch_size = static_cast<int>(client_options.batch_chunk_size);
+    std::string import_batch_size = std::to_string(client_options.batch_chunk_size);
     CLI::App *import = app.add_subcommand(
         "import", "Shorten one URL per line of FILE (- for stdin), all or none; print CODE<TAB>URL. "
-                  "Whitespace around a URL is trimmed; blank lines and lines starting with # are skipped");
+                  "Whitespace around a URL is trimmed; blank lines, lines starting with # and a UTF-8 "
+                  "byte order mark opening the input are skipped; a line over 1048576 bytes is "
+                  "refused");
     import->add_option("FILE", path, "file of URLs, or - for standard input")->required();
     import->add_option("--batch-size", import_batch_size, "URLs per statement (all in one transaction)")
-        ->check(CLI::Range(1, 1000000))
+        ->type_name("N")
         ->capture_default_str();
     ImportOptions import_options;
     std::string idempotency_prefix;
@@ -201,6 +267,8 @@ int main(int argc, char **argv)
         ->type_name("PREFIX");
     import->footer(exit_code_help);
 
+    int purge_batch_size = 0;
+    long long version = 0;
     try {
         app.parse(argc, argv);
         /* An alias names one link; "-" is checked once stdin is read. */
@@ -215,6 +283,17 @@ int main(int argc, char **argv)
                 whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);
         if (max_clicks_option->count() > 0)
             shorten_options.max_clicks = whole_number("--max-clicks", max_clicks, 1, LLONG_MAX);
+        client_options.connect_timeout = std::chrono::seconds(
+            whole_number("--connect-timeout", connect_timeout, 0, max_timeout_seconds));
+        client_options.statement_timeout = std::chrono::seconds(
+            whole_number("--statement-timeout", statement_timeout, 0, max_timeout_seconds));
+        if (purge->parsed())
+            purge_batch_size = static_cast<int>(whole_number("--batch-size", batch_size, 1, INT_MAX));
+        if (import->parsed())
+            client_options.batch_chunk_size = static_cast<std::size_t>(
+                whole_number("--batch-size", import_batch_size, 1, max_import_batch_size));
+        if (update->parsed())
+            version = whole_number("--version", expected_version, 1, LLONG_MAX);
         for (const unsigned char c : base_url)
             if (c <= 0x20 || c >= 0x7f)
                 throw UsageError{"--base-url must be printable ASCII without spaces "
@@ -228,18 +307,25 @@ int main(int argc, char **argv)
         }
     } catch (const CLI::ParseError &e) {
         /* --help and --version are "parse errors" that succeed; CLI11 prints them. */
-        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
-            return app.exit(e);
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            /* Help that cannot be written is a failure too (as for any command). */
+            errno = 0;
+            const int status = app.exit(e);
+            std::cout.flush();
+            if (!std::cout) {
+                std::cerr << "url-shortener: could not write the output"
+                          << (errno ? std::string(": ") + std::strerror(errno) : std::string())
+                          << "\n";
+                return exit_outcome_unknown;
+            }
+            return status;
+        }
         std::cerr << "url-shortener: " << e.what() << " (see url-shortener --help)\n";
         return exit_usage;
     } catch (const UsageError &e) {
         std::cerr << "url-shortener: " << e.message << " (see url-shortener --help)\n";
         return exit_usage;
     }
-
-    client_options.connect_timeout = std::chrono::seconds(connect_timeout);
-    client_options.statement_timeout = std::chrono::seconds(statement_timeout);
-    client_options.batch_chunk_size = static_cast<std::size_t>(import_batch_size);
 
     std::string command_name;
     for (const CLI::App *command : app.get_subcommands())
@@ -259,6 +345,7 @@ int main(int argc, char **argv)
             if (const std::optional<int> refused = read_shorten_input(urls, shorten_options))
                 return *refused;
         std::optional<Client> connected;
+        may_have_sent = true;
         try {
             connected.emplace(dsn, client_options);
         } catch (const InvalidArgument &e) {
@@ -272,12 +359,12 @@ int main(int argc, char **argv)
         if (resolve->parsed())
             return resolve_command(client, out, code);
         if (update->parsed())
-            return update_command(client, out, code, edit_url, expected_version);
+            return update_command(client, out, code, edit_url, version);
         for (CLI::App *command : code_commands)
             if (command->parsed())
                 return code_command(client, out, command->get_name(), code);
         if (purge->parsed())
-            return purge_command(client, out, batch_size);
+            return purge_command(client, out, purge_batch_size);
         return import_command(client, out, path, std::move(*import_lines), import_options);
     } catch (const Error &e) {
         return report_error(e, command_name);
@@ -292,11 +379,12 @@ int main(int argc, char **argv)
         std::cerr << "url-shortener: could not write the output"
                   << (errno ? std::string(": ") + std::strerror(errno) : std::string())
                   << (status == exit_success
-                          ? "; the command itself succeeded (links made are stored), "
-                            "check before running it again"
-                          : "")
+                          ? "; the command itself succeeded" + done_despite_lost_output(command_name)
+                          : std::string())
                   << "\n";
         return status == exit_success ? exit_outcome_unknown : status;
     }
     return status;
 }
+
+} // namespace

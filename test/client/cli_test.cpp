@@ -1185,6 +1185,22 @@ TEST(Cli, ALineLongerThanAnyUrlIsRefusedWithoutReadingTheRest)
     }
 }
 
+/*
+ * Memory that runs out all the same (endless short lines) is one line on
+ * stderr and exit 6, not an abort; it ran out before anything was sent.
+ */
+TEST(Cli, RunningOutOfMemoryIsOneLineAndExitSixNotAnAbort)
+{
+    if (sanitized)
+        GTEST_SKIP() << "a ulimit on the address space breaks AddressSanitizer";
+    const CliRun r = run({"import", "-"}, "timeout 120", "",
+                         memory_limit("300000") + " yes https://example.com/endless |");
+    EXPECT_EQ(r.status, 6) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("out of memory"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was stored"), std::string::npos) << r.err;
+}
+
 /* A code from the command line is echoed as a refused URL is: no terminal escapes. */
 TEST(Cli, ACodeIsEchoedWithoutControlBytes)
 {
@@ -1203,6 +1219,42 @@ TEST(Cli, ACodeIsEchoedWithoutControlBytes)
         EXPECT_NE(r.err.find("\"\\x1b]0;pwned\\x07\\x9b\""), std::string::npos)
             << args[0] << ": " << r.err;
     }
+}
+
+/*
+ * Every numeric option is read alike: decimal digits only, and a value
+ * past the range is refused, not clamped (update --version
+ * 99999999999999999999 was sent as 9223372036854775807 and exited 8).
+ */
+TEST(Cli, EveryNumericOptionTakesDecimalDigitsAndRefusesOverflow)
+{
+    const std::string url = unique_url("cli-number-forms");
+    const std::vector<std::pair<std::string, std::vector<std::string>>> options{
+        {"--connect-timeout", {"--connect-timeout", "V", "resolve", "x"}},
+        {"--statement-timeout", {"--statement-timeout", "V", "resolve", "x"}},
+        {"--batch-size", {"import", "--batch-size", "V", "-"}},
+        {"--batch-size", {"purge", "--batch-size", "V"}},
+        {"--version", {"update", "x", url, "--version", "V"}},
+        {"--expires-in", {"shorten", "--expires-in", "V", url}},
+        {"--max-clicks", {"shorten", "--max-clicks", "V", url}}};
+    for (const auto &[option, pattern] : options) {
+        for (const char *value : {"0x10", " 1", "1 ", "+1", "-1", "1e3", "", "99999999999999999999",
+                                  "18446744073709551617", "9223372036854775808"}) {
+            std::vector<std::string> args = pattern;
+            for (std::string &arg : args)
+                if (arg == "V")
+                    arg = value;
+            const CliRun r = run(args);
+            EXPECT_EQ(r.status, 2) << option << " \"" << value << "\": " << r.err;
+            expect_one_error_line(r);
+            EXPECT_NE(r.err.find(option + " must be a whole number from "), std::string::npos)
+                << option << " \"" << value << "\": " << r.err;
+        }
+    }
+    EXPECT_EQ(links_to(url), 0);
+    /* The largest value is taken. */
+    const CliRun largest = run({"update", "no-such-code", url, "--version", "9223372036854775807"});
+    EXPECT_EQ(largest.status, 1) << largest.err;
 }
 
 /* A refused URL is echoed cut at 200 bytes with its size, as import names its line. */
@@ -1247,6 +1299,31 @@ TEST(Cli, AByteOrderMarkOpeningTheInputIsSkipped)
 
     const CliRun later = refused_import("bom-later", urls[0] + "\n" + bom + urls[1] + "\n");
     EXPECT_NE(later.err.find("line 2 of"), std::string::npos) << later.err;
+}
+
+/*
+ * Output that cannot be written is exit 6 for --help and --version too,
+ * and the message says what the command did: a read claims no stored links.
+ */
+TEST(Cli, OutputThatCannotBeWrittenIsExitSixForEveryCommandAndSaysWhatWasDone)
+{
+    for (const std::vector<std::string> &args : std::vector<std::vector<std::string>>{
+             {"--help"}, {"--version"}, {"import", "--help"}}) {
+        const CliRun r = run(args, {}, "< /dev/null > /dev/full");
+        EXPECT_EQ(r.status, 6) << args[0] << ": " << r.err;
+        expect_one_error_line(r);
+        EXPECT_NE(r.err.find("could not write the output"), std::string::npos) << r.err;
+    }
+    const std::string code = lines(run({"shorten", unique_url("cli-full-read")}).out).at(0);
+    const CliRun stats = run({"stats", code}, {}, "< /dev/null > /dev/full");
+    EXPECT_EQ(stats.status, 6) << stats.err;
+    expect_one_error_line(stats);
+    EXPECT_EQ(stats.err.find("stored"), std::string::npos) << stats.err;
+    EXPECT_NE(stats.err.find("changes nothing"), std::string::npos) << stats.err;
+    const CliRun resolved = run({"resolve", code}, {}, "< /dev/null > /dev/full");
+    EXPECT_EQ(resolved.status, 6) << resolved.err;
+    EXPECT_EQ(resolved.err.find("stored"), std::string::npos) << resolved.err;
+    EXPECT_NE(resolved.err.find("click was counted"), std::string::npos) << resolved.err;
 }
 
 /*
