@@ -149,6 +149,12 @@ int report_error(const Error &e, const std::string &command, const std::string &
         return exit_server_failure;
     }
     if (dynamic_cast<const OutcomeUnknown *>(&e)) {
+        /* stats only reads: what it may have done is nothing. */
+        if (command == "stats") {
+            std::cerr << "connection to the server was lost after the statement was sent "
+                         "(stats changes nothing: running it again is safe)\n";
+            return exit_server_failure;
+        }
         std::cerr << e.what() << " (check whether the link exists before running again)\n";
         return exit_outcome_unknown;
     }
@@ -163,9 +169,17 @@ int report_error(const Error &e, const std::string &command, const std::string &
         std::cerr << " (run CREATE EXTENSION url_shortener in this database, or connect to "
                      "the one that has it)";
     else if (e.sqlstate() == "57014")
-        std::cerr << " (it ran longer than --statement-timeout; nothing was stored)";
+        std::cerr << " (it ran longer than --statement-timeout; "
+                  << (command == "resolve" ? "no click was counted"
+                      : command == "stats" ? "it changes nothing"
+                      : command.rfind("shorten", 0) == 0 || command == "import"
+                          ? "nothing was stored"
+                          : "nothing was changed")
+                  << ")";
     else if (e.sqlstate() == "42501")
-        std::cerr << " (ask an administrator to GRANT EXECUTE on the url_shortener functions)";
+        std::cerr << " (ask an administrator to GRANT USAGE on the extension's schema and "
+                     "EXECUTE on the functions this command calls; see Privileges in the "
+                     "README)";
     std::cerr << '\n';
     return exit_server_failure;
 }

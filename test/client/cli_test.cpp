@@ -1327,6 +1327,46 @@ TEST(Cli, OutputThatCannotBeWrittenIsExitSixForEveryCommandAndSaysWhatWasDone)
 }
 
 /*
+ * stats changes nothing: a connection lost while it runs is 5 (run it
+ * again), not 6 (check first).  Its backend is terminated while its
+ * url_stats waits on a lock on urls.
+ */
+TEST(Cli, StatsWhoseConnectionIsLostExitsFive)
+{
+    const std::string code = lines(run({"shorten", unique_url("cli-stats-lost")}).out).at(0);
+    const std::string name = unique_application_name("stats-lost");
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec("LOCK TABLE urls IN ACCESS EXCLUSIVE MODE");
+    auto stats = std::async(std::launch::async, [&] {
+        return run({"--dsn", dsn("application_name=" + name), "stats", code}, "timeout 120");
+    });
+    /* Its statement, not its setup: the backend waits in url_stats. */
+    int pid = 0;
+    {
+        auto watcher = connect();
+        for (int tries = 0; pid == 0 && tries < 1200; ++tries) {
+            pqxx::nontransaction q(*watcher);
+            const pqxx::result rows = q.exec_params(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1 "
+                "AND wait_event_type = 'Lock' AND query LIKE '%url_stats%'",
+                name);
+            if (!rows.empty())
+                pid = rows[0][0].as<int>();
+            else
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    ASSERT_NE(pid, 0) << "stats never waited on the lock";
+    terminate_backend(pid);
+    const CliRun r = finish(stats);
+    locking.abort();
+    EXPECT_EQ(r.status, 5) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("running it again is safe"), std::string::npos) << r.err;
+}
+
+/*
  * The client library's own refusal of a URL (not UTF-8, a NUL byte) is
  * not prefixed with "URL N of M" a second time, nor, in import, with a
  * count that is not the line's.
@@ -1343,4 +1383,45 @@ TEST(Cli, ARefusalNamesItsUrlOnce)
     EXPECT_NE(nul.err.find("line 2 of"), std::string::npos) << nul.err;
     EXPECT_NE(nul.err.find("the URL contains a NUL byte"), std::string::npos) << nul.err;
     EXPECT_EQ(nul.err.find("URL 1 of 1"), std::string::npos) << nul.err;
+}
+
+/* Smaller messages: a directory as stdin says so, a timeout of a read says nothing of storing. */
+TEST(Cli, MessagesSayWhatHappenedToThisCommand)
+{
+    const CliRun directory = run({"import", "-"}, {}, "< /tmp");
+    EXPECT_EQ(directory.status, 3);
+    EXPECT_NE(directory.err.find("cannot read standard input: it is a directory"),
+              std::string::npos)
+        << directory.err;
+
+    /* resolve waits on the row a click in another transaction holds, past --statement-timeout. */
+    const std::string code = lines(run({"shorten", unique_url("cli-read-timeout")}).out).at(0);
+    auto other = connect();
+    pqxx::work clicking(*other);
+    clicking.exec_params("SELECT resolve_url($1)", code);
+    const CliRun timed_out = run({"--statement-timeout", "1", "resolve", code}, "timeout 120");
+    clicking.abort();
+    EXPECT_EQ(timed_out.status, 5) << timed_out.err;
+    EXPECT_NE(timed_out.err.find("57014"), std::string::npos) << timed_out.err;
+    EXPECT_NE(timed_out.err.find("no click was counted"), std::string::npos) << timed_out.err;
+    EXPECT_EQ(timed_out.err.find("stored"), std::string::npos) << timed_out.err;
+
+    /* A role without privileges is told of USAGE on the schema too. */
+    {
+        auto admin = connect();
+        pqxx::nontransaction t(*admin);
+        t.exec("DROP ROLE IF EXISTS url_shortener_cli_no_grant");
+        t.exec("CREATE ROLE url_shortener_cli_no_grant LOGIN PASSWORD 'no-grant'");
+    }
+    const CliRun denied = run({"--dsn", dsn("user=url_shortener_cli_no_grant password=no-grant"),
+                               "resolve", code});
+    {
+        auto admin = connect();
+        pqxx::nontransaction(*admin).exec("DROP ROLE url_shortener_cli_no_grant");
+    }
+    EXPECT_EQ(denied.status, 5) << denied.err;
+    expect_one_error_line(denied);
+    EXPECT_NE(denied.err.find("42501"), std::string::npos) << denied.err;
+    EXPECT_NE(denied.err.find("GRANT USAGE on the extension's schema"), std::string::npos)
+        << denied.err;
 }
