@@ -105,7 +105,7 @@ void require_idempotency_keys(SessionType &s)
         return;
     const std::string installed = refresh_version(s);
     if (!opened(s).has_idempotency_keys())
-        throw needs_version("idempotency keys", "1.3", installed);
+        throw needs_version("an idempotency key", "1.3", installed);
 }
 
 /*

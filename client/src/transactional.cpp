@@ -58,7 +58,7 @@ void require_lifecycle(const std::string &version, const char *call)
 void require_idempotency_keys(const std::string &version)
 {
     if (!version_at_least(version, 1, 3))
-        throw needs_version("idempotency keys", "1.3", version);
+        throw needs_version("an idempotency key", "1.3", version);
 }
 
 } // namespace

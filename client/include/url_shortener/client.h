@@ -215,7 +215,7 @@ struct LinkStats {
 /* shorten_many reports progress as (URLs shortened so far, total). */
 using BatchProgress = std::function<void(std::size_t done, std::size_t total)>;
 
-/* The client library's version as built, "1.3.0"; compare URL_SHORTENER_CLIENT_VERSION. */
+/* The client library's version as built ("1.6.0" for 1.6.0); compare URL_SHORTENER_CLIENT_VERSION. */
 URL_SHORTENER_CLIENT_EXPORT const char *client_version() noexcept;
 
 class URL_SHORTENER_CLIENT_EXPORT Client {
