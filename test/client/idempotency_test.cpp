@@ -421,6 +421,10 @@ TEST(Idempotency, AgainstExtension12NoKeyIsSentAndACallersKeyIsRefused)
         ADD_FAILURE() << "a key was accepted by 1.2";
     } catch (const ServerError &e) {
         EXPECT_EQ(e.sqlstate(), "0A000");
+        EXPECT_EQ(std::string(e.what()).rfind(
+                      "an idempotency key needs url_shortener 1.3, the database has 1.2", 0),
+                  0u)
+            << e.what();
     }
     EXPECT_THROW(client.shorten_many({url}, {unique_key("v12-many")}), ServerError);
 
