@@ -13,7 +13,7 @@
 #      find_package(url_shortener_client 1.2), checks that no PQXX_*
 #      variable reached its scope and that no include directory is listed
 #      twice, builds it and runs it; then builds the same program through
-#      pkg-config (--static for the static prefix) and runs it;
+#      pkg-config (the static prefix with and without --static) and runs it;
 #   4. runs the installed url-shortener --version from each prefix (the
 #      shared one must start without LD_LIBRARY_PATH: its RPATH), and checks
 #      that the shared library exports the public API and nothing of src/.
@@ -101,19 +101,29 @@ foreach(kind static shared)
     file(GLOB_RECURSE pc_files ${prefix}/*/url_shortener_client.pc)
     list(GET pc_files 0 pc_file)
     get_filename_component(pc_dir ${pc_file} DIRECTORY)
-    set(static_flag "")
+    # The static library links both ways: with --static, and without, as
+    # the README's plain command does (Debian's -dev package is static only;
+    # libpqxx and libpq were once private there, and that link failed).
+    set(link_modes plain)
     if(kind STREQUAL static)
-        set(static_flag --static)
+        list(APPEND link_modes static)
     endif()
     set(ENV{PKG_CONFIG_PATH} ${pc_dir})
     run_capture(cflags ${PKG_CONFIG} --cflags url_shortener_client)
-    run_capture(libs ${PKG_CONFIG} ${static_flag} --libs url_shortener_client)
     separate_arguments(cflags UNIX_COMMAND "${cflags}")
-    separate_arguments(libs UNIX_COMMAND "${libs}")
-    run_step(${CXX} -std=c++17 ${flags} ${cflags} ${work}/consumer-src/main.cpp -o
-        ${work}/${kind}/consumer-pkg-config ${libs})
     get_filename_component(libdir ${pc_dir} DIRECTORY)
-    run_step(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${work}/${kind}/consumer-pkg-config)
+    foreach(mode ${link_modes})
+        set(static_flag "")
+        if(mode STREQUAL static)
+            set(static_flag --static)
+        endif()
+        run_capture(libs ${PKG_CONFIG} ${static_flag} --libs url_shortener_client)
+        separate_arguments(libs UNIX_COMMAND "${libs}")
+        run_step(${CXX} -std=c++17 ${flags} ${cflags} ${work}/consumer-src/main.cpp -o
+            ${work}/${kind}/consumer-pkg-config-${mode} ${libs})
+        run_step(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir}
+            ${work}/${kind}/consumer-pkg-config-${mode})
+    endforeach()
 
     # The man page and the bash completion are installed where tools look.
     foreach(installed share/man/man1/url-shortener.1 share/bash-completion/completions/url-shortener)
