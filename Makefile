@@ -37,7 +37,7 @@ DATA = extension/url_shortener.control extension/url_shortener--1.0.sql extensio
 	extension/url_shortener--1.1--1.2.sql extension/url_shortener--1.2.sql \
 	extension/url_shortener--1.2--1.3.sql extension/url_shortener--1.3--1.4.sql \
 	extension/url_shortener--1.4--1.5.sql extension/url_shortener--1.5--1.6.sql \
-	extension/url_shortener--1.6.sql
+	extension/url_shortener--1.6--1.7.sql extension/url_shortener--1.7.sql
 PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 
 REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade upgrade_grants upgrade_1_2 schema_rename search_path_guard idempotency upgrade_1_3 base_script check_constraints lifecycle_at_version released_codes altered_table direct_insert

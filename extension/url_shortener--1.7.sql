@@ -1,8 +1,8 @@
 /*
- * url_shortener 1.6: the links table, the reuse key, the released codes,
+ * url_shortener 1.7: the links table, the reuse key, the released codes,
  * and every function.  A base script: CREATE EXTENSION runs this alone,
- * not 1.2's base script and the four updates after it.  An installation
- * updated to 1.6 (from 1.2 or from 1.0) ends with the same objects, each
+ * not 1.2's base script and the five updates after it.  An installation
+ * updated to 1.7 (from 1.2 or from 1.0) ends with the same objects, each
  * with the same definition, owner, privileges, initial privileges and
  * comment: sql/base_script.sql compares the two.  What each version added,
  * and why, is told in its update script (url_shortener--1.2--1.3.sql and
@@ -310,9 +310,12 @@ REVOKE ALL ON FUNCTION @extschema@.release_code(pg_catalog.text) FROM PUBLIC;
  *     outside a transaction block is forwarded whole to the worker holding
  *     the code's shard: one round trip from the coordinator instead of one
  *     per statement; and makes their EXECUTE grants again on every worker
- *     (Citus distributes an extension's function without its grants).
- * Idempotent: what is already distributed is left as it is.  Citus is
- * needed only when this runs (the body is PL/pgSQL, resolved at call
+ *     (Citus distributes an extension's function without its grants): on
+ *     each worker for a function this call distributes, and on the
+ *     coordinator, which Citus propagates to every worker, for one
+ *     distributed before (1.7).
+ * Idempotent: what is already distributed is left as it is, so it can be
+ * called again after citus_add_node or an update.  Citus is needed only when this runs (the body is PL/pgSQL, resolved at call
  * time), so the extension itself installs without Citus; without it the
  * call fails with 55000.  It runs with the caller's rights (Citus requires
  * the tables' owner) and is not granted to PUBLIC.  Every name is
@@ -328,8 +331,10 @@ DECLARE
     extension_oid pg_catalog.oid;
     forwarded pg_catalog.oid[];
     side_table pg_catalog.regclass;
+    already_forwarded pg_catalog.oid[];
     keyed_call pg_catalog.oid;
     grant_command pg_catalog.text;
+    on_coordinator pg_catalog.bool;
     failures pg_catalog.text;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e
@@ -391,6 +396,14 @@ BEGIN
         PERFORM pg_catalog.truncate_local_data_after_distributing_table(side_table);
     END LOOP;
 
+    /* Those already forwarded when this call started (a second call, or
+     * one after ALTER EXTENSION UPDATE or citus_add_node). */
+    SELECT COALESCE(pg_catalog.array_agg(o.objid), '{}') INTO already_forwarded
+    FROM pg_catalog.pg_dist_object o
+    WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+      AND o.objid OPERATOR(pg_catalog.=) ANY (forwarded)
+      AND o.distribution_argument_index IS NOT NULL;
+
     FOREACH keyed_call IN ARRAY forwarded LOOP
         CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_dist_object o
                               WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
@@ -405,20 +418,34 @@ BEGIN
      * Citus distributes a function of an extension without its grants: a
      * role granted EXECUTE on the coordinator would be refused on the
      * worker a forwarded call runs on.  So every EXECUTE grant of the
-     * forwarded functions (but the owner's) is made again on each worker.
-     * Grants made after this call are propagated by Citus itself.
+     * forwarded functions (but the owner's) is made again on the workers:
+     *   - of a function this call distributes, on each worker with
+     *     run_command_on_workers, as 1.3 to 1.6 did (the workers do not see
+     *     it distributed before this transaction commits);
+     *   - of a function that was distributed before, on the coordinator:
+     *     a worker refuses a GRANT on a distributed function ("operation is
+     *     not allowed on this node"), and Citus propagates the
+     *     coordinator's to every worker, one added since included.  On the
+     *     coordinator it changes nothing.
+     * Grants made after this call are propagated by Citus itself, to the
+     * workers there are then.
      */
-    FOR grant_command IN
+    FOR grant_command, on_coordinator IN
         SELECT pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', p.oid::pg_catalog.regprocedure,
                                  CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
                                       ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text) END,
-                                 CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                                 CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END),
+               p.oid OPERATOR(pg_catalog.=) ANY (already_forwarded)
         FROM pg_catalog.pg_proc p,
              LATERAL pg_catalog.aclexplode(p.proacl) a
         WHERE p.oid OPERATOR(pg_catalog.=) ANY (forwarded)
           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'::pg_catalog.text
           AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
     LOOP
+        IF on_coordinator THEN
+            EXECUTE grant_command;
+            CONTINUE;
+        END IF;
         SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s: %s', w.nodename, w.nodeport, w.result), '; ')
         INTO failures
         FROM pg_catalog.run_command_on_workers(grant_command) w
@@ -427,7 +454,7 @@ BEGIN
             RAISE EXCEPTION 'could not grant on the workers what the coordinator grants'
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = pg_catalog.format('%s failed on %s.', grant_command, failures),
-                      HINT = 'Create the roles on every worker first, then call url_shortener_distribute() again.';
+                      HINT = 'Nothing was distributed.  Remove the cause each worker gives (a role missing there, a worker not answering), then call url_shortener_distribute() again on the coordinator.';
         END IF;
     END LOOP;
 END
@@ -436,4 +463,4 @@ $$;
 REVOKE ALL ON FUNCTION @extschema@.url_shortener_distribute() FROM PUBLIC;
 
 COMMENT ON FUNCTION @extschema@.url_shortener_distribute() IS
-    'on a Citus coordinator: distribute urls and released_codes by short_code, make the other side tables reference tables, forward the extension''s calls keyed by a code to the worker holding it, and make their grants on the workers';
+    'on a Citus coordinator: distribute urls and released_codes by short_code, make the other side tables reference tables, forward the extension''s calls keyed by a code to the worker holding it, and make their grants on every worker';
