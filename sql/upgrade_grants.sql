@@ -185,7 +185,7 @@ ALTER EXTENSION url_shortener UPDATE TO '1.4';
 RESET ROLE;
 SELECT * FROM init_privs_of_replaced ORDER BY proname;
 SELECT proconfig FROM pg_proc WHERE oid = 'url_shortener_distribute()'::regprocedure;
--- 1.5 -> 1.6 replaces it in place again, the same way; the table it makes
+-- 1.5 -> 1.6 and 1.6 -> 1.7 replace it in place again, the same way; the table 1.6 makes
 -- is owned as urls is, with the initial privilege a fresh installation
 -- records, though another superuser ran the update.
 SET ROLE url_shortener_admin;
