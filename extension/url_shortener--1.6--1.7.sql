@@ -133,7 +133,8 @@ BEGIN
      * worker a forwarded call runs on.  So every EXECUTE grant of the
      * forwarded functions (but the owner's) is made again on the workers:
      *   - of a function this call distributes, on each worker with
-     *     run_command_on_workers, as 1.3 to 1.6 did (the workers do not see
+     *     run_command_on_workers, as 1.3 to 1.6 did, which works in
+     *     that call (presumably as the workers' own connections do not see
      *     it distributed before this transaction commits);
      *   - of a function that was distributed before, on the coordinator:
      *     a worker refuses a GRANT on a distributed function ("operation is
