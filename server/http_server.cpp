@@ -6,12 +6,14 @@
 #include "http_server.h"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include <sys/socket.h>
@@ -24,6 +26,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
 
 #include "http_date.h"
 #include "problem.h"
@@ -43,6 +46,95 @@ constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a co
 constexpr std::chrono::seconds stop_header_grace{5};  /* at a stop, for a header partly read */
 constexpr std::chrono::seconds linger_timeout{5};     /* after the last answer, for the client to read it */
 constexpr std::chrono::seconds last_answer_timeout{5};   /* writing an answer made after a stop's drain */
+
+/* Whether value is a Host field value RFC 9112 (3.2) admits: uri-host
+ * [":" port], or empty.  No userinfo, and no list: a comma is a valid
+ * reg-name character, but two hosts joined ("a, b" or "a,b") are what a
+ * proxy makes of two Host lines, which are refused as well. */
+bool valid_host(std::string_view value)
+{
+    if (value.empty())
+        return true;
+    if (value.find(',') != std::string_view::npos)
+        return false;
+    const auto authority = boost::urls::parse_authority(value);
+    return authority && !authority->has_userinfo();
+}
+
+/* The transfer codings of a request's Transfer-Encoding lines, in order,
+ * each lowercased and without parameters or surrounding whitespace (empty
+ * list elements dropped, as RFC 9110 (5.6.1) says). */
+std::vector<std::string> transfer_codings(const Request &header)
+{
+    std::vector<std::string> codings;
+    const auto lines = header.equal_range(http::field::transfer_encoding);
+    for (auto line = lines.first; line != lines.second; ++line) {
+        const std::string_view value = line->value();
+        std::size_t start = 0;
+        while (start <= value.size()) {
+            std::size_t end = value.find(',', start);
+            if (end == std::string_view::npos)
+                end = value.size();
+            std::string_view element = value.substr(start, end - start);
+            const std::size_t parameters = element.find(';');
+            if (parameters != std::string_view::npos)
+                element = element.substr(0, parameters);
+            while (!element.empty() && (element.front() == ' ' || element.front() == '\t'))
+                element.remove_prefix(1);
+            while (!element.empty() && (element.back() == ' ' || element.back() == '\t'))
+                element.remove_suffix(1);
+            if (!element.empty()) {
+                std::string coding(element);
+                for (char &c : coding)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                codings.push_back(std::move(coding));
+            }
+            start = end + 1;
+        }
+    }
+    return codings;
+}
+
+/*
+ * Why a request's body cannot be framed as it says, if it cannot (RFC
+ * 9112, 6.1 and 6.3).  Only "chunked" is decoded, once: a request with
+ * Transfer-Encoding is read only if that is exactly "chunked", without
+ * Content-Length, in HTTP/1.1.  Beast would read one whose last coding is
+ * not chunked as having no body (its body then parsed as the next
+ * request: request smuggling behind a proxy that frames it otherwise),
+ * and one with Content-Length too as framed by that.  400 if the body's
+ * length cannot be known (the last coding is not chunked, chunked twice,
+ * Content-Length as well, or HTTP/1.0, which has no transfer codings);
+ * 501 for a coding the server does not decode before a final chunked.
+ * Either way the connection closes and no byte of the body is read as a
+ * request.
+ */
+std::optional<Problem> unframed(const Request &header)
+{
+    if (header.count(http::field::transfer_encoding) == 0)
+        return std::nullopt;
+    const auto bad = [](std::string detail) {
+        return Problem{http::status::bad_request, "malformed-request", "Malformed request",
+                       std::move(detail)};
+    };
+    if (header.version() < 11)
+        return bad("An HTTP/1.0 request cannot carry Transfer-Encoding (RFC 9112, 6.1).");
+    if (header.count(http::field::content_length) > 0)
+        return bad("A request carries Transfer-Encoding or Content-Length, not both (RFC 9112, "
+                   "6.1).");
+    const std::vector<std::string> codings = transfer_codings(header);
+    if (codings.empty() || codings.back() != "chunked")
+        return bad("The last transfer coding of a request must be chunked, else its body's "
+                   "length cannot be known (RFC 9112, 6.3).");
+    if (std::count(codings.begin(), codings.end(), "chunked") > 1)
+        return bad("A body is chunked at most once (RFC 9112, 7).");
+    if (codings.size() > 1)
+        return Problem{http::status::not_implemented, "transfer-coding-not-implemented",
+                       "Transfer coding not implemented",
+                       "Only the chunked transfer coding is decoded; send the body chunked "
+                       "and nothing else, or with Content-Length."};
+    return std::nullopt;
+}
 } // namespace
 
 /*
@@ -205,6 +297,13 @@ private:
             return refuse(Problem{http::status::bad_request, "malformed-request",
                                   "Malformed request",
                                   "An HTTP/1.1 request carries exactly one Host header field."});
+        if (hosts == 1 && !valid_host(header[http::field::host]))
+            return refuse(Problem{http::status::bad_request, "malformed-request",
+                                  "Malformed request",
+                                  "The Host header field must be one host, with an optional "
+                                  "port (RFC 9112, 3.2)."});
+        if (std::optional<Problem> framing = unframed(header))
+            return refuse(*framing);
         if (!parser_->is_done()) {
             if (server_.router().screen(header, [self = shared_from_this()](Response res) {
                     self->write(std::move(res));   /* at once, on this strand; then closes */

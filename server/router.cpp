@@ -413,8 +413,12 @@ Router::Finish Router::finisher(const Request &request, const Match &match, bool
     const bool head = request.method() == http::verb::head;
     return [this, started, version, keep_alive, head, name = route_name(match.kind, request.method()),
             respond = std::move(respond)](Response res) {
-        res.version(version);
+        /* RFC 9110 (2.5): the server's own version, whatever the request's;
+         * an HTTP/1.0 client keeps the connection only when told so. */
+        res.version(11);
         res.keep_alive(keep_alive);
+        if (keep_alive && version < 11)
+            res.set(http::field::connection, "keep-alive");
         res.prepare_payload();
         /* RFC 9110 (8.6): no Content-Length on a 204 (Beast sets "0"). */
         if (res.result() == http::status::no_content)
