@@ -62,11 +62,15 @@ ApiKeys ApiKeys::from_file(const std::string &path)
  * not tell which key (or whether an early one) matched. */
 bool ApiKeys::accepts(std::string_view authorization) const
 {
-    constexpr std::string_view scheme = "Bearer ";
-    if (authorization.size() <= scheme.size() ||
-        !boost::algorithm::iequals(authorization.substr(0, scheme.size()), scheme))
+    /* RFC 9110 (11.4): the scheme, case-insensitive, then 1*SP. */
+    constexpr std::string_view scheme = "Bearer";
+    if (authorization.size() <= scheme.size() + 1 ||
+        !boost::algorithm::iequals(authorization.substr(0, scheme.size()), scheme) ||
+        authorization[scheme.size()] != ' ')
         return false;
-    const std::string_view presented = authorization.substr(scheme.size());
+    std::string_view presented = authorization.substr(scheme.size());
+    while (!presented.empty() && presented.front() == ' ')
+        presented.remove_prefix(1);
     bool matched = false;
     for (const std::string &key : keys_)
         matched = equal_in_constant_time(key, presented) | matched;

@@ -592,6 +592,10 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
 
 void Router::authorize(const Request &request) const
 {
+    /* A singleton field (RFC 9110, 11.6.2): which of two would count is
+     * anyone's guess, as with two Idempotency-Key headers. */
+    if (request.count(http::field::authorization) > 1)
+        throw bad_request("Send one Authorization header, not several.");
     if (keys_.empty())
         throw ProblemError(Problem{http::status::forbidden, "api-disabled", "API disabled",
                                    "This server was started without --api-key-file, so its API "
