@@ -13,6 +13,11 @@ namespace url_shortener::server {
 namespace {
 /* The server's own descriptors, with room to spare: see the header. */
 constexpr std::size_t own_descriptors = 32;
+/* A database connection's: libpq's socket, and the duplicate of it that
+ * the client library watches (a redirect connection's for the I/O
+ * thread's reactor, ResolveConnection::socket; an API connection's for
+ * Client::interrupt, ServerConnection::watch_socket). */
+constexpr std::size_t per_database_connection = 2;
 } // namespace
 
 DescriptorBudget client_connection_limit(std::size_t database_connections)
@@ -30,7 +35,7 @@ DescriptorBudget client_connection_limit(std::size_t database_connections)
     const std::size_t descriptors =
         limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > most ? most
                                                                  : static_cast<std::size_t>(limit.rlim_cur);
-    const std::size_t kept = database_connections + own_descriptors;
+    const std::size_t kept = per_database_connection * database_connections + own_descriptors;
     return DescriptorBudget{descriptors, kept, descriptors > kept + 1 ? descriptors - kept : 1};
 }
 

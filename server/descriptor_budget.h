@@ -1,9 +1,14 @@
 /*
  * descriptor_budget.h
  *    How many client connections the server keeps at once.  Each takes a
- *    descriptor, and so does each database connection, which the server
- *    may have to open (again) at any time: a redirect's first, or one to
- *    replace a lost one.  If idle clients held every descriptor, that open
+ *    descriptor, and each database connection two (libpq's socket and the
+ *    client library's duplicate of it, which it watches or interrupts
+ *    through), which the server may have to open (again) at any time: a
+ *    redirect's first, or one to replace a lost one.  A connection being
+ *    opened holds no more than that (its socket, and while connecting a
+ *    file or socket of libpq's or the resolver's in place of the
+ *    duplicate), and the pools never hold more than their sizes, connections
+ *    being opened included.  If idle clients held every descriptor, that open
  *    would fail (EMFILE, reported by libpq as a failed connection) and
  *    every request would be 503.  So the clients get what is left after
  *    the database connections and a margin for the server's own (standard
