@@ -6,15 +6,21 @@
 #include "link_routes.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include <boost/json.hpp>
+#include <url_shortener/errors.h>
 
+#include "call_deadline.h"
 #include "problem.h"
 #include "qr_code.h"
 
 namespace url_shortener::server {
 
 namespace json = boost::json;
+
+/* Tries of an edit under "*" or several tags (see edit_link). */
+constexpr int edit_attempts = 32;
 
 namespace {
 
@@ -154,22 +160,48 @@ Response read_link(Client &client, const std::string &code, const LinkSettings &
 Response edit_link(Client &client, const std::string &code, const std::string &new_url,
                    const IfMatch &if_match, const LinkSettings &settings)
 {
-    long long expected_version = 0;
+    std::optional<long long> version;
     if (!if_match.any && if_match.versions.size() == 1) {
-        expected_version = if_match.versions.front();
+        version = client.update(code, new_url, if_match.versions.front());
     } else {
-        const std::optional<LinkStats> stats = client.stats(code);
-        if (!stats)
-            throw ProblemError(no_such_link(code));
-        if (!if_match.any && std::find(if_match.versions.begin(), if_match.versions.end(),
-                                       stats->version) == if_match.versions.end())
-            throw ProblemError(Problem{http::status::precondition_failed, "version-conflict",
-                                       "Link changed by someone else",
-                                       "The link is at version " + std::to_string(stats->version) +
-                                           ", which If-Match does not name."});
-        expected_version = stats->version;
+        /* "*" or several tags: read the version, then update at it.  An
+         * edit stored in between (US003) is no reason for 412 while the
+         * version it made still satisfies If-Match ("*": any version of an
+         * existing link, RFC 9110 13.1.1): read again and retry.  Each
+         * such failure means another edit of this link was stored since
+         * the read, so only edit_attempts edits landing while this one is
+         * being made keep it from its turn: then 503, nothing done. */
+        for (int attempt = 1;; ++attempt) {
+            const std::optional<LinkStats> stats = client.stats(code);
+            if (!stats)
+                throw ProblemError(no_such_link(code));
+            if (!if_match.any && std::find(if_match.versions.begin(), if_match.versions.end(),
+                                           stats->version) == if_match.versions.end())
+                throw ProblemError(Problem{http::status::precondition_failed, "version-conflict",
+                                           "Link changed by someone else",
+                                           "The link is at version " +
+                                               std::to_string(stats->version) +
+                                               ", which If-Match does not name."});
+            try {
+                version = client.update(code, new_url, stats->version);
+                break;
+            } catch (const VersionConflict &e) {
+                if (attempt == edit_attempts) {
+                    Problem busy{http::status::service_unavailable, "link-busy", "Link busy",
+                                 "The link was changed " + std::to_string(edit_attempts) +
+                                     " times by other edits while this one was being made; "
+                                     "nothing was done. Try again.",
+                                 e.sqlstate(), 1};
+                    busy.cause = e.primary_message();
+                    throw ProblemError(std::move(busy));
+                }
+                /* As the client library's own retries do: the call's
+                 * deadline is armed afresh for the next try. */
+                CallDeadlines::on_retry(
+                    RetryEvent{RetryCause::serialization_failure, attempt, std::chrono::milliseconds(0)});
+            }
+        }
     }
-    const std::optional<long long> version = client.update(code, new_url, expected_version);
     if (!version)
         throw ProblemError(no_such_link(code));
     Response res = json_response(http::status::ok, json::object{{"code", code},

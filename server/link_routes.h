@@ -65,9 +65,12 @@ struct IfMatch {
 
 /*
  * PATCH /api/v1/links/{code}: 200 with the new version if the link is at a
- * version if_match accepts; 412 if not, also when it changes meanwhile.
- * One version is checked by the update itself; "*" or several read the
- * link's version first, and the update then checks that one.
+ * version if_match accepts; 412 if not.  One version is checked by the
+ * update itself (412 if the link is at another); "*" or several read the
+ * link's version first, and the update then checks that one: if another
+ * edit was stored in between, the read and update are tried again (the
+ * new version may still be one if_match accepts; "*" accepts any), up to
+ * 32 times, then 503 (Retry-After: 1, US003), nothing done.
  */
 Response edit_link(Client &client, const std::string &code, const std::string &new_url,
                    const IfMatch &if_match, const LinkSettings &settings);
