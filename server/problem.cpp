@@ -129,6 +129,15 @@ Problem problem_for_current_exception()
     } catch (const Error &e) {
         Problem problem = problem_for_client_error(e);
         problem.cause = e.primary_message();
+        /* A lost connection: libpq's text alone can mislead (libpqxx 6.4
+         * reports a result that came back on a connection that broke as
+         * "Could not obtain client encoding: not connected."); the
+         * library's own words say what happened, libpq's follow. */
+        if (dynamic_cast<const ConnectionLost *>(&e) || dynamic_cast<const OutcomeUnknown *>(&e))
+            problem.cause = std::string(e.what()) +
+                            (problem.cause.empty() || problem.cause == e.what()
+                                 ? std::string()
+                                 : " (libpq: " + problem.cause + ")");
         return problem;
     } catch (const std::bad_alloc &) {
         return Problem{http::status::service_unavailable, "out-of-memory", "Out of memory",
