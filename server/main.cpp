@@ -166,7 +166,9 @@ int main(int argc, char **argv)
     app.add_option("--idle-timeout-ms", idle_timeout_ms,
                    "a connection that does not complete a request's header within this "
                    "(counted from the previous answer, or the accept; empty lines before a "
-                   "request do not extend it) is closed")
+                   "request do not extend it) is closed.  A request's body must then arrive "
+                   "within 30 s, and an answer be read within 30 s, else the connection is "
+                   "closed without an answer")
         ->capture_default_str()->check(CLI::Range(100, 3600000));
     app.add_option("--stop-timeout-ms", stop_timeout_ms,
                    "after SIGTERM or SIGINT, how long requests in flight may go on: then "
