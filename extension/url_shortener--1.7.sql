@@ -335,6 +335,8 @@ DECLARE
     keyed_call pg_catalog.oid;
     grant_command pg_catalog.text;
     on_coordinator pg_catalog.bool;
+    made_by pg_catalog.oid;
+    function_owner pg_catalog.oid;
     failures pg_catalog.text;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e
@@ -427,22 +429,35 @@ BEGIN
      *     a worker refuses a GRANT on a distributed function ("operation is
      *     not allowed on this node"), and Citus propagates the
      *     coordinator's to every worker, one added since included.  On the
-     *     coordinator it changes nothing.
+     *     coordinator it changes nothing: the owner's grant, made again by
+     *     the owner or a superuser (recorded as the owner's), is the same
+     *     entry.  One that another role made (holding the grant option) is
+     *     not made again: as the caller it would be a second entry, the
+     *     owner's, that a REVOKE ... CASCADE from that role would leave
+     *     (found in review); a WARNING names it instead.
      * Grants made after this call are propagated by Citus itself, to the
      * workers there are then.
      */
-    FOR grant_command, on_coordinator IN
+    FOR grant_command, on_coordinator, made_by, function_owner IN
         SELECT pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', p.oid::pg_catalog.regprocedure,
                                  CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
                                       ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text) END,
                                  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END),
-               p.oid OPERATOR(pg_catalog.=) ANY (already_forwarded)
+               p.oid OPERATOR(pg_catalog.=) ANY (already_forwarded), a.grantor, p.proowner
         FROM pg_catalog.pg_proc p,
              LATERAL pg_catalog.aclexplode(p.proacl) a
         WHERE p.oid OPERATOR(pg_catalog.=) ANY (forwarded)
           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'::pg_catalog.text
           AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
     LOOP
+        IF on_coordinator AND made_by OPERATOR(pg_catalog.<>) function_owner THEN
+            RAISE WARNING 'a grant made by role % was not made again on the workers', pg_catalog.pg_get_userbyid(made_by)
+                USING DETAIL = pg_catalog.format('%s, granted by %s; made again by the caller, it would be recorded as the owner''s on the coordinator, and outlive a REVOKE ... CASCADE from %s.',
+                                                 grant_command, pg_catalog.pg_get_userbyid(made_by), pg_catalog.pg_get_userbyid(made_by)),
+                      HINT = pg_catalog.format('On the coordinator, as %s, run it again: Citus propagates it to every worker.',
+                                               pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(made_by)::pg_catalog.text));
+            CONTINUE;
+        END IF;
         IF on_coordinator THEN
             EXECUTE grant_command;
             CONTINUE;
