@@ -145,7 +145,7 @@ int shorten_command(Client &client, Output &out, const std::vector<std::string> 
             if (e.batch_index())
                 std::cerr << "URL " << *e.batch_index() + 1 << " of " << urls.size() << " ("
                           << quoted(urls[*e.batch_index()]) << ") was refused: "
-                          << refusal_reason(e);
+                          << e.primary_message();
             else
                 std::cerr << e.what();
             if (!e.detail().empty())
@@ -349,7 +349,7 @@ int import_command(Client &client, Output &out, const std::string &path, UrlLine
         std::cerr << "url-shortener: import stored nothing: ";
         if (e.batch_index())
             std::cerr << "line " << lines.line_numbers[*e.batch_index()] << " of " << source
-                      << " was refused: " << refusal_reason(e)
+                      << " was refused: " << e.primary_message()
                       << (e.detail().empty() ? "" : ": " + e.detail());
         else
             std::cerr << e.what();

@@ -97,19 +97,6 @@ std::string quoted(const std::string &text)
            " bytes)";
 }
 
-std::string refusal_reason(const InvalidUrl &e)
-{
-    const std::string &message = e.primary_message();
-    /* The client's own refusals (no server report) start "URL N of M ". */
-    if (e.server_message().empty() && e.batch_index() && message.rfind("URL ", 0) == 0) {
-        const std::size_t of = message.find(" of ");
-        const std::size_t rest = of == std::string::npos ? of : message.find(' ', of + 4);
-        if (rest != std::string::npos)
-            return "the URL" + message.substr(rest);
-    }
-    return message;
-}
-
 int report_error(const Error &e, const std::string &command, const std::string &prefix)
 {
     std::cerr << "url-shortener: " << prefix;

@@ -41,13 +41,6 @@ inline constexpr std::size_t quoted_bytes = 200;
  */
 std::string quoted(const std::string &text);
 
-/*
- * What the server or the client said of the URL InvalidUrl e refused,
- * without the "URL N of M" the client library puts in front of its own
- * refusals (a NUL byte, not UTF-8) when the caller names the URL itself.
- */
-std::string refusal_reason(const InvalidUrl &e);
-
 } // namespace url_shortener::cli
 
 #endif

@@ -78,9 +78,22 @@ Error::Error(const std::string &what, std::string sqlstate, std::string server_m
         report_.message = what;
 }
 
+Error::Error(const std::string &what, std::string sqlstate, std::string server_message,
+             std::string primary_message)
+    : Error(what, std::move(sqlstate), std::move(server_message))
+{
+    report_.message = std::move(primary_message);
+}
+
 InvalidUrl::InvalidUrl(const std::string &what, std::string sqlstate, std::string server_message,
                        std::size_t batch_index)
     : InvalidInput(what, std::move(sqlstate), std::move(server_message)), batch_index_(batch_index)
+{
+}
+
+InvalidUrl::InvalidUrl(const std::string &what, std::string sqlstate, std::size_t batch_index,
+                       std::string reason)
+    : InvalidInput(what, std::move(sqlstate), {}, std::move(reason)), batch_index_(batch_index)
 {
 }
 

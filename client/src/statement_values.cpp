@@ -209,7 +209,7 @@ void refuse_nul_bytes(const std::vector<std::string> &urls)
         if (urls[i].find('\0') != std::string::npos)
             throw InvalidUrl("URL " + std::to_string(i + 1) + " of " + std::to_string(urls.size()) +
                                  " contains a NUL byte",
-                             "22021", {}, i);
+                             "22021", i, "the URL contains a NUL byte");
 }
 
 namespace {
@@ -241,7 +241,8 @@ void refuse_invalid_utf8(const std::vector<std::string> &urls,
         if (!valid_utf8(urls[i]))
             throw InvalidUrl("URL " + std::to_string(i + 1) + " of " + std::to_string(urls.size()) +
                                  " is not valid UTF-8, the connection's client encoding",
-                             "22021", {}, i);
+                             "22021", i,
+                             "the URL is not valid UTF-8, the connection's client encoding");
     if (keys)
         for (std::size_t i = 0; i < keys->size(); ++i)
             refuse_invalid_utf8_key((*keys)[i], "idempotency key " + std::to_string(i + 1) +

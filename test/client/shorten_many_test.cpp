@@ -112,6 +112,10 @@ TEST(ShortenMany, TheBadUrlIsNamedByItsPositionInTheCallersVector)
     } catch (const InvalidUrl &e) {
         EXPECT_EQ(e.batch_index(), std::optional<std::size_t>(8));
         EXPECT_EQ(e.sqlstate(), "22021");
+        /* what() says which URL; primary_message() what is wrong with it. */
+        EXPECT_EQ(std::string(e.what()), "URL 9 of 10 contains a NUL byte");
+        EXPECT_EQ(e.primary_message(), "the URL contains a NUL byte");
+        EXPECT_TRUE(e.server_message().empty());
     }
     EXPECT_EQ(links_to(urls[0]), 0);
 }

@@ -54,10 +54,17 @@ public:
     const std::string &detail() const noexcept { return report_.detail; }
     const std::string &hint() const noexcept { return report_.hint; }
     /*
-     * The primary message alone, without detail and hint: the server's, or
-     * what() when the server sent none (the client refused by itself).
+     * The primary message alone, without detail and hint: the server's, or,
+     * when the server sent none (the client refused by itself), what()
+     * without the position a batch element's refusal starts with ("the URL
+     * contains a NUL byte" for what() "URL 3 of 10 contains a NUL byte").
      */
     const std::string &primary_message() const noexcept { return report_.message; }
+
+protected:
+    /* A refusal of the client's own, primary message given apart from what(). */
+    Error(const std::string &what, std::string sqlstate, std::string server_message,
+          std::string primary_message);
 
 private:
     std::string sqlstate_;
@@ -89,6 +96,9 @@ public:
     using InvalidInput::InvalidInput;
     InvalidUrl(const std::string &what, std::string sqlstate, std::string server_message,
                std::size_t batch_index);
+    /* The client's own refusal of a batch element: reason is primary_message(). */
+    InvalidUrl(const std::string &what, std::string sqlstate, std::size_t batch_index,
+               std::string reason);
 
     std::optional<std::size_t> batch_index() const noexcept { return batch_index_; }
 
