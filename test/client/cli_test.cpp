@@ -1186,6 +1186,44 @@ TEST(Cli, ALineLongerThanAnyUrlIsRefusedWithoutReadingTheRest)
 }
 
 /*
+ * The limit itself: a line of exactly max_line_bytes (1 MiB) is a URL the
+ * extension takes at its largest url_shortener.max_url_length, also when
+ * its "\r\n" is split between two reads of the CLI (64 KiB each); one
+ * byte more is refused before anything is sent.
+ */
+TEST(Cli, ALineOfExactlyOneMebibyteIsTakenAndOneByteMoreIsNot)
+{
+    constexpr std::size_t limit = 1048576;
+    const std::string stem = unique_url("cli-mebibyte") + "/";
+    const std::string url = stem + std::string(limit - stem.size(), 'a');
+    /* A first line of 65,535 bytes puts the URL's "\r" last in a read. */
+    const std::string comment = "#" + std::string(65533, 'x') + "\n";
+    ASSERT_EQ((comment.size() + url.size()) % 65536, 65535u);
+    const std::string large = "PGOPTIONS=" + quoted("-c url_shortener.max_url_length=1048576");
+
+    const std::filesystem::path exact = file_with("mebibyte", comment + url + "\r\n");
+    const CliRun r = run({"import", exact.string()}, large);
+    std::filesystem::remove(exact);
+    ASSERT_EQ(r.status, 0) << r.err.substr(0, 300);
+    const std::vector<std::string> out = lines(r.out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].substr(out[0].find('\t') + 1), url);
+    EXPECT_EQ(links_to(url), 1);
+    const CliRun resolved = run({"resolve", out[0].substr(0, out[0].find('\t'))});
+    EXPECT_EQ(resolved.out, url + "\n");
+
+    const std::string over = url + "b";
+    const std::filesystem::path longer = file_with("mebibyte-plus-one", comment + over + "\r\n");
+    const CliRun refused = run({"import", longer.string()}, large);
+    std::filesystem::remove(longer);
+    EXPECT_EQ(refused.status, 3) << refused.err.substr(0, 300);
+    expect_one_error_line(refused);
+    EXPECT_NE(refused.err.find("line 2 of"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("longer than 1048576 bytes"), std::string::npos) << refused.err;
+    EXPECT_EQ(links_to(over), 0);
+}
+
+/*
  * Memory that runs out all the same (endless short lines) is one line on
  * stderr and exit 6, not an abort; it ran out before anything was sent.
  */
