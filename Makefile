@@ -43,7 +43,7 @@ PGFILEDESC = "url_shortener - concurrency-safe short links inside PostgreSQL"
 REGRESS = setup shorten resolve bad_input collisions locked shorten_urls lifecycle maintenance settings memory hostile_urls privileges upgrade upgrade_grants upgrade_1_2 schema_rename search_path_guard idempotency upgrade_1_3 base_script check_constraints lifecycle_at_version released_codes altered_table direct_insert
 REGRESS_OPTS = --inputdir=$(srcdir)
 
-ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race batch_deadlock alias_claim click_limit concurrent_edit reuse_race purge_race collision_after_invalidation locked_fresh_snapshot purge_not_stalled schema_rename_open_session idempotency_race check_constraint_change snapshot_isolation_conflict change_at_version_vs_click release_vs_repeat trigger_created_while_preparing
+ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race batch_deadlock alias_claim click_limit concurrent_edit reuse_race purge_race collision_after_invalidation locked_fresh_snapshot purge_not_stalled schema_rename_open_session idempotency_race check_constraint_change snapshot_isolation_conflict change_at_version_vs_click release_vs_repeat release_while_going_past trigger_created_while_preparing
 ISOLATION_OPTS = --inputdir=$(srcdir)/test/isolation
 
 SHLIB_LINK += -luriparser -lstdc++

@@ -7,6 +7,7 @@
 extern "C" {
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
+#include "common/hashfn.h"
 #include "storage/lock.h"
 }
 
@@ -34,5 +35,15 @@ wait_for_extension_lock(ExtensionLock which)
     LOCKTAG tag;
 
     set_extension_lock_tag(&tag, which);
+    (void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
+wait_for_sequence_lock(SequenceLock which, const void *identity, size_t length)
+{
+    LOCKTAG tag;
+    const uint32 hash = hash_bytes((const unsigned char *) identity, (int) length);
+
+    SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtensionRelationId, hash, (uint16) which);
     (void) LockAcquire(&tag, ExclusiveLock, false, false);
 }

@@ -35,4 +35,23 @@ bool try_extension_lock(ExtensionLock which);
  */
 void wait_for_extension_lock(ExtensionLock which);
 
+/*
+ * The codes an idempotency key or a reusable URL may take come in a fixed
+ * sequence, and release_code can free one of them (1.6).  A call that
+ * goes past a code held by another link, and a call whose link landed on
+ * a freed code and looks further along the sequence for the same link,
+ * hold the sequence's lock: the look then waits for a link being made
+ * further on, which its snapshot could not see, instead of keeping a
+ * second one.  Object locks on pg_extension under an object id made from
+ * the sequence's identity (a 32-bit hash: two sequences that share one
+ * only wait for each other) and sub-ids no SQL command uses.
+ */
+typedef enum SequenceLock {
+    KEY_SEQUENCE_LOCK = 3,      /* identity: the key's digest */
+    REUSE_SEQUENCE_LOCK = 4     /* identity: the URL */
+} SequenceLock;
+
+/* Takes the lock of one sequence until the end of the transaction, waiting as above. */
+void wait_for_sequence_lock(SequenceLock which, const void *identity, size_t length);
+
 #endif

@@ -6,6 +6,7 @@
 #include "idempotency.h"
 
 #include "code_generator.h"
+#include "extension_locks.h"
 #include "link_options.h"
 #include "reserved_codes.h"
 #include "sqlstates.h"
@@ -184,12 +185,24 @@ report_other_request(void)
              errhint("Send a new key with a new request; repeat a key only to repeat its request exactly.")));
 }
 
+/* Takes the lock of the key's code sequence (extension_locks.h), named by the key's digest. */
+static void
+lock_key_sequence(const IdempotentRequest *request)
+{
+    wait_for_sequence_lock(KEY_SEQUENCE_LOCK, VARDATA_ANY(DatumGetPointer(request->digests)),
+                           DIGEST_BYTES);
+}
+
 bool
 keep_key_link_beyond(const ReuseKey *secret, const IdempotentRequest *request, uint32 attempt,
                      char *code)
 {
     char later[MAX_CODE_LENGTH + 1];
 
+    /* A call of the same key that went past a held code holds this lock
+     * until it ends: wait, so that the look below (a new snapshot at READ
+     * COMMITTED) sees the link it made further on. */
+    lock_key_sequence(request);
     for (uint32 next = attempt + 1; next < KEY_ATTEMPTS; next++) {
         CHECK_FOR_INTERRUPTS();
         idempotent_code(secret, request->key, next, later);
@@ -218,6 +231,7 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
 {
     uint32 attempt = 0;
     uint32 retries = 0;
+    bool sequence_locked = false;
 
     while (attempt < KEY_ATTEMPTS && retries <= KEY_ATTEMPTS) {
         CHECK_FOR_INTERRUPTS();
@@ -248,6 +262,27 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
                 report_other_request();
                 break;
             case DIGEST_OTHER_KEY:
+                if (!sequence_locked) {
+                    /* Going past a held code: first the sequence's lock,
+                     * then a new look at this code.  Another call of the
+                     * key may have landed on it once release_code freed
+                     * it, and kept it while this call waited (same
+                     * request: the answer).  A call that lands on it from
+                     * now on waits for this one and finds its link
+                     * further on (keep_key_link_beyond).  Only a look,
+                     * never an insert here, so the two never wait for
+                     * each other. */
+                    lock_key_sequence(request);
+                    sequence_locked = true;
+                    if (holder_digest != NULL)
+                        pfree(holder_digest);
+                    if (find_idempotency_digest(code, &holder_digest) &&
+                        match_digests(request, holder_digest) != DIGEST_OTHER_KEY) {
+                        if (match_digests(request, holder_digest) == DIGEST_OTHER_REQUEST)
+                            report_other_request();
+                        return;
+                    }
+                }
                 attempt++;
                 break;
         }

@@ -16,6 +16,7 @@
 
 #include "code_generator.h"
 #include "entry_guard.h"
+#include "extension_locks.h"
 #include "idempotency.h"
 #include "link_store.h"
 #include "postgres_headers.h"
@@ -117,11 +118,22 @@ static const int REUSE_ATTEMPTS = 16;
  * url's reusable link already exists further on (made while that other
  * link held code), the new row is taken back and code becomes that one.
  */
+/* Takes the lock of url's code sequence (extension_locks.h), named by the URL. */
+static void
+lock_reuse_sequence(text *url)
+{
+    wait_for_sequence_lock(REUSE_SEQUENCE_LOCK, VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url));
+}
+
 static void
 keep_reusable_link_beyond(const ReuseKey *key, text *url, int attempt, char *code)
 {
     char later[MAX_CODE_LENGTH + 1];
 
+    /* A reuse of url that went past a held code holds this lock until it
+     * ends: wait, so that the look below (a new snapshot at READ
+     * COMMITTED) sees the link it made further on. */
+    lock_reuse_sequence(url);
     for (int next = attempt + 1; next < REUSE_ATTEMPTS; next++) {
         CHECK_FOR_INTERRUPTS();
         derive_code((const uint8 *) VARDATA_ANY(key->secret), VARSIZE_ANY_EXHDR(key->secret),
@@ -141,6 +153,7 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
     char code[MAX_CODE_LENGTH + 1];
     ReuseKey key;
     bool done = false;
+    bool sequence_locked = false;
     int attempt = 0;
     int retries = 0;
 
@@ -166,6 +179,18 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
                 done = true;
                 break;
             case REUSE_OCCUPIED:
+                /* Going past a held code: first the sequence's lock, then
+                 * a new look at this code, as store_idempotently does
+                 * (idempotency.cpp): a reuse that landed on it once
+                 * release_code freed it may have kept it meanwhile. */
+                if (!sequence_locked) {
+                    lock_reuse_sequence(url);
+                    sequence_locked = true;
+                    if (is_reusable_link_of(code, PointerGetDatum(url))) {
+                        done = true;
+                        break;
+                    }
+                }
                 attempt++;
                 break;
             case REUSE_VANISHED:
