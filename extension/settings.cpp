@@ -18,6 +18,12 @@
 #include "direct_insert.h"
 #include "postgres_headers.h"
 
+extern "C" {
+#include "catalog/pg_parameter_acl.h"
+#include "utils/acl.h"
+#include "utils/guc_tables.h"
+}
+
 int code_length_setting = 6;
 char *alphabet_setting = nullptr;
 int max_attempts_setting = 5;
@@ -62,9 +68,86 @@ assign_test_seed(int newval, void *extra)
     reseed_code_generator(newval);
 }
 
+/* The parameter or placeholder name (any case), or NULL. */
+static struct config_generic *
+find_setting(const char *name)
+{
+    struct config_generic **variables = get_guc_variables();
+    const int count = GetNumConfigOptions();
+
+    for (int i = 0; i < count; i++)
+        if (pg_strcasecmp(variables[i]->name, name) == 0)
+            return variables[i];
+    return NULL;
+}
+
+/*
+ * Whether the placeholder of name holds a value from the connection's
+ * options (PGOPTIONS, options=), and whose: read before the parameter is
+ * defined, which applies it again with that role's privileges.
+ */
+typedef struct ConnectionSetting {
+    bool present;
+    Oid role;
+} ConnectionSetting;
+
+static ConnectionSetting
+connection_setting(const char *name)
+{
+    const struct config_generic *placeholder = find_setting(name);
+    ConnectionSetting setting = {false, InvalidOid};
+
+    if (placeholder != NULL && placeholder->reset_source == PGC_S_CLIENT) {
+        setting.present = true;
+        setting.role = placeholder->reset_srole;
+    }
+    return setting;
+}
+
+/*
+ * Ends the session if the connection's options set name and defining it
+ * refused the value (a WARNING before this).  A placeholder keeps one
+ * value: the connection's replaced the administrator's (postgresql.conf,
+ * ALTER SYSTEM, ALTER DATABASE or ROLE ... SET), so the session would go
+ * on with the built-in default, and a role without the right to set the
+ * parameter could undo the administrator's limit that way.  Loaded at
+ * connection time (shared_preload_libraries) PostgreSQL refuses such a
+ * connection itself, with the same message.
+ */
+static void
+refuse_lost_connection_setting(const char *name, ConnectionSetting before)
+{
+    const struct config_generic *defined = find_setting(name);
+
+    if (!before.present || (defined != NULL && defined->reset_source == PGC_S_CLIENT))
+        return;
+    if (!superuser_arg(before.role) &&
+        pg_parameter_aclcheck(name, before.role, ACL_SET) != ACLCHECK_OK)
+        ereport(FATAL,
+                (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                 errmsg("permission denied to set parameter \"%s\"", name),
+                 errdetail("The connection's options set it; the value the administrator set could not be kept in its place."),
+                 errhint("Connect without url_shortener settings in the options (PGOPTIONS, options=).")));
+    ereport(FATAL,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+             errmsg("invalid value for parameter \"%s\" in the connection's options", name),
+             errdetail("The value was refused when url_shortener was loaded; the value the administrator set could not be kept in its place."),
+             errhint("Connect with a valid value, or without it in the options (PGOPTIONS, options=).")));
+}
+
 void
 define_settings(void)
 {
+    static const char *const names[] = {
+        "url_shortener.code_length", "url_shortener.alphabet", "url_shortener.max_attempts",
+        "url_shortener.max_url_length", "url_shortener.test_seed",
+        "url_shortener.parse_checks_once", "url_shortener.direct_insert",
+    };
+    ConnectionSetting before[lengthof(names)];
+
+    for (size_t i = 0; i < lengthof(names); i++)
+        before[i] = connection_setting(names[i]);
+
     DefineCustomIntVariable("url_shortener.code_length",
                             "Number of characters in a generated short code.",
                             NULL,
@@ -126,4 +209,7 @@ define_settings(void)
                              NULL, NULL, NULL);
 
     MarkGUCPrefixReserved("url_shortener");
+
+    for (size_t i = 0; i < lengthof(names); i++)
+        refuse_lost_connection_setting(names[i], before[i]);
 }
