@@ -23,6 +23,7 @@
 
 extern "C" {
 #include "funcapi.h"
+#include "tcop/utility.h"
 #include "utils/float.h"
 #include "utils/numeric.h"
 }
@@ -45,6 +46,8 @@ purge(PG_FUNCTION_ARGS)
                  errmsg("batch_size must be at least 1"),
                  errdetail("It is %d.", batch_size)));
 
+    /* As take_batch_lock (shorten_batch.cpp): 25006 on a hot standby. */
+    PreventCommandIfReadOnly("purge_urls()");
     connect_link_store(fcinfo);
     if (!try_extension_lock(PURGE_LOCK)) {
         SPI_finish();

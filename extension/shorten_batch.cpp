@@ -50,6 +50,7 @@
 #include "url_argument.h"
 
 extern "C" {
+#include "tcop/utility.h"
 #include "commands/extension.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -189,6 +190,10 @@ ensure_valid_urls(const Datum *urls, const bool *nulls, int count)
 static void
 take_batch_lock(void)
 {
+    /* Read-only (a hot standby too): 25006 as every writing function
+     * gives, not the lock manager's 55000 for an exclusive lock during
+     * recovery. */
+    PreventCommandIfReadOnly("shorten_urls()");
     wait_for_extension_lock(BATCH_LOCK);
 }
 
