@@ -241,7 +241,14 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
             continue;
         }
         bytea *holder_digest;
-        const IdempotentInsert insert = store_idempotent_link(code, url, limits, request->digests, &holder_digest);
+        /* At REPEATABLE READ or SERIALIZABLE a code the snapshot shows
+         * held is answered from what it shows, without the insert: its ON
+         * CONFLICT DO NOTHING fails with 40001 on a row changed since the
+         * snapshot, and a click changes the row. */
+        const IdempotentInsert insert =
+            IsolationUsesXactSnapshot() && find_idempotency_digest(code, &holder_digest)
+                ? IDEMPOTENT_HELD
+                : store_idempotent_link(code, url, limits, request->digests, &holder_digest);
         if (insert == IDEMPOTENT_CREATED) {
             /* On a code release_code freed, the key's link may be further on. */
             if (code_was_released(code) && keep_key_link_beyond(secret, request, attempt, code))

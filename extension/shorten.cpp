@@ -82,8 +82,13 @@ store_under_alias(FunctionCallInfo fcinfo, const char *alias, text *url, const L
 {
     connect_link_store(fcinfo);
 
-    /* The primary key decides: one attempt, never a retry onto another code. */
-    const bool stored = insert_link_unless_code_taken(alias, PointerGetDatum(url), limits, true);
+    /* The primary key decides: one attempt, never a retry onto another
+     * code.  At REPEATABLE READ or SERIALIZABLE an alias the snapshot
+     * shows taken is refused without the insert, whose ON CONFLICT DO
+     * NOTHING fails with 40001 on a row changed since the snapshot (a
+     * click changes the row). */
+    const bool stored = !(IsolationUsesXactSnapshot() && code_is_visible(alias)) &&
+                        insert_link_unless_code_taken(alias, PointerGetDatum(url), limits, true);
 
     SPI_finish();
 
@@ -169,7 +174,15 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
             attempt++;
             continue;
         }
-        switch (store_reusable_link(code, PointerGetDatum(url))) {
+        /* At REPEATABLE READ or SERIALIZABLE a code the snapshot shows
+         * held is answered from what it shows, without the insert: its ON
+         * CONFLICT DO NOTHING fails with 40001 on a row changed since the
+         * snapshot, and a click changes the row. */
+        const ReuseOutcome outcome =
+            IsolationUsesXactSnapshot() && code_is_visible(code)
+                ? (is_reusable_link_of(code, PointerGetDatum(url)) ? REUSE_FOUND : REUSE_OCCUPIED)
+                : store_reusable_link(code, PointerGetDatum(url));
+        switch (outcome) {
             case REUSE_CREATED:
                 if (code_was_released(code))
                     keep_reusable_link_beyond(&key, url, attempt, code);

@@ -144,6 +144,47 @@ claim_inserted_row(HTAB *rows, const char *code, int code_length, Datum digests)
     return row;
 }
 
+/*
+ * Marks as not usable in the first INSERT each first code (codes, slot
+ * bytes apart) that a row holds in the transaction's snapshot.
+ */
+static void
+leave_out_codes_held(const char *codes, int slot, int count, bool *usable)
+{
+    Datum *candidates = (Datum *) palloc(sizeof(Datum) * (size_t) Max(count, 1));
+    int ncandidates = 0;
+
+    for (int i = 0; i < count; i++)
+        if (usable[i])
+            candidates[ncandidates++] = CStringGetTextDatum(codes + (size_t) i * (size_t) slot);
+    if (ncandidates == 0)
+        return;
+    const uint64 nheld = find_taken_codes(
+        PointerGetDatum(construct_array(candidates, ncandidates, TEXTOID, -1, false, TYPALIGN_INT)));
+    if (nheld == 0)
+        return;
+
+    HASHCTL ctl;
+    ctl.keysize = slot;
+    ctl.entrysize = slot;
+    ctl.hcxt = CurrentMemoryContext;
+    HTAB *held = hash_create("url_shortener keyed batch codes held", (long) nheld, &ctl,
+                             HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+    for (uint64 i = 0; i < nheld; i++) {
+        bool isnull;
+        CHECK_FOR_INTERRUPTS();
+        char *code = TextDatumGetCString(result_value(i, 1, TEXTOID, &isnull));
+        if ((int) strlen(code) < slot)
+            (void) hash_search(held, code, HASH_ENTER, NULL);
+        pfree(code);
+    }
+    SPI_freetuptable(SPI_tuptable);
+    for (int i = 0; i < count; i++)
+        if (usable[i] && hash_search(held, codes + (size_t) i * (size_t) slot, HASH_FIND, NULL) != NULL)
+            usable[i] = false;
+    hash_destroy(held);
+}
+
 void
 store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys, int count)
 {
@@ -163,7 +204,7 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
     Datum *digests = (Datum *) palloc(sizeof(Datum) * (size_t) count);
     int nfirst = 0;
 
-    /* Every element's digests and first code; the usable first codes go into one INSERT. */
+    /* Every element's digests and first code. */
     for (int i = 0; i < count; i++) {
         char *code = codes + (size_t) i * (size_t) slot;
         CHECK_FOR_INTERRUPTS();
@@ -171,6 +212,17 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
                                     &no_limits, &requests[i]);
         idempotent_code(&secret, requests[i].key, 0, code);
         first_code_usable[i] = !is_unusable_code(code);
+    }
+    /* At REPEATABLE READ or SERIALIZABLE the INSERT's ON CONFLICT DO
+     * NOTHING fails with 40001 on a row changed since the snapshot (a
+     * click changes the row), even one it would only answer: the first
+     * codes the snapshot shows held go one at a time instead, answered
+     * from what it shows (store_idempotently). */
+    if (IsolationUsesXactSnapshot())
+        leave_out_codes_held(codes, slot, count, first_code_usable);
+    /* The usable first codes go into one INSERT. */
+    for (int i = 0; i < count; i++) {
+        char *code = codes + (size_t) i * (size_t) slot;
         if (first_code_usable[i]) {
             first_codes[nfirst] = CStringGetTextDatum(code);
             first_urls[nfirst] = urls[i];
