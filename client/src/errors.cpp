@@ -32,7 +32,8 @@ ServerReport ServerReport::parse(const std::string &server_text)
         std::string ServerReport::*field;
     } labels[] = {
         {"ERROR:  ", &ServerReport::message},   {"FATAL:  ", &ServerReport::message},
-        {"PANIC:  ", &ServerReport::message},   {"DETAIL:  ", &ServerReport::detail},
+        {"PANIC:  ", &ServerReport::message},   {"WARNING:  ", &ServerReport::message},
+        {"DETAIL:  ", &ServerReport::detail},
         {"HINT:  ", &ServerReport::hint},       {"CONTEXT:  ", &ServerReport::context},
         {"QUERY:  ", nullptr},                  {"LOCATION:  ", nullptr},
         {"STATEMENT:  ", nullptr},

@@ -61,7 +61,7 @@ std::string one_line(const std::string &server_text)
     while (std::getline(lines, line)) {
         if (first) {
             first = false;
-            for (const char *severity : {"ERROR:  ", "FATAL:  ", "PANIC:  "})
+            for (const char *severity : {"ERROR:  ", "FATAL:  ", "PANIC:  ", "WARNING:  "})
                 if (starts_with(line, severity))
                     line.erase(0, std::char_traits<char>::length(severity));
             primary = line;
@@ -126,14 +126,15 @@ std::exception_ptr error_for_sqlstate(const std::string &sqlstate, const std::st
 }
 
 Failure classify_failure(std::exception_ptr caught, bool connection_open,
-                         bool in_explicit_transaction, const CallArguments &arguments)
+                         bool in_explicit_transaction, const CallArguments &arguments,
+                         const std::string &libpq_report)
 {
     try {
         std::rethrow_exception(caught);
     } catch (const pqxx::in_doubt_error &e) {
         return in_doubt(OutcomeUnknown("connection to the server was lost during COMMIT; "
                                        "the change may or may not have been stored",
-                                       sqlstate_outcome_unknown, e.what()),
+                                       sqlstate_outcome_unknown, libpq_report),
                         arguments);
     } catch (const pqxx::statement_completion_unknown &e) {
         return in_doubt(OutcomeUnknown(one_line(e.what()), "40003", e.what()), arguments);
@@ -154,14 +155,14 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
         if (connection_open)
             return give_up(std::make_exception_ptr(
                 ServerError(one_line(e.what()), "08000", e.what())));
-        return connection_gone(e.what(), in_explicit_transaction, arguments);
+        return connection_gone(libpq_report, in_explicit_transaction, arguments);
     } catch (const pqxx::sql_error &e) {
         if (!connection_open)
             return connection_gone(e.what(), in_explicit_transaction, arguments);
         return give_up(error_for_sqlstate(sqlstate_of(e), e.what(), arguments));
     } catch (const pqxx::failure &e) {
         if (!connection_open)
-            return connection_gone(e.what(), in_explicit_transaction, arguments);
+            return connection_gone(libpq_report, in_explicit_transaction, arguments);
         return give_up(std::make_exception_ptr(ServerError(one_line(e.what()), {}, e.what())));
     } catch (const pqxx::pqxx_exception &e) {
         /* libpqxx refusing how it was used (usage_error, argument_error,
@@ -170,7 +171,7 @@ Failure classify_failure(std::exception_ptr caught, bool connection_open,
          * (client.h: only the types of errors.h).  On a connection that is
          * gone, what the loss means comes first, as for the others. */
         if (!connection_open)
-            return connection_gone(e.base().what(), in_explicit_transaction, arguments);
+            return connection_gone(libpq_report, in_explicit_transaction, arguments);
         return give_up(std::make_exception_ptr(
             Error(std::string("internal error of the url_shortener client: ") + e.base().what())));
     } catch (...) {

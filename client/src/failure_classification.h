@@ -65,12 +65,19 @@ struct Failure {
  * says whether COMMIT was still to be sent (so a lost connection means the
  * server rolled back) rather than the statement committing by itself.
  * A libpqxx exception that is no failure (a usage, argument or conversion
- * error) becomes a url_shortener::Error without SQLSTATE, final.  Returns
+ * error) becomes a url_shortener::Error without SQLSTATE, final.
+ * libpq_report is libpq's message about the connection (PQerrorMessage),
+ * empty where it cannot be had (InTransaction, on the caller's
+ * connection): once the connection is gone it is the error's
+ * server_message(), because libpqxx's own text then ("Could not obtain
+ * client encoding: not connected.", "WARNING: Connection lost while
+ * committing ...") is no report of the server's.  Returns
  * an empty error for exceptions that are not libpqxx's; the caller
  * rethrows those unchanged.
  */
 Failure classify_failure(std::exception_ptr caught, bool connection_open,
-                         bool in_explicit_transaction, const CallArguments &arguments = {});
+                         bool in_explicit_transaction, const CallArguments &arguments = {},
+                         const std::string &libpq_report = {});
 
 /*
  * The error for a server report.  A class-22 refusal is InvalidArgument

@@ -28,7 +28,7 @@ namespace url_shortener {
  * libpqxx throws, so it can never be mistaken for a retryable loss.
  */
 template <pqxx::isolation_level Level, typename Work>
-auto run_in_transaction(pqxx::connection &connection, Work &work)
+auto run_in_transaction(pqxx::connection_base &connection, Work &work)
 {
     pqxx::transaction<Level> transaction(connection);
     auto outcome = work(static_cast<pqxx::transaction_base &>(transaction));
@@ -46,7 +46,7 @@ auto run_in_transaction(pqxx::connection &connection, Work &work)
 
 /* Runs work(transaction) once, in the transaction isolation asks for. */
 template <typename Work>
-auto run_once(pqxx::connection &connection, Isolation isolation, Work &work)
+auto run_once(pqxx::connection_base &connection, Isolation isolation, Work &work)
 {
     switch (isolation) {
         case Isolation::read_committed:
@@ -188,7 +188,8 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
             return run_once(connection.get(), isolation, work);
         } catch (...) {
             failure = classify_failure(std::current_exception(), connection.is_open(),
-                                       explicit_transaction, arguments);
+                                       explicit_transaction, arguments,
+                                       connection.libpq_message());
             if (!failure.error)
                 throw; /* ours (e.g. a short result) or the caller's: unchanged */
         }

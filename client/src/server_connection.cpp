@@ -46,6 +46,11 @@ using Conninfo = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
 /* connection_string as libpq reads it; InvalidArgument if it cannot. */
 Conninfo parsed(const std::string &connection_string)
 {
+    /* libpq reads a C string: the rest after a NUL byte would be dropped
+     * unseen (a port, a password), and another server reached. */
+    if (connection_string.find('\0') != std::string::npos)
+        throw InvalidArgument("invalid connection string: it contains a NUL byte",
+                              sqlstate_invalid_argument);
     char *message = nullptr;
     Conninfo options(PQconninfoParse(connection_string.c_str(), &message), &PQconninfoFree);
     if (!options) {
@@ -98,6 +103,22 @@ std::string connection_string_with_timeout(const std::string &connection_string,
                   std::to_string(connect_timeout_seconds);
     }
     return result;
+}
+
+std::string KeptConnection::libpq_message() const
+{
+    const PGconn *conn = policy_.current();
+    std::string text = conn ? PQerrorMessage(conn) : "";
+    while (!text.empty() && text.back() == '\n')
+        text.pop_back();
+    return text;
+}
+
+ConnectionLost setup_cancelled(const std::string &server_text)
+{
+    return ConnectionLost("the server did not answer within the statement timeout while the "
+                          "connection was being prepared: " + one_line(server_text),
+                          sqlstate_cannot_connect, server_text);
 }
 
 ServerError extension_not_installed()
@@ -207,9 +228,9 @@ void ServerConnection::connect()
     /* connection_ is set only once the new connection is ready for calls. */
     watch_socket(-1);
     connection_.reset();
-    std::unique_ptr<pqxx::connection> opened;
+    std::unique_ptr<KeptConnection> opened;
     try {
-        opened = std::make_unique<pqxx::connection>(connection_string_);
+        opened = std::make_unique<KeptConnection>(connection_string_);
     } catch (const pqxx::broken_connection &e) {
         throw ConnectionLost("could not connect to the server: " + one_line(e.what()),
                              sqlstate_cannot_connect, e.what());
@@ -235,7 +256,7 @@ void ServerConnection::connect()
  * and a later failure of a statement is never a failed PREPARE mistaken for
  * a statement of unknown outcome.
  */
-void ServerConnection::prepare_statements(pqxx::connection &opened)
+void ServerConnection::prepare_statements(pqxx::connection_base &opened)
 {
     try {
         std::string schema, schema_name;
@@ -280,6 +301,8 @@ void ServerConnection::prepare_statements(pqxx::connection &opened)
             }
         }
     } catch (const pqxx::sql_error &e) {
+        if (sqlstate_of(e) == "57014")
+            throw setup_cancelled(e.what());
         std::rethrow_exception(error_for_sqlstate(sqlstate_of(e), e.what(), setup_arguments));
     } catch (const pqxx::failure &e) {
         throw ConnectionLost("lost the connection while preparing statements: " +

@@ -22,6 +22,8 @@
 
 #include <pqxx/connection>
 
+#include <libpq-fe.h>
+
 #include "url_shortener/client.h"
 #include "url_shortener/errors.h"
 
@@ -35,6 +37,15 @@ namespace url_shortener {
  */
 std::string connection_string_with_timeout(const std::string &connection_string,
                                            long long connect_timeout_seconds);
+
+/*
+ * What connecting throws when the server cancelled a setup statement
+ * (57014: the statement timeout, just set, ran out while the setup waited,
+ * e.g. on a lock): ConnectionLost 08001, as for setup statements the
+ * connect timeout cuts short, since the connection could not be opened
+ * and nothing of a call was sent.  server_text is the server's report.
+ */
+ConnectionLost setup_cancelled(const std::string &server_text);
 
 /* What connecting throws when the database has no url_shortener extension (42704). */
 ServerError extension_not_installed();
@@ -54,6 +65,68 @@ ConnectionLost interrupted_before_sending();
  */
 bool client_encoding_is_utf8(const pqxx::connection_base &connection) noexcept;
 
+/*
+ * libpqxx's direct connection, remembering libpq's handle.  libpqxx 6.4
+ * keeps the handle, and with it libpq's own error text, private; when the
+ * server ends the connection mid-statement (a terminated backend, a
+ * restart), libpqxx then throws a text of its own ("Could not obtain
+ * client encoding: not connected.") and the server's FATAL report is only
+ * in PQerrorMessage.  A connection policy sees the handle as libpqxx opens
+ * and closes it, so it is taken there: the extension point libpqxx offers
+ * for connecting, not its internals.
+ */
+class HandleKeepingPolicy : public pqxx::connect_direct {
+public:
+    explicit HandleKeepingPolicy(const std::string &options) : connect_direct(options) {}
+
+    handle do_startconnect(handle orig) override { return kept(connect_direct::do_startconnect(orig)); }
+    handle do_completeconnect(handle orig) override
+    {
+        return kept(connect_direct::do_completeconnect(orig));
+    }
+    handle do_dropconnect(handle orig) noexcept override
+    {
+        return kept(connect_direct::do_dropconnect(orig));
+    }
+    handle do_disconnect(handle orig) noexcept override
+    {
+        return kept(connect_direct::do_disconnect(orig));
+    }
+
+    /* libpq's handle of the connection now, or null. */
+    PGconn *current() const noexcept { return current_; }
+
+private:
+    handle kept(handle h) noexcept
+    {
+        current_ = h;
+        return h;
+    }
+    PGconn *current_ = nullptr;
+};
+
+/* pqxx::connection, with the policy above (as basic_connection_base pairs them). */
+class KeptConnection : public pqxx::connection_base {
+public:
+    explicit KeptConnection(const std::string &options)
+        : connection_base(policy_), options_(options), policy_(options_)
+    {
+        init();
+    }
+    ~KeptConnection() noexcept { close(); }
+
+    /*
+     * libpq's message about the connection's last failure (for a
+     * connection the server ended, its FATAL report and libpq's note that
+     * the connection closed); empty if there is none.
+     */
+    std::string libpq_message() const;
+
+private:
+    std::string options_;          /* before policy_, which keeps a reference to it */
+    HandleKeepingPolicy policy_;
+};
+
 class ServerConnection {
 public:
     /*
@@ -67,7 +140,10 @@ public:
     ServerConnection(const ServerConnection &) = delete;
     ServerConnection &operator=(const ServerConnection &) = delete;
 
-    pqxx::connection &get() { return *connection_; }
+    pqxx::connection_base &get() { return *connection_; }
+
+    /* KeptConnection::libpq_message() of the connection held (empty without one). */
+    std::string libpq_message() const { return connection_ ? connection_->libpq_message() : ""; }
 
     /* Whether the connection still works after the last exchange. */
     bool is_open() const noexcept;
@@ -171,7 +247,7 @@ public:
 
 private:
     void connect();
-    void prepare_statements(pqxx::connection &opened);
+    void prepare_statements(pqxx::connection_base &opened);
     void watch_socket(int socket) noexcept;
 
     /*
@@ -191,7 +267,7 @@ private:
     std::chrono::milliseconds statement_timeout_;
     /* How long the setup statements may take: the connect timeout in effect (0: no limit). */
     std::chrono::seconds setup_limit_{0};
-    std::unique_ptr<pqxx::connection> connection_;
+    std::unique_ptr<KeptConnection> connection_;
     std::string extension_version_;
     std::vector<std::string> versioned_prepared_;   /* names, from statements::versioned */
     bool ever_opened_ = false;

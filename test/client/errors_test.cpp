@@ -3,6 +3,8 @@
  *    Each error type, produced by the real server and mapped by SQLSTATE,
  *    and the plain results of shorten and resolve.
  */
+#include <unistd.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 #include <pqxx/transaction>
 
 #include "failure_classification.h"
+#include "killed_backend.h"
 #include "test_database.h"
 #include "url_shortener/client.h"
 #include "url_shortener/resolve_connection.h"
@@ -506,5 +509,118 @@ TEST(Errors, ASettingRefusedWhileConnectingIsInvalidArgument)
         ADD_FAILURE() << "connected with a 30-day statement_timeout";
     } catch (const InvalidArgument &e) {
         EXPECT_EQ(e.sqlstate(), "22023") << e.what();
+    }
+}
+
+/*
+ * The server's FATAL report survives a lost connection: libpqxx 6.4 throws
+ * "Could not obtain client encoding: not connected." then, and that text
+ * was passed on as the server's report.  Now server_message() is libpq's
+ * message, which holds the server's.
+ */
+TEST(Errors, ALostConnectionKeepsTheServersReportNotLibpqxxsText)
+{
+    GenerationLock lock;
+    LinkOptions alias;   /* no key goes along: the loss is not retried */
+    alias.alias = "kill-text-" + std::to_string(getpid());
+    const std::string name = unique_application_name("kill-text");
+    Client client(dsn("application_name=" + name));
+    auto call = call_with_backend_killed(
+        name, [&] { return client.shorten_locked(unique_url("kill-text"), alias); });
+    try {
+        finish(call);
+        ADD_FAILURE() << "no error after the backend was terminated";
+    } catch (const OutcomeUnknown &e) {
+        EXPECT_EQ(e.sqlstate(), "08007");
+        EXPECT_EQ(std::string(e.server_message()).find("client encoding"), std::string::npos)
+            << e.server_message();
+        EXPECT_EQ(std::string(e.primary_message()).find("client encoding"), std::string::npos)
+            << e.primary_message();
+        EXPECT_NE(std::string(e.server_message()).find("terminating connection"), std::string::npos)
+            << e.server_message();
+        EXPECT_NE(std::string(e.primary_message()).find("terminating connection"),
+                  std::string::npos)
+            << e.primary_message();
+    }
+}
+
+/* A WARNING's severity prefix goes, as ERROR's and FATAL's do. */
+TEST(Errors, AWarningsSeverityPrefixIsNotPartOfTheMessage)
+{
+    EXPECT_EQ(ServerReport::parse("WARNING:  there is no transaction in progress").message,
+              "there is no transaction in progress");
+    EXPECT_EQ(one_line("WARNING:  something\nHINT:  Do this."), "something: Do this.");
+}
+
+/*
+ * batch_chunk_size outside 1 to 1,000,000 is refused when the Client is
+ * made, before connecting: 0 used to behave as 1 unannounced, and above
+ * 1,000,000 every full chunk failed with 54000 from shorten_urls.
+ */
+TEST(Errors, AChunkSizeOutsideItsRangeIsInvalidArgument)
+{
+    for (const std::size_t size : {std::size_t(0), std::size_t(1000001)}) {
+        ClientOptions options;
+        options.batch_chunk_size = size;
+        try {
+            Client client(dsn("port=1"), options);   /* no server there: nothing is tried */
+            ADD_FAILURE() << "batch_chunk_size " << size << " accepted";
+        } catch (const InvalidArgument &e) {
+            EXPECT_EQ(e.sqlstate(), "22023");
+            EXPECT_NE(std::string(e.what()).find("batch_chunk_size"), std::string::npos) << e.what();
+        }
+    }
+    ClientOptions largest;
+    largest.batch_chunk_size = 1000000;
+    const std::string url = unique_url("chunk-largest");
+    EXPECT_EQ(Client(dsn(), largest).shorten_many({url}).size(), 1u);
+
+    auto c = connect();
+    pqxx::work t(*c);
+    InTransaction links(t);
+    EXPECT_THROW(links.shorten_many({url}, 0), InvalidArgument);
+}
+
+/*
+ * A NUL byte in the connection string is refused: libpq reads a C string
+ * and would connect with everything after the NUL dropped unseen.
+ */
+TEST(Errors, ANulByteInTheConnectionStringIsInvalidArgument)
+{
+    const std::string with_nul("port=1\0dbname=x", 15);
+    EXPECT_THROW(Client client(with_nul), InvalidArgument);
+    ClientOptions deferred;
+    deferred.defer_connect = true;
+    EXPECT_THROW(Client client(with_nul, deferred), InvalidArgument);
+    EXPECT_THROW(ResolveConnection connection(with_nul), InvalidArgument);
+}
+
+/*
+ * A statement timeout shorter than the connect timeout that runs out in
+ * the setup statements (here the lookup of the extension, waiting on a
+ * lock) is ConnectionLost 08001, as client.h promises for setup statements
+ * that do not answer, not ServerError 57014.
+ */
+TEST(Errors, ASetupStatementCancelledByTheStatementTimeoutIsConnectionLost)
+{
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+    ClientOptions options;
+    options.statement_timeout = std::chrono::milliseconds(300);
+    options.connect_timeout = std::chrono::seconds(30);
+    for (int way = 0; way < 2; ++way) {
+        try {
+            if (way == 0)
+                Client client(dsn(), options);
+            else
+                ResolveConnection connection(dsn(), options);
+            ADD_FAILURE() << "connected while the extension's lookup could not run";
+        } catch (const ConnectionLost &e) {
+            EXPECT_EQ(e.sqlstate(), "08001") << e.what();
+            EXPECT_NE(std::string(e.what()).find("statement timeout"), std::string::npos)
+                << e.what();
+            EXPECT_NE(e.server_message().find("statement timeout"), std::string::npos);
+        }
     }
 }

@@ -23,7 +23,8 @@ namespace url_shortener {
 
 /*
  * A server report split into its fields, as libpq labels them (severity
- * prefix removed).  Fields the report lacked are empty.
+ * prefix, ERROR, FATAL, PANIC or WARNING, removed).  Fields the report
+ * lacked are empty.
  */
 struct URL_SHORTENER_CLIENT_EXPORT ServerReport {
     std::string message;   /* the primary message */
@@ -42,7 +43,12 @@ struct URL_SHORTENER_CLIENT_EXPORT ServerReport {
  * connection trouble, 22xxx for arguments refused before sending), empty
  * only when there is none; server_message() is the server's full report
  * (message, detail, hint, context) when there was one, and detail() and
- * hint() its DETAIL and HINT alone (empty when absent).
+ * hint() its DETAIL and HINT alone (empty when absent).  For a lost
+ * connection it is libpq's message, which holds the server's last report
+ * (a FATAL, for a terminated backend), or empty where the client cannot
+ * read it (InTransaction, on the caller's connection); never libpqxx's
+ * own text.  A refusal the client makes before sending puts its DETAIL
+ * there too (for detail()).
  */
 class URL_SHORTENER_CLIENT_EXPORT Error : public std::runtime_error {
 public:
@@ -111,7 +117,8 @@ private:
  * unless said otherwise): an alias that is empty, too long, has a character
  * outside A-Z a-z 0-9 _ - or is a reserved word; max_clicks below 1;
  * expires_at not in the future; reuse combined with another option;
- * purge's batch_size below 1; a connection string libpq cannot parse; an
+ * purge's batch_size below 1; a connection string libpq cannot parse or
+ * holding a NUL byte; a batch_chunk_size outside 1 to 1,000,000; an
  * idempotency key that is not UTF-8 on a UTF8 connection (22021).
  * The client checks what it can before sending anything; the rest (a
  * reserved alias, an expiry not in the future by the database's clock)
