@@ -29,8 +29,6 @@ struct Client::Session {
                      client_options.statement_timeout, client_options.defer_connect),
           options(std::move(client_options)), random(std::random_device{}())
     {
-        if (options.batch_chunk_size == 0)
-            options.batch_chunk_size = 1;
     }
 
     ServerConnection connection;
@@ -421,8 +419,15 @@ const char *client_version() noexcept
     return URL_SHORTENER_CLIENT_VERSION;
 }
 
+/* The options are checked before connecting: a bad one costs no connection. */
+static ClientOptions checked_options(ClientOptions options)
+{
+    check_chunk_size(options.batch_chunk_size, "batch_chunk_size");
+    return options;
+}
+
 Client::Client(const std::string &connection_string, ClientOptions options)
-    : session_(std::make_unique<Session>(connection_string, std::move(options)))
+    : session_(std::make_unique<Session>(connection_string, checked_options(std::move(options))))
 {
 }
 

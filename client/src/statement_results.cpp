@@ -57,9 +57,9 @@ LinkStats stats_from_row(const pqxx::row &r)
     st.code = r[0].as<std::string>();
     st.url = r[1].as<std::string>();
     st.clicks = r[2].as<long long>();
-    st.created_at = from_unix_seconds(r[3].as<double>());
+    st.created_at = from_unix_microseconds(r[3].as<long long>());
     if (!r[4].is_null())
-        st.expires_at = from_unix_seconds(r[4].as<double>());
+        st.expires_at = from_unix_microseconds(r[4].as<long long>());
     if (!r[5].is_null())
         st.max_clicks = r[5].as<long long>();
     st.version = r[6].as<long long>();

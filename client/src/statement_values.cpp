@@ -49,25 +49,33 @@ std::string unix_seconds(std::chrono::system_clock::time_point t)
     return text;
 }
 
-std::chrono::system_clock::time_point from_unix_seconds(double seconds)
+void check_chunk_size(std::size_t chunk_size, const char *name)
+{
+    if (chunk_size < 1 || chunk_size > max_chunk_size)
+        throw InvalidArgument(std::string(name) + " must be between 1 and " +
+                                  std::to_string(max_chunk_size),
+                              sqlstate_invalid_argument,
+                              "DETAIL:  It is " + std::to_string(chunk_size) + ".");
+}
+
+std::chrono::system_clock::time_point from_unix_microseconds(long long microseconds)
 {
     using clock = std::chrono::system_clock;
     /*
      * The clock holds about 292 years either side of 1970 (nanoseconds in
-     * 64 bits); PostgreSQL's timestamps reach far further, and 'infinity'.
+     * 64 bits); PostgreSQL's timestamps reach far further, and 'infinity'
+     * (which the statement clamps to a value beyond the clock's range).
      * Converting a time beyond that range is undefined (it came back as
      * 1677), so it saturates instead.
      */
-    constexpr double limit = static_cast<double>(
-        std::chrono::duration_cast<std::chrono::seconds>(clock::duration::max()).count());
-    if (std::isnan(seconds))
-        throw ServerError("the server returned a time that is not a number");
-    if (seconds >= limit)
+    constexpr long long limit =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock::duration::max()).count();
+    if (microseconds >= limit)
         return clock::time_point::max();
-    if (seconds <= -limit)
+    if (microseconds <= -limit)
         return clock::time_point::min();
-    return clock::time_point(std::chrono::duration_cast<clock::duration>(
-        std::chrono::duration<double>(seconds)));
+    return clock::time_point(
+        std::chrono::duration_cast<clock::duration>(std::chrono::microseconds(microseconds)));
 }
 
 /*

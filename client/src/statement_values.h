@@ -56,9 +56,12 @@ void refuse_invalid_utf8(const std::vector<std::string> &urls,
 /* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
 std::string unix_seconds(std::chrono::system_clock::time_point t);
 
-/* Unix seconds (EXTRACT(epoch ...)) as a time; beyond the clock's range
- * (after 2262, 'infinity'), time_point::max() (min() before 1677). */
-std::chrono::system_clock::time_point from_unix_seconds(double seconds);
+/*
+ * Unix microseconds (statements::stats reads them exactly, as int8) as a
+ * time; beyond the clock's range (after 2262, 'infinity'),
+ * time_point::max() (min() before 1677).
+ */
+std::chrono::system_clock::time_point from_unix_microseconds(long long microseconds);
 
 /*
  * Refuses with InvalidArgument (22023), before anything is sent, the
@@ -76,6 +79,16 @@ bool has_options(const LinkOptions &o);
 
 /* Whether an idempotency key may go with these options: not with alias or reuse. */
 bool takes_idempotency_key(const LinkOptions &o);
+
+/*
+ * Refuses with InvalidArgument (22023) a number of URLs per statement
+ * (ClientOptions::batch_chunk_size, InTransaction::shorten_many's
+ * chunk_size; name says which) outside 1 to max_chunk_size: 0 would send
+ * nothing, and the extension's shorten_urls takes at most 1,000,000 URLs
+ * per call (54000), so a larger chunk fails every batch that fills it.
+ */
+inline constexpr std::size_t max_chunk_size = 1000000;
+void check_chunk_size(std::size_t chunk_size, const char *name);
 
 /*
  * The 1-based position n in "URL n of m in the array", the context the

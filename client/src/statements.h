@@ -57,7 +57,8 @@ inline constexpr Statement all[] = {shorten, shorten_locked, resolve, shorten_ch
 /*
  * Version 1.1's lifecycle calls.  Parameters travel as text: the options of
  * shorten_url ($2 alias, $3 reuse, $4 expires_at as Unix seconds, $5
- * max_clicks; NULL when not given), and times come back as Unix seconds.
+ * max_clicks; NULL when not given), and times come back as Unix
+ * microseconds (stats).
  */
 inline constexpr Statement shorten_with_options{
     "url_shortener_shorten_with_options", "SELECT ",
@@ -78,11 +79,30 @@ inline constexpr Statement disable{"url_shortener_disable", "SELECT ", ".disable
 
 inline constexpr Statement enable{"url_shortener_enable", "SELECT ", ".enable_url($1)"};
 
+/*
+ * Times come back as Unix microseconds in an int8, exact: PostgreSQL
+ * stores them to the microsecond, EXTRACT returns an exact numeric (since
+ * PostgreSQL 14), and a float8 of about 1.8e9 seconds holds only 15 or 16
+ * digits, so a time read through it came back a microsecond early about
+ * half the time, and an idempotent request repeated with stats()'s
+ * expires_at was another request.  A time beyond int8 microseconds (to
+ * 294276 AD, 'infinity', and their negatives) is clamped to +-9e18, far
+ * outside the client's clock, which reads it as time_point::max() or
+ * min() (from_unix_microseconds).  (LEAST and GREATEST skip a NULL,
+ * hence the CASE for a link without expiry.)
+ */
+#define URL_SHORTENER_UNIX_MICROSECONDS(column)                                                    \
+    "CASE WHEN " column " IS NOT NULL THEN (LEAST(GREATEST(EXTRACT(epoch FROM " column ") "        \
+    "OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric, -9e18::pg_catalog.numeric), "           \
+    "9e18::pg_catalog.numeric))::pg_catalog.int8 END"
+
 inline constexpr Statement stats{
     "url_shortener_stats",
-    "SELECT short_code, original_url, clicks, EXTRACT(epoch FROM created_at)::pg_catalog.float8, "
-    "EXTRACT(epoch FROM expires_at)::pg_catalog.float8, max_clicks, version, enabled FROM ",
+    "SELECT short_code, original_url, clicks, " URL_SHORTENER_UNIX_MICROSECONDS("created_at") ", "
+    URL_SHORTENER_UNIX_MICROSECONDS("expires_at") ", max_clicks, version, enabled FROM ",
     ".url_stats($1)"};
+
+#undef URL_SHORTENER_UNIX_MICROSECONDS
 
 /*
  * The URL resolve_url would go to now, counting no click: NULL for no such

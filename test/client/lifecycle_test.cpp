@@ -167,6 +167,41 @@ TEST(Lifecycle, LimitsAndStats)
 }
 
 /*
+ * stats() reads created_at and expires_at exactly, to the microsecond the
+ * database stores: through a float8 about half came back a microsecond
+ * early, and the same keyed request repeated with stats()'s expires_at was
+ * then an IdempotencyConflict.  Fifty links, each microsecond-exact with a
+ * different fraction, so a rounding error cannot pass by luck.
+ */
+TEST(Lifecycle, StatsReadsTimesExactlyAndAKeyedRequestRepeatsWithThem)
+{
+    using std::chrono::microseconds;
+    Client client(dsn());
+    for (int i = 0; i < 50; ++i) {
+        LinkOptions options;
+        options.idempotency_key = "stats-exact-" + unique_url("stats-exact", i);
+        options.expires_at = std::chrono::time_point_cast<microseconds>(
+            system_clock::now() + hours(1) + microseconds(i * 7919));
+        const std::string url = unique_url("stats-exact", i);
+        const std::string code = client.shorten(url, options);
+
+        const std::optional<LinkStats> st = client.stats(code);
+        ASSERT_TRUE(st && st->expires_at);
+        EXPECT_EQ(st->expires_at->time_since_epoch().count(),
+                  options.expires_at->time_since_epoch().count()) << "link " << i;
+        EXPECT_EQ(st->created_at, std::chrono::time_point_cast<microseconds>(st->created_at));
+
+        LinkOptions again = options;
+        again.expires_at = st->expires_at;
+        EXPECT_EQ(client.shorten(url, again), code) << "link " << i;
+    }
+    /* A link without expiry still has none. */
+    const std::optional<LinkStats> plain = client.stats(client.shorten(unique_url("stats-exact", 99)));
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->expires_at);
+}
+
+/*
  * An expiry SQL callers may set beyond what system_clock holds (after
  * 2262-04-11, or 'infinity') reads as time_point::max(), not as a
  * converted overflow (it came back as 1677-09-21, an expired link).

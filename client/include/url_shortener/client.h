@@ -135,7 +135,11 @@ enum class Isolation { autocommit, read_committed, repeatable_read, serializable
 struct ClientOptions {
     RetryPolicy retry;
     Isolation isolation = Isolation::autocommit;
-    /* URLs per statement in shorten_many; every chunk is one round trip. */
+    /*
+     * URLs per statement in shorten_many; every chunk is one round trip.
+     * 1 to 1,000,000 (shorten_urls' limit); the constructor refuses others
+     * with InvalidArgument.
+     */
     std::size_t batch_chunk_size = 5000;
     /* Called before every retry and reconnect, on the calling thread. */
     std::function<void(const RetryEvent &)> on_retry;
@@ -198,7 +202,8 @@ struct LinkOptions {
     std::optional<std::string> idempotency_key;                       /* 1..255 bytes */
 };
 
-/* What url_stats reports about one link (extension 1.1). */
+/* What url_stats reports about one link (extension 1.1); times exact to
+ * the microsecond, as the database stores them. */
 struct LinkStats {
     std::string code;
     std::string url;
@@ -226,10 +231,12 @@ public:
      * (PGHOST, PGPORT, PGDATABASE, PGUSER, PGOPTIONS, ...) and defaults.
      * Prepares the statements at once, so a database without the extension
      * fails here.
-     * Throws InvalidArgument if libpq cannot parse connection_string,
+     * Throws InvalidArgument if libpq cannot parse connection_string (or
+     * it holds a NUL byte) or options.batch_chunk_size is out of range,
      * ConnectionLost (08001) if the server cannot be reached within
      * options.connect_timeout, or does not answer the setup statements
-     * within it again, ServerError (42704) if the extension is not
+     * within it again or within options.statement_timeout (the server
+     * cancels them, 57014), ServerError (42704) if the extension is not
      * installed in the database.  With options.defer_connect, only the
      * first throws here; the others come from the first call.  A call that
      * finds no working connection (deferred, the last attempt to open one
