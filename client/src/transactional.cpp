@@ -10,6 +10,7 @@
 #include <exception>
 
 #include <pqxx/connection_base>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 
@@ -25,6 +26,33 @@ namespace url_shortener {
 namespace {
 
 /*
+ * Throws url_shortener::Error unless t is still open.  libpqxx 6.4's
+ * exec_params does not check that the transaction was not committed or
+ * aborted (exec does, by sending), so a statement sent after t.abort()
+ * would run by itself, in autocommit, and store a link outside the
+ * caller's transaction.  libpqxx exposes no status, but it keeps a
+ * transaction (every kind but a subtransaction) registered on its
+ * connection from construction until it ends, and refuses to start
+ * another meanwhile: starting a nontransaction, which sends nothing,
+ * fails while t is open and succeeds once it ended.  That costs an
+ * exception per call, no round trip.  A subtransaction is registered
+ * with its parent, not the connection: for it, only the end of its
+ * top-level transaction is noticed.
+ */
+void require_open(pqxx::transaction_base &t)
+{
+    if (!t.conn().is_open())
+        return;   /* the statement fails as a lost connection, as it would have */
+    try {
+        pqxx::nontransaction probe(t.conn(), "url_shortener transaction check");
+    } catch (const pqxx::usage_error &) {
+        return;   /* another transaction, t, holds the connection */
+    }
+    throw Error("the transaction this url_shortener::InTransaction was made on has ended "
+                "(committed or aborted); nothing was sent");
+}
+
+/*
  * Runs work and turns a libpqxx failure into the url_shortener error for
  * it, classified as Client classifies: in a real transaction a lost
  * connection means the server rolled it back; in a nontransaction the
@@ -33,6 +61,7 @@ namespace {
 template <typename Work>
 auto translated(pqxx::transaction_base &t, const CallArguments &arguments, Work work)
 {
+    require_open(t);
     try {
         return work();
     } catch (const Error &) {
@@ -204,6 +233,7 @@ std::vector<std::string> shorten_batch(pqxx::transaction_base &t, const std::str
 std::vector<std::string> InTransaction::shorten_many(const std::vector<std::string> &urls,
                                                      std::size_t chunk_size)
 {
+    check_chunk_size(chunk_size, "chunk_size");
     if (urls.empty())
         return {};
     refuse_nul_bytes(urls);
@@ -216,6 +246,7 @@ std::vector<std::string> InTransaction::shorten_many(const std::vector<std::stri
                                                      const std::vector<std::string> &idempotency_keys,
                                                      std::size_t chunk_size)
 {
+    check_chunk_size(chunk_size, "chunk_size");
     const BatchKeys keys(idempotency_keys, urls.size());
     if (urls.empty())
         return {};

@@ -237,3 +237,75 @@ TEST(InTransaction, ALostConnectionIsOutcomeUnknownInANontransaction)
 {
     expect_lost_connection<pqxx::nontransaction, OutcomeUnknown>("nontxn-kill", "08007");
 }
+
+/*
+ * A call after the caller's transaction was committed or aborted is a
+ * usage error, and nothing is stored: libpqxx 6.4's exec_params would have
+ * run the statement by itself, in autocommit, outside the transaction the
+ * link belonged to ("the order and its link, or neither").
+ */
+TEST(InTransaction, ACallAfterTheTransactionEndedIsAnErrorAndStoresNothing)
+{
+    auto c = connect();
+    const std::string url = unique_url("txn-ended");
+    for (const bool commit : {false, true}) {
+        {
+            pqxx::work t(*c);
+            InTransaction links(t);
+            if (commit)
+                t.commit();
+            else
+                t.abort();
+            EXPECT_THROW(links.shorten(url), Error) << (commit ? "after commit" : "after abort");
+            EXPECT_THROW(links.resolve("abcdef"), Error);
+            try {
+                links.shorten_many({url});
+                ADD_FAILURE() << "shorten_many after the transaction ended";
+            } catch (const Error &e) {
+                EXPECT_EQ(e.sqlstate(), "");
+                EXPECT_NE(std::string(e.what()).find("has ended"), std::string::npos) << e.what();
+            }
+        }
+        {
+            pqxx::nontransaction t(*c);
+            InTransaction links(t);
+            t.commit();
+            EXPECT_THROW(links.shorten(url), Error);
+        }
+    }
+    EXPECT_EQ(links_to(url), 0);
+
+    /* The connection is the caller's as before: a new transaction works. */
+    pqxx::work t(*c);
+    InTransaction links(t);
+    const std::string code = links.shorten(url);
+    t.commit();
+    EXPECT_EQ(links_to(url), 1);
+    EXPECT_EQ(Client(dsn()).resolve(code), url);
+}
+
+/*
+ * The server's report is not replaced by libpqxx's text when the server
+ * ends the connection: on the caller's connection the client cannot read
+ * libpq's message, so server_message() is empty and primary_message() is
+ * what(), never "Could not obtain client encoding: not connected.".
+ */
+TEST(InTransaction, ALostConnectionCarriesNoTextOfLibpqxxs)
+{
+    GenerationLock lock;
+    const std::string name = unique_application_name("txn-kill-text");
+    auto c = connect("application_name=" + name);
+    auto call = call_with_backend_killed(name, [&] {
+        pqxx::work t(*c);
+        InTransaction links(t);
+        return links.shorten_locked(unique_url("txn-kill-text"));
+    });
+    try {
+        finish(call);
+        ADD_FAILURE() << "no error after the backend was terminated";
+    } catch (const ConnectionLost &e) {
+        EXPECT_EQ(std::string(e.server_message()).find("encoding"), std::string::npos)
+            << e.server_message();
+        EXPECT_EQ(e.primary_message(), e.what());
+    }
+}

@@ -29,7 +29,12 @@
  *    same way; the same client-side checks run before sending.
  *
  *    An InTransaction lives no longer than the transaction it was made on,
- *    and like the transaction it is used from one thread.
+ *    and like the transaction it is used from one thread.  A call after
+ *    that transaction was committed or aborted throws url_shortener::Error
+ *    (no SQLSTATE) and sends nothing, rather than store a link outside it.
+ *    For a pqxx::subtransaction only the end of its top-level transaction
+ *    is noticed, and not once the caller has opened another transaction on
+ *    the connection (libpqxx 6.4 tells no more: see transactional.cpp).
  */
 #ifndef URL_SHORTENER_TRANSACTIONAL_H
 #define URL_SHORTENER_TRANSACTIONAL_H
@@ -66,8 +71,9 @@ public:
     std::optional<std::string> resolve(std::string_view code);
 
     /*
-     * As Client::shorten_many, chunk_size URLs per statement, all inside t:
-     * if any chunk fails, t is aborted and nothing of the batch survives.
+     * As Client::shorten_many, chunk_size URLs per statement (1 to
+     * 1,000,000, else InvalidArgument), all inside t: if any chunk fails,
+     * t is aborted and nothing of the batch survives.
      */
     std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
                                           std::size_t chunk_size = 5000);
