@@ -25,6 +25,7 @@
 #include "failure_classification.h"
 #include "server_connection.h"
 #include "setup_deadline.h"
+#include "statement_values.h"
 #include "statements.h"
 
 namespace url_shortener {
@@ -40,6 +41,9 @@ struct ResolveConnection::Handle {
      * result came), and the first refusal, kept until the Sync is read. */
     std::size_t sent = 0;
     std::vector<std::optional<std::string>> urls;
+    /* Positions (in the caller's batch, ascending) of codes no link can
+     * have (impossible_code): answered std::nullopt here, never sent. */
+    std::vector<std::size_t> impossible;
     std::exception_ptr error;
 
     ~Handle()
@@ -73,6 +77,8 @@ Result checked(PGconn *conn, PGresult *raw)
                              sqlstate_connection_lost, text);
     }
     const char *sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+    if (sqlstate && std::strcmp(sqlstate, "57014") == 0)
+        throw setup_cancelled(PQresultErrorMessage(result.get()));
     std::rethrow_exception(
         error_for_sqlstate(sqlstate ? sqlstate : "", PQresultErrorMessage(result.get()),
                            setup_arguments));
@@ -174,9 +180,28 @@ void ResolveConnection::send(const std::vector<std::string> &codes)
                                  one_line(text),
                              sqlstate_connection_lost, text);
     };
+    /* Misuse, refused before anything changes (the batch in flight stays). */
+    if (busy_)
+        throw Error("ResolveConnection::send called while a batch is in flight; read() its "
+                    "answer first");
+    if (codes.empty())
+        throw Error("ResolveConnection::send called with no code");
     if (!open())
         broken();
+    /*
+     * As Client::resolve: a code no link can have (a NUL byte, which libpq
+     * would cut the code at, or a byte above 0x7f, which the server would
+     * refuse as text, failing the whole batch) is no link, not sent.  A
+     * batch of only such codes still sends its Sync, so that the answer
+     * comes as every answer does, when socket() turns readable.
+     */
+    std::vector<std::size_t> impossible;
+    for (std::size_t i = 0; i < codes.size(); ++i)
+        if (impossible_code(codes[i]))
+            impossible.push_back(i);
     for (const std::string &code : codes) {
+        if (impossible_code(code))
+            continue;
         const char *values[] = {code.c_str()};
         if (!PQsendQueryPrepared(handle_->conn, statements::resolve.name, 1, values, nullptr,
                                  nullptr, 0))
@@ -185,7 +210,8 @@ void ResolveConnection::send(const std::vector<std::string> &codes)
     if (PQpipelineSync(handle_->conn) != 1)
         broken();
     busy_ = true;
-    handle_->sent = codes.size();
+    handle_->sent = codes.size() - impossible.size();
+    handle_->impossible = std::move(impossible);
     handle_->urls.clear();
     handle_->error = nullptr;
     flush();
@@ -263,6 +289,8 @@ bool ResolveConnection::read(std::vector<std::optional<std::string>> &urls)
                             " statements with " + std::to_string(handle_->urls.size()) +
                             " results");
             urls = std::move(handle_->urls);
+            for (const std::size_t position : handle_->impossible)
+                urls.insert(urls.begin() + static_cast<std::ptrdiff_t>(position), std::nullopt);
             return true;
         }
         if (status == PGRES_TUPLES_OK) {

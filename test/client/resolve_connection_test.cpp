@@ -411,5 +411,61 @@ TEST(ResolveConnection, ABadConnectionStringIsInvalidArgument)
     EXPECT_THROW(ResolveConnection("not a connection string"), InvalidArgument);
 }
 
+/*
+ * send()'s preconditions are checked: an empty batch and a send while a
+ * batch is in flight are usage errors that change nothing.
+ */
+TEST(ResolveConnection, AnEmptyBatchOrASendWhileBusyIsAnError)
+{
+    const std::string url = unique_url("rc-misuse");
+    const std::string code = Client(dsn()).shorten(url);
+    ResolveConnection connection(dsn());
+    EXPECT_THROW(connection.send(std::vector<std::string>{}), Error);
+    EXPECT_FALSE(connection.busy());
+
+    connection.send(code);
+    ASSERT_TRUE(connection.busy());
+    try {
+        connection.send(code);
+        ADD_FAILURE() << "a second batch was accepted while the first was in flight";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.sqlstate(), "");
+    }
+    std::vector<std::optional<std::string>> urls;
+    read_until_done(connection, urls);
+    ASSERT_EQ(urls.size(), 1u);
+    EXPECT_EQ(urls[0], std::optional<std::string>(url));
+    EXPECT_EQ(clicks(code), std::optional<long long>(1));
+}
+
+/*
+ * A code no link can have (a NUL byte, a byte that is not ASCII) is no
+ * link, as Client::resolve answers it, without failing the batch: it used
+ * to be cut at the NUL and resolved as its prefix, or refused by the
+ * server as InvalidUrl 22021, rolling back the batch's other clicks.
+ */
+TEST(ResolveConnection, ACodeNoLinkCanHaveIsNoLinkAndTheBatchGoesOn)
+{
+    const std::string url = unique_url("rc-impossible");
+    const std::string code = Client(dsn()).shorten(url);
+    ResolveConnection connection(dsn());
+    const std::string with_nul = code + std::string("\0x", 2);
+    connection.send(std::vector<std::string>{"\xff", code, with_nul, "caf\xc3\xa9", code});
+    std::vector<std::optional<std::string>> urls;
+    read_until_done(connection, urls);
+    ASSERT_EQ(urls.size(), 5u);
+    EXPECT_EQ(urls[0], std::nullopt);
+    EXPECT_EQ(urls[1], std::optional<std::string>(url));
+    EXPECT_EQ(urls[2], std::nullopt);
+    EXPECT_EQ(urls[3], std::nullopt);
+    EXPECT_EQ(urls[4], std::optional<std::string>(url));
+    EXPECT_EQ(clicks(code), std::optional<long long>(2));
+
+    /* Only such codes: answered all the same, when the socket turns readable. */
+    EXPECT_EQ(resolve_on(connection, std::string("a\0b", 3)), std::nullopt);
+    EXPECT_TRUE(connection.open());
+    EXPECT_EQ(clicks(code), std::optional<long long>(2));
+}
+
 } // namespace
 } // namespace url_shortener::test

@@ -63,11 +63,15 @@ public:
      * Sends resolve_url for every code without waiting for the answers, as
      * one transaction: each statement sees the clicks of the ones before it
      * (the same code twice counts two clicks), and either all the clicks are
-     * committed or none.  Requires !busy(), at least one code, and codes
-     * without NUL bytes (no stored code has one).  When it returns, the
-     * batch is on its way, or partly: then wants_write() is true.  Throws
-     * ConnectionLost (08006) if the connection is found broken before the
-     * batch could be committed (nothing was done); open() is then false.
+     * committed or none.  A code no link can have (a NUL byte, a byte above
+     * 0x7f: what Client::resolve answers std::nullopt for without asking)
+     * is not sent, and its answer is std::nullopt; the batch's other codes
+     * are resolved as usual.  When it returns, the batch is on its way, or
+     * partly: then wants_write() is true.  Throws url_shortener::Error (no
+     * SQLSTATE; nothing sent, a batch in flight left alone) if busy() or
+     * codes is empty, and ConnectionLost (08006) if the connection is found
+     * broken before the batch could be committed (nothing was done); open()
+     * is then false.
      */
     void send(const std::vector<std::string> &codes);
 
