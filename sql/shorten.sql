@@ -56,6 +56,48 @@ SELECT count(*) AS characters_seen,
 FROM counts, expected;
 ROLLBACK;
 
+-- The generator production uses (pg_strong_random, no seed), through
+-- shorten_url and shorten_urls: 3,200 codes of 64 characters each.  Each
+-- position is uniform on its own (a chi-square per position, 61 degrees
+-- of freedom, each below 155: p < 1e-9, so this never fails by chance),
+-- all characters together too, and positions are independent of their
+-- neighbours: two adjacent characters are equal 1 time in 62 (3,252 of
+-- 201,600 pairs expected, the bound is 7 standard deviations).  A code
+-- of one repeated character, or a position drawn from part of the
+-- alphabet, fails.
+BEGIN;
+SET LOCAL url_shortener.code_length = 64;
+CREATE TEMP TABLE strong ON COMMIT DROP AS
+    SELECT 'shorten_url' AS path, shorten_url('https://strong.example/' || i) AS code
+    FROM generate_series(1, 3200) i;
+INSERT INTO strong
+    SELECT 'shorten_urls', short_code
+    FROM shorten_urls(ARRAY(SELECT 'https://strong.example/batch/' || i FROM generate_series(1, 3200) i));
+WITH chars AS (
+    SELECT path, position, substr(code, position, 1) AS c
+    FROM strong, generate_series(1, 64) position
+), per_position AS (
+    SELECT path, position, sum((n - 3200 / 62.0) ^ 2 / (3200 / 62.0)) AS chi2
+    FROM (SELECT path, position, c, count(*) AS n FROM chars GROUP BY 1, 2, 3) counts
+    GROUP BY 1, 2
+), overall AS (
+    SELECT path, sum((n - 204800 / 62.0) ^ 2 / (204800 / 62.0)) AS chi2
+    FROM (SELECT path, c, count(*) AS n FROM chars GROUP BY 1, 2) counts
+    GROUP BY 1
+)
+SELECT p.path,
+       count(*) AS positions,
+       count(DISTINCT p.position) FILTER (WHERE p.chi2 < 155) AS uniform_positions,
+       min(o.chi2) < 155 AS uniform_overall
+FROM per_position p JOIN overall o USING (path)
+GROUP BY 1 ORDER BY 1;
+SELECT path,
+       abs(count(*) FILTER (WHERE substr(code, k, 1) = substr(code, k + 1, 1)) - 201600 / 62.0) < 400
+           AS neighbours_independent
+FROM strong, generate_series(1, 63) k
+GROUP BY 1 ORDER BY 1;
+ROLLBACK;
+
 -- A hostile search_path cannot redirect the extension: a shadowing table,
 -- a shadowing = operator and functions in a schema searched first are ignored,
 -- also by a new session whose first call prepares the plans under that path.
