@@ -47,6 +47,23 @@ SELECT sum(total_bytes) AS bytes_after FROM pg_backend_memory_contexts WHERE nam
 -- and the rebuilt caches differ by a few kB (seen: 8 kB exceeded in one of three runs).
 -- A leak of even one byte per call would exceed it: about 265,000 calls run above.
 SELECT abs(:bytes_after - :bytes_before) < 65536 AS flat_within_64kB;
+
+-- Also inside one statement, where memory a call left in the query's own
+-- contexts would go only at its end: sampled every 20,000 calls of
+-- 100,000, the backend's contexts stay within 64 kB (a leak of one byte
+-- per call would pass 80 kB).
+SELECT count(code) AS calls, max(bytes) - min(bytes) < 65536 AS flat_inside_shorten_url
+FROM (SELECT shorten_url('https://example.com/s/' || i) AS code,
+             CASE WHEN i % 20000 = 0 THEN
+                 (SELECT sum(total_bytes) FROM pg_backend_memory_contexts WHERE name <> 'MessageContext')
+             END AS bytes
+      FROM generate_series(1, 100000) i) calls;
+SELECT count(url) AS calls, max(bytes) - min(bytes) < 65536 AS flat_inside_resolve_url
+FROM (SELECT resolve_url(short_code) AS url,
+             CASE WHEN n % 20000 = 0 THEN
+                 (SELECT sum(total_bytes) FROM pg_backend_memory_contexts WHERE name <> 'MessageContext')
+             END AS bytes
+      FROM (SELECT short_code, row_number() OVER () AS n FROM urls LIMIT 100000) codes) calls;
 SELECT count(*) AS links, sum(clicks) AS clicks FROM urls;
 
 -- The same paths inside one transaction, measured inside it: memory that
