@@ -9,6 +9,7 @@ extern "C" {
 #include "commands/extension.h"
 #include "common/hashfn.h"
 #include "storage/lock.h"
+#include "tcop/utility.h"
 }
 
 /* The lock tag of `which`: an object lock on the extension's own row. */
@@ -42,8 +43,12 @@ void
 wait_for_sequence_lock(SequenceLock which, const void *identity, size_t length)
 {
     LOCKTAG tag;
-    const uint32 hash = hash_bytes((const unsigned char *) identity, (int) length);
+    const uint32 stripe = hash_bytes((const unsigned char *) identity, (int) length) % SEQUENCE_LOCK_STRIPES;
 
-    SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtensionRelationId, hash, (uint16) which);
+    /* Taken only before a write: in a read-only transaction (a hot standby
+     * too) the write's own 25006, not the lock manager's 55000 for an
+     * exclusive lock during recovery. */
+    PreventCommandIfReadOnly("INSERT");
+    SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtensionRelationId, stripe, (uint16) which);
     (void) LockAcquire(&tag, ExclusiveLock, false, false);
 }

@@ -42,10 +42,15 @@ void wait_for_extension_lock(ExtensionLock which);
  * a freed code and looks further along the sequence for the same link,
  * hold the sequence's lock: the look then waits for a link being made
  * further on, which its snapshot could not see, instead of keeping a
- * second one.  Object locks on pg_extension under an object id made from
- * the sequence's identity (a 32-bit hash: two sequences that share one
- * only wait for each other) and sub-ids no SQL command uses.
+ * second one.  A repeat that finds its link takes none.  Object locks on
+ * pg_extension under sub-ids no SQL command uses, in SEQUENCE_LOCK_STRIPES
+ * stripes per kind chosen by a hash of the sequence's identity: two
+ * sequences in one stripe only wait for each other, and a keyed batch
+ * that makes thousands of links past held codes holds at most that many
+ * locks, not one per link (the shared lock table is small).
  */
+#define SEQUENCE_LOCK_STRIPES 256
+
 typedef enum SequenceLock {
     KEY_SEQUENCE_LOCK = 3,      /* identity: the key's digest */
     REUSE_SEQUENCE_LOCK = 4     /* identity: the URL */

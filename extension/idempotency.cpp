@@ -193,6 +193,66 @@ lock_key_sequence(const IdempotentRequest *request)
                            DIGEST_BYTES);
 }
 
+/*
+ * At REPEATABLE READ or SERIALIZABLE, for a code the transaction's
+ * snapshot shows without the link of request: 40001 if the newest
+ * snapshot shows that link, stored by a transaction that committed since.
+ * This transaction can neither answer it nor make a second one; run
+ * again, it answers it.
+ */
+static void
+refuse_key_link_since_snapshot(const IdempotentRequest *request, const char *code)
+{
+    bytea *holder_digest;
+
+    if (!IsolationUsesXactSnapshot() || !find_idempotency_digest(code, &holder_digest, true))
+        return;
+    const DigestMatch match = match_digests(request, holder_digest);
+    if (holder_digest != NULL)
+        pfree(holder_digest);
+    if (match != DIGEST_OTHER_KEY)
+        ereport(ERROR,
+                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                 errmsg("could not serialize access due to concurrent update"),
+                 errdetail("The link of this idempotency key was stored by a transaction that committed after this transaction's snapshot."),
+                 errhint("Run the transaction again: it will answer that link.")));
+}
+
+/*
+ * Whether one of the codes before attempt in the key's sequence holds the
+ * link of the same request (code becomes it; US004 for another request of
+ * the key), looked at with a new snapshot (at READ COMMITTED).
+ */
+static bool
+key_link_among_passed(const ReuseKey *secret, const IdempotentRequest *request, uint32 attempt,
+                      char *code)
+{
+    char earlier[MAX_CODE_LENGTH + 1];
+
+    for (uint32 before = 0; before < attempt; before++) {
+        CHECK_FOR_INTERRUPTS();
+        idempotent_code(secret, request->key, before, earlier);
+        bytea *holder_digest;
+        if (is_unusable_code(earlier))
+            continue;
+        if (!find_idempotency_digest(earlier, &holder_digest)) {
+            refuse_key_link_since_snapshot(request, earlier);
+            continue;
+        }
+        const DigestMatch match = match_digests(request, holder_digest);
+        if (holder_digest != NULL)
+            pfree(holder_digest);
+        if (match == DIGEST_OTHER_REQUEST)
+            report_other_request();
+        if (match == DIGEST_SAME_REQUEST) {
+            memcpy(code, earlier, strlen(earlier) + 1);
+            return true;
+        }
+        refuse_key_link_since_snapshot(request, earlier);
+    }
+    return false;
+}
+
 bool
 keep_key_link_beyond(const ReuseKey *secret, const IdempotentRequest *request, uint32 attempt,
                      char *code)
@@ -209,13 +269,17 @@ keep_key_link_beyond(const ReuseKey *secret, const IdempotentRequest *request, u
         if (is_unusable_code(later))
             continue;
         bytea *holder_digest;
-        if (!find_idempotency_digest(later, &holder_digest))
+        if (!find_idempotency_digest(later, &holder_digest)) {
+            refuse_key_link_since_snapshot(request, later);
             continue;       /* free now: a hole another release left */
+        }
         const DigestMatch match = match_digests(request, holder_digest);
         if (holder_digest != NULL)
             pfree(holder_digest);
-        if (match == DIGEST_OTHER_KEY)
+        if (match == DIGEST_OTHER_KEY) {
+            refuse_key_link_since_snapshot(request, later);
             continue;
+        }
         if (match == DIGEST_OTHER_REQUEST)
             report_other_request();     /* the error takes the new row back */
         take_back_new_link(code);
@@ -231,7 +295,9 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
 {
     uint32 attempt = 0;
     uint32 retries = 0;
+    bool passed_held = false;       /* went past a code another key's link holds */
     bool sequence_locked = false;
+    const bool snapshot_isolation = IsolationUsesXactSnapshot();
 
     while (attempt < KEY_ATTEMPTS && retries <= KEY_ATTEMPTS) {
         CHECK_FOR_INTERRUPTS();
@@ -240,15 +306,47 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
             attempt++;
             continue;
         }
-        bytea *holder_digest;
-        /* At REPEATABLE READ or SERIALIZABLE a code the snapshot shows
-         * held is answered from what it shows, without the insert: its ON
-         * CONFLICT DO NOTHING fails with 40001 on a row changed since the
-         * snapshot, and a click changes the row. */
+        bytea *holder_digest = NULL;
+        /*
+         * A look before the insert.  At REPEATABLE READ or SERIALIZABLE
+         * always: the key's link the snapshot shows is the answer, without
+         * the insert, whose ON CONFLICT DO NOTHING fails with 40001 on a
+         * row changed since the snapshot (a click changes it); anything
+         * else the insert decides, as a link the snapshot shows may have
+         * been released since.  At READ COMMITTED once past a held code:
+         * a repeat finds its link there without the sequence lock (a new
+         * snapshot), and another key's link is passed over.
+         */
+        if ((snapshot_isolation || (passed_held && !sequence_locked)) &&
+            find_idempotency_digest(code, &holder_digest)) {
+            const DigestMatch match = match_digests(request, holder_digest);
+            if (holder_digest != NULL)
+                pfree(holder_digest);
+            holder_digest = NULL;
+            if (match == DIGEST_SAME_REQUEST)
+                return;
+            if (match == DIGEST_OTHER_REQUEST)
+                report_other_request();
+            if (!snapshot_isolation) {
+                attempt++;
+                continue;
+            }
+        }
+        if (passed_held && !sequence_locked) {
+            /* About to make the key's link past a held code: first the
+             * sequence's lock (a call that lands on a freed code of the
+             * sequence waits for it, then finds this link: see
+             * keep_key_link_beyond), then a new look at the codes passed,
+             * where another call of the key may have landed once
+             * release_code freed one, and kept it meanwhile.  Only looks,
+             * never an insert here, so the two never wait for each other. */
+            lock_key_sequence(request);
+            sequence_locked = true;
+            if (key_link_among_passed(secret, request, attempt, code))
+                return;
+        }
         const IdempotentInsert insert =
-            IsolationUsesXactSnapshot() && find_idempotency_digest(code, &holder_digest)
-                ? IDEMPOTENT_HELD
-                : store_idempotent_link(code, url, limits, request->digests, &holder_digest);
+            store_idempotent_link(code, url, limits, request->digests, &holder_digest);
         if (insert == IDEMPOTENT_CREATED) {
             /* On a code release_code freed, the key's link may be further on. */
             if (code_was_released(code) && keep_key_link_beyond(secret, request, attempt, code))
@@ -269,27 +367,7 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
                 report_other_request();
                 break;
             case DIGEST_OTHER_KEY:
-                if (!sequence_locked) {
-                    /* Going past a held code: first the sequence's lock,
-                     * then a new look at this code.  Another call of the
-                     * key may have landed on it once release_code freed
-                     * it, and kept it while this call waited (same
-                     * request: the answer).  A call that lands on it from
-                     * now on waits for this one and finds its link
-                     * further on (keep_key_link_beyond).  Only a look,
-                     * never an insert here, so the two never wait for
-                     * each other. */
-                    lock_key_sequence(request);
-                    sequence_locked = true;
-                    if (holder_digest != NULL)
-                        pfree(holder_digest);
-                    if (find_idempotency_digest(code, &holder_digest) &&
-                        match_digests(request, holder_digest) != DIGEST_OTHER_KEY) {
-                        if (match_digests(request, holder_digest) == DIGEST_OTHER_REQUEST)
-                            report_other_request();
-                        return;
-                    }
-                }
+                passed_held = true;
                 attempt++;
                 break;
         }

@@ -25,6 +25,7 @@ extern "C" {
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/inval.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 }
 
@@ -1041,10 +1042,13 @@ read_reuse_key(ReuseKey *key)
  * (REUSE_FOUND), another link (REUSE_OCCUPIED) or nothing (REUSE_VANISHED).
  */
 static ReuseOutcome
-reusable_code_holder(Datum *code_and_url)
+reusable_code_holder(Datum *code_and_url, bool latest = false)
 {
     bool isnull;
-    const int rc = SPI_execute_plan(reuse_check_plan, code_and_url, NULL, false, 1);
+    const int rc = latest
+        ? SPI_execute_snapshot(reuse_check_plan, code_and_url, NULL, GetLatestSnapshot(), InvalidSnapshot,
+                               false, false, 1)
+        : SPI_execute_plan(reuse_check_plan, code_and_url, NULL, false, 1);
 
     if (rc != SPI_OK_SELECT)
         refuse_spi_result("reusable lookup", rc);
@@ -1295,23 +1299,26 @@ take_back_new_link(const char *code)
 }
 
 bool
-is_reusable_link_of(const char *code, Datum url)
+is_reusable_link_of(const char *code, Datum url, bool latest)
 {
     Datum values[2] = {CStringGetTextDatum(code), url};
-    const bool same = reusable_code_holder(values) == REUSE_FOUND;
+    const bool same = reusable_code_holder(values, latest) == REUSE_FOUND;
 
     pfree(DatumGetPointer(values[0]));
     return same;
 }
 
 bool
-find_idempotency_digest(const char *code, bytea **holder_digest)
+find_idempotency_digest(const char *code, bytea **holder_digest, bool latest)
 {
     Datum values[1] = {CStringGetTextDatum(code)};
     bool isnull;
 
     *holder_digest = NULL;
-    const int rc = SPI_execute_plan(plan_of_1_3(idempotent_check_plan), values, NULL, false, 1);
+    const int rc = latest
+        ? SPI_execute_snapshot(plan_of_1_3(idempotent_check_plan), values, NULL, GetLatestSnapshot(),
+                               InvalidSnapshot, false, false, 1)
+        : SPI_execute_plan(plan_of_1_3(idempotent_check_plan), values, NULL, false, 1);
     if (rc != SPI_OK_SELECT)
         refuse_spi_result("idempotent lookup", rc);
     const bool held = SPI_processed == 1;

@@ -232,14 +232,19 @@ uint64 find_released_codes(Datum codes);
  */
 void take_back_new_link(const char *code);
 
-/* Whether code is url's enabled reusable link (a lookup by code). */
-bool is_reusable_link_of(const char *code, Datum url);
+/*
+ * Whether code is url's enabled reusable link (a lookup by code).  latest:
+ * read with the newest snapshot, not the transaction's (at REPEATABLE
+ * READ, to see a link committed since the snapshot).
+ */
+bool is_reusable_link_of(const char *code, Datum url, bool latest = false);
 
 /*
  * Whether a row holds code; if so *holder_digest is its idempotency_digest
- * (palloc'd), or NULL if it has none.  A lookup by code, in a new snapshot.
+ * (palloc'd), or NULL if it has none.  A lookup by code, in a new snapshot
+ * (latest: the newest, also at REPEATABLE READ, as is_reusable_link_of).
  */
-bool find_idempotency_digest(const char *code, bytea **holder_digest);
+bool find_idempotency_digest(const char *code, bytea **holder_digest, bool latest = false);
 
 /*
  * Applies change (not RELEASE_CODE) to the live link code only if its

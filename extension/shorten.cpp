@@ -123,6 +123,23 @@ static const int REUSE_ATTEMPTS = 16;
  * url's reusable link already exists further on (made while that other
  * link held code), the new row is taken back and code becomes that one.
  */
+/*
+ * At REPEATABLE READ or SERIALIZABLE, for a code the transaction's
+ * snapshot shows without url's reusable link: 40001 if the newest
+ * snapshot shows it, made by a transaction that committed since (as
+ * refuse_key_link_since_snapshot, idempotency.cpp).
+ */
+static void
+refuse_reusable_link_since_snapshot(text *url, const char *code)
+{
+    if (IsolationUsesXactSnapshot() && is_reusable_link_of(code, PointerGetDatum(url), true))
+        ereport(ERROR,
+                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                 errmsg("could not serialize access due to concurrent update"),
+                 errdetail("The URL's reusable link was made by a transaction that committed after this transaction's snapshot."),
+                 errhint("Run the transaction again: it will answer that link.")));
+}
+
 /* Takes the lock of url's code sequence (extension_locks.h), named by the URL. */
 static void
 lock_reuse_sequence(text *url)
@@ -144,12 +161,41 @@ keep_reusable_link_beyond(const ReuseKey *key, text *url, int attempt, char *cod
         derive_code((const uint8 *) VARDATA_ANY(key->secret), VARSIZE_ANY_EXHDR(key->secret),
                     VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url), (uint32) next,
                     key->code_length, key->alphabet, later);
-        if (!is_unusable_code(later) && is_reusable_link_of(later, PointerGetDatum(url))) {
+        if (is_unusable_code(later))
+            continue;
+        if (is_reusable_link_of(later, PointerGetDatum(url))) {
             take_back_new_link(code);
             memcpy(code, later, strlen(later) + 1);
             return;
         }
+        refuse_reusable_link_since_snapshot(url, later);
     }
+}
+
+/*
+ * Whether one of the codes before attempt in url's sequence is url's
+ * reusable link (code becomes it), looked at with a new snapshot (at READ
+ * COMMITTED).
+ */
+static bool
+reusable_link_among_passed(const ReuseKey *key, text *url, int attempt, char *code)
+{
+    char earlier[MAX_CODE_LENGTH + 1];
+
+    for (int before = 0; before < attempt; before++) {
+        CHECK_FOR_INTERRUPTS();
+        derive_code((const uint8 *) VARDATA_ANY(key->secret), VARSIZE_ANY_EXHDR(key->secret),
+                    VARDATA_ANY(url), VARSIZE_ANY_EXHDR(url), (uint32) before,
+                    key->code_length, key->alphabet, earlier);
+        if (is_unusable_code(earlier))
+            continue;
+        if (is_reusable_link_of(earlier, PointerGetDatum(url))) {
+            memcpy(code, earlier, strlen(earlier) + 1);
+            return true;
+        }
+        refuse_reusable_link_since_snapshot(url, earlier);
+    }
+    return false;
 }
 
 static Datum
@@ -158,7 +204,9 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
     char code[MAX_CODE_LENGTH + 1];
     ReuseKey key;
     bool done = false;
+    bool passed_held = false;       /* went past a code another link holds */
     bool sequence_locked = false;
+    const bool snapshot_isolation = IsolationUsesXactSnapshot();
     int attempt = 0;
     int retries = 0;
 
@@ -174,15 +222,34 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
             attempt++;
             continue;
         }
-        /* At REPEATABLE READ or SERIALIZABLE a code the snapshot shows
-         * held is answered from what it shows, without the insert: its ON
-         * CONFLICT DO NOTHING fails with 40001 on a row changed since the
-         * snapshot, and a click changes the row. */
-        const ReuseOutcome outcome =
-            IsolationUsesXactSnapshot() && code_is_visible(code)
-                ? (is_reusable_link_of(code, PointerGetDatum(url)) ? REUSE_FOUND : REUSE_OCCUPIED)
-                : store_reusable_link(code, PointerGetDatum(url));
-        switch (outcome) {
+        /* A look before the insert, as store_idempotently's
+         * (idempotency.cpp): at REPEATABLE READ or SERIALIZABLE the URL's
+         * reusable link the snapshot shows is the answer, without the
+         * insert's 40001 on a row a click changed since; at READ
+         * COMMITTED, once past a held code, the URL's link is found
+         * without the sequence lock and another link is passed over. */
+        if (snapshot_isolation || (passed_held && !sequence_locked)) {
+            if (is_reusable_link_of(code, PointerGetDatum(url))) {
+                done = true;
+                continue;
+            }
+            if (!snapshot_isolation && code_is_visible(code)) {
+                attempt++;
+                continue;
+            }
+        }
+        if (passed_held && !sequence_locked) {
+            /* About to make the URL's reusable link past a held code:
+             * the sequence's lock, then a new look at the codes passed
+             * (as store_idempotently does). */
+            lock_reuse_sequence(url);
+            sequence_locked = true;
+            if (reusable_link_among_passed(&key, url, attempt, code)) {
+                done = true;
+                continue;
+            }
+        }
+        switch (store_reusable_link(code, PointerGetDatum(url))) {
             case REUSE_CREATED:
                 if (code_was_released(code))
                     keep_reusable_link_beyond(&key, url, attempt, code);
@@ -192,18 +259,7 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
                 done = true;
                 break;
             case REUSE_OCCUPIED:
-                /* Going past a held code: first the sequence's lock, then
-                 * a new look at this code, as store_idempotently does
-                 * (idempotency.cpp): a reuse that landed on it once
-                 * release_code freed it may have kept it meanwhile. */
-                if (!sequence_locked) {
-                    lock_reuse_sequence(url);
-                    sequence_locked = true;
-                    if (is_reusable_link_of(code, PointerGetDatum(url))) {
-                        done = true;
-                        break;
-                    }
-                }
+                passed_held = true;
                 attempt++;
                 break;
             case REUSE_VANISHED:
