@@ -35,8 +35,11 @@ public:
     std::string render(const PoolCounts &redirect_pool, const PoolCounts &api_pool) const;
 
 private:
-    static constexpr std::array<double, 12> bucket_bounds = {
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+    /* Up to 10 s: past --pool-wait-ms (2 s) a request waited for a
+     * connection, and an API call may run 4 statement timeouts; above 2.5 s
+     * they were all one +Inf. */
+    static constexpr std::array<double, 14> bucket_bounds = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
     struct Histogram {
         std::array<unsigned long long, bucket_bounds.size()> buckets{};  /* not cumulative */

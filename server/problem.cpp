@@ -163,8 +163,9 @@ constexpr int logged_per_second = 10;
 
 /*
  * One line on stderr for a 5xx answer, so an operator can see why: the
- * status, the problem's type, the SQLSTATE and the cause.  Line breaks in
- * the cause become spaces.  Past logged_per_second lines in a second, the
+ * status, the problem's type, the SQLSTATE and the cause.  Control
+ * characters in the cause (line breaks, the tab libpq puts before its
+ * hints) become spaces: one line, that a reader of the log can split.  Past logged_per_second lines in a second, the
  * rest are counted, and the next line says how many were left out.  One
  * fwrite: stdio's lock keeps lines whole when workers write at once.
  */
@@ -198,7 +199,7 @@ void log_server_error(const Problem &problem)
                        " (sqlstate " + (problem.sqlstate.empty() ? "none" : problem.sqlstate) +
                        "): " + (problem.cause.empty() ? problem.detail : problem.cause);
     for (char &c : line)
-        if (c == '\n' || c == '\r')
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
             c = ' ';
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);
