@@ -8,6 +8,8 @@
  */
 #include <arpa/inet.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -111,6 +113,11 @@ std::string url_of(const net::ip::tcp::endpoint &endpoint)
 
 int main(int argc, char **argv)
 {
+    /* Sockets send with MSG_NOSIGNAL; this is for stdout and stderr.  A
+     * log reader that went away (a pipe to "head -1", a dead logger) must
+     * not end the service at its next line: the write fails, the stream
+     * stops writing, and the requests, and a stop's exit 0, go on. */
+    std::signal(SIGPIPE, SIG_IGN);
     ServerOptions options;
     std::string listen = "127.0.0.1:8080";
     long long pool_wait_ms = options.pool_wait.count();
