@@ -13,6 +13,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -603,9 +604,9 @@ HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &en
     for (int attempt = 1; !listen_on_all(endpoints); ++attempt) {
         listeners_.clear();
         if (!any_port || attempt == 5)
-            throw boost::system::system_error(
-                make_error_code(boost::system::errc::address_in_use),
-                "cannot listen on one port on every address");
+            throw std::runtime_error("cannot listen on one port on every address: " +
+                                     make_error_code(boost::system::errc::address_in_use)
+                                         .message());
     }
 }
 
@@ -633,7 +634,9 @@ bool HttpServer::listen_on_all(const std::vector<tcp::endpoint> &endpoints)
         std::ostringstream address;
         address << endpoint;
         if (!several || !address_missing(ec))
-            throw boost::system::system_error(ec, "cannot listen on " + address.str());
+            /* The reason alone: system_error's what() adds the Asio
+             * header and line that failed, which tell an operator nothing. */
+            throw std::runtime_error("cannot listen on " + address.str() + ": " + ec.message());
         std::cerr << "url-shortener-server: not bound to " << address.str() << " ("
                   << ec.message() << "): going on without it" << std::endl;
     }

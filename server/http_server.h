@@ -63,7 +63,8 @@ public:
     /*
      * Binds and listens on every one of endpoints, all on one port (port 0
      * asks for any free port, the same on each).  Throws
-     * boost::system::system_error if it cannot, except that of several
+     * std::runtime_error naming the address and the system's reason
+     * (such as "Address already in use") if it cannot, except that of several
      * addresses one this machine does not have (EAFNOSUPPORT,
      * EADDRNOTAVAIL: say ::1 in a container without IPv6) is left out with
      * a line on stderr, as long as one is bound.

@@ -3,8 +3,9 @@
  *    url-shortener-server: the command line, and starting the pieces: the
  *    API's connection pool, the worker threads that run its database calls,
  *    the redirects' connections, the router and the HTTP server on one I/O
- *    thread.  Exits 0 after a
- *    graceful stop (SIGTERM, SIGINT), 1 if it cannot start.
+ *    thread.  Exits 0 after a graceful stop (SIGTERM, SIGINT), 2 for a
+ *    usage or configuration error (as the CLI does), 1 if it cannot start
+ *    otherwise (the port taken, a host name that does not resolve).
  */
 #include <arpa/inet.h>
 
@@ -38,27 +39,90 @@ using namespace url_shortener::server;
 
 namespace {
 
-/* Splits HOST:PORT ([v6]:PORT too) into options; throws CLI::ValidationError. */
+/* Usage and configuration errors exit 2, as the CLI's do; a server that
+ * was configured right and still cannot start (the port taken, a name
+ * that does not resolve) exits 1. */
+constexpr int exit_cannot_start = 1;
+constexpr int exit_usage = 2;
+
+/*
+ * Splits HOST:PORT into options: HOST an IPv4 address or a name, or an
+ * IPv6 address in brackets ([::1]:8080; only an IPv6 address: brackets
+ * around anything else would hide a typo), PORT 0 to 65535 in digits
+ * alone (stoul would also take "+80" and " 80").  An IPv4 address in a
+ * shorthand form ("0", "127.1", "0x7f.1") is refused: the resolver would
+ * take it, and "0" listens on every interface, so a typo would expose
+ * the API.  Throws CLI::ValidationError naming the text as typed.
+ */
 void parse_listen(const std::string &listen, ServerOptions &options)
 {
+    auto refuse = [&listen](const std::string &why) {
+        return CLI::ValidationError("--listen", "\"" + listen + "\": " + why);
+    };
     const std::size_t colon = listen.rfind(':');
     if (colon == std::string::npos || colon == 0)
-        throw CLI::ValidationError("--listen", "expected HOST:PORT, such as 127.0.0.1:8080");
+        throw refuse("expected HOST:PORT, such as 127.0.0.1:8080 or [::1]:8080");
     std::string host = listen.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
     const std::string port = listen.substr(colon + 1);
-    unsigned long value = 0;
-    try {
-        std::size_t used = 0;
-        value = std::stoul(port, &used);
-        if (used != port.size() || value > 65535)
-            throw std::out_of_range(port);
-    } catch (const std::exception &) {
-        throw CLI::ValidationError("--listen", "port must be a number from 0 to 65535");
+    boost::system::error_code ec;
+    if (host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']')
+            throw refuse("expected [IPv6]:PORT, such as [::1]:8080");
+        host = host.substr(1, host.size() - 2);
+        net::ip::make_address_v6(host, ec);
+        if (ec)
+            throw refuse("brackets are for an IPv6 address, and \"" + host + "\" is none");
+    } else if (host.find(':') != std::string::npos) {
+        throw refuse("write an IPv6 address in brackets, such as [::1]:8080");
+    } else if (host.find_first_of("[]") != std::string::npos) {
+        throw refuse("expected HOST:PORT, such as 127.0.0.1:8080 or [::1]:8080");
+    } else {
+        net::ip::make_address_v4(host, ec);
+        in_addr shorthand{};
+        if (ec && inet_aton(host.c_str(), &shorthand) != 0)
+            throw refuse("\"" + host + "\" is a shorthand IPv4 address; write it in full "
+                         "(such as 127.0.0.1 or 0.0.0.0)");
     }
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
+        throw refuse("the port must be digits, a number from 0 to 65535");
     options.listen_host = host;
-    options.listen_port = static_cast<unsigned short>(value);
+    options.listen_port = static_cast<unsigned short>(std::stoul(port));
+}
+
+/*
+ * Checks --base-url and returns it without trailing slashes (a short URL
+ * is it, "/" and the code).  It must be able to prefix one: an absolute
+ * http or https URL with a host, and no userinfo (a short URL with a
+ * password in it), query or fragment (the code would land in them), and
+ * a port, if any, from 1 to 65535.  Checked as given: "http://" less its
+ * slashes is "http:", which parses.  Throws CLI::ValidationError.
+ */
+std::string checked_base_url(const std::string &given)
+{
+    auto refuse = [&given](const std::string &why) {
+        return CLI::ValidationError("--base-url", "\"" + given + "\": " + why);
+    };
+    /* parse_uri, not parse_absolute_uri: a fragment is then refused as one. */
+    const auto url = boost::urls::parse_uri(given);
+    if (!url || (url->scheme_id() != boost::urls::scheme::http &&
+                 url->scheme_id() != boost::urls::scheme::https))
+        throw refuse("expected an absolute http(s) URL, such as https://sho.rt");
+    if (!url->has_authority() || url->encoded_host().empty())
+        throw refuse("the URL has no host");
+    if (url->has_userinfo())
+        throw refuse("the URL must not hold a user name or password");
+    if (url->has_query() || url->has_fragment())
+        throw refuse("the URL must not have a query (?) or a fragment (#)");
+    if (url->has_port()) {
+        const std::string port = url->port();
+        if (port.empty() || port.size() > 5 || std::stoul(port) == 0 || std::stoul(port) > 65535)
+            throw refuse("the port must be a number from 1 to 65535");
+    }
+    std::string base_url = given;
+    while (!base_url.empty() && base_url.back() == '/')
+        base_url.pop_back();
+    return base_url;
 }
 
 /*
@@ -69,28 +133,22 @@ void parse_listen(const std::string &listen, ServerOptions &options)
  * applies ignoring loopback addresses, so that it would drop localhost's
  * ::1 on a machine whose only IPv6 address is ::1; an address the machine
  * lacks is left out when binding instead.  Throws std::runtime_error
- * naming host if it is neither.
+ * naming listen (the option as typed) and host if it is neither.
  */
-std::vector<net::ip::tcp::endpoint> listen_endpoints(net::io_context &io, const std::string &host,
-                                                     unsigned short port)
+std::vector<net::ip::tcp::endpoint> listen_endpoints(net::io_context &io, const std::string &listen,
+                                                     const std::string &host, unsigned short port)
 {
     boost::system::error_code ec;
     const net::ip::address address = net::ip::make_address(host, ec);
     if (!ec)
         return {{address, port}};
-    /* The resolver would take the old shorthand forms of IPv4 ("0",
-     * "127.1", "0x7f.1"), and "0" listens on every interface: a typo must
-     * not expose the API.  An address is written in full. */
-    in_addr shorthand{};
-    if (inet_aton(host.c_str(), &shorthand) != 0)
-        throw std::runtime_error("--listen: \"" + host + "\" is a shorthand IPv4 address; "
-                                 "write it in full (such as 127.0.0.1 or 0.0.0.0)");
+    /* (A shorthand IPv4 address was refused by parse_listen.) */
     net::ip::tcp::resolver resolver(io);
     const auto results = resolver.resolve(host, std::to_string(port),
                                           net::ip::tcp::resolver::numeric_service, ec);
     if (ec || results.empty())
-        throw std::runtime_error("--listen: \"" + host + "\" is neither an IP address nor a "
-                                 "host name that resolves (" +
+        throw std::runtime_error("--listen \"" + listen + "\": \"" + host +
+                                 "\" is neither an IP address nor a host name that resolves (" +
                                  (ec ? ec.message() : std::string("no address")) + ")");
     /* The resolver gives an address once per socket type and may repeat
      * one (a hosts file naming it twice): one acceptor each would collide. */
@@ -194,15 +252,26 @@ int main(int argc, char **argv)
         } catch (const url_shortener::InvalidArgument &e) {
             throw CLI::ValidationError("--dsn", e.what());
         }
-        if (!options.base_url.empty()) {
-            while (!options.base_url.empty() && options.base_url.back() == '/')
-                options.base_url.pop_back();
-            auto url = boost::urls::parse_absolute_uri(options.base_url);
-            if (!url || (url->scheme() != "http" && url->scheme() != "https"))
-                throw CLI::ValidationError("--base-url", "expected an absolute http(s) URL");
-        }
+        if (app.count("--base-url") > 0)
+            options.base_url = checked_base_url(options.base_url);
     } catch (const CLI::ParseError &e) {
-        return app.exit(e);
+        /* --help is a "parse error" that succeeds; CLI11 prints it. */
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+            return app.exit(e);
+        std::cerr << "url-shortener-server: " << e.what()
+                  << " (see url-shortener-server --help)" << std::endl;
+        return exit_usage;
+    }
+    /* A key file that cannot be read or holds no key is a configuration
+     * error, as a missing one is (CLI::ExistingFile). */
+    ApiKeys keys;
+    if (!options.api_key_file.empty()) {
+        try {
+            keys = ApiKeys::from_file(options.api_key_file);
+        } catch (const std::exception &e) {
+            std::cerr << "url-shortener-server: --api-key-file: " << e.what() << std::endl;
+            return exit_usage;
+        }
     }
     options.pool_wait = std::chrono::milliseconds(pool_wait_ms);
     options.statement_timeout = std::chrono::milliseconds(statement_timeout_ms);
@@ -212,13 +281,9 @@ int main(int argc, char **argv)
     client_options.statement_timeout = options.statement_timeout;
 
     try {
-        ApiKeys keys;
-        if (!options.api_key_file.empty())
-            keys = ApiKeys::from_file(options.api_key_file);
-
         net::io_context io(1);
         const std::vector<net::ip::tcp::endpoint> endpoints =
-            listen_endpoints(io, options.listen_host, options.listen_port);
+            listen_endpoints(io, listen, options.listen_host, options.listen_port);
         /* The API's calls end when the database does not answer in time. */
         CallDeadlines deadlines(io.get_executor(), options.statement_timeout, connect_timeout);
         url_shortener::ClientOptions api_options = client_options;
@@ -267,7 +332,8 @@ int main(int argc, char **argv)
                       << budget.kept << "): raise the limit (ulimit -n, LimitNOFILE=)"
                       << std::endl;
         std::cout << "url-shortener-server: at most " << budget.clients
-                  << " client connections at once (of " << budget.descriptors
+                  << (budget.clients == 1 ? " client connection" : " client connections")
+                  << " at once (of " << budget.descriptors
                   << " open files allowed, " << budget.kept
                   << " kept for the database and the server)" << std::endl;
         /* What a service manager's stop timeout must exceed (TimeoutStopSec=). */
@@ -310,6 +376,6 @@ int main(int argc, char **argv)
         return 0;
     } catch (const std::exception &e) {
         std::cerr << "url-shortener-server: " << e.what() << std::endl;
-        return 1;
+        return exit_cannot_start;
     }
 }
