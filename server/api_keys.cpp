@@ -48,7 +48,12 @@ ApiKeys ApiKeys::from_file(const std::string &path)
         throw std::runtime_error("cannot read API key file \"" + path + "\"");
     ApiKeys keys;
     std::string line;
-    while (std::getline(in, line)) {
+    for (bool first = true; std::getline(in, line); first = false) {
+        /* Editors on Windows start a UTF-8 file with a byte order mark;
+         * kept, it would be part of the first key, which then never
+         * matches what a client sends. */
+        if (first && line.compare(0, 3, "\xEF\xBB\xBF") == 0)
+            line.erase(0, 3);
         std::string key = trimmed(line);
         if (!key.empty() && key[0] != '#')
             keys.keys_.push_back(std::move(key));

@@ -594,7 +594,7 @@ HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &en
                        std::size_t max_body_bytes, std::size_t max_connections,
                        std::chrono::milliseconds idle_timeout,
                        std::chrono::milliseconds stop_timeout)
-    : io_(io), listening_(net::make_strand(io)), signals_(listening_, SIGTERM, SIGINT),
+    : io_(io), listening_(net::make_strand(io)), signals_(listening_, SIGTERM, SIGINT, SIGHUP),
       max_body_bytes_(max_body_bytes),
       max_connections_(max_connections), idle_timeout_(idle_timeout), stop_timeout_(stop_timeout)
 {
@@ -667,16 +667,30 @@ std::vector<tcp::endpoint> HttpServer::local_endpoints() const
     return bound;
 }
 
-/* Starts the accept loops and the wait for SIGTERM/SIGINT (which calls stop). */
-void HttpServer::start(Router &router)
+/* Starts the accept loops and the wait for a signal. */
+void HttpServer::start(Router &router, std::function<void()> on_hangup)
 {
     router_ = &router;
-    signals_.async_wait([this](beast::error_code ec, int) {
-        if (!ec)
-            stop();
-    });
+    on_hangup_ = std::move(on_hangup);
+    wait_for_signal();
     for (Listener &listener : listeners_)
         accept(listener);
+}
+
+/* SIGTERM/SIGINT stop; SIGHUP calls on_hangup and waits again.  A stop
+ * cancels the wait; a signal after it is still caught (signals_ keeps
+ * them) and does nothing: repeated SIGTERMs, a SIGHUP, during the drain. */
+void HttpServer::wait_for_signal()
+{
+    signals_.async_wait([this](beast::error_code ec, int signal_number) {
+        if (ec)
+            return;
+        if (signal_number != SIGHUP)
+            return stop();
+        if (on_hangup_)
+            on_hangup_();
+        wait_for_signal();
+    });
 }
 
 /*

@@ -24,6 +24,11 @@
  *    clients (main.cpp: client_connection_limit).  Out of descriptors all
  *    the same (EMFILE, ENFILE), it retries accepting a little later.
  *
+ *    SIGHUP does not stop it: it calls the start's on_hangup (main.cpp
+ *    reads the API key file again).  It is caught from construction on,
+ *    through a stop's drain: an operator's "kill -HUP" to a daemon means
+ *    "reload", and its default action would end every connection at once.
+ *
  *    Graceful stop (SIGTERM, SIGINT): every listening socket closes at once,
  *    idle connections (no byte of a next request read) are closed, a
  *    connection with a request in flight, or any part of one read, gets
@@ -41,6 +46,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -82,9 +88,11 @@ public:
     /* The addresses actually bound, the first first. */
     std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
 
-    /* Starts accepting, answering through router, and waiting for SIGTERM/SIGINT;
-     * the io_context's run() does the rest.  router must outlive run(). */
-    void start(Router &router);
+    /* Starts accepting, answering through router, and waiting for
+     * SIGTERM/SIGINT (a stop) and SIGHUP (on_hangup, on the I/O thread,
+     * each time; the process is not stopped); the io_context's run() does
+     * the rest.  router must outlive run(). */
+    void start(Router &router, std::function<void()> on_hangup);
 
     /* Stops as described above; safe to call more than once. */
     void stop();
@@ -111,6 +119,7 @@ private:
     };
 
     bool listen_on_all(const std::vector<boost::asio::ip::tcp::endpoint> &endpoints);
+    void wait_for_signal();
     void accept(Listener &listener);
     void accept_later(Listener &listener);
 
@@ -121,6 +130,7 @@ private:
     boost::asio::strand<boost::asio::io_context::executor_type> listening_;
     std::list<Listener> listeners_;   /* a list: accept's handlers hold references */
     boost::asio::signal_set signals_;
+    std::function<void()> on_hangup_;
     Router *router_ = nullptr;
     const std::size_t max_body_bytes_;
     const std::size_t max_connections_;

@@ -8,8 +8,10 @@
  *    otherwise (the port taken, a host name that does not resolve).
  */
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <csignal>
+#include <cstdio>
 
 #include <algorithm>
 #include <chrono>
@@ -123,6 +125,48 @@ std::string checked_base_url(const std::string &given)
     while (!base_url.empty() && base_url.back() == '/')
         base_url.pop_back();
     return base_url;
+}
+
+/* Like libpq's check of ~/.pgpass: the keys open the API to whoever
+ * reads them, so a file others can read is worth a line (not a refusal:
+ * a group may be meant to, as systemd's credentials can be). */
+void warn_if_others_can_read(const std::string &path)
+{
+    struct stat status{};
+    if (::stat(path.c_str(), &status) != 0 || (status.st_mode & (S_IRGRP | S_IROTH)) == 0)
+        return;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
+    std::cerr << "url-shortener-server: warning: the API key file \"" << path
+              << "\" can be read by group or others (mode " << mode
+              << "); chmod 600 it" << std::endl;
+}
+
+/*
+ * SIGHUP: reads the API key file again, so that keys can be added and
+ * revoked without a restart.  A file that cannot be read or holds no key
+ * leaves the keys in use as they are (a half-written file must not lock
+ * every client out); one line on stderr says which happened.
+ */
+void reload_api_keys(const std::string &path, Router &router)
+{
+    if (path.empty()) {
+        std::cerr << "url-shortener-server: SIGHUP: no --api-key-file to read again; ignored"
+                  << std::endl;
+        return;
+    }
+    try {
+        ApiKeys keys = ApiKeys::from_file(path);
+        const std::size_t count = keys.size();
+        router.replace_keys(std::move(keys));
+        std::cerr << "url-shortener-server: SIGHUP: read " << count
+                  << (count == 1 ? " API key" : " API keys") << " from \"" << path << "\""
+                  << std::endl;
+        warn_if_others_can_read(path);
+    } catch (const std::exception &e) {
+        std::cerr << "url-shortener-server: SIGHUP: kept the API keys in use: " << e.what()
+                  << std::endl;
+    }
 }
 
 /*
@@ -272,6 +316,7 @@ int main(int argc, char **argv)
             std::cerr << "url-shortener-server: --api-key-file: " << e.what() << std::endl;
             return exit_usage;
         }
+        warn_if_others_can_read(options.api_key_file);
     }
     options.pool_wait = std::chrono::milliseconds(pool_wait_ms);
     options.statement_timeout = std::chrono::milliseconds(statement_timeout_ms);
@@ -358,7 +403,8 @@ int main(int argc, char **argv)
                     openers.join();
                 }
             } join{workers, openers};
-            server.start(router);
+            server.start(router,
+                         [&router, &options] { reload_api_keys(options.api_key_file, router); });
             /* A handler that throws ends that request's session (its
              * handler and the session it held are gone), not the
              * service: log it and go on. */

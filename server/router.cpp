@@ -401,8 +401,16 @@ Router::Router(LinkSettings settings, std::chrono::milliseconds pool_wait, Conne
                RedirectConnections &redirects, net::thread_pool &workers,
                CallDeadlines &deadlines, Metrics &metrics, ApiKeys keys)
     : settings_(std::move(settings)), pool_wait_(pool_wait), pool_(pool), redirects_(redirects),
-      workers_(workers), deadlines_(deadlines), metrics_(metrics), keys_(std::move(keys))
+      workers_(workers), deadlines_(deadlines), metrics_(metrics),
+      keys_(std::make_shared<const ApiKeys>(std::move(keys)))
 {
+}
+
+void Router::replace_keys(ApiKeys keys)
+{
+    auto replacement = std::make_shared<const ApiKeys>(std::move(keys));
+    const std::lock_guard<std::mutex> lock(keys_mutex_);
+    keys_ = std::move(replacement);
 }
 
 Router::Finish Router::finisher(const Request &request, const Match &match, bool keep_alive,
@@ -596,11 +604,16 @@ void Router::authorize(const Request &request) const
      * anyone's guess, as with two Idempotency-Key headers. */
     if (request.count(http::field::authorization) > 1)
         throw bad_request("Send one Authorization header, not several.");
-    if (keys_.empty())
+    std::shared_ptr<const ApiKeys> keys;
+    {
+        const std::lock_guard<std::mutex> lock(keys_mutex_);
+        keys = keys_;
+    }
+    if (keys->empty())
         throw ProblemError(Problem{http::status::forbidden, "api-disabled", "API disabled",
                                    "This server was started without --api-key-file, so its API "
                                    "is refused; redirects still work."});
-    if (!keys_.accepts(request[http::field::authorization]))
+    if (!keys->accepts(request[http::field::authorization]))
         throw ProblemError(Problem{http::status::unauthorized, "unauthorized", "Unauthorized",
                                    "Send Authorization: Bearer <key> with a key from the "
                                    "server's --api-key-file."});

@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include <boost/asio/thread_pool.hpp>
@@ -59,6 +61,10 @@ public:
      * request over a limit, malformed HTTP), under route "http". */
     void count_refusal(unsigned status) { metrics_.count("http", status); }
 
+    /* The API's keys from now on (SIGHUP reads the key file again): a
+     * request already past its check is not checked again. */
+    void replace_keys(ApiKeys keys);
+
     /* For a graceful stop (on the I/O thread): the redirect connections close
      * as they become idle; no database call, and no wait for a connection,
      * lasts past drain_deadline (each then answered as at its own deadline). */
@@ -102,7 +108,10 @@ private:
     boost::asio::thread_pool &workers_;
     CallDeadlines &deadlines_;
     Metrics &metrics_;
-    const ApiKeys keys_;
+    /* Replaced whole, never changed in place: a check holds the set it
+     * started with. */
+    mutable std::mutex keys_mutex_;
+    std::shared_ptr<const ApiKeys> keys_;
 };
 
 } // namespace url_shortener::server
