@@ -88,12 +88,14 @@ inline constexpr Statement enable{"url_shortener_enable", "SELECT ", ".enable_ur
  * expires_at was another request.  A time beyond int8 microseconds (to
  * 294276 AD, 'infinity', and their negatives) is clamped to +-9e18, far
  * outside the client's clock, which reads it as time_point::max() or
- * min() (from_unix_microseconds).  (LEAST and GREATEST skip a NULL,
+ * min() (from_unix_microseconds); the parentheses make -9e18 one constant,
+ * not an unqualified unary minus a hostile search_path could answer.
+ * (LEAST and GREATEST skip a NULL,
  * hence the CASE for a link without expiry.)
  */
 #define URL_SHORTENER_UNIX_MICROSECONDS(column)                                                    \
     "CASE WHEN " column " IS NOT NULL THEN (LEAST(GREATEST(EXTRACT(epoch FROM " column ") "        \
-    "OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric, -9e18::pg_catalog.numeric), "           \
+    "OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric, (-9e18)::pg_catalog.numeric), "           \
     "9e18::pg_catalog.numeric))::pg_catalog.int8 END"
 
 inline constexpr Statement stats{
