@@ -65,6 +65,16 @@ like($err, qr/FATAL:  permission denied to set parameter "url_shortener\.max_url
 }
 is($out, '2000|7', "a superuser's options are applied");
 
+# A role granted SET on the parameter: its options are applied.
+$node->safe_psql('postgres', 'GRANT SET ON PARAMETER url_shortener.max_url_length TO app');
+{
+    local $ENV{PGOPTIONS} = '-c url_shortener.max_url_length=2000';
+    ($rc, $out, $err) = $node->psql('postgres', "SELECT length(shorten_url($long))",
+        extra_params => ['-U', 'app']);
+}
+is($out, '9', 'a role granted SET on the parameter has its option applied (the long URL is stored)');
+$node->safe_psql('postgres', 'REVOKE SET ON PARAMETER url_shortener.max_url_length FROM app');
+
 # A value no role may set ends the session too (the administrator's would be lost).
 {
     local $ENV{PGOPTIONS} = '-c url_shortener.code_length=99';
