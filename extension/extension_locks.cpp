@@ -39,16 +39,35 @@ wait_for_extension_lock(ExtensionLock which)
     (void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
+/* The lock tag of one stripe of a kind, or of the whole kind (stripe SEQUENCE_LOCK_STRIPES). */
+static void
+set_sequence_lock_tag(LOCKTAG *tag, SequenceLock which, uint32 stripe)
+{
+    SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, ExtensionRelationId, stripe, (uint16) which);
+}
+
 void
 wait_for_sequence_lock(SequenceLock which, const void *identity, size_t length)
 {
     LOCKTAG tag;
-    const uint32 stripe = hash_bytes((const unsigned char *) identity, (int) length) % SEQUENCE_LOCK_STRIPES;
 
     /* Taken only before a write: in a read-only transaction (a hot standby
      * too) the write's own 25006, not the lock manager's 55000 for an
      * exclusive lock during recovery. */
     PreventCommandIfReadOnly("INSERT");
-    SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtensionRelationId, stripe, (uint16) which);
+    set_sequence_lock_tag(&tag, which, SEQUENCE_LOCK_STRIPES);
+    (void) LockAcquire(&tag, ShareLock, false, false);
+    set_sequence_lock_tag(&tag, which,
+                          hash_bytes((const unsigned char *) identity, (int) length) % SEQUENCE_LOCK_STRIPES);
+    (void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
+wait_for_every_sequence_lock(SequenceLock which)
+{
+    LOCKTAG tag;
+
+    PreventCommandIfReadOnly("INSERT");
+    set_sequence_lock_tag(&tag, which, SEQUENCE_LOCK_STRIPES);
     (void) LockAcquire(&tag, ExclusiveLock, false, false);
 }

@@ -37,17 +37,23 @@ void wait_for_extension_lock(ExtensionLock which);
 
 /*
  * The codes an idempotency key or a reusable URL may take come in a fixed
- * sequence, and release_code can free one of them (1.6).  A call that
- * goes past a code held by another link, and a call whose link landed on
- * a freed code and looks further along the sequence for the same link,
- * hold the sequence's lock: the look then waits for a link being made
- * further on, which its snapshot could not see, instead of keeping a
- * second one.  A repeat that finds its link takes none.  Object locks on
- * pg_extension under sub-ids no SQL command uses, in SEQUENCE_LOCK_STRIPES
- * stripes per kind chosen by a hash of the sequence's identity: two
- * sequences in one stripe only wait for each other, and a keyed batch
- * that makes thousands of links past held codes holds at most that many
- * locks, not one per link (the shared lock table is small).
+ * sequence, and release_code can free one of them (1.6).  A call about to
+ * make a link past a code held by another link, and a call whose link
+ * landed on a freed code and looks further along the sequence, hold the
+ * sequence's lock: the look then waits for a link being made further on,
+ * which its snapshot could not see, instead of keeping a second one.  A
+ * repeat that finds its link takes none.  Object locks on pg_extension
+ * under sub-ids no SQL command uses.
+ *
+ * A sequence's lock is one of SEQUENCE_LOCK_STRIPES stripes per kind,
+ * chosen by a hash of its identity, taken in ExclusiveLock after the
+ * kind's own lock in ShareLock.  A keyed shorten_urls, which may make
+ * thousands of such links in one transaction, takes instead the kind's
+ * lock in ExclusiveLock, once: every sequence of the kind at once, in one
+ * lock, rather than a lock per link (the shared lock table is small) or
+ * most stripes one by one (in an order another transaction holding one
+ * could cross: a deadlock between keys with nothing in common).  Two
+ * sequences in one stripe wait for each other while both make a link.
  */
 #define SEQUENCE_LOCK_STRIPES 256
 
@@ -58,5 +64,8 @@ typedef enum SequenceLock {
 
 /* Takes the lock of one sequence until the end of the transaction, waiting as above. */
 void wait_for_sequence_lock(SequenceLock which, const void *identity, size_t length);
+
+/* Takes the lock of every sequence of a kind until the end of the transaction. */
+void wait_for_every_sequence_lock(SequenceLock which);
 
 #endif

@@ -153,6 +153,7 @@ describe_idempotent_request(const ReuseKey *secret, const text *key, const text 
     keyed_digest(secret, request_parts, 6, (uint8 *) VARDATA(digests) + DIGEST_BYTES);
     request->key = key;
     request->digests = PointerGetDatum(digests);
+    request->in_batch = false;
 }
 
 void
@@ -189,8 +190,11 @@ report_other_request(void)
 static void
 lock_key_sequence(const IdempotentRequest *request)
 {
-    wait_for_sequence_lock(KEY_SEQUENCE_LOCK, VARDATA_ANY(DatumGetPointer(request->digests)),
-                           DIGEST_BYTES);
+    if (request->in_batch)
+        wait_for_every_sequence_lock(KEY_SEQUENCE_LOCK);
+    else
+        wait_for_sequence_lock(KEY_SEQUENCE_LOCK, VARDATA_ANY(DatumGetPointer(request->digests)),
+                               DIGEST_BYTES);
 }
 
 /*
@@ -216,6 +220,44 @@ refuse_key_link_since_snapshot(const IdempotentRequest *request, const char *cod
                  errmsg("could not serialize access due to concurrent update"),
                  errdetail("The link of this idempotency key was stored by a transaction that committed after this transaction's snapshot."),
                  errhint("Run the transaction again: it will answer that link.")));
+}
+
+/*
+ * At REPEATABLE READ or SERIALIZABLE, what holds code for request, read in
+ * the transaction's snapshot and in the newest: DIGEST_SAME_REQUEST or
+ * DIGEST_OTHER_REQUEST where both show the key's link; DIGEST_OTHER_KEY
+ * where both show another link; DIGEST_NONE where the snapshot shows
+ * none, or another link the newest does not (freed since: the insert
+ * decides, with 40001 if the key's link took the code meanwhile); 40001
+ * where the snapshot shows the key's link and the newest does not (it was
+ * retired, and the code freed and taken since: answering it would give a
+ * code that leads elsewhere).
+ */
+static DigestMatch
+snapshot_lookup(const IdempotentRequest *request, const char *code)
+{
+    bytea *digest;
+    bytea *newest_digest;
+
+    if (!find_idempotency_digest(code, &digest))
+        return DIGEST_NONE;
+    const DigestMatch in_snapshot = match_digests(request, digest);
+    if (digest != NULL)
+        pfree(digest);
+    const DigestMatch newest = find_idempotency_digest(code, &newest_digest, true)
+        ? match_digests(request, newest_digest)
+        : DIGEST_NONE;
+    if (newest_digest != NULL)
+        pfree(newest_digest);
+    if (in_snapshot == DIGEST_OTHER_KEY)
+        return newest == DIGEST_OTHER_KEY ? DIGEST_OTHER_KEY : DIGEST_NONE;
+    if (newest != in_snapshot)
+        ereport(ERROR,
+                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                 errmsg("could not serialize access due to concurrent update"),
+                 errdetail("The link of this idempotency key was changed by a transaction that committed after this transaction's snapshot."),
+                 errhint("Run the transaction again.")));
+    return in_snapshot;
 }
 
 /*
@@ -311,15 +353,18 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
          * A look before the insert.  At REPEATABLE READ or SERIALIZABLE
          * always: the key's link the snapshot shows is the answer, without
          * the insert, whose ON CONFLICT DO NOTHING fails with 40001 on a
-         * row changed since the snapshot (a click changes it); anything
-         * else the insert decides, as a link the snapshot shows may have
-         * been released since.  At READ COMMITTED once past a held code:
-         * a repeat finds its link there without the sequence lock (a new
-         * snapshot), and another key's link is passed over.
+         * row changed since the snapshot (a click changes it), once the
+         * newest snapshot confirms it (see snapshot_lookup); another link
+         * the newest snapshot still shows there is passed over; anything
+         * else the insert decides.  At READ COMMITTED once past a held
+         * code: a repeat finds its link there without the sequence lock
+         * (a new snapshot), and another key's link is passed over.
          */
-        if ((snapshot_isolation || (passed_held && !sequence_locked)) &&
-            find_idempotency_digest(code, &holder_digest)) {
-            const DigestMatch match = match_digests(request, holder_digest);
+        if (snapshot_isolation || (passed_held && !sequence_locked)) {
+            const DigestMatch match = snapshot_isolation
+                ? snapshot_lookup(request, code)
+                : (find_idempotency_digest(code, &holder_digest) ? match_digests(request, holder_digest)
+                                                                 : DIGEST_NONE);
             if (holder_digest != NULL)
                 pfree(holder_digest);
             holder_digest = NULL;
@@ -327,7 +372,8 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
                 return;
             if (match == DIGEST_OTHER_REQUEST)
                 report_other_request();
-            if (!snapshot_isolation) {
+            if (match == DIGEST_OTHER_KEY) {
+                passed_held = true;
                 attempt++;
                 continue;
             }
@@ -360,19 +406,15 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
             retries++;
             continue;       /* the same code again */
         }
-        switch (match_digests(request, holder_digest)) {
-            case DIGEST_SAME_REQUEST:
-                return;
-            case DIGEST_OTHER_REQUEST:
-                report_other_request();
-                break;
-            case DIGEST_OTHER_KEY:
-                passed_held = true;
-                attempt++;
-                break;
-        }
+        const DigestMatch match = match_digests(request, holder_digest);
         if (holder_digest != NULL)
             pfree(holder_digest);
+        if (match == DIGEST_SAME_REQUEST)
+            return;
+        if (match == DIGEST_OTHER_REQUEST)
+            report_other_request();
+        passed_held = true;     /* another key's link */
+        attempt++;
     }
 
     if (retries > KEY_ATTEMPTS)

@@ -44,10 +44,12 @@ void ensure_valid_idempotency_key(const text *key);
 typedef struct IdempotentRequest {
     const text *key;
     Datum digests;
+    bool in_batch;          /* of a keyed shorten_urls: locks every key's sequence at once */
 } IdempotentRequest;
 
 /* What a stored idempotency_digest says of a request. */
 typedef enum DigestMatch {
+    DIGEST_NONE,            /* no link holds the code */
     DIGEST_OTHER_KEY,       /* another key's link, or a link made without one */
     DIGEST_OTHER_REQUEST,   /* this key's link, made by a different request */
     DIGEST_SAME_REQUEST     /* this key's link, made by this request */

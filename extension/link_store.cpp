@@ -1298,6 +1298,16 @@ take_back_new_link(const char *code)
     pfree(DatumGetPointer(values[0]));
 }
 
+ReuseOutcome
+reusable_code_holder_of(const char *code, Datum url, bool latest)
+{
+    Datum values[2] = {CStringGetTextDatum(code), url};
+    const ReuseOutcome holder = reusable_code_holder(values, latest);
+
+    pfree(DatumGetPointer(values[0]));
+    return holder;
+}
+
 bool
 is_reusable_link_of(const char *code, Datum url, bool latest)
 {

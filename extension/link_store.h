@@ -240,6 +240,12 @@ void take_back_new_link(const char *code);
 bool is_reusable_link_of(const char *code, Datum url, bool latest = false);
 
 /*
+ * What holds code for url: REUSE_FOUND (url's enabled reusable link),
+ * REUSE_OCCUPIED (another link) or REUSE_VANISHED (none); latest as above.
+ */
+ReuseOutcome reusable_code_holder_of(const char *code, Datum url, bool latest);
+
+/*
  * Whether a row holds code; if so *holder_digest is its idempotency_digest
  * (palloc'd), or NULL if it has none.  A lookup by code, in a new snapshot
  * (latest: the newest, also at REPEATABLE READ, as is_reusable_link_of).

@@ -173,6 +173,33 @@ keep_reusable_link_beyond(const ReuseKey *key, text *url, int attempt, char *cod
 }
 
 /*
+ * At REPEATABLE READ or SERIALIZABLE, what holds code for url, read in the
+ * transaction's snapshot and in the newest, as snapshot_lookup
+ * (idempotency.cpp): REUSE_FOUND or REUSE_OCCUPIED where both agree,
+ * REUSE_VANISHED (the insert decides) where the snapshot shows none or
+ * another link the newest does not, 40001 where the snapshot shows url's
+ * link and the newest does not.
+ */
+static ReuseOutcome
+snapshot_holder(const char *code, text *url)
+{
+    const ReuseOutcome in_snapshot = reusable_code_holder_of(code, PointerGetDatum(url), false);
+
+    if (in_snapshot == REUSE_VANISHED)
+        return REUSE_VANISHED;
+    const ReuseOutcome newest = reusable_code_holder_of(code, PointerGetDatum(url), true);
+    if (in_snapshot == REUSE_OCCUPIED)
+        return newest == REUSE_OCCUPIED ? REUSE_OCCUPIED : REUSE_VANISHED;
+    if (newest != REUSE_FOUND)
+        ereport(ERROR,
+                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                 errmsg("could not serialize access due to concurrent update"),
+                 errdetail("The URL's reusable link was changed by a transaction that committed after this transaction's snapshot."),
+                 errhint("Run the transaction again.")));
+    return REUSE_FOUND;
+}
+
+/*
  * Whether one of the codes before attempt in url's sequence is url's
  * reusable link (code becomes it), looked at with a new snapshot (at READ
  * COMMITTED).
@@ -223,17 +250,21 @@ reuse_or_store(FunctionCallInfo fcinfo, text *url)
             continue;
         }
         /* A look before the insert, as store_idempotently's
-         * (idempotency.cpp): at REPEATABLE READ or SERIALIZABLE the URL's
-         * reusable link the snapshot shows is the answer, without the
-         * insert's 40001 on a row a click changed since; at READ
+         * (idempotency.cpp): at REPEATABLE READ or SERIALIZABLE what the
+         * snapshot and the newest one both show is the answer, without
+         * the insert's 40001 on a row a click changed since; at READ
          * COMMITTED, once past a held code, the URL's link is found
          * without the sequence lock and another link is passed over. */
         if (snapshot_isolation || (passed_held && !sequence_locked)) {
-            if (is_reusable_link_of(code, PointerGetDatum(url))) {
+            const ReuseOutcome holder = snapshot_isolation
+                ? snapshot_holder(code, url)
+                : reusable_code_holder_of(code, PointerGetDatum(url), false);
+            if (holder == REUSE_FOUND) {
                 done = true;
                 continue;
             }
-            if (!snapshot_isolation && code_is_visible(code)) {
+            if (holder == REUSE_OCCUPIED) {
+                passed_held = true;
                 attempt++;
                 continue;
             }

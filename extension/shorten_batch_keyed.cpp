@@ -210,14 +210,16 @@ store_keyed_batch(FunctionCallInfo fcinfo, const Datum *urls, const Datum *keys,
         CHECK_FOR_INTERRUPTS();
         describe_idempotent_request(&secret, DatumGetTextPP(keys[i]), DatumGetTextPP(urls[i]),
                                     &no_limits, &requests[i]);
+        requests[i].in_batch = true;
         idempotent_code(&secret, requests[i].key, 0, code);
         first_code_usable[i] = !is_unusable_code(code);
     }
     /* At REPEATABLE READ or SERIALIZABLE the INSERT's ON CONFLICT DO
      * NOTHING fails with 40001 on a row changed since the snapshot (a
      * click changes the row), even one it would only answer: the first
-     * codes the snapshot shows held go one at a time instead, answered
-     * from what it shows (store_idempotently). */
+     * codes the snapshot shows held go one at a time instead, where
+     * store_idempotently answers what both the snapshot and the newest
+     * one show without an insert. */
     if (IsolationUsesXactSnapshot())
         leave_out_codes_held(codes, slot, count, first_code_usable);
     /* The usable first codes go into one INSERT. */
