@@ -49,11 +49,14 @@ void wait_for_extension_lock(ExtensionLock which);
  * chosen by a hash of its identity, taken in ExclusiveLock after the
  * kind's own lock in ShareLock.  A keyed shorten_urls, which may make
  * thousands of such links in one transaction, takes instead the kind's
- * lock in ExclusiveLock, once: every sequence of the kind at once, in one
- * lock, rather than a lock per link (the shared lock table is small) or
- * most stripes one by one (in an order another transaction holding one
- * could cross: a deadlock between keys with nothing in common).  Two
- * sequences in one stripe wait for each other while both make a link.
+ * lock in ExclusiveLock, once, at its start (before the batch lock and
+ * its first row): every sequence of the kind at once, in one lock, rather
+ * than a lock per link (the shared lock table is small) or most stripes
+ * one by one (in an order another transaction holding one could cross: a
+ * deadlock between keys with nothing in common); taken first, so that a
+ * transaction holding a stripe never waits for a row of the batch, or for
+ * the batch lock, while the batch waits for it.  Two sequences in one
+ * stripe wait for each other while both make a link.
  */
 #define SEQUENCE_LOCK_STRIPES 256
 

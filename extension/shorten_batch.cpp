@@ -537,6 +537,12 @@ shorten_many(PG_FUNCTION_ARGS)
     MemoryContextSwitchTo(call_memory);
 
     if (keys != NULL) {
+        /* Every key's sequence lock (extension_locks.h), before the batch
+         * lock and before any row: a transaction holding one sequence's
+         * lock then never waits for a row of this batch while the batch
+         * waits for it, nor for the batch lock this one holds. */
+        PreventCommandIfReadOnly("shorten_urls()");
+        wait_for_every_sequence_lock(KEY_SEQUENCE_LOCK);
         take_batch_lock();
         store_keyed_batch(fcinfo, urls, keys, count);
         MemoryContextSwitchTo(caller_memory);
