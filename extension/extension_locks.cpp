@@ -62,6 +62,26 @@ wait_for_sequence_lock(SequenceLock which, const void *identity, size_t length)
     (void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
+bool
+try_sequence_lock(SequenceLock which, const void *identity, size_t length)
+{
+    LOCKTAG kind;
+    LOCKTAG stripe;
+
+    PreventCommandIfReadOnly("INSERT");
+    set_sequence_lock_tag(&kind, which, SEQUENCE_LOCK_STRIPES);
+    if (LockAcquire(&kind, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+        return false;
+    set_sequence_lock_tag(&stripe, which,
+                          hash_bytes((const unsigned char *) identity, (int) length) % SEQUENCE_LOCK_STRIPES);
+    if (LockAcquire(&stripe, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) {
+        /* One hold of the kind's lock fewer: this call's, not an earlier one. */
+        LockRelease(&kind, ShareLock, false);
+        return false;
+    }
+    return true;
+}
+
 void
 wait_for_every_sequence_lock(SequenceLock which)
 {

@@ -68,6 +68,13 @@ typedef enum SequenceLock {
 /* Takes the lock of one sequence until the end of the transaction, waiting as above. */
 void wait_for_sequence_lock(SequenceLock which, const void *identity, size_t length);
 
+/*
+ * Takes the lock of one sequence until the end of the transaction if it is
+ * free now, and returns true; returns false at once, holding nothing more,
+ * if it is not.
+ */
+bool try_sequence_lock(SequenceLock which, const void *identity, size_t length);
+
 /* Takes the lock of every sequence of a kind until the end of the transaction. */
 void wait_for_every_sequence_lock(SequenceLock which);
 

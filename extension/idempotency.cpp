@@ -331,6 +331,55 @@ keep_key_link_beyond(const ReuseKey *secret, const IdempotentRequest *request, u
     return false;
 }
 
+/*
+ * store_idempotent_link on a code release_code once freed, in a
+ * subtransaction: kept when the insert made no row (the code is held) or
+ * made the link and the key's sequence lock was free at once (it is then
+ * held to the end of the transaction); rolled back, returning false,
+ * when the lock was not free.  Errors roll it back and propagate.
+ * Follows insert_in_subtransaction (link_store.cpp).
+ */
+static bool
+store_on_released_code(const IdempotentRequest *request, const char *code, Datum url,
+                       const LinkLimits *limits, IdempotentInsert *insert, bytea **holder_digest)
+{
+    MemoryContext volatile caller_context = CurrentMemoryContext;
+    ResourceOwner volatile caller_owner = CurrentResourceOwner;
+    volatile bool kept = false;
+
+    BeginInternalSubTransaction(NULL);
+    MemoryContextSwitchTo(caller_context);
+
+    PG_TRY();
+    {
+        *insert = store_idempotent_link(code, url, limits, request->digests, holder_digest);
+        kept = *insert != IDEMPOTENT_CREATED ||
+               try_sequence_lock(KEY_SEQUENCE_LOCK, VARDATA_ANY(DatumGetPointer(request->digests)),
+                                 DIGEST_BYTES);
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_context);
+        ErrorData *edata = CopyErrorData();
+        FlushErrorState();
+
+        RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(caller_context);
+        CurrentResourceOwner = caller_owner;
+        ReThrowError(edata);
+    }
+    PG_END_TRY();
+
+    /* Committed, the subtransaction's locks pass to the transaction. */
+    if (kept)
+        ReleaseCurrentSubTransaction();
+    else
+        RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(caller_context);
+    CurrentResourceOwner = caller_owner;
+    return kept;
+}
+
 void
 store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Datum url,
                    const LinkLimits *limits, char *code)
@@ -339,6 +388,7 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
     uint32 retries = 0;
     bool passed_held = false;       /* went past a code another key's link holds */
     bool sequence_locked = false;
+    bool looked_back = false;       /* at the codes passed, holding the lock */
     const bool snapshot_isolation = IsolationUsesXactSnapshot();
 
     while (attempt < KEY_ATTEMPTS && retries <= KEY_ATTEMPTS) {
@@ -360,7 +410,7 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
          * code: a repeat finds its link there without the sequence lock
          * (a new snapshot), and another key's link is passed over.
          */
-        if (snapshot_isolation || (passed_held && !sequence_locked)) {
+        if (snapshot_isolation || (passed_held && !looked_back)) {
             const DigestMatch match = snapshot_isolation
                 ? snapshot_lookup(request, code)
                 : (find_idempotency_digest(code, &holder_digest) ? match_digests(request, holder_digest)
@@ -378,7 +428,7 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
                 continue;
             }
         }
-        if (passed_held && !sequence_locked) {
+        if (passed_held && !looked_back) {
             /* About to make the key's link past a held code: first the
              * sequence's lock (a call that lands on a freed code of the
              * sequence waits for it, then finds this link: see
@@ -386,16 +436,45 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
              * where another call of the key may have landed once
              * release_code freed one, and kept it meanwhile.  Only looks,
              * never an insert here, so the two never wait for each other. */
-            lock_key_sequence(request);
+            if (!sequence_locked)
+                lock_key_sequence(request);
             sequence_locked = true;
+            looked_back = true;
             if (key_link_among_passed(secret, request, attempt, code))
                 return;
         }
-        const IdempotentInsert insert =
-            store_idempotent_link(code, url, limits, request->digests, &holder_digest);
+        /*
+         * On a code release_code once freed, a new link must look further
+         * along the sequence (keep_key_link_beyond), which needs the
+         * sequence's lock; and a call must not wait for that lock holding
+         * its new row: a keyed shorten_urls holds the kind's lock from its
+         * start and may be inserting that very code (it would wait for the
+         * row, this call for its lock: keyed_batch_vs_single_on_released_
+         * code.spec).  So that insert runs in a subtransaction, kept if the
+         * lock is free at once; else rolled back, and the call waits for
+         * the lock holding no row of its own, then tries the code again.
+         */
+        IdempotentInsert insert;
+        const bool on_released = !sequence_locked && !request->in_batch && code_was_released(code);
+        if (on_released) {
+            if (!store_on_released_code(request, code, url, limits, &insert, &holder_digest)) {
+                lock_key_sequence(request);
+                sequence_locked = true;
+                continue;       /* the same code again, holding the lock */
+            }
+            if (insert == IDEMPOTENT_CREATED)
+                sequence_locked = true;
+        } else {
+            insert = store_idempotent_link(code, url, limits, request->digests, &holder_digest);
+        }
         if (insert == IDEMPOTENT_CREATED) {
             /* On a code release_code freed, the key's link may be further on. */
-            if (code_was_released(code) && keep_key_link_beyond(secret, request, attempt, code))
+            /* (A code whose first release committed while this insert
+             * waited on its tombstone is seen only now: the lock is then
+             * taken holding the row, and a keyed batch waiting for the row
+             * would deadlock with it.) */
+            if ((on_released || code_was_released(code)) &&
+                keep_key_link_beyond(secret, request, attempt, code))
                 return;
             /* A new link: its expiry must still be ahead (the error takes
              * the insert back with it).  A repeat returned above. */
