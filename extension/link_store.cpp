@@ -19,6 +19,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "commands/extension.h"
@@ -261,6 +262,36 @@ link_store_owns_statement(const char *source_text)
  * this file's business.  Only a flag is cleared here; nothing is freed
  * inside an invalidation callback.
  */
+/*
+ * Refuses a table of the module that has an INSERT or UPDATE rule: the
+ * module's ON CONFLICT statements cannot run under one (PostgreSQL refuses
+ * them, naming a statement the caller never wrote), and a DO INSTEAD rule
+ * would rewrite its writes.  Every call stops, reads too, since a
+ * session's first call prepares every statement.  (A DELETE rule is
+ * refused when it rewrites a statement: refuse_spi_result.)
+ */
+static void
+refuse_write_rules(Oid relid)
+{
+    Relation rel = relation_open(relid, AccessShareLock);
+    const char *event = NULL;
+
+    for (int i = 0; rel->rd_rules != NULL && i < rel->rd_rules->numLocks && event == NULL; i++) {
+        const CmdType on = rel->rd_rules->rules[i]->event;
+        if (on == CMD_INSERT || on == CMD_UPDATE)
+            event = on == CMD_INSERT ? "INSERT" : "UPDATE";
+    }
+    char *name = event != NULL ? pstrdup(RelationGetRelationName(rel)) : NULL;
+    relation_close(rel, AccessShareLock);
+    if (event != NULL)
+        ereport(ERROR,
+                (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                 errmsg("url_shortener does not support rules on its tables"),
+                 errdetail("Table \"%s\" has a rule ON %s, under which the module's statements cannot run.",
+                           name, event),
+                 errhint("Drop the rule; a trigger can do the same work.")));
+}
+
 static void
 forget_store(Datum arg, Oid relid)
 {
@@ -405,6 +436,11 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
     const Oid reuse_key_relid = get_relname_relid("reuse_key", nsp);
     if (!store_user_code_known || relid != store_relid || released_relid != store_released_relid ||
         reuse_key_relid != store_reuse_key_relid) {
+        refuse_write_rules(relid);
+        if (OidIsValid(reuse_key_relid))
+            refuse_write_rules(reuse_key_relid);
+        if (OidIsValid(released_relid))
+            refuse_write_rules(released_relid);
         store_runs_user_code =
             relation_runs_user_code(relid) ||
             (OidIsValid(reuse_key_relid) && relation_runs_user_code(reuse_key_relid)) ||

@@ -93,6 +93,9 @@ calls_user_function(Node *node, void *context)
         return false;
     if (check_functions_in_node(node, is_user_function, context))
         return true;
+    /* A cast to a user's domain runs the domain's CHECK constraints. */
+    if (IsA(node, CoerceToDomain) && ((CoerceToDomain *) node)->resulttype >= FirstNormalObjectId)
+        return true;
     /* PostgreSQL 15 declares the walker without its parameters. */
     return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(calls_user_function)), context);
 }
@@ -113,6 +116,11 @@ index_runs_user_code(Oid index_oid)
     Relation index = index_open(index_oid, AccessShareLock);
     bool runs = calls_user_function((Node *) RelationGetIndexExpressions(index), NULL) ||
                 calls_user_function((Node *) RelationGetIndexPredicate(index), NULL);
+    /* An operator class of a user's (or an extension's): its support
+     * functions and operators, and an exclusion constraint's, are its
+     * family's. */
+    for (int i = 0; i < IndexRelationGetNumberOfKeyAttributes(index) && !runs; i++)
+        runs = index->rd_opfamily[i] >= FirstNormalObjectId;
     index_close(index, AccessShareLock);
     return runs;
 }

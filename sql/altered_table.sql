@@ -52,6 +52,19 @@ SELECT release_code('ruled');
 DROP RULE no_inserts ON urls;
 DROP RULE no_updates ON urls;
 DROP RULE no_deletes ON urls;
+-- A DO ALSO rule (an audit log) stops every call too, with the module's
+-- message, not PostgreSQL's about an ON CONFLICT statement the caller
+-- never wrote; a session's first call prepares every statement, so reads
+-- stop as well.
+CREATE TABLE click_log (code text);
+CREATE RULE log_clicks AS ON UPDATE TO urls WHERE new.clicks OPERATOR(pg_catalog.<>) old.clicks
+    DO ALSO INSERT INTO click_log VALUES (new.short_code);
+\c
+SELECT resolve_url('ruled');
+SELECT * FROM url_stats('ruled');
+DROP RULE log_clicks ON urls;
+SELECT resolve_url('ruled');
+DROP TABLE click_log;
 -- (VACUUM clears relhasrules, which a dropped rule leaves set.)
 VACUUM public.urls;
 SELECT short_code, enabled, retired_at IS NULL AS live FROM urls ORDER BY short_code;

@@ -173,6 +173,36 @@ EXCEPTION WHEN check_violation THEN
 END $$;
 RESET search_path;
 ALTER TABLE public.urls DROP CONSTRAINT urls_allowed;
+
+-- The same function reached through a cast to a domain whose CHECK calls
+-- it (a domain's constraints run at run time, not as a call the stored
+-- expression names), and a btree operator class whose support function
+-- has its own search_path: both are user code on the table, so the calls
+-- run under the GUC search path (they failed with 42P01 and 42883 when
+-- the module saw neither).
+CREATE DOMAIN rules.safe_url AS text CHECK (rules.allowed(VALUE));
+ALTER TABLE public.urls ADD CONSTRAINT urls_safe
+    CHECK (original_url IS NULL OR original_url::rules.safe_url IS NOT NULL);
+SELECT length(public.shorten_url('https://fine.example/domain')) AS through_domain;
+SELECT count(*) AS batch_through_domain FROM public.shorten_urls(ARRAY['https://fine.example/domain2']);
+DO $$
+BEGIN
+    PERFORM public.shorten_url('https://banned.example/domain');
+EXCEPTION WHEN check_violation THEN
+    RAISE NOTICE 'refused: %', SQLSTATE;
+END $$;
+ALTER TABLE public.urls DROP CONSTRAINT urls_safe;
+CREATE FUNCTION rules.folded(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT pg_catalog.lower($1) $$;
+CREATE FUNCTION rules.folded_cmp(text, text) RETURNS int LANGUAGE sql IMMUTABLE
+    SET search_path = rules, pg_temp AS $$ SELECT pg_catalog.bttextcmp(folded($1), folded($2)) $$;
+CREATE OPERATOR CLASS rules.folded_ops FOR TYPE text USING btree AS
+    OPERATOR 1 pg_catalog.<, OPERATOR 2 pg_catalog.<=, OPERATOR 3 pg_catalog.=,
+    OPERATOR 4 pg_catalog.>=, OPERATOR 5 pg_catalog.>, FUNCTION 1 rules.folded_cmp(text, text);
+CREATE INDEX urls_folded ON public.urls (original_url rules.folded_ops);
+SELECT length(public.shorten_url('https://fine.example/opclass')) AS through_opclass;
+SELECT count(*) AS batch_through_opclass FROM public.shorten_urls(ARRAY['https://fine.example/opclass2']);
+SELECT public.update_url('guarded-check', 'https://fine.example/opclass3', 1) AS updated_through_opclass;
+DROP INDEX public.urls_folded;
 DROP SCHEMA rules CASCADE;
 DROP SCHEMA observer CASCADE;
 DROP SCHEMA attacker CASCADE;
