@@ -133,6 +133,12 @@ CallDeadlines::Watch::~Watch()
     });
 }
 
+bool CallDeadlines::Watch::fired() const
+{
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->counted;
+}
+
 void CallDeadlines::on_retry(const RetryEvent &event)
 {
     if (!current_watch)

@@ -71,6 +71,10 @@ public:
         Watch(const Watch &) = delete;
         Watch &operator=(const Watch &) = delete;
 
+        /* Whether the deadline (its own or a stop's) has fired: the call
+         * was, or is being, ended by it, and is not to be tried again. */
+        bool fired() const;
+
         struct State;
 
     private:

@@ -630,14 +630,34 @@ void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep
             std::optional<ConnectionPool::Lease> lease = pool_.acquire(deadline);
             if (!lease)
                 throw ProblemError(pool_exhausted());
-            /* Ends before the lease does: no interrupt reaches the next user. */
-            CallDeadlines::Watch watch(deadlines_, lease->client(), statements);
-            /* Two calls on the client: an interrupt between them
-             * (microseconds) ends nothing, but the watch interrupts again
-             * every repeat_interrupt_interval until the work ends, so
-             * work's call ends too; counted as unanswered once. */
-            lease->connect();
-            res = work(lease->client());
+            /* A probe whose pooled connection had lost its backend (say,
+             * pg_terminate_backend while it sat idle) learns that only
+             * when it sends: 08007 (OutcomeUnknown), though the database
+             * serves.  The probe reads only, so it is tried once more on a
+             * new connection.  Not when the connection was new (the
+             * database could not be reached: a second try would only
+             * double the wait) nor when a deadline ended it. */
+            const bool lent_open = readiness && lease->client().connected();
+            for (bool retried = false;; retried = true) {
+                /* Ends before the lease does: no interrupt reaches the next user. */
+                CallDeadlines::Watch watch(deadlines_, lease->client(), statements);
+                try {
+                    /* Two calls on the client: an interrupt between them
+                     * (microseconds) ends nothing, but the watch interrupts
+                     * again every repeat_interrupt_interval until the work
+                     * ends, so work's call ends too; counted as unanswered
+                     * once. */
+                    lease->connect();
+                    res = work(lease->client());
+                    break;
+                } catch (const ConnectionLost &) {
+                    if (!lent_open || retried || watch.fired())
+                        throw;
+                } catch (const OutcomeUnknown &) {
+                    if (!lent_open || retried || watch.fired())
+                        throw;
+                }
+            }
         } catch (...) {
             Problem problem = problem_for_current_exception();
             if (readiness)

@@ -96,7 +96,11 @@ private:
      * (a library call is one, and one more when it first checks the
      * extension's version): its deadline (CallDeadlines) is that many
      * statement timeouts and a margin.  readiness: any failure is 503
-     * (not_ready), for /readyz.
+     * (not_ready), for /readyz; and work, which then changes nothing, is
+     * tried once more, on a new connection, when it failed because a
+     * connection the pool lent open was found lost (ConnectionLost,
+     * OutcomeUnknown: a backend terminated while idle in the pool), unless
+     * its deadline or a stop's ended it.
      */
     void run_on_worker(Work work, Finish finish, unsigned version, bool keep_alive,
                        std::size_t statements = call_statements, bool readiness = false);
