@@ -595,6 +595,7 @@ HttpServer::HttpServer(net::io_context &io, const std::vector<tcp::endpoint> &en
                        std::chrono::milliseconds idle_timeout,
                        std::chrono::milliseconds stop_timeout)
     : io_(io), listening_(net::make_strand(io)), signals_(listening_, SIGTERM, SIGINT, SIGHUP),
+      left_out_timer_(listening_),
       max_body_bytes_(max_body_bytes),
       max_connections_(max_connections), idle_timeout_(idle_timeout), stop_timeout_(stop_timeout)
 {
@@ -672,9 +673,35 @@ void HttpServer::start(Router &router, std::function<void()> on_hangup)
 {
     router_ = &router;
     on_hangup_ = std::move(on_hangup);
+    /* Posted: the first 5xx line left out in a second may be on a worker. */
+    set_left_out_notice([this](std::chrono::steady_clock::time_point second_ends) {
+        net::post(listening_, [this, second_ends] {
+            if (!stopping_)
+                write_left_out_at(second_ends);
+        });
+    });
     wait_for_signal();
     for (Listener &listener : listeners_)
         accept(listener);
+}
+
+HttpServer::~HttpServer()
+{
+    set_left_out_notice(nullptr);
+}
+
+/* On the listening strand: at `when` (the end of the second in which 5xx
+ * lines were left out), writes their count if no 5xx line has since, and
+ * waits again if more were left out in a later second. */
+void HttpServer::write_left_out_at(std::chrono::steady_clock::time_point when)
+{
+    left_out_timer_.expires_at(when);
+    left_out_timer_.async_wait([this](beast::error_code ec) {
+        if (ec || stopping_)
+            return;
+        if (const auto next = write_left_out(false))
+            write_left_out_at(*next);
+    });
 }
 
 /* SIGTERM/SIGINT stop; SIGHUP calls on_hangup and waits again.  A stop
@@ -757,6 +784,10 @@ void HttpServer::stop()
         listener.pause.cancel();
     }
     signals_.cancel(ignored);
+    /* Not left pending (it would hold run()); what is left out from now on
+     * is written at the exit (main). */
+    left_out_timer_.cancel();
+    write_left_out(true);
     if (router_)
         router_->stop(drain_deadline);
     std::lock_guard<std::mutex> lock(sessions_mutex_);

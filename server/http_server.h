@@ -39,6 +39,10 @@
  *    its own deadline (Router::stop), and the answers that makes are
  *    written within a short timeout (after_drain); run() returns when the
  *    last connection has closed.
+ *
+ *    The count of 5xx log lines left out is written once their second is
+ *    over (a timer on the listening strand), at a stop and, by main, at
+ *    the exit, not only with the next 5xx line.
  */
 #ifndef URL_SHORTENER_SERVER_HTTP_SERVER_H
 #define URL_SHORTENER_SERVER_HTTP_SERVER_H
@@ -94,6 +98,8 @@ public:
      * the rest.  router must outlive run(). */
     void start(Router &router, std::function<void()> on_hangup);
 
+    ~HttpServer();
+
     /* Stops as described above; safe to call more than once. */
     void stop();
 
@@ -122,6 +128,7 @@ private:
     void wait_for_signal();
     void accept(Listener &listener);
     void accept_later(Listener &listener);
+    void write_left_out_at(std::chrono::steady_clock::time_point when);
 
     boost::asio::io_context &io_;
     /* The listeners' and the signals' handlers: one at a time, so that
@@ -130,6 +137,9 @@ private:
     boost::asio::strand<boost::asio::io_context::executor_type> listening_;
     std::list<Listener> listeners_;   /* a list: accept's handlers hold references */
     boost::asio::signal_set signals_;
+    /* When 5xx log lines were left out: writes their count once their
+     * second is over, if no 5xx line has (problem.h, write_left_out). */
+    boost::asio::steady_timer left_out_timer_;
     std::function<void()> on_hangup_;
     Router *router_ = nullptr;
     const std::size_t max_body_bytes_;

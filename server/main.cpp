@@ -33,6 +33,7 @@
 #include "http_server.h"
 #include "longest_stop.h"
 #include "metrics.h"
+#include "problem.h"
 #include "router.h"
 #include "server_options.h"
 
@@ -418,6 +419,10 @@ int main(int argc, char **argv)
                 }
             }
         }
+        /* Every 5xx answered is a line or counted in one: the count of
+         * those left out since the last line (the pools are joined, so
+         * no more come). */
+        write_left_out(true);
         std::cout << "url-shortener-server: stopped" << std::endl;
         return 0;
     } catch (const std::exception &e) {

@@ -9,7 +9,10 @@
 #include <cstdio>
 #include <mutex>
 #include <exception>
+#include <functional>
 #include <new>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -161,49 +164,73 @@ namespace {
  * every redirect a 5xx, and a line is a blocking write. */
 constexpr int logged_per_second = 10;
 
-/*
- * One line on stderr for a 5xx answer, so an operator can see why: the
- * status, the problem's type, the SQLSTATE and the cause.  Control
- * characters in the cause (line breaks, the tab libpq puts before its
- * hints) become spaces: one line, that a reader of the log can split.  Past logged_per_second lines in a second, the
- * rest are counted, and the next line says how many were left out.  One
- * fwrite: stdio's lock keeps lines whole when workers write at once.
- */
-void log_server_error(const Problem &problem)
+/* The 5xx log's state, shared by every thread that answers. */
+struct ErrorLog {
+    std::mutex mutex;
+    std::chrono::steady_clock::time_point second_started;
+    int in_this_second = 0;
+    long long left_out = 0;   /* left out and not yet counted in a line */
+    std::function<void(std::chrono::steady_clock::time_point)> notice;   /* set before use */
+};
+
+ErrorLog &error_log()
 {
-    static std::mutex mutex;
-    static std::chrono::steady_clock::time_point second_started;
-    static int in_this_second = 0;
-    static long long left_out = 0;
-    long long left_out_before = 0;
-    {
-        const std::lock_guard<std::mutex> lock(mutex);
-        const auto now = std::chrono::steady_clock::now();
-        if (now - second_started >= std::chrono::seconds(1)) {
-            second_started = now;
-            in_this_second = 0;
-        }
-        if (++in_this_second > logged_per_second) {
-            ++left_out;
-            return;
-        }
-        left_out_before = left_out;
-        left_out = 0;
-    }
-    std::string line = "url-shortener-server: " +
-                       (left_out_before > 0
-                            ? "(" + std::to_string(left_out_before) + " more 5xx not logged) "
-                            : std::string()) +
-                       "answered " +
-                       std::to_string(static_cast<unsigned>(problem.status)) + " " + problem.type +
-                       " (sqlstate " + (problem.sqlstate.empty() ? "none" : problem.sqlstate) +
-                       "): " + (problem.cause.empty() ? problem.detail : problem.cause);
+    static ErrorLog log;
+    return log;
+}
+
+/* Writes line on stderr, control characters (line breaks, the tab libpq
+ * puts before its hints) made spaces: one line, that a reader of the log
+ * can split.  One fwrite: stdio's lock keeps lines whole when workers
+ * write at once. */
+void write_log_line(std::string line)
+{
     for (char &c : line)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
             c = ' ';
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
+}
+
+std::string left_out_text(long long left_out)
+{
+    return "(" + std::to_string(left_out) + " more 5xx not logged)";
+}
+
+/*
+ * One line on stderr for a 5xx answer, so an operator can see why: the
+ * status, the problem's type, the SQLSTATE and the cause.  Past
+ * logged_per_second lines in a second, the rest are counted, and the next
+ * line says how many were left out: the next 5xx line, or one of its own
+ * once that second is over (write_left_out, on the server's timer, which
+ * the first left out of a second sets through the notice).
+ */
+void log_server_error(const Problem &problem)
+{
+    ErrorLog &log = error_log();
+    long long left_out_before = 0;
+    {
+        const std::lock_guard<std::mutex> lock(log.mutex);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - log.second_started >= std::chrono::seconds(1)) {
+            log.second_started = now;
+            log.in_this_second = 0;
+        }
+        if (++log.in_this_second > logged_per_second) {
+            if (log.left_out++ == 0 && log.notice)
+                log.notice(log.second_started + std::chrono::seconds(1));
+            return;
+        }
+        left_out_before = log.left_out;
+        log.left_out = 0;
+    }
+    write_log_line("url-shortener-server: " +
+                   (left_out_before > 0 ? left_out_text(left_out_before) + " " : std::string()) +
+                   "answered " + std::to_string(static_cast<unsigned>(problem.status)) + " " +
+                   problem.type + " (sqlstate " +
+                   (problem.sqlstate.empty() ? "none" : problem.sqlstate) +
+                   "): " + (problem.cause.empty() ? problem.detail : problem.cause));
 }
 
 } // namespace
@@ -237,6 +264,31 @@ Response problem_response(const Problem &problem, unsigned version, bool keep_al
     res.body() = boost::json::serialize(body) + "\n";
     res.prepare_payload();
     return res;
+}
+
+void set_left_out_notice(std::function<void(std::chrono::steady_clock::time_point)> notice)
+{
+    ErrorLog &log = error_log();
+    const std::lock_guard<std::mutex> lock(log.mutex);
+    log.notice = std::move(notice);
+}
+
+std::optional<std::chrono::steady_clock::time_point> write_left_out(bool now)
+{
+    ErrorLog &log = error_log();
+    long long left_out = 0;
+    {
+        const std::lock_guard<std::mutex> lock(log.mutex);
+        if (log.left_out == 0)
+            return std::nullopt;
+        const auto second_ends = log.second_started + std::chrono::seconds(1);
+        if (!now && std::chrono::steady_clock::now() < second_ends)
+            return second_ends;
+        left_out = log.left_out;
+        log.left_out = 0;
+    }
+    write_log_line("url-shortener-server: " + left_out_text(left_out));
+    return std::nullopt;
 }
 
 } // namespace url_shortener::server

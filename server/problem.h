@@ -8,6 +8,9 @@
 #ifndef URL_SHORTENER_SERVER_PROBLEM_H
 #define URL_SHORTENER_SERVER_PROBLEM_H
 
+#include <chrono>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -65,6 +68,25 @@ Problem problem_for_current_exception();
  * pool_exhausted()'s 503, which /metrics counts.
  */
 Response problem_response(const Problem &problem, unsigned version, bool keep_alive);
+
+/*
+ * The 5xx lines left out (past 10 in a second) are counted, and the count
+ * is written with the next 5xx line; these write it when no 5xx line
+ * follows (the end of an outage), so every 5xx is a line or counted in one.
+ *
+ * set_left_out_notice: notice(end) is called, from the thread that
+ * answered, when the first 5xx line of a second is left out, with the
+ * time that second ends; set once, before any request.  The server arms a
+ * timer for it (HttpServer).
+ *
+ * write_left_out: if 5xx lines were left out and not yet counted in a
+ * line, and their second has ended (or at once with `now`, for a stop and
+ * the exit), writes "(N more 5xx not logged)" as a line of its own.
+ * Returns the end of the second whose count is still to be written, if
+ * there is one.
+ */
+void set_left_out_notice(std::function<void(std::chrono::steady_clock::time_point)> notice);
+std::optional<std::chrono::steady_clock::time_point> write_left_out(bool now);
 
 } // namespace url_shortener::server
 
