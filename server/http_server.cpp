@@ -17,6 +17,9 @@
 #include <string_view>
 #include <vector>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <boost/algorithm/string/predicate.hpp>
@@ -46,7 +49,27 @@ constexpr std::size_t read_buffer_limit = 32 * 1024;  /* a header and what comes
 constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a connection's idleness */
 constexpr std::chrono::seconds stop_header_grace{5};  /* at a stop, for a header partly read */
 constexpr std::chrono::seconds linger_timeout{5};     /* after the last answer, for the client to read it */
+/* At a stop, a linger ends once the client has acknowledged the whole
+ * answer and sent nothing for this long (see linger_and_close); checked
+ * every stop_linger_check. */
+constexpr std::chrono::milliseconds stop_linger_quiet{250};
+constexpr std::chrono::milliseconds stop_linger_check{50};
 constexpr std::chrono::seconds last_answer_timeout{5};   /* writing an answer made after a stop's drain */
+
+/* Whether closing the socket fd, whose sending side is shut down, can
+ * no longer cost the client its answer: the client's end has acknowledged
+ * every byte sent and the FIN after them (FIN-WAIT-2), so the answer is in
+ * its kernel, and nothing the client sent is left unread here, so closing
+ * sends no RST. */
+bool answer_delivered(int fd)
+{
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    int unread = 0;
+    return ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) == 0 &&
+           info.tcpi_state == TCP_FIN_WAIT2 && ::ioctl(fd, FIONREAD, &unread) == 0 &&
+           unread == 0;
+}
 
 /* Whether value is a Host field value RFC 9112 (3.2) admits: uri-host
  * [":" port], or empty.  No userinfo, and no list: a comma is a valid
@@ -148,7 +171,8 @@ public:
     Session(tcp::socket socket, HttpServer &server,
             std::shared_ptr<std::atomic<std::size_t>> open_connections)
         : stream_(std::move(socket)), server_(server), stop_timer_(stream_.get_executor()),
-          drain_timer_(stream_.get_executor()), open_connections_(std::move(open_connections))
+          drain_timer_(stream_.get_executor()), linger_check_(stream_.get_executor()),
+          open_connections_(std::move(open_connections))
     {
         ++*open_connections_;
     }
@@ -166,7 +190,9 @@ public:
      * a byte and went silent cannot hold the stop for the idle timeout).
      * At drain_deadline, one still reading its request or writing an
      * answer closes; one waiting for its answer gets it (the database
-     * calls end by then as well) within last_answer_timeout. */
+     * calls end by then as well) within last_answer_timeout.  One
+     * lingering after its last answer closes once the client has it
+     * (linger_and_close). */
     void stop(std::chrono::steady_clock::time_point drain_deadline)
     {
         net::post(stream_.get_executor(), [self = shared_from_this(), drain_deadline] {
@@ -174,6 +200,8 @@ public:
              * the drain deadline, as nothing would cancel it. */
             if (!self->stream_.socket().is_open())
                 return;
+            if (self->lingering_)
+                return self->check_linger();
             /* Armed before the idle check: a read whose first bytes are in
              * but whose handler is queued behind this one finds the
              * session idle, yet goes on to read a request (close()
@@ -497,26 +525,58 @@ private:
      * After the last answer: stop sending, then read and drop what the
      * client still sends (say the body of a refused request) until it
      * closes, so closing does not reset the connection before the client
-     * has read the answer.  Bounded by the transfer timeout.
+     * has read the answer: a socket closed with bytes unread sends RST,
+     * which drops what of the answer is not yet acknowledged, and a client
+     * may lose what it has not read.  Bounded by linger_timeout.
+     *
+     * During a stop (begun before or after this), a client that keeps its
+     * end open would hold the exit that long: so the linger also ends
+     * once the client has acknowledged the whole answer and the FIN
+     * (answer_delivered: nothing is left to lose), nothing it sent is
+     * unread, and it has sent nothing for stop_linger_quiet (not in the
+     * middle of a body it is still sending, whose next bytes would meet a
+     * closed socket).  A client still sending, or not reading, keeps the
+     * whole linger_timeout.
      */
     void linger_and_close()
     {
         on_the_wire_ = false;
+        lingering_ = true;
+        peer_sent_at_ = std::chrono::steady_clock::now();
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.expires_after(linger_timeout);
         drain();
+        if (server_.stopping())
+            check_linger();
     }
 
     /* One read of linger_and_close, repeated until end-of-file or the timeout. */
     void drain()
     {
         stream_.async_read_some(net::buffer(drain_buffer_),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    if (n > 0)
+                                        self->peer_sent_at_ = std::chrono::steady_clock::now();
                                     if (ec)
                                         return self->close();
                                     self->drain();
                                 });
+    }
+
+    /* During a stop, every stop_linger_check: ends the linger once the
+     * client has the answer and is quiet (see linger_and_close). */
+    void check_linger()
+    {
+        linger_check_.expires_after(stop_linger_check);
+        linger_check_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (ec || !self->stream_.socket().is_open())
+                return;
+            if (std::chrono::steady_clock::now() - self->peer_sent_at_ >= stop_linger_quiet &&
+                answer_delivered(self->stream_.socket().native_handle()))
+                return self->close();
+            self->check_linger();
+        });
     }
 
     /* How long writing an answer may take: an answer made after a stop's
@@ -531,6 +591,7 @@ private:
     {
         stop_timer_.cancel();
         drain_timer_.cancel();
+        linger_check_.cancel();
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
@@ -549,6 +610,9 @@ private:
     HttpServer &server_;
     net::steady_timer stop_timer_;   /* a stop's grace for a header partly read */
     net::steady_timer drain_timer_;  /* a stop's drain deadline */
+    net::steady_timer linger_check_; /* during a stop, whether a linger may end */
+    bool lingering_ = false;         /* after the last answer; on the strand */
+    std::chrono::steady_clock::time_point peer_sent_at_{};   /* lingering: the client's last bytes */
     /* Reading a request (past its first bytes) or writing an answer: what
      * the drain deadline closes.  On the strand. */
     bool on_the_wire_ = false;

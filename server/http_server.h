@@ -38,7 +38,12 @@
  *    answer is closed, every database call still in flight is ended as at
  *    its own deadline (Router::stop), and the answers that makes are
  *    written within a short timeout (after_drain); run() returns when the
- *    last connection has closed.
+ *    last connection has closed.  A connection that got its last answer
+ *    ("Connection: close") lingers, reading what the client still sends,
+ *    so that closing does not reset it before the client has the answer;
+ *    during a stop only until the client has acknowledged the whole answer
+ *    and gone quiet, so a client that keeps its end open does not hold
+ *    the exit.
  *
  *    The count of 5xx log lines left out is written once their second is
  *    over (a timer on the listening strand), at a stop and, by main, at
