@@ -617,7 +617,7 @@ long long Client::purge(int batch_size)
     Session &s = call.session;
     if (batch_size < 1)
         throw InvalidArgument("batch_size must be at least 1", sqlstate_invalid_argument,
-                              "DETAIL:  It is " + std::to_string(batch_size) + ".");
+                              ClientReport("It is " + std::to_string(batch_size) + "."));
     require_lifecycle(s, "purge");
     const std::string argument = std::to_string(batch_size);
     return run_with_retries(s.connection, s.options, s.options.isolation, s.random,

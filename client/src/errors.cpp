@@ -79,6 +79,14 @@ Error::Error(const std::string &what, std::string sqlstate, std::string server_m
         report_.message = what;
 }
 
+Error::Error(const std::string &what, std::string sqlstate, ClientReport report)
+    : std::runtime_error(what), sqlstate_(std::move(sqlstate))
+{
+    report_.message = what;
+    report_.detail = std::move(report.detail);
+    report_.hint = std::move(report.hint);
+}
+
 Error::Error(const std::string &what, std::string sqlstate, std::string server_message,
              std::string primary_message)
     : Error(what, std::move(sqlstate), std::move(server_message))

@@ -57,7 +57,7 @@ void check_idempotency_key(std::string_view key, const std::string &what)
         throw InvalidArgument(what + " must be 1 to " +
                                   std::to_string(max_idempotency_key_bytes) + " bytes long",
                               sqlstate_invalid_argument,
-                              "DETAIL:  It has " + std::to_string(key.size()) + " bytes.");
+                              ClientReport("It has " + std::to_string(key.size()) + " bytes."));
     if (key.find('\0') != std::string_view::npos)
         throw InvalidArgument(what + " contains a NUL byte", sqlstate_invalid_argument);
 }
@@ -67,8 +67,8 @@ BatchKeys::BatchKeys(const std::vector<std::string> &keys, std::size_t url_count
     if (keys.size() != url_count)
         throw InvalidArgument("shorten_many needs one idempotency key per URL",
                               sqlstate_invalid_argument,
-                              "DETAIL:  It was given " + std::to_string(keys.size()) +
-                                  " keys for " + std::to_string(url_count) + " URLs.");
+                              ClientReport("It was given " + std::to_string(keys.size()) +
+                                           " keys for " + std::to_string(url_count) + " URLs."));
     for (std::size_t i = 0; i < keys.size(); ++i)
         check_idempotency_key(keys[i], "idempotency key " + std::to_string(i + 1) + " of " +
                                            std::to_string(keys.size()));

@@ -124,8 +124,8 @@ ConnectionLost setup_cancelled(const std::string &server_text)
 ServerError extension_not_installed()
 {
     return ServerError("the url_shortener extension is not installed in this database", "42704",
-                       "HINT:  Run \"CREATE EXTENSION url_shortener\" in the database the "
-                       "client connects to.");
+                       ClientReport({}, "Run \"CREATE EXTENSION url_shortener\" in the database "
+                                        "the client connects to."));
 }
 
 bool version_at_least(const std::string &version, int major, int minor)

@@ -81,7 +81,8 @@ ServerError needs_version(const std::string &call, const char *needed,
                           const std::string &installed)
 {
     return ServerError(call + " needs url_shortener " + needed + ", the database has " + installed,
-                       "0A000", "HINT:  Run ALTER EXTENSION url_shortener UPDATE in the database.");
+                       "0A000",
+                       ClientReport({}, "Run ALTER EXTENSION url_shortener UPDATE in the database."));
 }
 
 } // namespace url_shortener

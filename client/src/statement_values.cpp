@@ -55,7 +55,7 @@ void check_chunk_size(std::size_t chunk_size, const char *name)
         throw InvalidArgument(std::string(name) + " must be between 1 and " +
                                   std::to_string(max_chunk_size),
                               sqlstate_invalid_argument,
-                              "DETAIL:  It is " + std::to_string(chunk_size) + ".");
+                              ClientReport("It is " + std::to_string(chunk_size) + "."));
 }
 
 std::chrono::system_clock::time_point from_unix_microseconds(long long microseconds)
@@ -92,19 +92,20 @@ void check_link_options(const LinkOptions &o)
         if (o.alias->empty() || o.alias->size() > 64)
             throw InvalidArgument("alias must be 1 to 64 characters long",
                                   sqlstate_invalid_argument,
-                                  "DETAIL:  The alias has " + std::to_string(o.alias->size()) +
-                                      " bytes.");
+                                  ClientReport("The alias has " +
+                                               std::to_string(o.alias->size()) + " bytes."));
         for (std::size_t i = 0; i < o.alias->size(); ++i)
             if (!is_alias_character((*o.alias)[i]))
                 throw InvalidArgument("alias contains a character that is not allowed",
                                       sqlstate_invalid_argument,
-                                      "DETAIL:  The byte at position " + std::to_string(i + 1) +
-                                          " is not allowed.\nHINT:  An alias uses only A-Z, a-z, "
-                                          "0-9, \"_\" and \"-\".");
+                                      ClientReport("The byte at position " +
+                                                       std::to_string(i + 1) + " is not allowed.",
+                                                   "An alias uses only A-Z, a-z, 0-9, \"_\" "
+                                                   "and \"-\"."));
     }
     if (o.max_clicks && *o.max_clicks < 1)
         throw InvalidArgument("max_clicks must be at least 1", sqlstate_invalid_argument,
-                              "DETAIL:  It is " + std::to_string(*o.max_clicks) + ".");
+                              ClientReport("It is " + std::to_string(*o.max_clicks) + "."));
     if (o.reuse && (o.alias || o.expires_at || o.max_clicks))
         throw InvalidArgument("reuse cannot be combined with alias, expires_at or max_clicks",
                               sqlstate_invalid_argument);
@@ -113,8 +114,8 @@ void check_link_options(const LinkOptions &o)
         if (o.alias || o.reuse)
             throw InvalidArgument("idempotency_key cannot be combined with alias or reuse",
                                   sqlstate_invalid_argument,
-                                  "DETAIL:  An alias is its own identity, and reuse already "
-                                  "returns the URL's one link.");
+                                  ClientReport("An alias is its own identity, and reuse already "
+                                               "returns the URL's one link."));
     }
 }
 

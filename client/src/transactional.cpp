@@ -99,8 +99,8 @@ InTransaction::InTransaction(pqxx::transaction_base &t) : transaction_(t)
         if (rows.empty())
             throw ServerError("the url_shortener extension is not installed in this database",
                               "42704",
-                              "HINT:  Run \"CREATE EXTENSION url_shortener\" in the database "
-                              "the client connects to.");
+                              ClientReport({}, "Run \"CREATE EXTENSION url_shortener\" in the "
+                                               "database the client connects to."));
         schema_ = t.conn().quote_name(rows[0][0].as<std::string>());
         version_ = rows[0][1].as<std::string>();
         return 0;
@@ -315,7 +315,7 @@ long long InTransaction::purge(int batch_size)
 {
     if (batch_size < 1)
         throw InvalidArgument("batch_size must be at least 1", sqlstate_invalid_argument,
-                              "DETAIL:  It is " + std::to_string(batch_size) + ".");
+                              ClientReport("It is " + std::to_string(batch_size) + "."));
     require_lifecycle(version_, "purge");
     const std::string argument = std::to_string(batch_size);
     return translated(transaction_, CallArguments{false, true}, [&] {

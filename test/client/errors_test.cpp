@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -637,4 +638,88 @@ TEST(Errors, ASetupStatementCancelledByTheStatementTimeoutIsConnectionLost)
         }
         EXPECT_TRUE(reached_the_setup) << "three connections waited at their start, way " << way;
     }
+}
+
+/*
+ * A refusal the client makes itself, before sending anything, has no
+ * server_message(): the server sent nothing, and a DETAIL the client wrote
+ * there ("DETAIL:  It has 300 bytes.") would pass for the server's report.
+ * Its detail(), hint() and primary_message() are still the client's.  So
+ * for the missing extension, which the client finds by a lookup and
+ * reports with a HINT of its own.
+ */
+TEST(Errors, ARefusalOfTheClientsOwnHasNoServerMessageButItsDetailAndHint)
+{
+    struct Expected {
+        std::string primary;
+        std::string detail;
+        std::string hint;
+    };
+    const auto check = [](const char *name, const std::function<void()> &call,
+                          const Expected &expected) {
+        SCOPED_TRACE(name);
+        try {
+            call();
+            ADD_FAILURE() << "no error";
+        } catch (const Error &e) {
+            EXPECT_EQ(e.server_message(), "");
+            EXPECT_EQ(e.primary_message(), expected.primary);
+            EXPECT_EQ(e.detail(), expected.detail);
+            EXPECT_EQ(e.hint(), expected.hint);
+            EXPECT_EQ(std::string(e.what()).find("DETAIL"), std::string::npos) << e.what();
+        }
+    };
+    Client client(dsn());
+    const long long before = link_count();
+    const std::string url = unique_url("client-refusal");
+    LinkOptions long_key;
+    long_key.idempotency_key = std::string(300, 'k');
+    check("a 300-byte key", [&] { client.shorten(url, long_key); },
+          {"idempotency key must be 1 to 255 bytes long", "It has 300 bytes.", ""});
+    check("purge(0)", [&] { client.purge(0); }, {"batch_size must be at least 1", "It is 0.", ""});
+    ClientOptions chunk;
+    chunk.batch_chunk_size = 0;
+    check("batch_chunk_size 0", [&] { Client refused(dsn(), chunk); },
+          {"batch_chunk_size must be between 1 and 1000000", "It is 0.", ""});
+    LinkOptions long_alias;
+    long_alias.alias = std::string(65, 'a');
+    check("a 65-byte alias", [&] { client.shorten(url, long_alias); },
+          {"alias must be 1 to 64 characters long", "The alias has 65 bytes.", ""});
+    LinkOptions bad_alias;
+    bad_alias.alias = "a b";
+    check("an alias with a blank", [&] { client.shorten(url, bad_alias); },
+          {"alias contains a character that is not allowed", "The byte at position 2 is not allowed.",
+           "An alias uses only A-Z, a-z, 0-9, \"_\" and \"-\"."});
+    LinkOptions no_clicks;
+    no_clicks.max_clicks = 0;
+    check("max_clicks 0", [&] { client.shorten(url, no_clicks); },
+          {"max_clicks must be at least 1", "It is 0.", ""});
+    LinkOptions key_and_alias;
+    key_and_alias.idempotency_key = "client-refusal";
+    key_and_alias.alias = "client-refusal";
+    check("a key with an alias", [&] { client.shorten(url, key_and_alias); },
+          {"idempotency_key cannot be combined with alias or reuse",
+           "An alias is its own identity, and reuse already returns the URL's one link.", ""});
+    check("two keys for one URL", [&] { client.shorten_many({url}, {"k1", "k2"}); },
+          {"shorten_many needs one idempotency key per URL", "It was given 2 keys for 1 URLs.", ""});
+    check("no extension", [&] { Client refused("dbname=postgres"); },
+          {"the url_shortener extension is not installed in this database", "",
+           "Run \"CREATE EXTENSION url_shortener\" in the database the client connects to."});
+
+    auto c = connect();
+    pqxx::work t(*c);
+    InTransaction links(t);
+    check("InTransaction purge(0)", [&] { links.purge(0); },
+          {"batch_size must be at least 1", "It is 0.", ""});
+    check("InTransaction chunk_size 0", [&] { links.shorten_many({url}, 0); },
+          {"chunk_size must be between 1 and 1000000", "It is 0.", ""});
+    t.abort();
+    auto other = connect("dbname=postgres");
+    pqxx::work u(*other);
+    check("InTransaction without the extension", [&] { InTransaction refused(u); },
+          {"the url_shortener extension is not installed in this database", "",
+           "Run \"CREATE EXTENSION url_shortener\" in the database the client connects to."});
+
+    EXPECT_EQ(links_to(url), 0);
+    EXPECT_EQ(link_count(), before);
 }

@@ -425,6 +425,9 @@ TEST(Idempotency, AgainstExtension12NoKeyIsSentAndACallersKeyIsRefused)
                       "an idempotency key needs url_shortener 1.3, the database has 1.2", 0),
                   0u)
             << e.what();
+        /* The client's own report: its HINT, and no text passed off as the server's. */
+        EXPECT_EQ(e.hint(), "Run ALTER EXTENSION url_shortener UPDATE in the database.");
+        EXPECT_EQ(e.server_message(), "");
     }
     EXPECT_THROW(client.shorten_many({url}, {unique_key("v12-many")}), ServerError);
 

@@ -13,9 +13,12 @@
 #define URL_SHORTENER_ERRORS_H
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "url_shortener/export.h"
 
@@ -37,6 +40,22 @@ struct URL_SHORTENER_CLIENT_EXPORT ServerReport {
 };
 
 /*
+ * The DETAIL and HINT of a report the client makes itself, without the
+ * server (Error's constructor that takes it).  There is no default
+ * constructor, so that Error(what, sqlstate, {}) stays the constructor
+ * taking a server message: a report of the client's says something.
+ */
+struct URL_SHORTENER_CLIENT_EXPORT ClientReport {
+    ClientReport(std::string detail_text, std::string hint_text = {})
+        : detail(std::move(detail_text)), hint(std::move(hint_text))
+    {
+    }
+
+    std::string detail;   /* whole sentences, as a server's DETAIL */
+    std::string hint;     /* whole sentences, as a server's HINT */
+};
+
+/*
  * Base of every error the client reports.  what() is one line meant for a
  * person; sqlstate() is the five-character SQLSTATE the server assigned, or
  * the one the client assigned on the server's behalf (class 08 for
@@ -47,13 +66,21 @@ struct URL_SHORTENER_CLIENT_EXPORT ServerReport {
  * connection it is libpq's message, which holds the server's last report
  * (a FATAL, for a terminated backend), or empty where the client cannot
  * read it (InTransaction, on the caller's connection); never libpqxx's
- * own text.  A refusal the client makes before sending puts its DETAIL
- * there too (for detail()).
+ * own text.  A report the client makes itself (a refusal before sending,
+ * an extension it found missing or too old) has no server_message(): the
+ * server sent nothing, and text it never sent must not pass for its
+ * report; its detail() and hint() are the client's (ClientReport).
  */
 class URL_SHORTENER_CLIENT_EXPORT Error : public std::runtime_error {
 public:
     explicit Error(const std::string &what, std::string sqlstate = {},
                    std::string server_message = {});
+    /*
+     * A report of the client's own: server_message() empty, detail() and
+     * hint() from report, primary_message() what.  The derived types
+     * inherit it, as they do the constructor above.
+     */
+    Error(const std::string &what, std::string sqlstate, ClientReport report);
 
     const std::string &sqlstate() const noexcept { return sqlstate_; }
     const std::string &server_message() const noexcept { return server_message_; }
