@@ -132,7 +132,7 @@ std::string shorten_plain(SessionType &s, const char *plain, const char *keyed,
                             [&](pqxx::transaction_base &t) {
                                 return single_code(t.exec_prepared(keyed, argument, key));
                             },
-                            CallArguments{true, false, true, false});
+                            CallArguments{true, false, true, false, &key});
 }
 
 /*
@@ -170,7 +170,8 @@ std::string shorten_with(SessionType &s, const char *plain, const char *keyed,
                 plain, argument, OptionParameters::text(p.alias), OptionParameters::text(p.reuse),
                 OptionParameters::text(p.expires_at), OptionParameters::text(p.max_clicks)));
         },
-        CallArguments{true, has_options(options), with_key, options.idempotency_key.has_value()});
+        CallArguments{true, has_options(options), with_key, options.idempotency_key.has_value(),
+                      with_key ? &*sent.idempotency_key : nullptr});
 }
 
 /*
@@ -214,7 +215,8 @@ std::vector<std::string> shorten_batch(SessionType &s, const std::vector<std::st
                         return t.exec_prepared(statements::shorten_chunk.name, url_array);
                     });
             },
-            CallArguments{true, false, !keys.empty(), caller_keys != nullptr});
+            CallArguments{true, false, !keys.empty(), caller_keys != nullptr, nullptr,
+                          keys.empty() ? nullptr : &keys});
     } catch (const InvalidUrl &e) {
         throw absolute_batch_error(e, chunk_begin, urls.size());
     } catch (const IdempotencyConflict &e) {

@@ -106,6 +106,22 @@ InvalidUrl::InvalidUrl(const std::string &what, std::string sqlstate, std::size_
 {
 }
 
+OutcomeUnknown::OutcomeUnknown(const std::string &what, std::string sqlstate,
+                               std::string server_message,
+                               std::vector<std::string> idempotency_keys)
+    : Error(what, std::move(sqlstate), std::move(server_message))
+{
+    if (!idempotency_keys.empty())
+        idempotency_keys_ =
+            std::make_shared<const std::vector<std::string>>(std::move(idempotency_keys));
+}
+
+const std::vector<std::string> &OutcomeUnknown::idempotency_keys() const noexcept
+{
+    static const std::vector<std::string> none;
+    return idempotency_keys_ ? *idempotency_keys_ : none;
+}
+
 IdempotencyConflict::IdempotencyConflict(const std::string &what, std::string sqlstate,
                                          std::string server_message, std::size_t batch_index)
     : Error(what, std::move(sqlstate), std::move(server_message)), batch_index_(batch_index)

@@ -23,6 +23,8 @@
 
 namespace url_shortener {
 
+class BatchKeys;
+
 enum class FailureKind {
     retry,            /* transient and nothing happened: wait, try again */
     reconnect_retry,  /* connection lost, nothing committed (or, with cause
@@ -51,6 +53,13 @@ struct CallArguments {
      * same request.
      */
     bool keys_from_caller = false;
+    /*
+     * The key the call sends (shorten, shorten_locked), or its keys
+     * (shorten_many), for the OutcomeUnknown of a retry that could not be
+     * made: the caller settles it by sending them again.  Null for none.
+     */
+    const std::string *key = nullptr;
+    const BatchKeys *batch_keys = nullptr;
 };
 
 struct Failure {

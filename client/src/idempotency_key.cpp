@@ -81,6 +81,17 @@ BatchKeys BatchKeys::random(std::size_t url_count)
     return keys;
 }
 
+std::vector<std::string> BatchKeys::texts() const
+{
+    if (caller_)
+        return *caller_;
+    std::vector<std::string> texts;
+    texts.reserve(random_.size());
+    for (const RandomKey &key : random_)
+        texts.push_back(hex(key));
+    return texts;
+}
+
 std::string BatchKeys::literal(std::size_t begin, std::size_t end) const
 {
     if (caller_)

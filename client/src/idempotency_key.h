@@ -65,6 +65,9 @@ public:
 
     bool empty() const { return caller_ == nullptr && random_.empty(); }
 
+    /* Every key as sent, one per URL (none for an extension older than 1.3). */
+    std::vector<std::string> texts() const;
+
     /* The text[] literal of the keys of URLs [begin, end). */
     std::string literal(std::size_t begin, std::size_t end) const;
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <pqxx/except>
 #include <pqxx/nontransaction>
@@ -17,6 +18,7 @@
 
 #include "backoff.h"
 #include "failure_classification.h"
+#include "idempotency_key.h"
 #include "server_connection.h"
 #include "url_shortener/client.h"
 
@@ -90,29 +92,61 @@ inline bool prepared_for_another_version(ServerConnection &connection, const std
     }
 }
 
+/* Whether error is an OutcomeUnknown. */
+inline bool outcome_unknown(const std::exception_ptr &error)
+{
+    try {
+        std::rethrow_exception(error);
+    } catch (const OutcomeUnknown &) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+/*
+ * The keys a call sent (CallArguments::key, batch_keys), one per URL, for
+ * its OutcomeUnknown; empty for none.
+ */
+inline std::vector<std::string> keys_sent(const CallArguments &arguments)
+{
+    if (arguments.key)
+        return {*arguments.key};
+    if (arguments.batch_keys)
+        return arguments.batch_keys->texts();
+    return {};
+}
+
 /*
  * The error to end a call with once a try ended in doubt (its outcome
  * unknown) and the idempotent retry could not settle it: OutcomeUnknown,
- * whatever went wrong after, since the lost try may have been stored.
- * Sending the key again is safe advice only for a key of the caller's: a
- * key the client drew for this call dies with it, and a new call would
- * draw another, which may store a second link.
+ * whatever went wrong after, since the lost try may have been stored.  It
+ * carries the keys the call sent, drawn by the client or the caller's:
+ * sending them again with the same request is what settles it (a new call
+ * without them would draw others, and may store a second link), and the
+ * message says so, since the caller cannot look the link up by URL.
  */
 inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt,
                                          const CallArguments &arguments)
 {
+    std::vector<std::string> keys = keys_sent(arguments);
     const char *advice =
-        arguments.keys_from_caller
-            ? "; the retry with the same idempotency key could not be made, and sending that "
-              "key again is safe"
-            : "; the retry with the idempotency key the client drew for this call could not "
-              "be made, and a new call sends a new key: check whether the link exists before "
-              "calling again";
+        keys.empty() ? ""
+        : arguments.batch_keys
+            ? "; the retry with the same idempotency keys could not be made: calling "
+              "shorten_many again with the same URLs and the keys idempotency_keys() holds "
+              "(shorten_many(urls, keys)) is safe, and returns the codes the lost try stored "
+              "or stores them now"
+            : "; the retry with the same idempotency key could not be made: calling shorten "
+              "again with the same URL and options and the key idempotency_keys() holds "
+              "(LinkOptions::idempotency_key) is safe, and returns the code the lost try "
+              "stored or stores it now";
     try {
         std::rethrow_exception(doubt);
     } catch (const Error &e) {
-        return std::make_exception_ptr(
-            OutcomeUnknown(std::string(e.what()) + advice, e.sqlstate(), e.server_message()));
+        return std::make_exception_ptr(OutcomeUnknown(std::string(e.what()) + advice,
+                                                      e.sqlstate(), e.server_message(),
+                                                      std::move(keys)));
     }
 }
 
@@ -214,6 +248,9 @@ auto run_with_retries(ServerConnection &connection, const ClientOptions &options
                 std::rethrow_exception(still_in_doubt(doubt, arguments));
             if (failure.cause == RetryCause::outcome_unknown &&
                 failure.kind == FailureKind::reconnect_retry)
+                std::rethrow_exception(still_in_doubt(failure.error, arguments));
+            /* A 40003 the server reported is final, but its keys settle it too. */
+            if (arguments.sends_idempotency_key && outcome_unknown(failure.error))
                 std::rethrow_exception(still_in_doubt(failure.error, arguments));
             std::rethrow_exception(failure.error);
         }

@@ -302,6 +302,7 @@ TEST(Idempotency, WithoutAKeyALostCommitIsStillOutcomeUnknown)
         ADD_FAILURE() << "no error after the backend was terminated";
     } catch (const OutcomeUnknown &e) {
         EXPECT_EQ(e.sqlstate(), "08007");
+        EXPECT_TRUE(e.idempotency_keys().empty());   /* none was sent */
     }
     hang.release();
     EXPECT_TRUE(watch.events.empty());
@@ -329,6 +330,7 @@ TEST(Idempotency, WhenTheRetryCannotBeMadeItIsOutcomeUnknownAndTheKeyStillSettle
             EXPECT_EQ(e.sqlstate(), "08007");
             EXPECT_NE(std::string(e.what()).find("idempotency key"), std::string::npos)
                 << e.what();
+            EXPECT_EQ(e.idempotency_keys(), std::vector<std::string>{key});
         }
     }
     EXPECT_TRUE(watch.events.empty());
@@ -340,44 +342,114 @@ TEST(Idempotency, WhenTheRetryCannotBeMadeItIsOutcomeUnknownAndTheKeyStillSettle
 }
 
 /*
- * The OutcomeUnknown of a retry that could not be made says sending the
- * key again is safe only for a key the caller gave; for the key the client
- * drew itself (a new call draws another, and may store a second link) it
- * says to check whether the link exists.
+ * The OutcomeUnknown of a retry that could not be made carries the keys
+ * the lost call sent, the ones the client drew as well as the caller's,
+ * and says that calling again with them settles it: the caller cannot look
+ * a link up by URL, and a new call without them would draw new keys and
+ * store a second link.  Each case loses a real COMMIT after the server
+ * committed, takes the keys from the exception, calls again with them and
+ * finds the code the lost try stored, and one link per URL.
  */
-TEST(Idempotency, OnlyACallersKeyIsCalledSafeToSendAgain)
+TEST(Idempotency, AnOutcomeUnknownCarriesTheKeysThatSettleIt)
 {
     RetryWatch watch;
     ClientOptions options = watch.options();
     options.retry.max_attempts = 1;
-    const std::string name = unique_application_name("idem-advice");
+    options.batch_chunk_size = 2;   /* shorten_many's keys span two statements */
+    const std::string name = unique_application_name("idem-keys");
     Client client(dsn("application_name=" + name), options);
-    const auto message_of_lost_commit = [&](const std::function<std::string()> &shorten) {
+    /* The OutcomeUnknown of the call, once its COMMIT is lost (the hang ends with it). */
+    const auto lost_commit = [&](const std::function<void()> &call) -> std::optional<OutcomeUnknown> {
         CommitsHang hang;
-        auto call = call_with_commit_lost(name, shorten);
+        auto running = call_with_commit_lost(name, call);
         try {
-            finish(call);
+            finish(running);
             ADD_FAILURE() << "no error after the backend was terminated";
         } catch (const OutcomeUnknown &e) {
-            return std::string(e.what());
+            EXPECT_EQ(e.sqlstate(), "08007");
+            return e;
         }
-        return std::string();
+        return std::nullopt;
     };
-    const std::string safe = "sending that key again is safe";
-    const std::string check = "check whether the link exists";
+    const std::string settles = "is safe, and returns the code";
+    const auto is_drawn_key = [](const std::string &key) {
+        return key.size() == 32 && key.find_first_not_of("0123456789abcdef") == std::string::npos;
+    };
 
-    const std::string own =
-        message_of_lost_commit([&] { return client.shorten(unique_url("idem-advice", 1)); });
-    EXPECT_EQ(own.find(safe), std::string::npos) << own;
-    EXPECT_NE(own.find(check), std::string::npos) << own;
-    EXPECT_EQ(links_to(unique_url("idem-advice", 1)), 1);
+    /* shorten and shorten_locked without a key of the caller's: the drawn key. */
+    for (const bool locked : {false, true}) {
+        SCOPED_TRACE(locked ? "shorten_locked" : "shorten");
+        const std::string url = unique_url("idem-keys-drawn", locked);
+        const std::optional<OutcomeUnknown> e = lost_commit(
+            [&] { locked ? client.shorten_locked(url) : client.shorten(url); });
+        ASSERT_TRUE(e);
+        EXPECT_NE(std::string(e->what()).find(settles), std::string::npos) << e->what();
+        EXPECT_NE(std::string(e->what()).find("LinkOptions::idempotency_key"), std::string::npos)
+            << e->what();
+        ASSERT_EQ(e->idempotency_keys().size(), 1u);
+        EXPECT_TRUE(is_drawn_key(e->idempotency_keys()[0])) << e->idempotency_keys()[0];
+        const std::vector<std::string> stored = codes_of(url);
+        ASSERT_EQ(stored.size(), 1u);   /* the lost try was committed */
+        const std::string again = locked
+                                      ? client.shorten_locked(url, with_key(e->idempotency_keys()[0]))
+                                      : client.shorten(url, with_key(e->idempotency_keys()[0]));
+        EXPECT_EQ(again, stored[0]);
+        EXPECT_EQ(codes_of(url), stored);
+    }
 
-    const std::string callers = message_of_lost_commit([&] {
-        return client.shorten(unique_url("idem-advice", 2), with_key(unique_key("advice")));
-    });
-    EXPECT_NE(callers.find(safe), std::string::npos) << callers;
-    EXPECT_EQ(callers.find(check), std::string::npos) << callers;
-    for (const RetryEvent &e : watch.events)   /* only the second call's reconnect */
+    /* shorten with options, the key drawn: the same options and the key settle it. */
+    {
+        const std::string url = unique_url("idem-keys-options");
+        LinkOptions once;
+        once.max_clicks = 3;
+        const std::optional<OutcomeUnknown> e = lost_commit([&] { client.shorten(url, once); });
+        ASSERT_TRUE(e);
+        ASSERT_EQ(e->idempotency_keys().size(), 1u);
+        const std::vector<std::string> stored = codes_of(url);
+        ASSERT_EQ(stored.size(), 1u);
+        once.idempotency_key = e->idempotency_keys()[0];
+        EXPECT_EQ(client.shorten(url, once), stored[0]);
+        EXPECT_EQ(codes_of(url), stored);
+    }
+
+    /* The caller's key: the same key back. */
+    {
+        const std::string url = unique_url("idem-keys-callers");
+        const std::string key = unique_key("keys-callers");
+        const std::optional<OutcomeUnknown> e =
+            lost_commit([&] { client.shorten(url, with_key(key)); });
+        ASSERT_TRUE(e);
+        EXPECT_NE(std::string(e->what()).find(settles), std::string::npos) << e->what();
+        EXPECT_EQ(e->idempotency_keys(), std::vector<std::string>{key});
+        const std::vector<std::string> stored = codes_of(url);
+        ASSERT_EQ(stored.size(), 1u);
+        EXPECT_EQ(client.shorten(url, with_key(key)), stored[0]);
+        EXPECT_EQ(codes_of(url), stored);
+    }
+
+    /* shorten_many without keys: one drawn key per URL, in the URLs' order. */
+    {
+        std::vector<std::string> urls;
+        for (std::size_t i = 0; i < 5; ++i)
+            urls.push_back(unique_url("idem-keys-many", i));
+        const long long before = link_count();
+        const std::optional<OutcomeUnknown> e =
+            lost_commit([&] { client.shorten_many(urls); });
+        ASSERT_TRUE(e);
+        EXPECT_NE(std::string(e->what()).find("shorten_many(urls, keys)"), std::string::npos)
+            << e->what();
+        ASSERT_EQ(e->idempotency_keys().size(), urls.size());
+        for (const std::string &key : e->idempotency_keys())
+            EXPECT_TRUE(is_drawn_key(key)) << key;
+        EXPECT_EQ(link_count(), before + 5);   /* the lost try was committed */
+        const std::vector<std::string> codes = client.shorten_many(urls, e->idempotency_keys());
+        ASSERT_EQ(codes.size(), urls.size());
+        for (std::size_t i = 0; i < urls.size(); ++i)
+            EXPECT_EQ(codes_of(urls[i]), std::vector<std::string>{codes[i]}) << i;
+        EXPECT_EQ(link_count(), before + 5);
+    }
+
+    for (const RetryEvent &e : watch.events)   /* only the reconnects of the calls after */
         EXPECT_NE(e.cause, RetryCause::outcome_unknown);
 }
 

@@ -195,13 +195,34 @@ public:
  * may exist that the caller never learned the code of, or a click may have
  * been counted.  A call that sent idempotency keys (extension 1.3) retries
  * this once by itself and throws it only when that retry could not be
- * made; calling again with the same key(s) is then safe.  Other calls never
- * retry it; the caller decides.  The next call on the same Client
- * reconnects.
+ * made.  idempotency_keys() are then the keys the lost call sent (the
+ * caller's, or the ones the client drew for it; one per URL for
+ * shorten_many), and they settle it: shorten with the same URL and options
+ * and LinkOptions::idempotency_key = idempotency_keys()[0], or shorten_many
+ * with the same URLs and shorten_many(urls, idempotency_keys()), returns
+ * the code(s) the lost try stored, or stores them now, never a second
+ * link.  A new call without them would draw new keys and may store a
+ * second link.  Calls that sent no key (an alias, reuse, an extension
+ * older than 1.3, resolve and the lifecycle calls) never retry it, and
+ * idempotency_keys() is empty: the caller decides.  The next call on the
+ * same Client reconnects.
  */
 class URL_SHORTENER_CLIENT_EXPORT OutcomeUnknown : public Error {
 public:
     using Error::Error;
+    /* The outcome of a call that sent idempotency_keys is unknown. */
+    OutcomeUnknown(const std::string &what, std::string sqlstate, std::string server_message,
+                   std::vector<std::string> idempotency_keys);
+
+    /*
+     * The idempotency keys the lost call sent, in the order of its URLs;
+     * empty when it sent none.
+     */
+    const std::vector<std::string> &idempotency_keys() const noexcept;
+
+private:
+    /* Shared, so that copying the exception (as throwing may) copies no keys. */
+    std::shared_ptr<const std::vector<std::string>> idempotency_keys_;
 };
 
 /*
