@@ -71,9 +71,14 @@
  *    extension older than 1.3: such calls, and resolve, update, remove,
  *    disable, enable and purge, never retry a connection lost after
  *    sending: it throws OutcomeUnknown.  When the retry cannot be made
- *    (max_attempts 1, or the new connection fails too) the call throws
- *    OutcomeUnknown as well; calling again with the same key is then safe,
- *    which needs a key the caller chose.
+ *    (max_attempts 1, the new connection fails too, or interrupt()) the
+ *    call throws OutcomeUnknown as well, and its idempotency_keys() are
+ *    the key(s) the call sent, drawn or the caller's: shorten (or
+ *    shorten_locked) with the same URL and options and
+ *    LinkOptions::idempotency_key = idempotency_keys()[0], or
+ *    shorten_many(urls, idempotency_keys()), returns the code(s) the lost
+ *    try stored or stores them now.  A call without them draws new keys
+ *    and may store a second link.
  */
 #ifndef URL_SHORTENER_CLIENT_H
 #define URL_SHORTENER_CLIENT_H
@@ -192,7 +197,9 @@ URL_SHORTENER_CLIENT_EXPORT std::chrono::seconds connect_timeout_in_effect(
  * max_clicks returns the same code, at any time and from any session, and
  * stores one link; the same key with anything else of these different
  * throws IdempotencyConflict.  Without it, shorten sends a random key of
- * its own (unless alias or reuse is set), used for its own retries only.
+ * its own (unless alias or reuse is set), used for its own retries and
+ * handed to the caller in OutcomeUnknown::idempotency_keys() when those
+ * could not settle a lost call.
  */
 struct LinkOptions {
     std::optional<std::string> alias;                                 /* A-Z a-z 0-9 _ -, 1..64 */
