@@ -138,9 +138,9 @@ inline std::exception_ptr still_in_doubt(const std::exception_ptr &doubt,
               "(shorten_many(urls, keys)) is safe, and returns the codes the lost try stored "
               "or stores them now"
             : "; the retry with the same idempotency key could not be made: calling shorten "
-              "again with the same URL and options and the key idempotency_keys() holds "
-              "(LinkOptions::idempotency_key) is safe, and returns the code the lost try "
-              "stored or stores it now";
+              "(or shorten_locked) again with the same URL and options and the key "
+              "idempotency_keys() holds (LinkOptions::idempotency_key) is safe, and returns "
+              "the code the lost try stored or stores it now";
     try {
         std::rethrow_exception(doubt);
     } catch (const Error &e) {
