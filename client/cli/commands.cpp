@@ -91,6 +91,8 @@ LinkOptions link_options(const ShortenOptions &options)
         link.expires_at =
             std::chrono::system_clock::now() + std::chrono::seconds(*options.expires_in_seconds);
     link.max_clicks = options.max_clicks;
+    if (!options.idempotency_key.empty())
+        link.idempotency_key = options.idempotency_key;
     return link;
 }
 
@@ -126,6 +128,11 @@ std::optional<int> read_shorten_input(std::vector<std::string> &urls, const Shor
                   << urls.size() << " URLs; stored nothing\n";
         return exit_usage;
     }
+    if (!options.idempotency_key.empty() && urls.size() > 1) {
+        std::cerr << "url-shortener: shorten -: --idempotency-key is one link's, standard input held "
+                  << urls.size() << " URLs; stored nothing\n";
+        return exit_usage;
+    }
     return std::nullopt;
 }
 
@@ -133,7 +140,8 @@ int shorten_command(Client &client, Output &out, const std::vector<std::string> 
                     bool locked, const ShortenOptions &options)
 {
     const LinkOptions link = link_options(options);
-    const bool plain = !link.alias && !link.reuse && !link.expires_at && !link.max_clicks;
+    const bool plain =
+        !link.alias && !link.reuse && !link.expires_at && !link.max_clicks && !link.idempotency_key;
 
     if (plain && !locked) {
         /* All or none: every URL is checked before any is stored. */

@@ -25,13 +25,15 @@ struct ShortenOptions {
     bool reuse = false;
     std::optional<long long> expires_in_seconds;
     std::optional<long long> max_clicks;
+    std::string idempotency_key;                /* empty: the client draws one */
 };
 
 /*
  * shorten's input, before any connection is made: "-" alone is replaced by
  * the URLs of stdin, one per line.  Returns an exit status if it cannot be
  * used (exit_invalid_input: stdin could not be read; exit_usage: it held
- * no URL, or several with --alias), having said why on stderr.
+ * no URL, or several with --alias or --idempotency-key), having said why
+ * on stderr.
  */
 std::optional<int> read_shorten_input(std::vector<std::string> &urls, const ShortenOptions &options);
 

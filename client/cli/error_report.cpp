@@ -142,6 +142,27 @@ int report_error(const Error &e, const std::string &command, const std::string &
                          "(stats changes nothing: running it again is safe)\n";
             return exit_server_failure;
         }
+        /* A link sent with a key (the client's own, or --idempotency-key):
+         * the same key settles it.  The library's what() then advises its
+         * API; this says how with the command line.  A batch (several URLs,
+         * one transaction) has a key per URL, which shorten cannot take. */
+        const auto &keys = static_cast<const OutcomeUnknown &>(e).idempotency_keys();
+        if (command.rfind("shorten", 0) == 0 && keys.size() == 1) {
+            std::cerr << "the connection to the server was lost after the link was sent, so it may "
+                         "or may not have been stored (sqlstate "
+                      << e.sqlstate()
+                      << "); to settle it without storing it twice, run url-shortener " << command
+                      << " again for this URL alone, with the same options and --idempotency-key "
+                      << printable(keys[0])
+                      << ": it prints the code if the link was stored, and stores it once if not\n";
+            return exit_outcome_unknown;
+        }
+        if (command.rfind("shorten", 0) == 0 && keys.size() > 1) {
+            std::cerr << "the connection to the server was lost after the links were sent, so "
+                         "all or none of them were stored (sqlstate "
+                      << e.sqlstate() << "; check whether the links exist before running again)\n";
+            return exit_outcome_unknown;
+        }
         std::cerr << e.what() << " (check whether the link exists before running again)\n";
         return exit_outcome_unknown;
     }

@@ -21,12 +21,14 @@
  *         (also --help and --version), or the CLI failed unexpectedly (out
  *         of memory: stderr says whether anything had been sent yet)
  *         (import: running the same import again on the same input is safe:
- *         its idempotency keys return the same codes and store nothing twice)
+ *         its idempotency keys return the same codes and store nothing twice;
+ *         shorten of one link: stderr names the --idempotency-key that,
+ *         sent again with the same URL and options, settles it)
  *      7  shorten --alias: the alias is already the code of a link
  *      8  update: someone changed the link since --version; run stats again
- *      9  import: an idempotency key was used before for another URL (the
- *         same --idempotency-prefix, or the same input, with a line changed);
- *         nothing was stored
+ *      9  import, or shorten --idempotency-key: an idempotency key was used
+ *         before for another URL or options (the same --idempotency-prefix,
+ *         or the same input, with a line changed); nothing was stored
  */
 #ifndef URL_SHORTENER_CLI_EXIT_CODES_H
 #define URL_SHORTENER_CLI_EXIT_CODES_H
@@ -58,10 +60,12 @@ inline constexpr const char *exit_code_help =
     "     failing URL (shorten one at a time: the ones printed before it were stored)\n"
     "  6  outcome unknown: the connection broke after sending, the output could not be\n"
     "     written, or the CLI failed unexpectedly (out of memory); check before running again\n"
-    "     (import: running the same import again is safe)\n"
+    "     (import: running the same import again is safe; shorten of one link: stderr\n"
+    "     names the --idempotency-key that settles it)\n"
     "  7  alias taken: shorten --alias names the code of an existing link\n"
     "  8  version conflict: the link changed since update --version; run stats again\n"
-    "  9  idempotency conflict: import's key for a line was used before for another URL\n";
+    "  9  idempotency conflict: the key (import's for a line, or shorten's\n"
+    "     --idempotency-key) was used before for another URL or options\n";
 
 } // namespace url_shortener::cli
 

@@ -2,7 +2,7 @@
  * main.cpp
  *    url-shortener: the command line for the url_shortener extension.
  *
- *      url-shortener [GLOBAL] shorten [--locked] [--alias A | --reuse]
+ *      url-shortener [GLOBAL] shorten [--locked] [--alias A | --reuse | --idempotency-key K]
  *                                     [--expires-in SECONDS] [--max-clicks N] URL...|-
  *      url-shortener [GLOBAL] resolve CODE
  *      url-shortener [GLOBAL] import [--batch-size N] [--idempotency-prefix P] FILE|-
@@ -207,6 +207,14 @@ int run_command_line(int argc, char **argv)
     CLI::Option *max_clicks_option = shorten->add_option("--max-clicks", max_clicks, "The link resolves this many times, then no more")
         ->type_name("N")
         ->excludes(reuse_option);
+    CLI::Option *key_option = shorten->add_option(
+        "--idempotency-key", shorten_options.idempotency_key,
+        "Send this key (1 to 255 bytes) with the link: the same command run again with it prints "
+        "the same code and stores nothing twice (after a lost connection, exit 6, this settles "
+        "whether the link was stored)")
+        ->type_name("KEY")
+        ->excludes(alias_option)
+        ->excludes(reuse_option);
     shorten->footer(exit_code_help);
 
     std::string edit_url;
@@ -278,6 +286,10 @@ int run_command_line(int argc, char **argv)
          * value is refused, never taken for the option left out. */
         if (alias_option->count() > 0 && shorten_options.alias.empty())
             throw UsageError{"--alias must not be empty"};
+        if (key_option->count() > 0 && urls.size() > 1)
+            throw UsageError{"--idempotency-key is one link's: give one URL"};
+        if (key_option->count() > 0 && shorten_options.idempotency_key.empty())
+            throw UsageError{"--idempotency-key must not be empty"};
         if (expires_in_option->count() > 0)
             shorten_options.expires_in_seconds =
                 whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);

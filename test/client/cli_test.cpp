@@ -1082,6 +1082,95 @@ TEST(Cli, ImportAfterOutcomeUnknownRunAgainPrintsTheSameCodesAndStoresNothingTwi
     EXPECT_EQ(link_count(), before + 3);
 }
 
+TEST(Cli, ShortenWithAnIdempotencyKeyPrintsTheSameCodeAgainAndStoresOneLink)
+{
+    const std::string url = unique_url("cli-key");
+    const std::string key = "cli-key-" + url;
+    const CliRun first = run({"shorten", "--idempotency-key", key, url});
+    ASSERT_EQ(first.status, 0) << first.err;
+    const CliRun again = run({"shorten", "--idempotency-key", key, url});
+    ASSERT_EQ(again.status, 0) << again.err;
+    EXPECT_EQ(again.out, first.out);
+    EXPECT_EQ(links_to(url), 1);
+    EXPECT_EQ(only_code_of(url) + "\n", first.out);
+
+    /* The same key for another URL: 9, nothing stored. */
+    const std::string other = unique_url("cli-key-other");
+    const CliRun conflict = run({"shorten", "--idempotency-key", key, other});
+    EXPECT_EQ(conflict.status, 9) << conflict.err;
+    expect_one_error_line(conflict);
+    EXPECT_EQ(links_to(other), 0);
+
+    /* One link's: not with several URLs (also from stdin), an alias, reuse, or empty. */
+    EXPECT_EQ(run({"shorten", "--idempotency-key", key, url, other}).status, 2);
+    const CliRun two_lines = run({"shorten", "--idempotency-key", key, "-"}, {}, "",
+                                 "printf '%s\\n' " + quoted(url) + " " + quoted(other) + " |");
+    EXPECT_EQ(two_lines.status, 2) << two_lines.err;
+    EXPECT_EQ(run({"shorten", "--idempotency-key", key, "--alias", "cli-key-alias", url}).status, 2);
+    EXPECT_EQ(run({"shorten", "--idempotency-key", key, "--reuse", url}).status, 2);
+    EXPECT_EQ(run({"shorten", "--idempotency-key", "", url}).status, 2);
+    EXPECT_EQ(links_to(other), 0);
+
+    EXPECT_EQ(with_completion("COMP_WORDS=(url-shortener shorten --idem); COMP_CWORD=2; "
+                              "_url_shortener; echo \"${COMPREPLY[*]}\""),
+              "--idempotency-key\n");
+    /* The man page (from --help) names it under exit statuses 6 and 9. */
+    EXPECT_NE(read_file(URL_SHORTENER_MAN_PAGE).find("idempotency\\-key"), std::string::npos);
+    EXPECT_NE(run({"shorten", "--help"}).out.find("--idempotency-key"), std::string::npos);
+}
+
+TEST(Cli, ShortenAfterOutcomeUnknownNamesTheKeyThatSettlesIt)
+{
+    const std::string url = unique_url("cli-shorten-in-doubt");
+    const std::string name = unique_application_name("shorten-in-doubt");
+    const std::string locker_name = unique_application_name("shorten-in-doubt-locker");
+
+    CliRun lost;
+    {
+        /* As for import (above): the COMMIT is lost after the server
+         * committed, and the client's one retry with the same key is
+         * terminated while it waits on a lock. */
+        CommitsHang hang;
+        auto shorten = std::async(std::launch::async, [&] {
+            return run({"--dsn", dsn("application_name=" + name), "shorten", url});
+        });
+        const int committing = backend_pid(name);
+        wait_until_committing(committing);
+
+        auto locker = connect("application_name=" + locker_name);
+        pqxx::work locking(*locker);
+        auto lock = std::async(std::launch::async,
+                               [&] { locking.exec("LOCK TABLE urls IN EXCLUSIVE MODE"); });
+        wait_until_waiting_on_lock(backend_pid(locker_name));
+        terminate_backend(committing);
+        lock.get();
+
+        const int retrying = backend_pid(name);
+        wait_until_waiting_on_lock(retrying);
+        terminate_backend(retrying);
+        lost = finish(shorten);
+        locking.abort();
+    }
+    EXPECT_EQ(lost.status, 6) << lost.err;
+    EXPECT_EQ(lost.out, "");
+    expect_one_error_line(lost);
+    /* Not the library's advice, which names its API. */
+    EXPECT_EQ(lost.err.find("idempotency_keys()"), std::string::npos) << lost.err;
+    const std::string::size_type at = lost.err.find("--idempotency-key ");
+    ASSERT_NE(at, std::string::npos) << lost.err;
+    const std::string::size_type start = at + std::string("--idempotency-key ").size();
+    const std::string key = lost.err.substr(start, lost.err.find(':', start) - start);
+    ASSERT_FALSE(key.empty()) << lost.err;
+
+    /* The lost COMMIT stored the link; the key prints its code and stores nothing more. */
+    const std::string stored = only_code_of(url);
+    ASSERT_NE(stored, "");
+    const CliRun settled = run({"shorten", "--idempotency-key", key, url});
+    ASSERT_EQ(settled.status, 0) << settled.err;
+    EXPECT_EQ(settled.out, stored + "\n");
+    EXPECT_EQ(links_to(url), 1);
+}
+
 TEST(Cli, ImportOfAFileThatCannotBeReadExitsThree)
 {
     /*
