@@ -20,6 +20,7 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "rewrite/rewriteDefine.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "commands/extension.h"
@@ -277,7 +278,13 @@ refuse_write_rules(Oid relid)
     const char *event = NULL;
 
     for (int i = 0; rel->rd_rules != NULL && i < rel->rd_rules->numLocks && event == NULL; i++) {
-        const CmdType on = rel->rd_rules->rules[i]->event;
+        const RewriteRule *rule = rel->rd_rules->rules[i];
+        const CmdType on = rule->event;
+        /* PostgreSQL lets ON CONFLICT run under a disabled INSERT rule, not
+         * under any UPDATE rule, disabled or not (matchLocks).  ALTER TABLE
+         * ... DISABLE RULE invalidates the table: looked at again. */
+        if (on == CMD_INSERT && rule->enabled == RULE_DISABLED)
+            continue;
         if (on == CMD_INSERT || on == CMD_UPDATE)
             event = on == CMD_INSERT ? "INSERT" : "UPDATE";
     }

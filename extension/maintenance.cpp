@@ -19,6 +19,7 @@
 #include "extension_locks.h"
 #include "link_store.h"
 #include "postgres_headers.h"
+#include "reserved_codes.h"
 #include "settings.h"
 
 extern "C" {
@@ -95,14 +96,17 @@ capacity(PG_FUNCTION_ARGS)
         bool isnull;
         const int length = DatumGetInt32(result_value(i, 1, INT4OID, &isnull));
         const int64 links = DatumGetInt64(result_value(i, 2, INT8OID, &isnull));
-        const double space = pow((double) alphabet_size, (double) length);
-        const double fullness = (double) links / space;
+        /* The codes a draw can give: not those it discards (reserved_codes.h). */
+        const unsigned long unusable = unusable_codes_in(alphabet_setting, length);
+        const double space = pow((double) alphabet_size, (double) length) - (double) unusable;
+        const double fullness = space > 0 ? (double) links / space : 1.0;
         Datum values[6];
         bool nulls[6] = {false, false, false, false, false, false};
 
         values[0] = Int32GetDatum(length);
         values[1] = Int64GetDatum(links);
-        values[2] = exact_power(alphabet_size, length);
+        values[2] = DirectFunctionCall2(numeric_sub, exact_power(alphabet_size, length),
+                                        NumericGetDatum(int64_to_numeric((int64) unusable)));
         values[3] = Float8GetDatum(fullness);
         values[4] = Float8GetDatum(fullness < 1 ? 1 / (1 - fullness) : get_float8_infinity());
         values[5] = Float8GetDatum(Min(1.0, pow(fullness, (double) max_attempts)));

@@ -7,6 +7,7 @@
 
 #include <iterator>
 #include <string_view>
+#include <cctype>
 #include <strings.h>
 
 /*
@@ -37,6 +38,31 @@ is_reserved_word(const char *code) noexcept
             strncasecmp(code, unusable_codes[i].data(), candidate.size()) == 0)
             return true;
     return false;
+}
+
+unsigned long
+unusable_codes_in(const char *alphabet, int length) noexcept
+{
+    const std::string_view letters(alphabet);
+    unsigned long count = 0;
+
+    for (std::size_t i = 0; i < std::size(unusable_codes); i++) {
+        const std::string_view word = unusable_codes[i];
+        if (word.size() != static_cast<std::size_t>(length))
+            continue;
+        /* Dot segments match exactly; words in any case (is_reserved_word). */
+        unsigned long spellings = 1;
+        for (const char c : word) {
+            unsigned long ways = 0;
+            for (const char a : letters)
+                ways += i < DOT_SEGMENTS ? a == c
+                                         : tolower(static_cast<unsigned char>(a)) ==
+                                               tolower(static_cast<unsigned char>(c));
+            spellings *= ways;
+        }
+        count += spellings;
+    }
+    return count;
 }
 
 bool

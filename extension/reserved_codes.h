@@ -17,4 +17,12 @@ bool is_reserved_word(const char *code) noexcept;
  */
 bool is_unusable_code(const char *code) noexcept;
 
+/*
+ * How many codes of length characters over alphabet (distinct characters)
+ * are unusable: the dot segments alphabet can spell, and every spelling of
+ * a reserved word in its letters of either case.  A draw discards them, so
+ * the space a draw searches is alphabet^length less these.
+ */
+unsigned long unusable_codes_in(const char *alphabet, int length) noexcept;
+
 #endif

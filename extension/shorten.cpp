@@ -53,8 +53,9 @@ warn_if_code_space_filling(void)
     if (capacity_warned)
         return;
     const double links = estimated_link_count();
-    const double space = pow((double) strlen(alphabet_setting), (double) code_length_setting);
-    const double chance = pow(links / space, (double) max_attempts_setting);
+    const double space = pow((double) strlen(alphabet_setting), (double) code_length_setting) -
+                         (double) unusable_codes_in(alphabet_setting, code_length_setting);
+    const double chance = space > 0 ? pow(links / space, (double) max_attempts_setting) : 1.0;
 
     if (links >= CAPACITY_WARNING_MIN_LINKS && chance > CAPACITY_WARNING_CHANCE) {
         capacity_warned = true;

@@ -62,8 +62,24 @@ CREATE RULE log_clicks AS ON UPDATE TO urls WHERE new.clicks OPERATOR(pg_catalog
 \c
 SELECT resolve_url('ruled');
 SELECT * FROM url_stats('ruled');
+-- Disabled, it still stops them: PostgreSQL refuses ON CONFLICT under any
+-- UPDATE rule, disabled or not.
+ALTER TABLE urls DISABLE RULE log_clicks;
+\set VERBOSITY sqlstate
+SELECT resolve_url('ruled');
+\set VERBOSITY default
 DROP RULE log_clicks ON urls;
 SELECT resolve_url('ruled');
+-- A disabled INSERT rule does not: PostgreSQL runs ON CONFLICT under it.
+CREATE RULE log_links AS ON INSERT TO urls DO ALSO INSERT INTO click_log VALUES (new.short_code);
+ALTER TABLE urls DISABLE RULE log_links;
+SELECT shorten_url('https://ruled.example/5', alias => 'ruled5') AS with_the_rule_disabled;
+ALTER TABLE urls ENABLE RULE log_links;
+\set VERBOSITY sqlstate
+SELECT shorten_url('https://ruled.example/6', alias => 'ruled6');
+\set VERBOSITY default
+DROP RULE log_links ON urls;
+DELETE FROM urls WHERE short_code = 'ruled5';
 DROP TABLE click_log;
 -- (VACUUM clears relhasrules, which a dropped rule leaves set.)
 VACUUM public.urls;

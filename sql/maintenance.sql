@@ -52,6 +52,26 @@ RESET url_shortener.max_attempts;
 RESET url_shortener.test_seed;
 SELECT * FROM url_shortener_capacity();
 RESET url_shortener.code_length;
+-- Codes a draw discards (dot segments, reserved words in any case) are not
+-- in the space it searches: over '.~' at length 1 only '~' can be drawn (the
+-- space is 1, full after one link; it was counted as 2, half free, while
+-- every call failed with US001), and over 'apAP' at length 3 the eight
+-- spellings of "app" are out (64 - 8).
+SET url_shortener.alphabet = '.~';
+SET url_shortener.code_length = 1;
+SELECT shorten_url('https://example.com/tiny') AS only_code;
+SELECT code_length, links, code_space, fullness, expected_attempts, exhaustion_chance
+FROM url_shortener_capacity() WHERE code_length = 1;
+\set VERBOSITY sqlstate
+SELECT shorten_url('https://example.com/tiny-2');
+\set VERBOSITY default
+SET url_shortener.alphabet = 'apAP';
+SET url_shortener.code_length = 3;
+SELECT length(shorten_url('https://example.com/app')) AS drawn;
+SELECT code_length, links, code_space FROM url_shortener_capacity() WHERE code_length = 3;
+DELETE FROM urls WHERE pg_catalog.length(short_code) IN (1, 3);
+RESET url_shortener.code_length;
+RESET url_shortener.alphabet;
 -- Aliases are not drawn, so they do not count; tombstones hold codes, so they do.
 SELECT shorten_url('https://example.com/alias-' || i, alias => 'al' || i) IS NOT NULL
 FROM generate_series(1, 3) i;
