@@ -50,9 +50,11 @@ constexpr std::size_t first_read_bytes = 4096;        /* the read that ends a co
 constexpr std::chrono::seconds stop_header_grace{5};  /* at a stop, for a header partly read */
 constexpr std::chrono::seconds linger_timeout{5};     /* after the last answer, for the client to read it */
 /* At a stop, a linger ends once the client has acknowledged the whole
- * answer and sent nothing for this long (see linger_and_close); checked
- * every stop_linger_check. */
-constexpr std::chrono::milliseconds stop_linger_quiet{250};
+ * answer and sent nothing for this long, counted from the stop at the
+ * earliest (see linger_and_close); checked every stop_linger_check.  Longer
+ * than a retransmission timeout and than the pauses of a client still
+ * sending a body at a steady pace. */
+constexpr std::chrono::milliseconds stop_linger_quiet{1000};
 constexpr std::chrono::milliseconds stop_linger_check{50};
 constexpr std::chrono::seconds last_answer_timeout{5};   /* writing an answer made after a stop's drain */
 
@@ -200,8 +202,14 @@ public:
              * the drain deadline, as nothing would cancel it. */
             if (!self->stream_.socket().is_open())
                 return;
-            if (self->lingering_)
+            if (self->lingering_) {
+                /* Quiet since the stop, not since bytes that came before
+                 * it: a client between two parts of a body it is still
+                 * sending is not cut off at the first check (found in
+                 * review). */
+                self->peer_sent_at_ = std::max(self->peer_sent_at_, std::chrono::steady_clock::now());
                 return self->check_linger();
+            }
             /* Armed before the idle check: a read whose first bytes are in
              * but whose handler is queued behind this one finds the
              * session idle, yet goes on to read a request (close()

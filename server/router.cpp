@@ -634,7 +634,8 @@ void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep
              * pg_terminate_backend while it sat idle) learns that only
              * when it sends: 08007 (OutcomeUnknown), though the database
              * serves.  The probe reads only, so it is tried once more on a
-             * new connection.  Not when the connection was new (the
+             * new connection (a connection found lost before sending the
+             * client library replaces by itself).  Not when the connection was new (the
              * database could not be reached: a second try would only
              * double the wait) nor when a deadline ended it. */
             const bool lent_open = readiness && lease->client().connected();
@@ -650,10 +651,10 @@ void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep
                     lease->connect();
                     res = work(lease->client());
                     break;
-                } catch (const ConnectionLost &) {
-                    if (!lent_open || retried || watch.fired())
-                        throw;
                 } catch (const OutcomeUnknown &) {
+                    /* Not ConnectionLost: the client library throws that
+                     * only once its own reconnect failed too, so another
+                     * try would only wait out a second connect (review). */
                     if (!lent_open || retried || watch.fired())
                         throw;
                 }
