@@ -331,53 +331,41 @@ keep_key_link_beyond(const ReuseKey *secret, const IdempotentRequest *request, u
     return false;
 }
 
+/* What store_on_released_code hands its subtransaction. */
+typedef struct ReleasedCodeInsert {
+    const IdempotentRequest *request;
+    const char *code;
+    Datum url;
+    const LinkLimits *limits;
+    IdempotentInsert *insert;
+    bytea **holder_digest;
+} ReleasedCodeInsert;
+
+static bool
+insert_unless_lock_busy(void *arg)
+{
+    const ReleasedCodeInsert *r = (const ReleasedCodeInsert *) arg;
+
+    *r->insert = store_idempotent_link(r->code, r->url, r->limits, r->request->digests, r->holder_digest);
+    return *r->insert != IDEMPOTENT_CREATED ||
+           try_sequence_lock(KEY_SEQUENCE_LOCK, VARDATA_ANY(DatumGetPointer(r->request->digests)),
+                             DIGEST_BYTES);
+}
+
 /*
  * store_idempotent_link on a code release_code once freed, in a
  * subtransaction: kept when the insert made no row (the code is held) or
  * made the link and the key's sequence lock was free at once (it is then
  * held to the end of the transaction); rolled back, returning false,
  * when the lock was not free.  Errors roll it back and propagate.
- * Follows insert_in_subtransaction (link_store.cpp).
  */
 static bool
 store_on_released_code(const IdempotentRequest *request, const char *code, Datum url,
                        const LinkLimits *limits, IdempotentInsert *insert, bytea **holder_digest)
 {
-    MemoryContext volatile caller_context = CurrentMemoryContext;
-    ResourceOwner volatile caller_owner = CurrentResourceOwner;
-    volatile bool kept = false;
+    ReleasedCodeInsert r = {request, code, url, limits, insert, holder_digest};
 
-    BeginInternalSubTransaction(NULL);
-    MemoryContextSwitchTo(caller_context);
-
-    PG_TRY();
-    {
-        *insert = store_idempotent_link(code, url, limits, request->digests, holder_digest);
-        kept = *insert != IDEMPOTENT_CREATED ||
-               try_sequence_lock(KEY_SEQUENCE_LOCK, VARDATA_ANY(DatumGetPointer(request->digests)),
-                                 DIGEST_BYTES);
-    }
-    PG_CATCH();
-    {
-        MemoryContextSwitchTo(caller_context);
-        ErrorData *edata = CopyErrorData();
-        FlushErrorState();
-
-        RollbackAndReleaseCurrentSubTransaction();
-        MemoryContextSwitchTo(caller_context);
-        CurrentResourceOwner = caller_owner;
-        ReThrowError(edata);
-    }
-    PG_END_TRY();
-
-    /* Committed, the subtransaction's locks pass to the transaction. */
-    if (kept)
-        ReleaseCurrentSubTransaction();
-    else
-        RollbackAndReleaseCurrentSubTransaction();
-    MemoryContextSwitchTo(caller_context);
-    CurrentResourceOwner = caller_owner;
-    return kept;
+    return run_in_subtransaction(insert_unless_lock_busy, &r, NULL);
 }
 
 void

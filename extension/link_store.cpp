@@ -764,48 +764,26 @@ refuse_code_never_stored(const char *code, int tries)
              errhint("A BEFORE INSERT trigger on the extension's table urls returned NULL; drop or fix it.")));
 }
 
-/*
- * Runs an INSERT plan inside an internal subtransaction.  Returns true if
- * it stored its rows, false if it raised a unique violation (rolled back:
- * nothing of the statement remains).  Which unique constraint that was is
- * the caller's question, answered by a statement, not by the error's names.
- * Any other error is re-thrown unchanged.  expected_rows > 0: the count of
- * rows the statement must store; fewer means a trigger suppressed some,
- * and the call fails with 09000 (the subtransaction is rolled back too).
- * direct: writes the statement's rows without the executor, or returns
- * false having written none (direct_insert.h); the statement runs only then.
- *
- * The sequence follows PL/pgSQL's EXCEPTION block (exec_stmt_block):
- * remember the memory context and resource owner, begin, run, and on error
- * copy the error out, roll back, restore both, then decide.
- */
-static bool
-insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint64 expected_rows,
-                         bool internal_error_may_be_conflict,
-                         bool (*direct)(Datum *values, const char *nulls))
+bool
+run_in_subtransaction(bool (*work)(void *arg), void *arg, bool (*caught)(const ErrorData *error))
 {
     MemoryContext volatile caller_context = CurrentMemoryContext;
     ResourceOwner volatile caller_owner = CurrentResourceOwner;
-    volatile bool inserted = false;
+    volatile bool kept = false;
+    volatile bool failed = false;
 
     BeginInternalSubTransaction(NULL);
     MemoryContextSwitchTo(caller_context);
 
     PG_TRY();
     {
-        if (direct == NULL || !direct(values, nulls)) {
-            const int rc = SPI_execute_plan(plan, values, nulls, false, 0);
-
-            if (rc != SPI_OK_INSERT)
-                refuse_spi_result("insert", rc);
-            if (expected_rows > 0 && SPI_processed != expected_rows)
-                ensure_rows_stored(SPI_processed, expected_rows);
+        kept = work(arg);
+        /* Committed, the subtransaction's locks pass to the transaction. */
+        if (kept) {
+            ReleaseCurrentSubTransaction();
+            MemoryContextSwitchTo(caller_context);
+            CurrentResourceOwner = caller_owner;
         }
-
-        ReleaseCurrentSubTransaction();
-        MemoryContextSwitchTo(caller_context);
-        CurrentResourceOwner = caller_owner;
-        inserted = true;
     }
     PG_CATCH();
     {
@@ -817,16 +795,83 @@ insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
 
-        /* Read only now, and only on Citus: an internal error elsewhere is raised. */
-        if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION &&
-            !(internal_error_may_be_conflict && edata->sqlerrcode == ERRCODE_INTERNAL_ERROR &&
-              OidIsValid(get_extension_oid("citus", true))))
+        if (caught == NULL || !caught(edata))
             ReThrowError(edata);
         FreeErrorData(edata);
+        kept = false;
+        failed = true;
     }
     PG_END_TRY();
 
-    return inserted;
+    /* Outside PG_TRY, as in PL/pgSQL: a rollback is never tried twice. */
+    if (!kept && !failed) {
+        RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(caller_context);
+        CurrentResourceOwner = caller_owner;
+    }
+    return kept;
+}
+
+/* An INSERT of insert_in_subtransaction: its statement and what it must store. */
+typedef struct SubtransactionInsert {
+    SPIPlanPtr plan;
+    Datum *values;
+    const char *nulls;
+    uint64 expected_rows;
+    bool (*direct)(Datum *values, const char *nulls);
+} SubtransactionInsert;
+
+static bool
+run_insert(void *arg)
+{
+    const SubtransactionInsert *insert = (const SubtransactionInsert *) arg;
+
+    if (insert->direct == NULL || !insert->direct(insert->values, insert->nulls)) {
+        const int rc = SPI_execute_plan(insert->plan, insert->values, insert->nulls, false, 0);
+
+        if (rc != SPI_OK_INSERT)
+            refuse_spi_result("insert", rc);
+        if (insert->expected_rows > 0 && SPI_processed != insert->expected_rows)
+            ensure_rows_stored(SPI_processed, insert->expected_rows);
+    }
+    return true;
+}
+
+static bool
+is_unique_violation(const ErrorData *error)
+{
+    return error->sqlerrcode == ERRCODE_UNIQUE_VIOLATION;
+}
+
+/* Read only after the error, and only on Citus: an internal error elsewhere is raised. */
+static bool
+is_unique_violation_or_citus_internal_error(const ErrorData *error)
+{
+    return is_unique_violation(error) ||
+           (error->sqlerrcode == ERRCODE_INTERNAL_ERROR && OidIsValid(get_extension_oid("citus", true)));
+}
+
+/*
+ * Runs an INSERT plan inside an internal subtransaction.  Returns true if
+ * it stored its rows, false if it raised a unique violation (rolled back:
+ * nothing of the statement remains).  Which unique constraint that was is
+ * the caller's question, answered by a statement, not by the error's names.
+ * Any other error is re-thrown unchanged.  expected_rows > 0: the count of
+ * rows the statement must store; fewer means a trigger suppressed some,
+ * and the call fails with 09000 (the subtransaction is rolled back too).
+ * direct: writes the statement's rows without the executor, or returns
+ * false having written none (direct_insert.h); the statement runs only then.
+ */
+static bool
+insert_in_subtransaction(SPIPlanPtr plan, Datum *values, const char *nulls, uint64 expected_rows,
+                         bool internal_error_may_be_conflict,
+                         bool (*direct)(Datum *values, const char *nulls))
+{
+    SubtransactionInsert insert = {plan, values, nulls, expected_rows, direct};
+
+    return run_in_subtransaction(run_insert, &insert,
+                                 internal_error_may_be_conflict ? is_unique_violation_or_citus_internal_error
+                                                                : is_unique_violation);
 }
 
 /* insert_plan's row (1.2 and later: five columns), without the executor. */

@@ -215,6 +215,17 @@ void ensure_result_types(TupleDesc desc);
  * its sequence, where the key's or URL's link may have gone while another
  * link held code.  One lookup by code, in a new snapshot.
  */
+/*
+ * Runs work(arg) in an internal subtransaction, as PL/pgSQL's EXCEPTION
+ * block does (exec_stmt_block: remember the memory context and resource
+ * owner, begin, run, and on error copy the error out, roll back, restore
+ * both, then decide).  Kept, its locks passing to the transaction, when
+ * work returns true; rolled back when it returns false.  An error rolls it
+ * back and is re-thrown unchanged, unless caught (may be NULL) says it is
+ * one to return false for.  work must own no C++ object (it may ereport).
+ */
+bool run_in_subtransaction(bool (*work)(void *arg), void *arg, bool (*caught)(const ErrorData *error));
+
 bool code_was_released(const char *code);
 
 /*
