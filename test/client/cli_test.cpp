@@ -1018,51 +1018,60 @@ TEST(Cli, ImportWithAnIdempotencyPrefixRunTwiceAndAChangedLineExitsNine)
     EXPECT_EQ(run({"import", "--idempotency-prefix", std::string(300, 'p'), "-"}).status, 2);
 }
 
+namespace {
+
+/*
+ * Runs the CLI with args (after --dsn naming the application), loses its
+ * COMMIT and its one retry, and returns how it ended.  The COMMIT waits
+ * for a standby that never comes and its backend is terminated there:
+ * committed, unanswered.  The retry (same keys, new connection) is made to
+ * wait on a lock and terminated too, so the CLI cannot settle it itself.
+ */
+CliRun run_with_commit_and_retry_lost(const std::string &label, const std::vector<std::string> &args)
+{
+    const std::string name = unique_application_name(label);
+    const std::string locker_name = unique_application_name(label + "-locker");
+    CommitsHang hang;
+    auto cli = std::async(std::launch::async, [&] {
+        std::vector<std::string> all{"--dsn", dsn("application_name=" + name)};
+        all.insert(all.end(), args.begin(), args.end());
+        return run(all);
+    });
+    const int committing = backend_pid(name);
+    wait_until_committing(committing);
+
+    /*
+     * An EXCLUSIVE lock on urls queues behind the committing backend's
+     * lock and is granted when that backend ends, before the retry can ask
+     * for its own, which then waits behind it.
+     */
+    auto locker = connect("application_name=" + locker_name);
+    pqxx::work locking(*locker);
+    auto lock = std::async(std::launch::async, [&] { locking.exec("LOCK TABLE urls IN EXCLUSIVE MODE"); });
+    wait_until_waiting_on_lock(backend_pid(locker_name));
+    terminate_backend(committing);
+    lock.get();
+
+    const int retrying = backend_pid(name);
+    wait_until_waiting_on_lock(retrying);
+    terminate_backend(retrying);
+    CliRun lost = finish(cli);
+    locking.abort();
+    return lost;
+}
+
+} // namespace
+
 TEST(Cli, ImportAfterOutcomeUnknownRunAgainPrintsTheSameCodesAndStoresNothingTwice)
 {
     const std::vector<std::string> urls{unique_url("cli-in-doubt", 1), unique_url("cli-in-doubt", 2),
                                         unique_url("cli-in-doubt", 3)};
     const std::filesystem::path file =
         file_with("import-in-doubt", urls[0] + "\n" + urls[1] + "\n" + urls[2] + "\n");
-    const std::string name = unique_application_name("import-in-doubt");
-    const std::string locker_name = unique_application_name("import-in-doubt-locker");
     const long long before = link_count();
 
-    CliRun lost;
-    {
-        /*
-         * The import's COMMIT waits for a standby that never comes and its
-         * backend is terminated there: committed, unanswered.  Its one
-         * retry (same keys, new connection) is made to wait on a lock and
-         * terminated too, so the import cannot settle it and exits 6.
-         */
-        CommitsHang hang;
-        auto import = std::async(std::launch::async, [&] {
-            return run({"--dsn", dsn("application_name=" + name), "import", "--batch-size", "2",
-                        file.string()});
-        });
-        const int committing = backend_pid(name);
-        wait_until_committing(committing);
-
-        /*
-         * An EXCLUSIVE lock on urls queues behind the committing backend's
-         * lock and is granted when that backend ends, before the retry can
-         * ask for its own, which then waits behind it.
-         */
-        auto locker = connect("application_name=" + locker_name);
-        pqxx::work locking(*locker);
-        auto lock = std::async(std::launch::async,
-                               [&] { locking.exec("LOCK TABLE urls IN EXCLUSIVE MODE"); });
-        wait_until_waiting_on_lock(backend_pid(locker_name));
-        terminate_backend(committing);
-        lock.get();
-
-        const int retrying = backend_pid(name);
-        wait_until_waiting_on_lock(retrying);
-        terminate_backend(retrying);
-        lost = finish(import);
-        locking.abort();
-    }
+    const CliRun lost =
+        run_with_commit_and_retry_lost("import-in-doubt", {"import", "--batch-size", "2", file.string()});
     EXPECT_EQ(lost.status, 6) << lost.err;
     EXPECT_EQ(lost.out, "");
     expect_one_error_line(lost);
@@ -1122,35 +1131,8 @@ TEST(Cli, ShortenWithAnIdempotencyKeyPrintsTheSameCodeAgainAndStoresOneLink)
 TEST(Cli, ShortenAfterOutcomeUnknownNamesTheKeyThatSettlesIt)
 {
     const std::string url = unique_url("cli-shorten-in-doubt");
-    const std::string name = unique_application_name("shorten-in-doubt");
-    const std::string locker_name = unique_application_name("shorten-in-doubt-locker");
-
-    CliRun lost;
-    {
-        /* As for import (above): the COMMIT is lost after the server
-         * committed, and the client's one retry with the same key is
-         * terminated while it waits on a lock. */
-        CommitsHang hang;
-        auto shorten = std::async(std::launch::async, [&] {
-            return run({"--dsn", dsn("application_name=" + name), "shorten", url});
-        });
-        const int committing = backend_pid(name);
-        wait_until_committing(committing);
-
-        auto locker = connect("application_name=" + locker_name);
-        pqxx::work locking(*locker);
-        auto lock = std::async(std::launch::async,
-                               [&] { locking.exec("LOCK TABLE urls IN EXCLUSIVE MODE"); });
-        wait_until_waiting_on_lock(backend_pid(locker_name));
-        terminate_backend(committing);
-        lock.get();
-
-        const int retrying = backend_pid(name);
-        wait_until_waiting_on_lock(retrying);
-        terminate_backend(retrying);
-        lost = finish(shorten);
-        locking.abort();
-    }
+    /* As for import (above): the client's one retry with the same key is lost too. */
+    const CliRun lost = run_with_commit_and_retry_lost("shorten-in-doubt", {"shorten", url});
     EXPECT_EQ(lost.status, 6) << lost.err;
     EXPECT_EQ(lost.out, "");
     expect_one_error_line(lost);
