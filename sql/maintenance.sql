@@ -43,7 +43,11 @@ SHOW url_shortener.alphabet;
 RESET url_shortener.alphabet;
 
 -- Capacity: per code length in the table, under the current alphabet.
+-- Autovacuum is off for urls until the tiny spaces below are done: its
+-- ANALYZE of the 1,922 new links would, at random, make the next call give
+-- the once-per-session warning that the code space is filling up.
 TRUNCATE urls;
+ALTER TABLE urls SET (autovacuum_enabled = off);
 SET url_shortener.code_length = 2;
 SET url_shortener.test_seed = 11;
 SET url_shortener.max_attempts = 100;
@@ -75,6 +79,7 @@ DELETE FROM urls WHERE pg_catalog.length(short_code) IN (1, 3);
 RESET url_shortener.max_attempts;
 RESET url_shortener.code_length;
 RESET url_shortener.alphabet;
+ALTER TABLE urls RESET (autovacuum_enabled);
 -- Aliases are not drawn, so they do not count; tombstones hold codes, so they do.
 SELECT shorten_url('https://example.com/alias-' || i, alias => 'al' || i) IS NOT NULL
 FROM generate_series(1, 3) i;
