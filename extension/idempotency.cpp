@@ -331,39 +331,46 @@ keep_key_link_beyond(const ReuseKey *secret, const IdempotentRequest *request, u
     return false;
 }
 
-/* What store_on_released_code hands its subtransaction. */
-typedef struct ReleasedCodeInsert {
+/* What store_unless_lock_busy hands its subtransaction. */
+typedef struct KeyedInsert {
     const IdempotentRequest *request;
     const char *code;
     Datum url;
     const LinkLimits *limits;
     IdempotentInsert *insert;
     bytea **holder_digest;
-} ReleasedCodeInsert;
+    bool *released;
+} KeyedInsert;
 
 static bool
 insert_unless_lock_busy(void *arg)
 {
-    const ReleasedCodeInsert *r = (const ReleasedCodeInsert *) arg;
+    const KeyedInsert *r = (const KeyedInsert *) arg;
 
     *r->insert = store_idempotent_link(r->code, r->url, r->limits, r->request->digests, r->holder_digest);
-    return *r->insert != IDEMPOTENT_CREATED ||
+    *r->released = *r->insert == IDEMPOTENT_CREATED && code_was_released(r->code);
+    return !*r->released ||
            try_sequence_lock(KEY_SEQUENCE_LOCK, VARDATA_ANY(DatumGetPointer(r->request->digests)),
                              DIGEST_BYTES);
 }
 
 /*
- * store_idempotent_link on a code release_code once freed, in a
- * subtransaction: kept when the insert made no row (the code is held) or
- * made the link and the key's sequence lock was free at once (it is then
- * held to the end of the transaction); rolled back, returning false,
- * when the lock was not free.  Errors roll it back and propagate.
+ * store_idempotent_link in a subtransaction, for a call that does not
+ * hold the key's sequence lock: kept when the insert made no row (the
+ * code is held), or made the link on a code release_code never freed
+ * (*released false), or made it on a freed code and the lock was free at
+ * once (*released true; the lock is then held to the end of the
+ * transaction).  Rolled back, returning false, when the lock was not
+ * free.  Whether the code was freed is looked at after the insert, so
+ * that a release committed while the insert waited on the code's
+ * tombstone is seen.  Errors roll it back and propagate.
  */
 static bool
-store_on_released_code(const IdempotentRequest *request, const char *code, Datum url,
-                       const LinkLimits *limits, IdempotentInsert *insert, bytea **holder_digest)
+store_unless_lock_busy(const IdempotentRequest *request, const char *code, Datum url,
+                       const LinkLimits *limits, IdempotentInsert *insert, bytea **holder_digest,
+                       bool *released)
 {
-    ReleasedCodeInsert r = {request, code, url, limits, insert, holder_digest};
+    KeyedInsert r = {request, code, url, limits, insert, holder_digest, released};
 
     return run_in_subtransaction(insert_unless_lock_busy, &r, NULL);
 }
@@ -438,31 +445,30 @@ store_idempotently(const ReuseKey *secret, const IdempotentRequest *request, Dat
          * its new row: a keyed shorten_urls holds the kind's lock from its
          * start and may be inserting that very code (it would wait for the
          * row, this call for its lock: keyed_batch_vs_single_on_released_
-         * code.spec).  So that insert runs in a subtransaction, kept if the
-         * lock is free at once; else rolled back, and the call waits for
-         * the lock holding no row of its own, then tries the code again.
+         * code.spec).  So the insert runs in a subtransaction, kept if the
+         * code was never freed or the lock is free at once; else rolled
+         * back, and the call waits for the lock holding no row of its own,
+         * then tries the code again.  The code is looked up after the
+         * insert, which may have waited for a release to commit (test/
+         * fault/run).  A batch holds the lock's kind already.
          */
         IdempotentInsert insert;
-        const bool on_released = !sequence_locked && !request->in_batch && code_was_released(code);
-        if (on_released) {
-            if (!store_on_released_code(request, code, url, limits, &insert, &holder_digest)) {
+        bool released = false;
+        if (!sequence_locked && !request->in_batch) {
+            if (!store_unless_lock_busy(request, code, url, limits, &insert, &holder_digest, &released)) {
                 lock_key_sequence(request);
                 sequence_locked = true;
                 continue;       /* the same code again, holding the lock */
             }
-            if (insert == IDEMPOTENT_CREATED)
+            if (released)
                 sequence_locked = true;
         } else {
             insert = store_idempotent_link(code, url, limits, request->digests, &holder_digest);
+            released = insert == IDEMPOTENT_CREATED && code_was_released(code);
         }
         if (insert == IDEMPOTENT_CREATED) {
             /* On a code release_code freed, the key's link may be further on. */
-            /* (A code whose first release committed while this insert
-             * waited on its tombstone is seen only now: the lock is then
-             * taken holding the row, and a keyed batch waiting for the row
-             * would deadlock with it.) */
-            if ((on_released || code_was_released(code)) &&
-                keep_key_link_beyond(secret, request, attempt, code))
+            if (released && keep_key_link_beyond(secret, request, attempt, code))
                 return;
             /* A new link: its expiry must still be ahead (the error takes
              * the insert back with it).  A repeat returned above. */
