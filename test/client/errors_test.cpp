@@ -605,8 +605,10 @@ TEST(Errors, ANulByteInTheConnectionStringIsInvalidArgument)
  * the relation cache's init file must be rebuilt (autovacuum of a catalog
  * invalidates it), the backend opens every catalog with a syscache,
  * pg_extension among them, and the connection then ends at the connect
- * timeout instead (seen once in CI).  Such a try is taken again, with the
- * init file rebuilt by a new connection first, up to three times.
+ * timeout instead (seen once in CI).  lock_pg_extension takes the lock
+ * only once a probe connects under it; should the file still be
+ * invalidated before the connection tried here, such a try is taken again,
+ * with the init file rebuilt by a new connection first, up to three times.
  */
 TEST(Errors, ASetupStatementCancelledByTheStatementTimeoutIsConnectionLost)
 {
@@ -618,7 +620,7 @@ TEST(Errors, ASetupStatementCancelledByTheStatementTimeoutIsConnectionLost)
         for (int attempt = 0; attempt < 3 && !reached_the_setup; ++attempt) {
             auto locker = connect();
             pqxx::work locking(*locker);
-            locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+            lock_pg_extension(locking);
             try {
                 if (way == 0)
                     Client client(dsn(), options);

@@ -210,11 +210,31 @@ std::future<std::optional<std::string>> resolve_behind_a_committed_click(Client 
     return call;
 }
 
+void lock_pg_extension(pqxx::work &locking)
+{
+    for (int attempt = 1;; ++attempt) {
+        locking.exec0("SAVEPOINT lock_pg_extension");
+        locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+        try {
+            pqxx::connection probe(dsn("connect_timeout=2 application_name=pg_extension_probe"));
+            return;
+        } catch (const pqxx::broken_connection &e) {
+            if (attempt == 3)
+                throw std::runtime_error(
+                    std::string("three new backends waited for pg_extension at their start: ") +
+                    e.what());
+        }
+        locking.exec0("ROLLBACK TO SAVEPOINT lock_pg_extension");
+        /* A connection with the lock given back: the file is rebuilt once it is open. */
+        pqxx::connection rebuild(dsn("application_name=pg_extension_probe"));
+    }
+}
+
 void expect_setup_cut_short_by_connect_timeout(const std::function<void()> &open)
 {
     auto locker = connect();
     pqxx::work locking(*locker);
-    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+    lock_pg_extension(locking);
 
     auto opening = std::async(std::launch::async, [&] { open(); });
     /* Bounded, and the lock freed either way: a hang fails, it does not stall. */

@@ -21,6 +21,7 @@
 #include <string>
 
 #include <pqxx/connection>
+#include <pqxx/transaction>
 
 #include "url_shortener/client.h"
 
@@ -104,6 +105,19 @@ private:
  */
 std::future<std::optional<std::string>> resolve_behind_a_committed_click(Client &client, int pid,
                                                                          const std::string &code);
+
+/*
+ * Takes an ACCESS EXCLUSIVE lock on pg_extension in locking, so that a
+ * new connection's setup (its lookup of the extension) waits for it, but
+ * not the new backend's start.  The start waits too when the relation
+ * cache's init file must be rebuilt (autovacuum of a catalog invalidates
+ * it): it then opens every catalog with a syscache, pg_extension among
+ * them, before the backend is in pg_stat_activity.  So a probe connects
+ * under the lock; if it cannot within 2 s, the lock is given back (in a
+ * savepoint), a connection is opened without it (which rebuilds the file),
+ * and the lock taken again; up to three times.
+ */
+void lock_pg_extension(pqxx::work &locking);
 
 /*
  * Runs open (which opens a connection with a connect timeout of 2 s and no

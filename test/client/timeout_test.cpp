@@ -316,7 +316,7 @@ TEST(Interrupt, ReachesAConnectionOpenedAfterIt)
     terminate_backend(backend_pid(name));
     auto locker = connect();
     pqxx::work locking(*locker);
-    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+    lock_pg_extension(locking);
 
     auto call = std::async(std::launch::async, [&] { return client.resolve(code); });
     expect_setup_interrupted(call);
@@ -338,7 +338,7 @@ TEST(Interrupt, ReachesTheSetupOfADeferredConnection)
 {
     auto locker = connect();
     pqxx::work locking(*locker);
-    locking.exec0("LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE");
+    lock_pg_extension(locking);
 
     ClientOptions options;
     options.statement_timeout = std::chrono::milliseconds(0);
