@@ -147,7 +147,14 @@ TEST(Cli, ShortenSeveralUrlsPrintsOneCodeEach)
 {
     const CliRun r = run({"shorten", unique_url("cli-several", 1), unique_url("cli-several", 2)});
     EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(lines(r.out).size(), 2u);
+    const std::vector<std::string> codes = lines(r.out);
+    ASSERT_EQ(codes.size(), 2u);
+    EXPECT_NE(codes[0], codes[1]);
+    for (std::size_t i = 0; i < codes.size(); i++) {   /* in the order of the arguments */
+        const CliRun resolved = run({"resolve", codes[i]});
+        EXPECT_EQ(resolved.status, 0) << resolved.err;
+        EXPECT_EQ(resolved.out, unique_url("cli-several", i + 1) + "\n");
+    }
 }
 
 TEST(Cli, ShortenLocked)
@@ -492,12 +499,18 @@ TEST(Cli, DisableEnableDeleteAndUnknownCodes)
     EXPECT_EQ(run({"update", code, unique_url("cli-switch", 2), "--version", "1"}).status, 1);
 }
 
-TEST(Cli, PurgePrintsACount)
+TEST(Cli, PurgeDeletesAUsedUpLinkAndPrintsHowManyWent)
 {
+    const CliRun made = run({"shorten", "--max-clicks", "1", unique_url("cli-purge")});
+    ASSERT_EQ(made.status, 0) << made.err;
+    const std::string code = lines(made.out).at(0);
+    EXPECT_EQ(run({"resolve", code}).status, 0);
+
     const CliRun r = run({"purge", "--batch-size", "10"});
     EXPECT_EQ(r.status, 0) << r.err;
     ASSERT_EQ(lines(r.out).size(), 1u);
-    EXPECT_GE(std::stoll(r.out), 0);
+    EXPECT_GE(std::stoll(r.out), 1) << "the used-up link is one of them";
+    EXPECT_EQ(run({"stats", code}).status, 1) << "the link is gone";
     EXPECT_EQ(run({"purge", "--batch-size", "0"}).status, 2);
 }
 
@@ -608,7 +621,10 @@ TEST(Cli, JsonOnEveryCommand)
     EXPECT_TRUE(json_line(run({"--json", "disable", code}).out).at("changed").as_bool());
     EXPECT_FALSE(json_line(run({"--json", "disable", code}).out).at("changed").as_bool());
     EXPECT_TRUE(json_line(run({"--json", "enable", code}).out).at("changed").as_bool());
-    EXPECT_GE(json_line(run({"--json", "purge"}).out).at("purged").as_int64(), 0);
+    const CliRun used_up = run({"shorten", "--max-clicks", "1", unique_url("cli-json-purge")});
+    ASSERT_EQ(used_up.status, 0) << used_up.err;
+    EXPECT_EQ(run({"resolve", lines(used_up.out).at(0)}).status, 0);
+    EXPECT_GE(json_line(run({"--json", "purge"}).out).at("purged").as_int64(), 1);
     EXPECT_TRUE(json_line(run({"--json", "delete", code}).out).at("changed").as_bool());
 
     const std::filesystem::path file =

@@ -1,13 +1,18 @@
 /*
  * version_test.cpp
- *    The client's version (macros and the linked library agree), the
+ *    The client's version (the linked library and the header agree, and the
+ *    release files name it), the
  *    server's extension version as Client::server_version reads it, and a
  *    live Client noticing ALTER EXTENSION url_shortener UPDATE.
  */
+#include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <pqxx/nontransaction>
 
@@ -33,18 +38,41 @@ std::string installed_version(const std::string &name)
 
 } // namespace
 
-TEST(Version, MacrosAndTheLinkedLibraryAgree)
+TEST(Version, TheLinkedLibraryAgreesWithTheHeader)
 {
-    const std::string from_parts = std::to_string(URL_SHORTENER_CLIENT_VERSION_MAJOR) + "." +
-                                   std::to_string(URL_SHORTENER_CLIENT_VERSION_MINOR) + "." +
-                                   std::to_string(URL_SHORTENER_CLIENT_VERSION_PATCH);
-    EXPECT_EQ(from_parts, URL_SHORTENER_CLIENT_VERSION);
     EXPECT_STREQ(client_version(), URL_SHORTENER_CLIENT_VERSION);
-    EXPECT_EQ(URL_SHORTENER_CLIENT_VERSION_NUMBER,
-              URL_SHORTENER_CLIENT_VERSION_MAJOR * 10000 + URL_SHORTENER_CLIENT_VERSION_MINOR * 100 +
-                  URL_SHORTENER_CLIENT_VERSION_PATCH);
     /* The lifecycle calls (1.1) and this release's additions are in: at least 1.2. */
     EXPECT_GE(URL_SHORTENER_CLIENT_VERSION_NUMBER, 10200);
+}
+
+/*
+ * The client's version comes from the control file's default_version (CMake
+ * reads it); META.json (PGXN) and debian/changelog are edited by hand at a
+ * release, and must name the same version.
+ */
+TEST(Version, TheReleaseFilesNameTheClientsVersion)
+{
+    std::ifstream meta_file(URL_SHORTENER_META_JSON);
+    ASSERT_TRUE(meta_file) << URL_SHORTENER_META_JSON;
+    const std::string meta((std::istreambuf_iterator<char>(meta_file)), std::istreambuf_iterator<char>());
+    const boost::json::object top = boost::json::parse(meta).as_object();
+    EXPECT_EQ(std::string(top.at("version").as_string()), URL_SHORTENER_CLIENT_VERSION);
+    EXPECT_EQ(std::string(top.at("provides").at("url_shortener").at("version").as_string()),
+              URL_SHORTENER_CLIENT_VERSION);
+
+    /* "url-shortener (1.7) unstable; ...": the upstream version, in its x.y or x.y.z form */
+    std::ifstream changelog(URL_SHORTENER_DEBIAN_CHANGELOG);
+    ASSERT_TRUE(changelog) << URL_SHORTENER_DEBIAN_CHANGELOG;
+    std::string first;
+    std::getline(changelog, first);
+    const auto open = first.find('(');
+    const auto close = first.find_first_of("-)", open);
+    ASSERT_NE(open, std::string::npos) << first;
+    ASSERT_NE(close, std::string::npos) << first;
+    std::string upstream = first.substr(open + 1, close - open - 1);
+    if (std::count(upstream.begin(), upstream.end(), '.') == 1)
+        upstream += ".0";
+    EXPECT_EQ(upstream, URL_SHORTENER_CLIENT_VERSION) << first;
 }
 
 TEST(Version, ServerVersionIsTheInstalledExtensionVersion)
