@@ -38,7 +38,14 @@ foreach my $call (
     "shorten_urls(ARRAY['https://standby.example/new'])",
     "shorten_urls(ARRAY['https://standby.example/new'], ARRAY['k'])",
     "resolve_url('$code')",
+    "update_url('$code', 'https://standby.example/other', 1)",
     "disable_url('$code')",
+    "disable_url('$code', 1)",
+    "enable_url('$code')",
+    "enable_url('$code', 1)",
+    "delete_url('$code')",
+    "delete_url('$code', 1)",
+    "release_code('$code')",
     "purge_urls()")
 {
     my ($rc, $out, $err) = $standby->psql('postgres',
