@@ -81,6 +81,9 @@ ALTER FUNCTION delete_url(text) SET work_mem = '2MB';
 ALTER FUNCTION url_stats(text) SET statement_timeout = '5s';
 ALTER FUNCTION url_stats(text) SET lock_timeout = '1s';
 ALTER FUNCTION purge_urls(integer) SET "DateStyle" = 'ISO, DMY';
+ALTER FUNCTION disable_url(text) SET lock_timeout = '2s';
+ALTER FUNCTION enable_url(text) SET lock_timeout = '3s';
+ALTER FUNCTION url_shortener_capacity() SET work_mem = '4MB';
 GRANT EXECUTE ON FUNCTION shorten_urls(text[]) TO url_shortener_lead WITH GRANT OPTION;
 SET ROLE url_shortener_lead;
 GRANT EXECUTE ON FUNCTION shorten_urls(text[]) TO url_shortener_dev;
@@ -88,7 +91,9 @@ RESET ROLE;
 ALTER FUNCTION shorten_urls(text[]) SET work_mem = '16MB';
 SELECT proname, proconfig FROM pg_proc
 WHERE oid IN ('delete_url(text)'::regprocedure, 'url_stats(text)'::regprocedure,
-              'purge_urls(integer)'::regprocedure, 'shorten_urls(text[])'::regprocedure)
+              'purge_urls(integer)'::regprocedure, 'shorten_urls(text[])'::regprocedure,
+              'disable_url(text)'::regprocedure, 'enable_url(text)'::regprocedure,
+              'url_shortener_capacity()'::regprocedure)
 ORDER BY proname;
 CREATE TEMP TABLE batch_before AS
 SELECT p.proowner::regrole AS owner, p.proacl::text AS acl, p.proconfig
@@ -110,7 +115,8 @@ ORDER BY proname;
 SELECT proname, (SELECT lanname FROM pg_language l WHERE l.oid = prolang) AS language, proconfig
 FROM pg_proc
 WHERE oid IN ('delete_url(text)'::regprocedure, 'url_stats(text)'::regprocedure,
-              'purge_urls(integer)'::regprocedure)
+              'purge_urls(integer)'::regprocedure, 'disable_url(text)'::regprocedure,
+              'enable_url(text)'::regprocedure, 'url_shortener_capacity()'::regprocedure)
 ORDER BY proname;
 SELECT a.owner = b.owner AS same_owner, a.acl = b.acl AS same_acl, a.proconfig,
        a.acl
