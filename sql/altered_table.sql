@@ -44,11 +44,21 @@ SELECT shorten_url('https://ruled.example/2');
 \set VERBOSITY sqlstate
 SELECT * FROM shorten_urls(ARRAY['https://ruled.example/3']);
 SELECT shorten_url('https://ruled.example/4', alias => 'ruled4');
+SELECT shorten_url_locked('https://ruled.example/7');
+SELECT resolve_url('ruled');
+SELECT update_url('ruled', 'https://ruled.example/8', 1);
 SELECT disable_url('ruled');
+SELECT disable_url('ruled', 1);
+SELECT enable_url('ruled');
+SELECT enable_url('ruled', 1);
 SELECT delete_url('ruled');
+SELECT delete_url('ruled', 1);
 SELECT purge_urls();
 SELECT release_code('ruled');
+SELECT * FROM url_stats('ruled');
+SELECT count(*) FROM url_shortener_capacity();
 \set VERBOSITY default
+SELECT original_url, enabled, version FROM urls WHERE short_code = 'ruled';
 DROP RULE no_inserts ON urls;
 DROP RULE no_updates ON urls;
 DROP RULE no_deletes ON urls;
