@@ -145,6 +145,13 @@ SELECT public.shorten_url('https://guarded.example/audited', alias => 'guarded-a
 SELECT count(*) AS batch FROM public.shorten_urls(ARRAY['https://guarded.example/audited/1']);
 SELECT public.resolve_url('guarded-audit') AS resolved;
 SELECT public.disable_url('guarded-audit', 1) AS disabled_at_version;
+SELECT public.enable_url('guarded-audit') AS enabled;
+SELECT public.update_url('guarded-audit', 'https://guarded.example/audited/2', 3) AS updated;
+SELECT public.delete_url('guarded-audit') AS retired;
+SELECT public.shorten_url('https://guarded.example/audited/once', alias => 'guarded-audit-once',
+                          max_clicks => 1) AS once;
+SELECT public.resolve_url('guarded-audit-once') AS used_up;
+SELECT public.purge_urls() AS purged;
 RESET search_path;
 SELECT path, count(*) AS rows_logged FROM audit.log GROUP BY path;
 DROP TRIGGER note ON urls;
@@ -157,6 +164,44 @@ DROP SCHEMA audit CASCADE;
 -- (VACUUM clears relhastriggers, which a dropped trigger leaves set.)
 VACUUM public.urls;
 SELECT relhastriggers FROM pg_class WHERE oid = 'public.urls'::regclass;
+
+-- Every call again with no user code on the tables (no trigger now), so
+-- under the module's cheaper override search path rather than the GUC
+-- setting the calls above ran under (their trigger was user code), from a
+-- new session whose statements are all prepared under the hostile path:
+-- nothing planted runs, nothing lands in the planted tables.
+\c
+CREATE TEMP TABLE urls (LIKE public.urls);
+SET search_path = attacker, pg_temp, public, pg_catalog;
+SELECT public.shorten_url('https://override.example/a', alias => 'override-a') AS alias_code;
+SELECT public.shorten_url('https://override.example/drawn') IS NOT NULL AS drawn;
+SELECT public.shorten_url('https://override.example/reused', reuse => true) IS NOT NULL AS reused;
+SELECT public.shorten_url('https://override.example/keyed', idempotency_key => 'override-key') IS NOT NULL AS keyed;
+SELECT public.shorten_url('https://override.example/limited', alias => 'override-b',
+                          expires_at => '2999-01-01', max_clicks => 5) AS limited_code;
+SELECT public.shorten_url_locked('https://override.example/locked', alias => 'override-c') AS locked_code;
+SELECT count(short_code) AS batch FROM public.shorten_urls(ARRAY['https://override.example/batch/1',
+                                                                 'https://override.example/batch/2']);
+SELECT count(short_code) AS keyed_batch FROM public.shorten_urls(ARRAY['https://override.example/batch/3'],
+                                                                 ARRAY['override-batch-key']);
+SELECT public.resolve_url('override-a') AS resolved;
+SELECT public.update_url('override-a', 'https://override.example/a2', 1) AS new_version;
+SELECT public.disable_url('override-b') AS disabled, public.enable_url('override-b') AS enabled;
+SELECT public.disable_url('override-b', 3) AS disabled_at, public.enable_url('override-b', 4) AS enabled_at;
+SELECT short_code, original_url, clicks, version FROM public.url_stats('override-a');
+SELECT public.delete_url('override-c') AS retired, public.release_code('override-c') AS released;
+SELECT public.shorten_url('https://override.example/d', alias => 'override-d') AS versioned_code;
+SELECT public.delete_url('override-d', 1) AS retired_at_version;
+SELECT public.shorten_url('https://override.example/once', alias => 'override-e', max_clicks => 1) AS once_code;
+SELECT public.resolve_url('override-e') AS used_up;
+SELECT public.purge_urls() AS purged;
+SELECT count(*) > 0 AS capacity_rows FROM public.url_shortener_capacity();
+RESET search_path;
+SELECT (SELECT count(*) FROM attacker.urls) AS planted_urls,
+       (SELECT count(*) FROM attacker.reuse_key) AS planted_reuse_key,
+       (SELECT count(*) FROM pg_temp.urls) AS temp_urls;
+SELECT original_url, clicks, version, enabled, created_at OPERATOR(pg_catalog.>) 'epoch' AS real_now
+FROM public.urls WHERE original_url LIKE 'https://override.example/%' ORDER BY original_url;
 CREATE SCHEMA rules;
 CREATE TABLE rules.banned (host text);
 INSERT INTO rules.banned VALUES ('banned.example');
