@@ -200,6 +200,7 @@ RESET search_path;
 SELECT (SELECT count(*) FROM attacker.urls) AS planted_urls,
        (SELECT count(*) FROM attacker.reuse_key) AS planted_reuse_key,
        (SELECT count(*) FROM pg_temp.urls) AS temp_urls;
+DROP TABLE pg_temp.urls;
 SELECT original_url, clicks, version, enabled, created_at OPERATOR(pg_catalog.>) 'epoch' AS real_now
 FROM public.urls WHERE original_url LIKE 'https://override.example/%' ORDER BY original_url;
 CREATE SCHEMA rules;

@@ -1,6 +1,7 @@
 # 005_hot_standby.pl: the functions on a hot standby.  Those that only
 # read (url_stats, url_shortener_capacity) answer there; every function
-# that writes fails with 25006, read-only transaction, as PostgreSQL
+# that writes (but url_shortener_distribute, which is for Citus and
+# refuses to run without it) fails with 25006, read-only transaction, as PostgreSQL
 # refuses a write there, so that a client or a pooler that routes on it
 # sees a read-only server: shorten_urls and purge_urls too, which take a
 # lock of their own first (before, the lock manager's 55000 about lock
