@@ -1,5 +1,5 @@
 # 003_batch_rounds.pl: shorten_urls needs the memory of one round, however
-# many rounds it takes, and a cancel stops it in the middle of its draws.
+# many rounds it takes, and a cancel stops it.
 #
 # Memory: a 2^18-code space (alphabet "ab", 18 characters) is filled but
 # for 1,024 codes, so a batch of 100,000 URLs finds almost every code it
@@ -13,17 +13,15 @@
 # What this proves: nothing of a round outlives it.  It does not measure the
 # process's resident size.
 #
-# Cancel: a batch of 200,000 URLs into a 2-code space with max_attempts
-# 1,000 draws up to 200 million codes in its first round alone.  Once the
-# session holds the batch lock (taken after validation, just before the
-# first draw), pg_cancel_backend must end the call with 57014, store
-# nothing and release the lock.  That it came in the middle of the first
-# round's draws, not after them, is seen at DEBUG1: a round that finished
-# its draws reports its insert ("inserts 2 codes without looking them up")
-# and its end ("shorten_urls round 1: ..."), and the cancelled batch must
-# report neither.  Without the interrupt check inside the draw loop, the
-# cancel took effect only after three rounds (about 10 s each here), each
-# reported.  No duration is asserted.
+# Cancel: a batch of 70,000 URLs into a 2^16-code space ("ab", 16
+# characters) with max_attempts 1,000 fills the space in its first round
+# and then goes through 999 more for the 4,000 or so URLs left over (about
+# 11 s here).  Once the session holds the batch lock (taken after
+# validation, just before the first draw), pg_cancel_backend must end the
+# call with 57014, store nothing and release the lock, and another
+# session's batch must run.  Where in the call the cancel lands is not
+# controlled here; test/fault/run stops a batch at a draw (gdb) and shows
+# that a cancel lands in the middle of the draws.  No duration is asserted.
 use strict;
 use warnings;
 
@@ -72,25 +70,23 @@ cmp_ok($highest - $first, '<', 4 * 1024 * 1024,
 is($node->safe_psql('postgres', 'SELECT count(*) FROM urls'), $space - $free,
     'the failed batch stored nothing');
 
-# Cancel in the middle of the draws.
+# Cancel.
 $node->safe_psql('postgres', 'TRUNCATE urls');
 my $batch = $node->background_psql('postgres', on_error_stop => 0);
 my $pid = $batch->query_safe('SELECT pg_backend_pid()');
-$batch->query_safe(q{SET url_shortener.alphabet = 'ab'; SET url_shortener.code_length = 1;
-    SET url_shortener.max_attempts = 1000; SET client_min_messages = debug1});
+$batch->query_safe(q{SET url_shortener.alphabet = 'ab'; SET url_shortener.code_length = 16;
+    SET url_shortener.max_attempts = 1000});
 $batch->query_until(qr/started/, "\\echo started\n" .
     "SELECT count(*) FROM shorten_urls(ARRAY(" .
-    "SELECT 'https://cancel.example/' || i FROM generate_series(1, 200000) i));\n");
+    "SELECT 'https://cancel.example/' || i FROM generate_series(1, 70000) i));\n");
 ok($node->poll_query_until('postgres',
     "SELECT count(*) = 1 FROM pg_locks WHERE pid = $pid AND locktype = 'object' " .
     "AND classid = 'pg_extension'::regclass AND objsubid = 2 AND granted"),
-    'the batch holds the batch lock: it is drawing');
+    'the batch holds the batch lock: it is running');
 is($node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)"), 't', 'the batch is cancelled');
 my $after = $batch->query("SELECT 'session usable'");
 like($batch->{stderr}, qr/canceling statement due to user request/,
     'the batch ended with the cancel error');
-unlike($batch->{stderr}, qr/without looking them up|shorten_urls round/,
-    'it ended in the middle of the first round\'s draws: no round got to its insert');
 is($after, 'session usable', 'the session goes on');
 # While the cancelled session is still open (its end would release any
 # lock it kept): the lock is gone, and another session's batch runs (under
