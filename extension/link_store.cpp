@@ -609,11 +609,15 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
                      "AND retired_at IS NULL AND " FINISHED_LINK,
                      table, table),
             1, one_int);
+        /* Codes with a character outside the alphabet ($1) were drawn
+         * under another one: no draw can meet them. */
         capacity_plan = prepare_kept_plan(
             psprintf("SELECT pg_catalog.length(short_code), pg_catalog.count(*) FROM %s "
-                     "WHERE NOT is_alias GROUP BY 1 ORDER BY 1",
+                     "WHERE NOT is_alias "
+                     "AND pg_catalog.ltrim(short_code, $1) OPERATOR(pg_catalog.=) '' "
+                     "GROUP BY 1 ORDER BY 1",
                      table),
-            0, NULL);
+            1, one_text);
     }
     if (store_version >= STORE_1_3) {
         Oid idempotent_columns[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, BYTEAOID};
@@ -1494,9 +1498,10 @@ retire_finished_links(int32 batch_size)
 }
 
 uint64
-count_drawn_codes(void)
+count_drawn_codes(const char *alphabet)
 {
-    const int rc = SPI_execute_plan(plan_of_1_2(capacity_plan), NULL, NULL, true, 0);
+    Datum values[1] = {CStringGetTextDatum(alphabet)};
+    const int rc = SPI_execute_plan(plan_of_1_2(capacity_plan), values, NULL, true, 0);
 
     if (rc != SPI_OK_SELECT)
         refuse_spi_result("capacity count", rc);

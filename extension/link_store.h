@@ -294,9 +294,11 @@ uint64 retire_finished_links(int32 batch_size);
 
 /*
  * Leaves (code length, drawn codes) in SPI_tuptable, one row per length,
- * ascending: every row that is not an alias, tombstones included.
+ * ascending: every row that is not an alias, tombstones included, whose
+ * code is spelled in alphabet (a code drawn under an earlier alphabet with
+ * another character in it is not in the space draws now search).
  */
-uint64 count_drawn_codes(void);
+uint64 count_drawn_codes(const char *alphabet);
 
 /*
  * Whether source_text is the text of one of the plans kept here, compared

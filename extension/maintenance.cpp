@@ -75,8 +75,10 @@ exact_power(int base, int exponent)
 }
 
 /*
- * One row per code length among drawn codes (aliases are chosen, not
- * drawn, so they do not fill the space draws search; tombstones do): the
+ * One row per code length among drawn codes spelled in the current
+ * alphabet (aliases are chosen, not drawn, so they do not fill the space
+ * draws search, nor do codes with a character the alphabet lacks;
+ * tombstones do): the
  * count, the space alphabet^length, its fullness p, the attempts a call
  * needs on average 1 / (1 - p), and the chance p^max_attempts that a call
  * fails with US001.
@@ -91,7 +93,7 @@ capacity(PG_FUNCTION_ARGS)
     InitMaterializedSRF(fcinfo, 0);
     connect_link_store(fcinfo, AccessShareLock);   /* reads links only */
 
-    const uint64 lengths = count_drawn_codes();
+    const uint64 lengths = count_drawn_codes(alphabet_setting);
     for (uint64 i = 0; i < lengths; i++) {
         bool isnull;
         const int length = DatumGetInt32(result_value(i, 1, INT4OID, &isnull));

@@ -75,6 +75,15 @@ SET url_shortener.alphabet = 'apAP';
 SET url_shortener.code_length = 3;
 SELECT length(shorten_url('https://example.com/app')) AS drawn;
 SELECT code_length, links, code_space FROM url_shortener_capacity() WHERE code_length = 3;
+-- After an alphabet change, a code with a character the new alphabet
+-- lacks is not in the space draws search: of '~', 'x' and 'y', only 'x' is
+-- spelled in 'xz' (all three were counted, fullness 1.5, until 2026-12-07).
+SET url_shortener.alphabet = 'xy';
+SET url_shortener.code_length = 1;
+SELECT count(shorten_url('https://example.com/xy/' || i)) AS drawn FROM generate_series(1, 2) i;
+SET url_shortener.alphabet = 'xz';
+SELECT code_length, links, code_space, fullness, expected_attempts
+FROM url_shortener_capacity() WHERE code_length = 1;
 DELETE FROM urls WHERE pg_catalog.length(short_code) IN (1, 3);
 RESET url_shortener.max_attempts;
 RESET url_shortener.code_length;
