@@ -610,8 +610,9 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
                      table, table),
             1, one_int);
         /* Codes with a character outside the alphabet ($1) were drawn
-         * under another one: no draw can meet them. */
-        capacity_plan = prepare_kept_plan(
+         * under another one: no draw can meet them.  A parameter of a
+         * multi-shard statement: custom plans, as for purge_plan. */
+        capacity_plan = prepare_kept_multi_shard_plan(
             psprintf("SELECT pg_catalog.length(short_code), pg_catalog.count(*) FROM %s "
                      "WHERE NOT is_alias "
                      "AND pg_catalog.ltrim(short_code, $1) OPERATOR(pg_catalog.=) '' "
