@@ -89,7 +89,6 @@ typedef struct Batch {
     int count;
     int code_length;
     int max_attempts;
-    double drawable;        /* codes a draw can give: alphabet^length less the unusable */
     char *codes;                /* count slots of code_length + 1 bytes */
     bool *stored;               /* per position: its code is in the table */
     int *pending;               /* positions still without a code ... */
@@ -233,16 +232,21 @@ search_round(const Batch *batch, HTAB *round, const char *code, HASHACTION actio
  * a draw can give, no position draws again: in a code space smaller than
  * the batch, the rest would each spend max_attempts draws on codes the
  * round already has, max_attempts times over (100 URLs in a space of 4 at
- * max_attempts 1,000 took 10.7 s).  Lists the positions that got a code in
- * batch->drawn and returns how many there are.
+ * max_attempts 1,000 took 10.7 s).  The codes a draw can give are counted
+ * under the alphabet of this round: no user code runs during the draws,
+ * but a trigger that ran in an earlier round's insert may have set another.
+ * Lists the positions that got a code in batch->drawn and returns how many
+ * there are.
  */
 static int
 draw_round(Batch *batch, HTAB *round)
 {
     char code[MAX_CODE_LENGTH + 1];
     int ndrawn = 0;
+    const double drawable = pow((double) strlen(alphabet_setting), (double) batch->code_length) -
+                            (double) unusable_codes_in(alphabet_setting, batch->code_length);
 
-    for (int i = 0; i < batch->npending && (double) ndrawn < batch->drawable; i++) {
+    for (int i = 0; i < batch->npending && (double) ndrawn < drawable; i++) {
         const int position = batch->pending[i];
 
         for (int draw = 0; draw < batch->max_attempts; draw++) {
@@ -559,8 +563,6 @@ shorten_many(PG_FUNCTION_ARGS)
     batch.count = count;
     batch.code_length = code_length_setting;
     batch.max_attempts = max_attempts_setting;
-    batch.drawable = pow((double) strlen(alphabet_setting), (double) batch.code_length) -
-                     (double) unusable_codes_in(alphabet_setting, batch.code_length);
     batch.codes = (char *) palloc((size_t) (batch.code_length + 1) * (size_t) count);
     batch.stored = (bool *) palloc0(sizeof(bool) * (size_t) count);
     batch.pending = (int *) palloc(sizeof(int) * (size_t) count);

@@ -218,5 +218,32 @@ SELECT count(*) AS stored FROM urls WHERE original_url = 'https://len.example/';
 DROP TRIGGER lengthen ON urls;
 DROP FUNCTION public.lengthen();
 RESET url_shortener.code_length;
+
+-- A trigger that changes url_shortener.alphabet during a batch: the next
+-- round counts the codes a draw can give under the new alphabet.  Over
+-- 'ab' at length 2 the first round stores all 4 codes, and its trigger
+-- switches to 'cdefghij' (64 codes, none taken); 9 URLs are left for 2
+-- more rounds.  Counted once, under 'ab', every round stopped at 4 codes:
+-- a false US001 with 1 of the 13 URLs left over (seen in a build of the
+-- first version of the stop).  Seeded, so that the draws are the same in
+-- every run.
+TRUNCATE urls;
+CREATE FUNCTION public.realphabet() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_catalog.set_config('url_shortener.alphabet', 'cdefghij', false); RETURN NEW; END $$;
+CREATE TRIGGER realphabet BEFORE INSERT ON urls FOR EACH ROW EXECUTE FUNCTION public.realphabet();
+SET url_shortener.alphabet = 'ab';
+SET url_shortener.code_length = 2;
+SET url_shortener.max_attempts = 3;
+SET url_shortener.test_seed = 7;
+SELECT count(*) AS stored, count(*) FILTER (WHERE short_code ~ '^[ab]{2}$') AS under_ab,
+       count(*) FILTER (WHERE short_code ~ '^[c-j]{2}$') AS under_cdefghij
+FROM shorten_urls(ARRAY(SELECT 'https://realphabet.example/' || i FROM generate_series(1, 13) i));
+SHOW url_shortener.alphabet;
+DROP TRIGGER realphabet ON urls;
+DROP FUNCTION public.realphabet();
+RESET url_shortener.test_seed;
+RESET url_shortener.max_attempts;
+RESET url_shortener.code_length;
+RESET url_shortener.alphabet;
 -- (VACUUM clears relhastriggers, which a dropped trigger leaves set.)
 VACUUM public.urls;
