@@ -18,6 +18,7 @@ OBJS = \
 	extension/direct_insert.o \
 	extension/check_constraint_cache.o \
 	extension/extension_locks.o \
+	extension/citus_node.o \
 	extension/shorten.o \
 	extension/shorten_batch.o \
 	extension/shorten_batch_keyed.o \

@@ -14,6 +14,7 @@
  */
 #include <cmath>
 
+#include "citus_node.h"
 #include "code_generator.h"
 #include "entry_guard.h"
 #include "extension_locks.h"
@@ -383,6 +384,11 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("idempotency_key cannot be combined with alias or reuse"),
                  errdetail("An alias is already the identity of its link, and reuse already returns the same link for the same URL.")));
+
+    if (idempotency_key != NULL)
+        refuse_on_citus_worker("a link with an idempotency key");
+    else if (reuse)
+        refuse_on_citus_worker("a reusable link");
 
     if (serialize)
         take_generation_lock();

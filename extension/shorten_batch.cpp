@@ -38,6 +38,7 @@
  */
 #include <cmath>
 
+#include "citus_node.h"
 #include "code_generator.h"
 #include "entry_guard.h"
 #include "extension_locks.h"
@@ -551,6 +552,7 @@ shorten_many(PG_FUNCTION_ARGS)
          * lock then never waits for a row of this batch while the batch
          * waits for it, nor for the batch lock this one holds. */
         PreventCommandIfReadOnly("shorten_urls()");
+        refuse_on_citus_worker("links with idempotency keys");
         wait_for_every_sequence_lock(KEY_SEQUENCE_LOCK);
         take_batch_lock();
         store_keyed_batch(fcinfo, urls, keys, count);

@@ -1,0 +1,61 @@
+/*
+ * citus_node.cpp
+ *    Which node of a Citus cluster a call runs on (see citus_node.h).
+ *
+ *    The group is read from Citus's catalog pg_dist_local_group (one row,
+ *    its groupid; 0 on the coordinator and on a node no coordinator has
+ *    added), with a catalog scan, as Citus reads it: no statement, no
+ *    plan.  It is read at each call that needs it, not kept: citus_add_node
+ *    gives a node its group while sessions on it are open.
+ */
+#include "citus_node.h"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "catalog/pg_namespace.h"
+#include "commands/extension.h"
+}
+
+/* Citus's COORDINATOR_GROUP_ID. */
+static const int32 COORDINATOR_GROUP = 0;
+
+/* This node's Citus group: COORDINATOR_GROUP where Citus has no row for it. */
+static int32
+local_group(void)
+{
+    const Oid relid = get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE);
+    int32 group = COORDINATOR_GROUP;
+
+    if (!OidIsValid(relid))
+        return group;
+    Relation relation = table_open(relid, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, NULL, 0, NULL);
+    HeapTuple tuple = systable_getnext(scan);
+    if (HeapTupleIsValid(tuple)) {
+        bool isnull;
+        const Datum value = heap_getattr(tuple, 1, RelationGetDescr(relation), &isnull);
+
+        if (!isnull)
+            group = DatumGetInt32(value);
+    }
+    systable_endscan(scan);
+    table_close(relation, AccessShareLock);
+    return group;
+}
+
+void
+refuse_on_citus_worker(const char *what)
+{
+    if (!OidIsValid(get_extension_oid("citus", true)))
+        return;
+    const int32 group = local_group();
+    if (group == COORDINATOR_GROUP)
+        return;
+    ereport(ERROR,
+            (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+             errmsg("%s must be made on the Citus coordinator", what),
+             errdetail("This node is a Citus worker (group %d). The locks that keep one link per idempotency key or reusable URL are taken on the node that runs the call, and every call made through the coordinator takes them there.",
+                       group),
+             errhint("Connect to the coordinator to make links with an idempotency key or reuse.")));
+}
