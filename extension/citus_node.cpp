@@ -54,8 +54,8 @@ refuse_on_citus_worker(const char *what)
         return;
     ereport(ERROR,
             (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-             errmsg("%s must be made on the Citus coordinator", what),
-             errdetail("This node is a Citus worker (group %d). The locks that keep one link per idempotency key or reusable URL are taken on the node that runs the call, and every call made through the coordinator takes them there.",
+             errmsg("%s must run on the Citus coordinator", what),
+             errdetail("This node is a Citus worker (group %d). The call's locks are taken on the node that runs it, and only calls on the coordinator take them in one place for the whole cluster.",
                        group),
-             errhint("Connect to the coordinator to make links with an idempotency key or reuse.")));
+             errhint("Connect to the coordinator for this call.")));
 }

@@ -4,13 +4,17 @@
  *    locks only hold across the cluster when every such call takes them on
  *    one node.
  *
- *    The sequence locks of idempotency keys and reusable URLs
- *    (extension_locks.h) are local to the node that takes them.  Every
- *    call made through the coordinator takes them there.  A call made on
- *    a worker directly (Citus 11 and later accept queries on any node)
- *    would take them on the worker, where no call through the coordinator
- *    waits for them, and a key or a URL could get a second link (seen in a
- *    black-box test, 2026-12-06).  Such calls are refused on a worker.
+ *    The module's locks are local to the node that takes them: the
+ *    sequence locks of idempotency keys and reusable URLs, the batch and
+ *    purge locks (extension_locks.h) and shorten_url_locked's advisory
+ *    lock.  Every call made through the coordinator takes them there.  A
+ *    call made on a worker directly (Citus 11 and later accept queries on
+ *    any node) would take them on the worker, where no call through the
+ *    coordinator waits for them: a key or a URL could get a second link
+ *    (seen in a black-box test, 2026-12-06), purges on two nodes deadlock
+ *    each other, and generation is not serialized.  The calls that take
+ *    them are refused on a worker; plain shorten_url and the calls keyed
+ *    by a code (which the coordinator forwards to a worker) take none.
  */
 #ifndef URL_SHORTENER_CITUS_NODE_H
 #define URL_SHORTENER_CITUS_NODE_H
@@ -20,7 +24,7 @@
 /*
  * Raises 0A000 if Citus is installed and this node is one of its workers
  * (its pg_dist_local_group is not the coordinator's group 0), naming
- * `what` (for example "a link with an idempotency key").  Without Citus,
+ * `what`, the call (for example "shorten_urls").  Without Citus,
  * or on the coordinator, it returns at once.
  */
 void refuse_on_citus_worker(const char *what);

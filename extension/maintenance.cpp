@@ -15,6 +15,7 @@
  */
 #include <cmath>
 
+#include "citus_node.h"
 #include "entry_guard.h"
 #include "extension_locks.h"
 #include "link_store.h"
@@ -49,6 +50,8 @@ purge(PG_FUNCTION_ARGS)
 
     /* As take_batch_lock (shorten_batch.cpp): 25006 on a hot standby. */
     PreventCommandIfReadOnly("purge_urls()");
+    /* The purge lock is local to the node that takes it (citus_node.h). */
+    refuse_on_citus_worker("purge_urls");
     connect_link_store(fcinfo);
     if (!try_extension_lock(PURGE_LOCK)) {
         SPI_finish();

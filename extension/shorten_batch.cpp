@@ -185,8 +185,8 @@ ensure_valid_urls(const Datum *urls, const bool *nulls, int count)
  * so a long transaction after a shorten_urls holds up every other batch
  * (lock_timeout, statement_timeout and cancel apply to the wait).  Single
  * shorten_url and shorten_url_locked calls never take the lock and are not
- * held up by it.  On Citus the lock is local to the coordinator running the
- * call.
+ * held up by it.  On Citus the lock is local to the node that takes it, so
+ * batches run on the coordinator only (citus_node.h).
  */
 static void
 take_batch_lock(void)
@@ -546,13 +546,16 @@ shorten_many(PG_FUNCTION_ARGS)
     }
     MemoryContextSwitchTo(call_memory);
 
+    /* On Citus the batch lock, and the keys' sequence locks, hold across
+     * the cluster only if every batch takes them on the coordinator. */
+    refuse_on_citus_worker("shorten_urls");
+
     if (keys != NULL) {
         /* Every key's sequence lock (extension_locks.h), before the batch
          * lock and before any row: a transaction holding one sequence's
          * lock then never waits for a row of this batch while the batch
          * waits for it, nor for the batch lock this one holds. */
         PreventCommandIfReadOnly("shorten_urls()");
-        refuse_on_citus_worker("links with idempotency keys");
         wait_for_every_sequence_lock(KEY_SEQUENCE_LOCK);
         take_batch_lock();
         store_keyed_batch(fcinfo, urls, keys, count);
