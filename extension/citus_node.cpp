@@ -47,7 +47,9 @@ local_group(void)
 void
 refuse_on_citus_worker(const char *what)
 {
-    if (!OidIsValid(get_extension_oid("citus", true)))
+    /* A read-only transaction (a hot standby too) gets the call's own
+     * 25006 first, as everywhere else. */
+    if (XactReadOnly || !OidIsValid(get_extension_oid("citus", true)))
         return;
     const int32 group = local_group();
     if (group == COORDINATOR_GROUP)

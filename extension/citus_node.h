@@ -24,8 +24,9 @@
 /*
  * Raises 0A000 if Citus is installed and this node is one of its workers
  * (its pg_dist_local_group is not the coordinator's group 0), naming
- * `what`, the call (for example "shorten_urls").  Without Citus,
- * or on the coordinator, it returns at once.
+ * `what`, the call (for example "shorten_urls").  Without Citus, on the
+ * coordinator, or in a read-only transaction (where the call fails with
+ * its own 25006 instead), it returns at once.
  */
 void refuse_on_citus_worker(const char *what);
 

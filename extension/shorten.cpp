@@ -386,9 +386,10 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
                  errdetail("An alias is already the identity of its link, and reuse already returns the same link for the same URL.")));
 
     if (idempotency_key != NULL)
-        refuse_on_citus_worker("shorten_url with an idempotency key");
+        refuse_on_citus_worker(serialize ? "shorten_url_locked with an idempotency key"
+                                         : "shorten_url with an idempotency key");
     else if (reuse)
-        refuse_on_citus_worker("shorten_url with reuse");
+        refuse_on_citus_worker(serialize ? "shorten_url_locked with reuse" : "shorten_url with reuse");
     else if (serialize)
         refuse_on_citus_worker("shorten_url_locked");
 
