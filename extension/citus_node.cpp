@@ -6,7 +6,11 @@
  *    its groupid; 0 on the coordinator and on a node no coordinator has
  *    added), with a catalog scan, as Citus reads it: no statement, no
  *    plan.  It is read at each call that needs it, not kept: citus_add_node
- *    gives a node its group while sessions on it are open.
+ *    gives a node its group while sessions on it are open.  Where the
+ *    table does not exist (no Citus: CREATE EXTENSION citus makes it) the
+ *    check ends at one syscache lookup of its name, as shorten_url_locked
+ *    makes it on every call; only a superuser can create a table in
+ *    pg_catalog.
  */
 #include "citus_node.h"
 
@@ -14,13 +18,12 @@ extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "catalog/pg_namespace.h"
-#include "commands/extension.h"
 }
 
 /* Citus's COORDINATOR_GROUP_ID. */
 static const int32 COORDINATOR_GROUP = 0;
 
-/* This node's Citus group: COORDINATOR_GROUP where Citus has no row for it. */
+/* This node's Citus group: COORDINATOR_GROUP without Citus, or where it has no row. */
 static int32
 local_group(void)
 {
@@ -49,7 +52,7 @@ refuse_on_citus_worker(const char *what)
 {
     /* A read-only transaction (a hot standby too) gets the call's own
      * 25006 first, as everywhere else. */
-    if (XactReadOnly || !OidIsValid(get_extension_oid("citus", true)))
+    if (XactReadOnly)
         return;
     const int32 group = local_group();
     if (group == COORDINATOR_GROUP)

@@ -22,7 +22,7 @@
 #include "postgres_headers.h"
 
 /*
- * Raises 0A000 if Citus is installed and this node is one of its workers
+ * Raises 0A000 if this node is a Citus worker
  * (its pg_dist_local_group is not the coordinator's group 0), naming
  * `what`, the call (for example "shorten_urls").  Without Citus, on the
  * coordinator, or in a read-only transaction (where the call fails with
