@@ -9,8 +9,9 @@
  *    0), so no role can take them through SQL, whatever it is granted.
  *    They show in pg_locks as locktype "object", classid pg_extension.
  *
- *    On Citus they are local to the node that runs the call (the
- *    coordinator).
+ *    On Citus they are local to the node that takes them, so the calls
+ *    that take them run on the coordinator only (citus_node.h refuses
+ *    them on a worker).
  */
 #ifndef URL_SHORTENER_EXTENSION_LOCKS_H
 #define URL_SHORTENER_EXTENSION_LOCKS_H
