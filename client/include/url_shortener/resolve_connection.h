@@ -5,7 +5,7 @@
  *
  *    Client::resolve blocks its thread until the answer is in, so a server
  *    built on it hands every redirect to a thread and back: on two cores
- *    that hand-off was most of a redirect's cost (README, "Performance").
+ *    that hand-off was most of a redirect's cost (commit 974416b).
  *    A ResolveConnection sends resolve_url and returns; the caller's event
  *    loop waits for socket() to become readable and calls read(), which
  *    never blocks.  One batch in flight at a time: one code, or several
