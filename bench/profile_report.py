@@ -2,7 +2,8 @@
 """
 profile_report.py: the per-call table of bench/profile.
 
-    profile_report.py DIR     reads DIR/*.callgrind, DIR/*.native, DIR/meta.txt
+    profile_report.py DIR     reads DIR/*.callgrind, DIR/*.native, DIR/meta.txt;
+                              writes DIR/ratios.tsv (the ratios it prints last)
 
 For each workload, the callgrind dump of its measured statement gives the
 instructions of every call edge (caller -> callee, inclusive of
@@ -88,6 +89,8 @@ ONE_TX = {
 }
 AUTOCOMMIT = {
     "shorten_url_ac": "shorten_url",
+    "locked_ac": "locked",
+    "peer_locked_ac": "peer locked",
     "peer_ac": "peer",
     "raw_insert_ac": "raw INSERT",
     "resolve_url_ac": "resolve_url",
@@ -243,11 +246,14 @@ def main():
               + f"; median {c['us']:.2f} us per call, system {c['system']:.3f} s{check}")
 
     by = {c["name"]: c for c in one_tx + autocommit}
+    ratios = []
 
     def ratio(a, b, label):
         if a in by and b in by:
             x, y = by[a], by[b]
-            print(f"  {label}: {(x['total'] / x['n']) / (y['total'] / y['n']):.2f}x in instructions, "
+            instructions = (x["total"] / x["n"]) / (y["total"] / y["n"])
+            ratios.append(f"{a}\t{b}\t{instructions:.4f}\t{x['us'] / y['us']:.4f}")
+            print(f"  {label}: {instructions:.2f}x in instructions, "
                   f"{x['us'] / y['us']:.2f}x in native CPU")
     print()
     print("Ratios, per call:")
@@ -263,8 +269,14 @@ def main():
     ratio("peer_ac", "shorten_url_ac", "autocommit: peer / shorten_url (pgbench target 1.25x: tps of "
           "shorten_url / peer)")
     ratio("shorten_url_ac", "raw_insert_ac", "autocommit: shorten_url / raw INSERT")
+    ratio("locked_ac", "peer_locked_ac", "autocommit: shorten_url_locked / its PL/pgSQL twin "
+          "(pgbench target: tps ratio >= 1.0x)")
     ratio("resolve_url_ac", "raw_update_ac", "autocommit: resolve_url / raw UPDATE (pgbench target: "
           "tps ratio >= 0.95x, so cost ratio <= 1.05x)")
+    # The same ratios for a program to read (test/instructions/run):
+    # WORKLOAD, BASELINE, instructions per call of one over the other,
+    # native CPU per call of one over the other.
+    (directory / "ratios.tsv").write_text("".join(line + "\n" for line in ratios))
 
 
 if __name__ == "__main__":
