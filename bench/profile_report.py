@@ -67,7 +67,8 @@ PARTS = [
     ("commit of the statement's transaction", "pg", r"CommitTransactionCommand", None),
     ("the direct insert, inclusive (defaults, checks, heap, indexes)", "ours",
      r"store_rows?\(.*", None),
-    ("the module's C entry point, inclusive", "ours", r"shorten_url|shorten_urls|resolve_url", None),
+    ("the module's C entry point, inclusive", "ours",
+     r"shorten_url|shorten_url_locked|shorten_urls|resolve_url", None),
     ("the PL/pgSQL handler, inclusive", "pg", r"plpgsql_call_handler", None),
 ]
 
@@ -89,10 +90,10 @@ ONE_TX = {
 }
 AUTOCOMMIT = {
     "shorten_url_ac": "shorten_url",
-    "locked_ac": "locked",
-    "peer_locked_ac": "peer locked",
     "peer_ac": "peer",
     "raw_insert_ac": "raw INSERT",
+    "locked_ac": "locked",
+    "peer_locked_ac": "peer locked",
     "resolve_url_ac": "resolve_url",
     "raw_update_ac": "raw UPDATE",
 }
@@ -177,15 +178,19 @@ def read_meta(directory):
 
 def load(directory, name):
     total, edges, counts, n = parse(directory / f"{name}.callgrind")
-    native = [line.split() for line in
-              (directory / f"{name}.native").read_text().splitlines() if line.strip()]
-    cpu = statistics.median(float(u) + float(s) for u, s, *_ in native)
-    system = statistics.median(float(s) for _, s, *_ in native)
-    native_n = int(native[0][3])
-    return {"name": name, "total": total, "edges": edges, "counts": counts, "n": n,
-            "native": native, "cpu": cpu, "system": system, "native_n": native_n,
-            # microseconds of native backend CPU per call
-            "us": cpu * 1e6 / native_n}
+    # No native runs (bench/profile --native-runs 0): instructions only.
+    path = directory / f"{name}.native"
+    native = [line.split() for line in path.read_text().splitlines() if line.strip()] \
+        if path.exists() else []
+    entry = {"name": name, "total": total, "edges": edges, "counts": counts, "n": n,
+             "native": native, "cpu": None, "system": None, "native_n": 0, "us": None}
+    if native:
+        entry["cpu"] = statistics.median(float(u) + float(s) for u, s, *_ in native)
+        entry["system"] = statistics.median(float(s) for _, s, *_ in native)
+        entry["native_n"] = int(native[0][3])
+        # microseconds of native backend CPU per call
+        entry["us"] = entry["cpu"] * 1e6 / entry["native_n"]
+    return entry
 
 
 def table(title, heads, columns, value, prec):
@@ -218,6 +223,8 @@ def report(heads, columns, what):
     table(f"{what}: instructions per call (callgrind: user space, exact and repeatable; "
           f"{columns[0]['n']:,} calls)",
           heads, columns, lambda c, cost: cost / c["n"], 0)
+    if any(c["us"] is None for c in columns):
+        return
     table(f"{what}: microseconds per call, estimated (the row's share of the instructions times "
           f"the native backend CPU time per call, {columns[0]['native_n']:,} calls)",
           heads, columns, lambda c, cost: cost / c["total"] * c["us"] if c["total"] else 0, 2)
@@ -239,8 +246,11 @@ def main():
     print("Native runs: backend CPU of the measured statements, user+system seconds:")
     for c in one_tx + autocommit:
         entry_calls = bucket_cost(c["edges"], c["counts"],
-                                  r"shorten_url|resolve_url|plpgsql_call_handler")[1]
+                                  r"shorten_url|shorten_url_locked|resolve_url|plpgsql_call_handler")[1]
         check = f"; entry calls per call {entry_calls / c['n']:.2f}" if entry_calls else ""
+        if c["us"] is None:
+            print(f"  {c['name']:<17} no native runs{check}")
+            continue
         print(f"  {c['name']:<17} {c['native_n']:>7,} calls: "
               + ", ".join(f"{float(u):.3f}+{float(s):.3f}" for u, s, *_ in c["native"])
               + f"; median {c['us']:.2f} us per call, system {c['system']:.3f} s{check}")
@@ -252,9 +262,11 @@ def main():
         if a in by and b in by:
             x, y = by[a], by[b]
             instructions = (x["total"] / x["n"]) / (y["total"] / y["n"])
-            ratios.append(f"{a}\t{b}\t{instructions:.4f}\t{x['us'] / y['us']:.4f}")
-            print(f"  {label}: {instructions:.2f}x in instructions, "
-                  f"{x['us'] / y['us']:.2f}x in native CPU")
+            native = x["us"] / y["us"] if x["us"] and y["us"] else None
+            ratios.append(f"{a}\t{b}\t{instructions:.4f}\t"
+                          + (f"{native:.4f}" if native is not None else "-"))
+            print(f"  {label}: {instructions:.2f}x in instructions"
+                  + (f", {native:.2f}x in native CPU" if native is not None else ""))
     print()
     print("Ratios, per call:")
     ratio("peer", "shorten_url", "one tx: peer / shorten_url (issue 13: >= 1.6x)")
@@ -275,7 +287,7 @@ def main():
           "tps ratio >= 0.95x, so cost ratio <= 1.05x)")
     # The same ratios for a program to read (test/instructions/run):
     # WORKLOAD, BASELINE, instructions per call of one over the other,
-    # native CPU per call of one over the other.
+    # native CPU per call of one over the other ("-" without native runs).
     (directory / "ratios.tsv").write_text("".join(line + "\n" for line in ratios))
 
 
