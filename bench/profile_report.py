@@ -87,6 +87,10 @@ ONE_TX = {
     "peer_on_conflict": "peer ONCONFL",
     "shorten_url_parse_each": "shorten off",
     "resolve_url_parse_each": "resolve off",
+    "alias": "alias",
+    "idempotency_key": "key",
+    "reuse": "reuse",
+    "limits": "limits",
 }
 AUTOCOMMIT = {
     "shorten_url_ac": "shorten_url",
@@ -272,6 +276,10 @@ def main():
     ratio("peer", "shorten_url", "one tx: peer / shorten_url (issue 13: >= 1.6x)")
     ratio("shorten_url", "insert_select", "one tx: shorten_url / INSERT ... SELECT (issue 13: <= 2.5x)")
     ratio("shorten_urls", "insert_select", "one tx: shorten_urls / INSERT ... SELECT (issue 13: <= 1.2x)")
+    ratio("alias", "insert_select", "one tx: shorten_url with an alias / INSERT ... SELECT")
+    ratio("idempotency_key", "insert_select", "one tx: shorten_url with an idempotency key / INSERT ... SELECT")
+    ratio("reuse", "insert_select", "one tx: shorten_url with reuse, a new URL / INSERT ... SELECT")
+    ratio("limits", "insert_select", "one tx: shorten_url with expires_at and max_clicks / INSERT ... SELECT")
     ratio("with_set", "shorten_url", "one tx: with SET / shorten_url (what the SET clause costs)")
     ratio("resolve_url", "peer_resolve", "one tx: resolve_url / PL/pgSQL resolve peer")
     ratio("peer", "peer_nocheck", "one tx: peer / the same without the CHECK constraints")
