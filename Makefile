@@ -23,6 +23,7 @@ OBJS = \
 	extension/shorten_batch.o \
 	extension/shorten_batch_keyed.o \
 	extension/idempotency.o \
+	extension/keyed_mac.o \
 	extension/reserved_codes.o \
 	extension/link_options.o \
 	extension/edit.o \
@@ -47,7 +48,7 @@ REGRESS_OPTS = --inputdir=$(srcdir)
 ISOLATION = collision_retry collision_after_rollback locked_waits locked_lock_timeout locked_vs_optimistic batch_race batch_deadlock alias_claim click_limit concurrent_edit reuse_race purge_race collision_after_invalidation locked_fresh_snapshot purge_not_stalled schema_rename_open_session idempotency_race check_constraint_change snapshot_isolation_conflict change_at_version_vs_click release_vs_repeat release_while_going_past snapshot_isolation_click snapshot_isolation_release snapshot_isolation_stale_link snapshot_isolation_clicked_holder keyed_batch_lock keyed_batch_after_single_call keyed_batch_vs_single_call_rows keyed_batch_vs_single_on_released_code keyed_single_waits_for_stripe_on_released_code repeat_without_lock repeats_in_opposite_order batch_lock_timeout trigger_created_while_preparing
 ISOLATION_OPTS = --inputdir=$(srcdir)/test/isolation
 
-SHLIB_LINK += -luriparser -lstdc++
+SHLIB_LINK += -luriparser -lcrypto -lstdc++
 
 # PostgreSQL 15's spinlock headers still say "register", which C++17
 # removed; clang rejects it unless told otherwise.

@@ -7,13 +7,9 @@
 #include "code_generator.h"
 
 #include "code_alphabet.h"
+#include "keyed_mac.h"
 #include "postgres_headers.h"
 #include "settings.h"
-
-extern "C" {
-#include "common/hmac.h"
-#include "common/sha2.h"
-}
 
 static uint8 random_pool[256];
 static size_t pool_position = sizeof(random_pool);     /* empty until first use */
@@ -74,20 +70,19 @@ derived_block(const uint8 *key, size_t key_length, const char *url, size_t url_l
               uint32 attempt, uint32 block, uint8 *out)
 {
     uint8 counters[8];
-    pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
 
     for (int i = 0; i < 4; i++) {
         counters[i] = (uint8) (attempt >> (24 - 8 * i));
         counters[4 + i] = (uint8) (block >> (24 - 8 * i));
     }
-    if (ctx == NULL || pg_hmac_init(ctx, key, key_length) < 0 ||
-        pg_hmac_update(ctx, counters, sizeof(counters)) < 0 ||
-        pg_hmac_update(ctx, (const uint8 *) url, url_length) < 0 ||
-        pg_hmac_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
+    const MacPart parts[2] = {
+        {counters, sizeof(counters)},
+        {url, url_length},
+    };
+    if (!keyed_mac(key, key_length, parts, 2, out))
         ereport(ERROR,
                 (errcode(ERRCODE_INTERNAL_ERROR),
                  errmsg("could not compute the code of a reusable link")));
-    pg_hmac_free(ctx);
 }
 
 int
@@ -96,7 +91,7 @@ derive_code(const uint8 *key, size_t key_length, const char *url, size_t url_len
 {
     const size_t wanted = (size_t) code_length;
     const size_t alphabet_size = strlen(alphabet);
-    uint8 bytes[PG_SHA256_DIGEST_LENGTH];
+    uint8 bytes[KEYED_MAC_BYTES];
     size_t written = 0;
 
     for (uint32 block = 0; written < wanted; block++) {

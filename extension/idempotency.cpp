@@ -7,14 +7,10 @@
 
 #include "code_generator.h"
 #include "extension_locks.h"
+#include "keyed_mac.h"
 #include "link_options.h"
 #include "reserved_codes.h"
 #include "sqlstates.h"
-
-extern "C" {
-#include "common/hmac.h"
-#include "common/sha2.h"
-}
 
 /*
  * Bytes kept of each HMAC-SHA256 (IDEMPOTENCY_DIGEST_BYTES): 128 bits make
@@ -76,27 +72,14 @@ put_length(uint8 *out, size_t length)
         out[i] = (uint8) ((uint32) length >> (24 - 8 * i));
 }
 
-typedef struct DigestPart {
-    const void *data;
-    size_t length;
-} DigestPart;
-
 /* Writes the first DIGEST_BYTES of HMAC-SHA256(secret, parts...) to out. */
 static void
-keyed_digest(const ReuseKey *secret, const DigestPart *parts, int nparts, uint8 *out)
+keyed_digest(const ReuseKey *secret, const MacPart *parts, int nparts, uint8 *out)
 {
-    uint8 full[PG_SHA256_DIGEST_LENGTH];
-    pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
-    bool failed = ctx == NULL ||
-        pg_hmac_init(ctx, (const uint8 *) VARDATA_ANY(secret->secret), VARSIZE_ANY_EXHDR(secret->secret)) < 0;
+    uint8 full[KEYED_MAC_BYTES];
 
-    for (int i = 0; i < nparts && !failed; i++)
-        failed = pg_hmac_update(ctx, (const uint8 *) parts[i].data, parts[i].length) < 0;
-    if (!failed)
-        failed = pg_hmac_final(ctx, full, sizeof(full)) < 0;
-    if (ctx != NULL)
-        pg_hmac_free(ctx);
-    if (failed)
+    if (!keyed_mac((const uint8 *) VARDATA_ANY(secret->secret), VARSIZE_ANY_EXHDR(secret->secret),
+                   parts, nparts, full))
         ereport(ERROR,
                 (errcode(ERRCODE_INTERNAL_ERROR),
                  errmsg("could not compute the digest of an idempotency key")));
@@ -134,11 +117,11 @@ describe_idempotent_request(const ReuseKey *secret, const text *key, const text 
     options[9] = limits->has_max_clicks ? 1 : 0;
     put_int64(options + 10, limits->has_max_clicks ? DatumGetInt64(limits->max_clicks) : 0);
 
-    const DigestPart key_parts[2] = {
+    const MacPart key_parts[2] = {
         {KEY_LABEL, sizeof(KEY_LABEL)},
         {VARDATA_ANY(key), key_length},
     };
-    const DigestPart request_parts[6] = {
+    const MacPart request_parts[6] = {
         {REQUEST_LABEL, sizeof(REQUEST_LABEL)},
         {key_size, sizeof(key_size)},
         {VARDATA_ANY(key), key_length},

@@ -38,6 +38,32 @@ SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1b')
 SELECT shorten_url('https://example.com/order/1') <> shorten_url('https://example.com/order/1') AS no_key_two_codes;
 SELECT count(*) AS rows_now FROM urls WHERE original_url = 'https://example.com/order/1';
 
+-- The digests are HMAC-SHA256 under reuse_key.secret, as pgcrypto's hmac()
+-- computes it: 16 bytes of the key's (a NUL, a label and a NUL, the key),
+-- then 16 of the request's (the label; the key and the URL, each after its
+-- length in 4 bytes; 18 bytes of limits, here none).  Of the session's
+-- first keyed link and of one made after other keyed calls, which reuse
+-- the module's HMAC context keyed at the first.
+SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1b') AS code_1b \gset
+CREATE SCHEMA hmac_check;
+CREATE EXTENSION pgcrypto SCHEMA hmac_check;
+SELECT k AS key,
+       substr(u.idempotency_digest, 1, 16)
+           = substr(hmac_check.hmac('\x00'::bytea || convert_to('url_shortener idempotency key', 'UTF8')
+                                    || '\x00'::bytea || convert_to(k, 'UTF8'), r.secret, 'sha256'), 1, 16)
+           AS key_digest_is_hmac,
+       substr(u.idempotency_digest, 17, 16)
+           = substr(hmac_check.hmac('\x00'::bytea || convert_to('url_shortener idempotent request', 'UTF8')
+                                    || '\x00'::bytea || int4send(octet_length(k)) || convert_to(k, 'UTF8')
+                                    || int4send(octet_length(u.original_url)) || convert_to(u.original_url, 'UTF8')
+                                    || '\x000000000000000000000000000000000000'::bytea, r.secret, 'sha256'), 1, 16)
+           AS request_digest_is_hmac
+FROM (VALUES ('order-1', :'first_code'), ('order-1b', :'code_1b')) AS c(k, code)
+JOIN urls u ON u.short_code = c.code, reuse_key r
+ORDER BY k;
+DROP EXTENSION pgcrypto;
+DROP SCHEMA hmac_check;
+
 -- The same key with another request: US004, nothing stored.
 SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/order/2', idempotency_key => 'order-1')$$);
 SELECT pg_temp.outcome($$SELECT shorten_url('https://example.com/order/1', idempotency_key => 'order-1', max_clicks => 3)$$);
