@@ -61,6 +61,24 @@ SELECT k AS key,
 FROM (VALUES ('order-1', :'first_code'), ('order-1b', :'code_1b')) AS c(k, code)
 JOIN urls u ON u.short_code = c.code, reuse_key r
 ORDER BY k;
+-- And the codes: attempt 0 of a key's sequence and of a reusable URL's is
+-- the HMAC of 8 zero bytes (attempt and block, 4 bytes each) and, for a
+-- key, a NUL, a label and a NUL before it; each byte under the alphabet's
+-- acceptance limit (256 less 256 modulo its size) gives a letter, in order.
+CREATE FUNCTION pg_temp.code_of(mac bytea, shape reuse_key) RETURNS text
+LANGUAGE sql AS $$
+    SELECT string_agg(substr(shape.alphabet, get_byte(mac, i) % length(shape.alphabet) + 1, 1), '' ORDER BY i)
+    FROM (SELECT i FROM generate_series(0, length(mac) - 1) AS i
+          WHERE get_byte(mac, i) < 256 - 256 % length(shape.alphabet)
+          ORDER BY i LIMIT shape.code_length) AS accepted
+$$;
+SELECT shorten_url('https://example.com/hmac/reused', reuse => true) AS reused_code \gset
+SELECT :'first_code' = pg_temp.code_of(hmac_check.hmac('\x0000000000000000'::bytea
+           || '\x00'::bytea || convert_to('url_shortener idempotency code', 'UTF8') || '\x00'::bytea
+           || convert_to('order-1', 'UTF8'), r.secret, 'sha256'), r) AS key_code_is_hmac,
+       :'reused_code' = pg_temp.code_of(hmac_check.hmac('\x0000000000000000'::bytea
+           || convert_to('https://example.com/hmac/reused', 'UTF8'), r.secret, 'sha256'), r) AS reuse_code_is_hmac
+FROM reuse_key r;
 DROP EXTENSION pgcrypto;
 DROP SCHEMA hmac_check;
 
