@@ -405,9 +405,10 @@ private:
      * Sends an answer from the thread that made it (a worker, or this strand
      * for an answer made at once) instead of posting it to this strand first:
      * that hop through the one I/O thread was most of the p99 latency at 8
-     * connections (commit 0ff10ce, which measured it).  Only what the socket takes at
-     * once is sent here (MSG_DONTWAIT: a client that does not read cannot
-     * hold a worker); the rest, if any, and the next read go to the strand.
+     * connections (commit 0ff10ce, which measured it).  Only what the
+     * socket takes at once is sent here (MSG_DONTWAIT: a client that does
+     * not read cannot hold a worker); the rest, if any, and the next read
+     * go to the strand.
      * Safe because while a request is answered nothing else of the session
      * touches the socket: no read is pending and its timer is off.
      */
