@@ -18,6 +18,7 @@
 
 #include "error_report.h"
 #include "exit_codes.h"
+#include "interrupt_notice.h"
 #include "url_lines.h"
 
 namespace url_shortener::cli {
@@ -395,6 +396,22 @@ int import_command(Client &client, Output &out, const std::string &path, UrlLine
         return exit_outcome_unknown;
     }
     end_progress();
+
+    /*
+     * Stored: an interrupt from here on must say so, not end the tool as
+     * silently as one before the COMMIT, which stores nothing.
+     */
+    std::string notice = "url-shortener: import interrupted after its COMMIT: all " +
+                         std::to_string(codes.size()) +
+                         " links are stored, not all of their codes printed; ";
+    if (keyed)
+        notice += std::string("running the same import again") +
+                  (options.idempotency_prefix ? " with the same --idempotency-prefix" : "") +
+                  " on the same input prints them all and stores nothing twice";
+    else
+        notice += "the extension is older than 1.3, so the import has no idempotency keys: "
+                  "running it again would store every link twice";
+    say_on_interrupt(std::move(notice));
 
     /*
      * Nothing is printed before the one COMMIT of the whole import: until

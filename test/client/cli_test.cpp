@@ -3,6 +3,7 @@
  *    The url-shortener command, run as a program: what it prints on stdout
  *    and the exit code it returns for each outcome.
  */
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -324,6 +325,68 @@ TEST(Cli, AClosedOutputPipeExitsSixThoughTheLinkIsStored)
     expect_one_error_line(r);
     EXPECT_NE(r.err.find("could not write the output"), std::string::npos) << r.err;
     EXPECT_EQ(links_to(url), 1);
+}
+
+/*
+ * Ctrl-C after an import's COMMIT, while the codes are being printed: the
+ * links are stored, and the tool says so on stderr instead of ending
+ * silently (exit 130, as a shell reports SIGINT).  The output goes to a
+ * pipe this test reads one byte of and then leaves full, so the tool is
+ * held printing, past its COMMIT, when the signal comes.
+ */
+TEST(Cli, AnInterruptAfterTheImportCommitsSaysTheLinksAreStored)
+{
+    constexpr int count = 20000;    /* about 1.4 MB of output: more than a pipe holds */
+    const std::string prefix = unique_url("cli-interrupted-import");
+    const std::filesystem::path input = scratch_file("interrupted-import");
+    const std::filesystem::path err = scratch_file("interrupted-import-stderr");
+    {
+        std::ofstream out(input);
+        for (int i = 0; i < count; ++i)
+            out << prefix << "/" << i << "\n";
+    }
+    const std::string database = "PGDATABASE=" + std::string(database_name);
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL);    /* as a shell starts it, whatever this process set */
+        signal(SIGTERM, SIG_DFL);
+        close(fds[0]);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[1]);
+        const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(err_fd, STDERR_FILENO);
+        putenv(const_cast<char *>(database.c_str()));
+        execl(URL_SHORTENER_CLI, URL_SHORTENER_CLI, "import", input.c_str(), static_cast<char *>(nullptr));
+        _exit(127);
+    }
+    close(fds[1]);
+    char first = 0;
+    const ssize_t got = read(fds[0], &first, 1);     /* printing has begun: past the COMMIT */
+    EXPECT_EQ(got, 1);
+    EXPECT_EQ(links_under(prefix + "/"), count);
+    kill(pid, SIGINT);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    close(fds[0]);
+    const std::string message = read_file(err);
+    std::filesystem::remove(err);
+    ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status) << ": " << message;
+    EXPECT_EQ(WEXITSTATUS(status), 130) << message;
+    EXPECT_NE(message.find("import interrupted after its COMMIT: all 20000 links are stored"),
+              std::string::npos) << message;
+    EXPECT_NE(message.find("running the same import again on the same input prints them all and "
+                           "stores nothing twice"),
+              std::string::npos) << message;
+    EXPECT_EQ(links_under(prefix + "/"), count);
+    /* As it says: the same import again prints every code, stores nothing. */
+    const CliRun again = run({"import", input.string()});
+    std::filesystem::remove(input);
+    EXPECT_EQ(again.status, 0) << again.err;
+    EXPECT_EQ(lines(again.out).size(), static_cast<std::size_t>(count));
+    EXPECT_EQ(links_under(prefix + "/"), count);
 }
 
 /* An alias names one link; a reusable link has no limits.  Usage errors

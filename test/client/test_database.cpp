@@ -65,14 +65,28 @@ long long link_count()
     return single_number("SELECT count(*) FROM urls");
 }
 
-long long links_to(const std::string &url)
+/* Links whose URL is url, or (prefix) starts with it. */
+static long long links_with(const std::string &url, bool prefix)
 {
     auto connection = connect();
     pqxx::nontransaction query(*connection);
-    return query.exec_params("SELECT count(*) FROM urls WHERE original_url = $1", url)
+    return query
+        .exec_params(prefix ? "SELECT count(*) FROM urls WHERE starts_with(original_url, $1)"
+                            : "SELECT count(*) FROM urls WHERE original_url = $1",
+                     url)
         .at(0)
         .at(0)
         .as<long long>();
+}
+
+long long links_to(const std::string &url)
+{
+    return links_with(url, false);
+}
+
+long long links_under(const std::string &prefix)
+{
+    return links_with(prefix, true);
 }
 
 std::optional<long long> clicks(const std::string &code)

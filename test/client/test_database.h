@@ -41,6 +41,9 @@ long long link_count();
 /* Rows in urls holding url. */
 long long links_to(const std::string &url);
 
+/* Rows in urls whose URL starts with prefix. */
+long long links_under(const std::string &prefix);
+
 /* The clicks of code, or nullopt if no row has it. */
 std::optional<long long> clicks(const std::string &code);
 
