@@ -59,7 +59,10 @@ key_with(const uint8 *secret, size_t secret_length)
     return EVP_MAC_init(session_mac, secret, secret_length, params) == 1;
 }
 
-/* Sets reset_works: a probe's MAC right after keying, and again after a reset. */
+/*
+ * Sets reset_works: a probe's MAC right after keying, and again after a
+ * reset (a reset refused, or a MAC refused after it, counts as no reset).
+ */
 static bool
 probe_reset(const uint8 *secret, size_t secret_length)
 {
@@ -68,10 +71,12 @@ probe_reset(const uint8 *secret, size_t secret_length)
     uint8 fresh[KEYED_MAC_BYTES];
     uint8 again[KEYED_MAC_BYTES];
 
-    if (!mac_of(&part, 1, fresh) || EVP_MAC_init(session_mac, NULL, 0, NULL) != 1 ||
-        !mac_of(&part, 1, again))
+    if (!mac_of(&part, 1, fresh))
         return false;
-    reset_works = memcmp(fresh, again, sizeof(fresh)) == 0 ? 1 : 0;
+    const bool reset = EVP_MAC_init(session_mac, NULL, 0, NULL) == 1 && mac_of(&part, 1, again);
+    reset_works = reset && memcmp(fresh, again, sizeof(fresh)) == 0 ? 1 : 0;
+    if (!reset)
+        ERR_clear_error();
     return key_with(secret, secret_length);     /* a clean start for the caller's message */
 }
 

@@ -403,7 +403,7 @@ int import_command(Client &client, Output &out, const std::string &path, UrlLine
      */
     std::string notice = "url-shortener: import interrupted after its COMMIT: all " +
                          std::to_string(codes.size()) +
-                         " links are stored, not all of their codes printed; ";
+                         " links are stored, their codes maybe not all printed; ";
     if (keyed)
         notice += std::string("running the same import again") +
                   (options.idempotency_prefix ? " with the same --idempotency-prefix" : "") +

@@ -1,8 +1,9 @@
 /*
  * interrupt_notice.cpp
- *    The signal handler of interrupt_notice.h.  It only calls write(2) and
- *    _exit(2), both async-signal-safe, on a buffer made before the handler
- *    was installed and never changed after.
+ *    The signal handler of interrupt_notice.h.  It only calls write(2),
+ *    sigaction(2), sigprocmask(2), raise(3) and _exit(2), all
+ *    async-signal-safe, on a buffer made before the handler was installed
+ *    and never changed after.
  */
 #include "interrupt_notice.h"
 
@@ -14,17 +15,28 @@ namespace {
 
 std::string *installed_notice = nullptr;
 
-extern "C" void write_notice_and_exit(int signal_number)
+extern "C" void write_notice_and_end(int signal_number)
 {
     const std::string &notice = *installed_notice;
     std::size_t written = 0;
     while (written < notice.size()) {
         const ssize_t n = write(STDERR_FILENO, notice.data() + written, notice.size() - written);
         if (n <= 0)
-            break;      /* stderr is gone too: the exit status still says it */
+            break;      /* stderr is gone too: the way the process ends still says it */
         written += static_cast<std::size_t>(n);
     }
-    _exit(128 + signal_number);
+    /* End by the signal itself, so that a shell waiting for the tool sees
+     * it interrupted (and a script stops, as after any Ctrl-C). */
+    struct sigaction default_action = {};
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    sigaction(signal_number, &default_action, nullptr);
+    sigset_t just_this;
+    sigemptyset(&just_this);
+    sigaddset(&just_this, signal_number);
+    sigprocmask(SIG_UNBLOCK, &just_this, nullptr);
+    raise(signal_number);
+    _exit(128 + signal_number);     /* not reached */
 }
 
 } // namespace
@@ -33,12 +45,18 @@ void say_on_interrupt(std::string notice)
 {
     installed_notice = new std::string("\n" + notice + "\n");   /* kept to the exit */
     struct sigaction action = {};
-    action.sa_handler = write_notice_and_exit;
+    action.sa_handler = write_notice_and_end;
     sigemptyset(&action.sa_mask);
     sigaddset(&action.sa_mask, SIGINT);
     sigaddset(&action.sa_mask, SIGTERM);
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
+    for (const int signal_number : {SIGINT, SIGTERM}) {
+        /* A signal the tool was started with ignored (a background job of
+         * a shell without job control) stays ignored. */
+        struct sigaction current = {};
+        if (sigaction(signal_number, nullptr, &current) == 0 && current.sa_handler == SIG_IGN)
+            continue;
+        sigaction(signal_number, &action, nullptr);
+    }
 }
 
 } // namespace url_shortener::cli

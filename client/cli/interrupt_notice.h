@@ -13,9 +13,10 @@ namespace url_shortener::cli {
 
 /*
  * From now until the process ends, SIGINT and SIGTERM write notice (one
- * line, made now: the handler only writes it) to stderr and end the
- * process with 128 + the signal's number, as a shell reports a process a
- * signal ended.  Called once.
+ * line, made now: the handler only writes it) to stderr, then end the
+ * process by that signal, as it would have ended without the notice (a
+ * shell reports 130 or 143).  A signal ignored when the tool started stays
+ * ignored.  Called once.
  */
 void say_on_interrupt(std::string notice);
 
