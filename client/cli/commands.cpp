@@ -345,13 +345,38 @@ int import_command(Client &client, Output &out, const std::string &path, UrlLine
     };
     const std::string source = path == "-" ? "standard input" : "\"" + path + "\"";
 
+    /*
+     * What an interrupt leaves: nothing until the COMMIT is sent (the
+     * connection's end rolls the import back), then an unknown outcome
+     * until its answer.  The COMMIT follows the last chunk's answer; once
+     * that is in, a retry (after a lost COMMIT, with keys) stays in doubt.
+     */
+    const std::string how_to_settle =
+        keyed ? std::string("running the same import again") +
+                    (options.idempotency_prefix ? " with the same --idempotency-prefix" : "") +
+                    " on the same input prints their codes and stores nothing twice"
+              : std::string("the extension is older than 1.3, so the import has no idempotency "
+                            "keys: check whether the links exist before running it again");
+    say_on_interrupt("url-shortener: import interrupted before its COMMIT: nothing is stored");
+    bool in_doubt = false;
+    const BatchProgress progress_and_doubt = [&](std::size_t done, std::size_t total) {
+        if (progress)
+            progress(done, total);
+        if (done == total && !in_doubt) {
+            in_doubt = true;
+            say_on_interrupt("url-shortener: import interrupted at its COMMIT: whether its " +
+                             std::to_string(total) + " links are stored is unknown; " +
+                             how_to_settle);
+        }
+    };
+
     std::vector<std::string> codes;
     try {
         if (keyed) {
             const std::vector<std::string> keys = line_keys(lines, options);
-            codes = client.shorten_many(lines.urls, keys, progress);
+            codes = client.shorten_many(lines.urls, keys, progress_and_doubt);
         } else {
-            codes = client.shorten_many(lines.urls, progress);
+            codes = client.shorten_many(lines.urls, progress_and_doubt);
         }
     } catch (const InvalidUrl &e) {
         end_progress();

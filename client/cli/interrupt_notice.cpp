@@ -2,8 +2,8 @@
  * interrupt_notice.cpp
  *    The signal handler of interrupt_notice.h.  It only calls write(2),
  *    sigaction(2), sigprocmask(2), raise(3) and _exit(2), all
- *    async-signal-safe, on a buffer made before the handler was installed
- *    and never changed after.
+ *    async-signal-safe, on a notice made before it was installed; a later
+ *    notice replaces it while both signals are blocked.
  */
 #include "interrupt_notice.h"
 
@@ -43,20 +43,31 @@ extern "C" void write_notice_and_end(int signal_number)
 
 void say_on_interrupt(std::string notice)
 {
-    installed_notice = new std::string("\n" + notice + "\n");   /* kept to the exit */
-    struct sigaction action = {};
-    action.sa_handler = write_notice_and_end;
-    sigemptyset(&action.sa_mask);
-    sigaddset(&action.sa_mask, SIGINT);
-    sigaddset(&action.sa_mask, SIGTERM);
-    for (const int signal_number : {SIGINT, SIGTERM}) {
-        /* A signal the tool was started with ignored (a background job of
-         * a shell without job control) stays ignored. */
-        struct sigaction current = {};
-        if (sigaction(signal_number, nullptr, &current) == 0 && current.sa_handler == SIG_IGN)
-            continue;
-        sigaction(signal_number, &action, nullptr);
+    auto *replacement = new std::string("\n" + notice + "\n");
+    sigset_t both, before;
+    sigemptyset(&both);
+    sigaddset(&both, SIGINT);
+    sigaddset(&both, SIGTERM);
+
+    /* No handler runs while the notice changes: it never reads a freed one. */
+    sigprocmask(SIG_BLOCK, &both, &before);
+    std::string *const replaced = installed_notice;
+    installed_notice = replacement;
+    if (!replaced) {
+        struct sigaction action = {};
+        action.sa_handler = write_notice_and_end;
+        action.sa_mask = both;
+        for (const int signal_number : {SIGINT, SIGTERM}) {
+            /* A signal the tool was started with ignored (a background job
+             * of a shell without job control) stays ignored. */
+            struct sigaction current = {};
+            if (sigaction(signal_number, nullptr, &current) == 0 && current.sa_handler == SIG_IGN)
+                continue;
+            sigaction(signal_number, &action, nullptr);
+        }
     }
+    sigprocmask(SIG_SETMASK, &before, nullptr);
+    delete replaced;    /* the last one is kept to the exit */
 }
 
 } // namespace url_shortener::cli

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -334,38 +335,84 @@ TEST(Cli, AClosedOutputPipeExitsSixThoughTheLinkIsStored)
  * pipe this test reads one byte of and then leaves full, so the tool is
  * held printing, past its COMMIT, when the signal comes.
  */
-TEST(Cli, AnInterruptAfterTheImportCommitsSaysTheLinksAreStored)
+namespace {
+
+/*
+ * Starts the CLI with args as a shell would (SIGINT and SIGTERM at their
+ * default, none blocked), its stdout into out_fd and its stderr into err.
+ * Everything the child needs is made before the fork.
+ */
+pid_t start_cli(const std::vector<std::string> &args, int out_fd, const std::filesystem::path &err)
 {
-    constexpr int count = 20000;    /* about 1.4 MB of output: more than a pipe holds */
-    const std::string prefix = unique_url("cli-interrupted-import");
-    const std::filesystem::path input = scratch_file("interrupted-import");
-    const std::filesystem::path err = scratch_file("interrupted-import-stderr");
-    {
-        std::ofstream out(input);
-        for (int i = 0; i < count; ++i)
-            out << prefix << "/" << i << "\n";
-    }
-    const std::string database = "PGDATABASE=" + std::string(database_name);
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
+    std::vector<std::string> words{URL_SHORTENER_CLI};
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<char *> argv;
+    for (std::string &word : words)
+        argv.push_back(word.data());
+    argv.push_back(nullptr);
+    std::string database = "PGDATABASE=" + std::string(database_name);
+    std::vector<char *> envp;
+    for (char **variable = environ; *variable; ++variable)
+        if (std::string_view(*variable).rfind("PGDATABASE=", 0) != 0)
+            envp.push_back(*variable);
+    envp.push_back(database.data());
+    envp.push_back(nullptr);
+    const std::string err_path = err.string();
+
     const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
     if (pid == 0) {
-        signal(SIGINT, SIG_DFL);    /* as a shell starts it, whatever this process set */
+        signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
-        close(fds[0]);
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[1]);
-        const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (err_fd < 0 || dup2(err_fd, STDERR_FILENO) < 0)
+        const int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (dup2(out_fd, STDOUT_FILENO) < 0 || err_fd < 0 || dup2(err_fd, STDERR_FILENO) < 0)
             _exit(126);
-        putenv(const_cast<char *>(database.c_str()));
-        execl(URL_SHORTENER_CLI, URL_SHORTENER_CLI, "import", input.c_str(), static_cast<char *>(nullptr));
+        execve(argv[0], argv.data(), envp.data());
         _exit(127);
     }
+    return pid;
+}
+
+/* Waits (bounded) until backend pid has exited of its own accord. */
+void wait_until_backend_ends(int pid)
+{
+    auto c = connect();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+        pqxx::nontransaction q(*c);
+        if (q.exec_params("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+                .at(0).at(0).as<long long>() == 0)
+            return;
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("backend " + std::to_string(pid) + " did not end");
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+/* An input file of count URLs under prefix. */
+std::filesystem::path urls_file(const std::string &name, const std::string &prefix, int count)
+{
+    const std::filesystem::path input = scratch_file(name);
+    std::ofstream out(input);
+    for (int i = 0; i < count; ++i)
+        out << prefix << "/" << i << "\n";
+    return input;
+}
+
+} // namespace
+
+TEST(Cli, AnInterruptAfterTheImportCommitsSaysTheLinksAreStored)
+{
+    constexpr int count = 20000;    /* about 1.4 MB of output: more than a pipe holds */
+    const std::string prefix = unique_url("cli-interrupted-import");
+    const std::filesystem::path input = urls_file("interrupted-import", prefix, count);
+    const std::filesystem::path err = scratch_file("interrupted-import-stderr");
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t pid = start_cli({"import", input.string()}, fds[1], err);
+    ASSERT_GE(pid, 0);
     close(fds[1]);
     char first = 0;
     const ssize_t got = read(fds[0], &first, 1);     /* printing has begun: past the COMMIT */
@@ -387,6 +434,89 @@ TEST(Cli, AnInterruptAfterTheImportCommitsSaysTheLinksAreStored)
               std::string::npos) << message;
     EXPECT_EQ(links_under(prefix + "/"), count);
     /* As it says: the same import again prints every code, stores nothing. */
+    const CliRun again = run({"import", input.string()});
+    std::filesystem::remove(input);
+    EXPECT_EQ(again.status, 0) << again.err;
+    EXPECT_EQ(lines(again.out).size(), static_cast<std::size_t>(count));
+    EXPECT_EQ(links_under(prefix + "/"), count);
+}
+
+/*
+ * Interrupted while its statement waits (on a SHARE lock on urls held by
+ * the test): the import says nothing is stored, and the connection's end
+ * does roll it back, though the statement finishes once the lock is gone.
+ */
+TEST(Cli, AnInterruptBeforeTheImportCommitsSaysNothingIsStored)
+{
+    const std::string prefix = unique_url("cli-interrupted-before-commit");
+    const std::filesystem::path input = urls_file("interrupted-before-commit", prefix, 50);
+    const std::filesystem::path err = scratch_file("interrupted-before-commit-stderr");
+    const std::string name = unique_application_name("interrupted-before-commit");
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec0("LOCK TABLE urls IN SHARE MODE");
+
+    const int out = open("/dev/null", O_WRONLY);
+    ASSERT_GE(out, 0);
+    const pid_t pid = start_cli({"--dsn", dsn("application_name=" + name), "import", input.string()},
+                                out, err);
+    close(out);
+    ASSERT_GE(pid, 0);
+    const int backend = backend_pid(name);
+    wait_until_waiting_on_lock(backend);
+    kill(pid, SIGINT);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    locking.abort();
+    wait_until_backend_ends(backend);
+
+    const std::string message = read_file(err);
+    std::filesystem::remove(err);
+    std::filesystem::remove(input);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status) << ": " << message;
+    EXPECT_EQ(WTERMSIG(status), SIGINT) << message;
+    EXPECT_EQ(message, "\nurl-shortener: import interrupted before its COMMIT: nothing is stored\n");
+    EXPECT_EQ(links_under(prefix + "/"), 0);
+}
+
+/*
+ * Interrupted while its COMMIT waits for a synchronous standby that never
+ * comes: the import says the outcome is unknown and how to settle it.  The
+ * commit stands once the wait is lifted, and the same import again prints
+ * the codes and stores nothing twice, as the notice says.
+ */
+TEST(Cli, AnInterruptWhileTheImportCommitsSaysTheOutcomeIsUnknown)
+{
+    constexpr int count = 50;
+    const std::string prefix = unique_url("cli-interrupted-at-commit");
+    const std::filesystem::path input = urls_file("interrupted-at-commit", prefix, count);
+    const std::filesystem::path err = scratch_file("interrupted-at-commit-stderr");
+    const std::string name = unique_application_name("interrupted-at-commit");
+    int status = 0;
+    {
+        CommitsHang hang;
+        const int out = open("/dev/null", O_WRONLY);
+        ASSERT_GE(out, 0);
+        const pid_t pid = start_cli(
+            {"--dsn", dsn("application_name=" + name), "import", input.string()}, out, err);
+        close(out);
+        ASSERT_GE(pid, 0);
+        const int backend = backend_pid(name);
+        wait_until_committing(backend);
+        kill(pid, SIGINT);
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        hang.release();
+        wait_until_backend_ends(backend);
+    }
+    const std::string message = read_file(err);
+    std::filesystem::remove(err);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status) << ": " << message;
+    EXPECT_EQ(WTERMSIG(status), SIGINT) << message;
+    EXPECT_EQ(message, "\nurl-shortener: import interrupted at its COMMIT: whether its 50 links "
+                       "are stored is unknown; running the same import again on the same input "
+                       "prints their codes and stores nothing twice\n");
+    EXPECT_EQ(links_under(prefix + "/"), count);
+
     const CliRun again = run({"import", input.string()});
     std::filesystem::remove(input);
     EXPECT_EQ(again.status, 0) << again.err;
