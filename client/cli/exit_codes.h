@@ -5,8 +5,9 @@
  *
  *      0  success
  *      1  resolve, update, stats, disable, enable, delete: no link has that code
+ *         (resolve: or it is disabled, used up or expired)
  *      2  usage error: unknown command or option, missing argument
- *      3  invalid input: a URL the server refused, or an unreadable FILE
+ *      3  invalid input: a refused URL or option, or input that cannot be read
  *      4  code space exhausted: the error's hint says what to do (a link
  *         with an idempotency key, as every new link the CLI makes, takes
  *         the shape stored in reuse_key, not url_shortener.code_length's)
@@ -52,9 +53,10 @@ enum ExitCode : int {
 inline constexpr const char *exit_code_help =
     "Exit status:\n"
     "  0  success\n"
-    "  1  no link has that code (resolve, update, stats, disable, enable, delete)\n"
+    "  1  no link has that code (resolve, update, stats, disable, enable, delete), or\n"
+    "     (resolve) it is disabled, used up or expired\n"
     "  2  usage error\n"
-    "  3  invalid input: a URL the server refused, or an unreadable FILE\n"
+    "  3  invalid input: a refused URL or option, or input that cannot be read\n"
     "  4  code space exhausted: see the error's hint\n"
     "  5  connection or server failure (including lock timeout); nothing stored by the\n"
     "     failing URL (shorten one at a time: the ones printed before it were stored)\n"
