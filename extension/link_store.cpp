@@ -21,6 +21,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "rewrite/rewriteDefine.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "commands/extension.h"
@@ -401,6 +402,26 @@ open_link_store(Oid function_oid, LOCKMODE lockmode)
 }
 
 /*
+ * relid if it is a table of extension (made by its scripts), else
+ * InvalidOid.  The schema may be one where others can create: before the
+ * update that adds reuse_key (1.1) or released_codes (1.6), a role could
+ * put a relation of that name there, which the functions, running as their
+ * owner, would read and write, running that role's code (a view's
+ * functions, a table's triggers) with the owner's rights.  Such a relation
+ * is not the extension's table and is not used; the update then fails on
+ * the name, as PostgreSQL's CREATE TABLE does.
+ */
+static Oid
+extension_table(Oid relid, Oid extension)
+{
+    if (!OidIsValid(relid) || !OidIsValid(extension) ||
+        getExtensionOfObject(RelationRelationId, relid) != extension ||
+        get_rel_relkind(relid) != RELKIND_RELATION)
+        return InvalidOid;
+    return relid;
+}
+
+/*
  * One pass of open_link_store: reads the tables of schema nsp, whether
  * they run user code, and prepares the statements unless the kept ones
  * fit; sets store_namespace to nsp when done.
@@ -426,7 +447,8 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
         version = STORE_1_2;
     else if (get_attnum(relid, "expires_at") != InvalidAttrNumber)
         version = STORE_1_1;
-    const Oid released_relid = get_relname_relid("released_codes", nsp);
+    const Oid extension = getExtensionOfObject(RelationRelationId, relid);
+    const Oid released_relid = extension_table(get_relname_relid("released_codes", nsp), extension);
     if (version == STORE_1_3 && OidIsValid(released_relid))
         version = STORE_1_6;
 
@@ -440,7 +462,7 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
      * Whether the tables run user code (a trigger, say): is read again on
      * any change to them, as a CREATE TRIGGER invalidates the relation.
      */
-    const Oid reuse_key_relid = get_relname_relid("reuse_key", nsp);
+    const Oid reuse_key_relid = extension_table(get_relname_relid("reuse_key", nsp), extension);
     if (!store_user_code_known || relid != store_relid || released_relid != store_released_relid ||
         reuse_key_relid != store_reuse_key_relid) {
         refuse_write_rules(relid);
@@ -1081,6 +1103,22 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
     return EDIT_VERSION_CHANGED;
 }
 
+/*
+ * Before the call's first statement that writes relid, one of the
+ * extension's tables besides urls: the call decided its search-path guard
+ * under the lock of urls only (open_link_store), so a trigger created on
+ * relid since, whose CREATE TRIGGER this lock now waits for, must make the
+ * guard a setting before the statement fires it (relation_runs_user_code
+ * reads the table as that invalidation left it).
+ */
+static void
+lock_table_for_write(Oid relid)
+{
+    LockRelationOid(relid, RowExclusiveLock);
+    if (relation_runs_user_code(relid))
+        guard_search_path_for_user_code();
+}
+
 void
 read_reuse_key(ReuseKey *key)
 {
@@ -1103,6 +1141,8 @@ read_reuse_key(ReuseKey *key)
         Datum values[3] = {PointerGetDatum(secret), Int32GetDatum(code_length_setting),
                            CStringGetTextDatum(alphabet_setting)};
 
+        if (OidIsValid(store_reuse_key_relid))
+            lock_table_for_write(store_reuse_key_relid);
         rc = SPI_execute_plan(reuse_key_insert_plan, values, NULL, false, 0);
         if (rc != SPI_OK_INSERT)
             refuse_spi_result("key insert", rc);
@@ -1305,6 +1345,7 @@ change_link(LinkChange change, text *code)
 
     /* A freed code is recorded (1.6), in the same transaction as the delete. */
     if (change == RELEASE_CODE && changed && released_record_plan != NULL) {
+        lock_table_for_write(store_released_relid);
         rc = SPI_execute_plan(released_record_plan, values, NULL, false, 0);
         if (rc != SPI_OK_INSERT)
             refuse_spi_result("recording a released code", rc);
