@@ -411,7 +411,12 @@ store_row(Relation rel, const DirectInsertPlan *plan, Datum *values, const char 
     if (acceptable) {
         RowSink sink;
 
+        /* The executor state in the caller's (the call's) memory, not the
+         * kept plan's: a unique violation skips close_sink, and the error's
+         * cleanup then frees it with the call. */
+        MemoryContextSwitchTo(caller_context);
         open_sink(rel, &sink);
+        MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
         put_row(rel, &sink, slot);
         close_sink(&sink);
     }

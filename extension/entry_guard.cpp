@@ -36,8 +36,10 @@ Datum
 call_guarded(PGFunction body, FunctionCallInfo fcinfo)
 {
     char message[256];
-    bool failed = false;
-    Datum result = (Datum) 0;
+    /* Set inside PG_TRY and read after it (only when no error longjmp'd:
+     * PG_CATCH throws on), volatile all the same, as the rule is. */
+    volatile bool failed = false;
+    volatile Datum result = (Datum) 0;
 
     SearchPathGuard guard;
 

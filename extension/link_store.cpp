@@ -626,7 +626,7 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
          */
         purge_plan = prepare_kept_multi_shard_plan(
             psprintf("UPDATE %s " RETIRE_SET
-                     "WHERE short_code IN (SELECT short_code FROM %s "
+                     "WHERE short_code OPERATOR(pg_catalog.=) ANY (SELECT short_code FROM %s "
                      "WHERE retired_at IS NULL AND " FINISHED_LINK " LIMIT $1) "
                      "AND retired_at IS NULL AND " FINISHED_LINK,
                      table, table),
@@ -724,7 +724,7 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
      */
     taken_codes_plan = prepare_kept_multi_shard_plan(
         psprintf("SELECT c FROM pg_catalog.unnest($1) AS c "
-                 "WHERE c IN (SELECT short_code FROM %s "
+                 "WHERE c OPERATOR(pg_catalog.=) ANY (SELECT short_code FROM %s "
                  "WHERE short_code OPERATOR(pg_catalog.=) ANY ($1))",
                  table),
         1, one_text_array);
@@ -798,13 +798,21 @@ run_in_subtransaction(bool (*work)(void *arg), void *arg, bool (*caught)(const E
     ResourceOwner volatile caller_owner = CurrentResourceOwner;
     volatile bool kept = false;
     volatile bool failed = false;
+    volatile bool threw = false;
 
     BeginInternalSubTransaction(NULL);
     MemoryContextSwitchTo(caller_context);
 
     PG_TRY();
     {
-        kept = work(arg);
+        /* A C++ exception (none is thrown today) must not leave the
+         * subtransaction open for call_guarded's error: rolled back below,
+         * then reported. */
+        try {
+            kept = work(arg);
+        } catch (...) {
+            threw = true;
+        }
         /* Committed, the subtransaction's locks pass to the transaction. */
         if (kept) {
             ReleaseCurrentSubTransaction();
@@ -836,6 +844,10 @@ run_in_subtransaction(bool (*work)(void *arg), void *arg, bool (*caught)(const E
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
     }
+    if (threw)
+        ereport(ERROR,
+                (errcode(ERRCODE_INTERNAL_ERROR),
+                 errmsg("url_shortener failed with a C++ exception in a subtransaction")));
     return kept;
 }
 
@@ -1003,7 +1015,11 @@ insert_returning_through_cursor(SPIPlanPtr plan, Datum *values)
      * (under a PL/pgSQL EXCEPTION block that caught it).
      */
     if (plan == NULL)
-        elog(ERROR, "url_shortener: a statement of this call was dropped by a nested call");
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("a statement of this url_shortener call was dropped by a nested call"),
+                 errdetail("A call made inside this one failed while preparing the module's statements again, and its error was caught."),
+                 errhint("Run the statement again.")));
     Portal portal = SPI_cursor_open(NULL, plan, values, NULL, false);
 
     SPI_cursor_fetch(portal, true, FETCH_ALL);

@@ -97,7 +97,12 @@ inserted_rows(uint64 ninserted, int code_length)
         InsertedRow *row = (InsertedRow *) ((char *) hash_search(rows, code, HASH_ENTER, &found) +
                                             MAXALIGN(code_length + 1));
         if (VARSIZE_ANY_EXHDR(digest) != sizeof(row->digests))
-            elog(ERROR, "url_shortener: an idempotency digest of %d bytes", (int) VARSIZE_ANY_EXHDR(digest));
+            ereport(ERROR,
+                    (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+                     errmsg("a trigger on the links table changed the idempotency digest of a link"),
+                     errdetail("Link \"%s\" came back from the insert with a digest of %d bytes, not %d; nothing was stored.",
+                               code, (int) VARSIZE_ANY_EXHDR(digest), (int) sizeof(row->digests)),
+                     errhint("A BEFORE INSERT trigger on the extension's table urls changed idempotency_digest; drop or fix it.")));
         memcpy(row->digests, VARDATA_ANY(digest), sizeof(row->digests));
         row->claimed = false;
         row->released = false;
