@@ -95,8 +95,9 @@ DROP EXTENSION url_shortener;
 
 -- A "%" in the schema's name is only a character to the base script.  The
 -- released 1.2 -> 1.3 update writes the schema into a format() template,
--- so an installation at an older version in such a schema fails (22023)
--- and leaves nothing behind.
+-- so an installation at an older version in such a schema fails (22023
+-- for "%s"; "%%" names another schema, which the update looks in before
+-- it fails) and leaves nothing behind.
 CREATE SCHEMA "we%sird";
 CREATE EXTENSION url_shortener SCHEMA "we%sird" VERSION '1.5';
 \echo :LAST_ERROR_SQLSTATE
