@@ -7,17 +7,21 @@
  */
 #include "interrupt_notice.h"
 
+#include <atomic>
 #include <csignal>
 #include <unistd.h>
 
 namespace url_shortener::cli {
 namespace {
 
-std::string *installed_notice = nullptr;
+static_assert(std::atomic<std::string *>::is_always_lock_free);
+
+/* Lock-free, so the handler may read it; changed only with both signals blocked. */
+std::atomic<std::string *> installed_notice{nullptr};
 
 extern "C" void write_notice_and_end(int signal_number)
 {
-    const std::string &notice = *installed_notice;
+    const std::string &notice = *installed_notice.load();
     std::size_t written = 0;
     while (written < notice.size()) {
         const ssize_t n = write(STDERR_FILENO, notice.data() + written, notice.size() - written);
@@ -51,8 +55,7 @@ void say_on_interrupt(std::string notice)
 
     /* No handler runs while the notice changes: it never reads a freed one. */
     sigprocmask(SIG_BLOCK, &both, &before);
-    std::string *const replaced = installed_notice;
-    installed_notice = replacement;
+    std::string *const replaced = installed_notice.exchange(replacement);
     if (!replaced) {
         struct sigaction action = {};
         action.sa_handler = write_notice_and_end;

@@ -410,7 +410,7 @@ TEST(Cli, AnInterruptAfterTheImportCommitsSaysTheLinksAreStored)
     const std::filesystem::path input = urls_file("interrupted-import", prefix, count);
     const std::filesystem::path err = scratch_file("interrupted-import-stderr");
     int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
+    ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);     /* the CLI gets only its stdout's copy */
     const pid_t pid = start_cli({"import", input.string()}, fds[1], err);
     ASSERT_GE(pid, 0);
     close(fds[1]);
@@ -442,23 +442,37 @@ TEST(Cli, AnInterruptAfterTheImportCommitsSaysTheLinksAreStored)
 }
 
 /*
- * Interrupted while its statement waits (on a SHARE lock on urls held by
- * the test): the import says nothing is stored, and the connection's end
- * does roll it back, though the statement finishes once the lock is gone.
+ * Interrupted while its last chunk's statement waits (a trigger on urls
+ * takes an advisory lock the test holds, for the last URL only): four
+ * chunks of ten were answered, and still the import says nothing is
+ * stored, and the connection's end does roll it all back, though the
+ * statement finishes once the lock is gone.
  */
 TEST(Cli, AnInterruptBeforeTheImportCommitsSaysNothingIsStored)
 {
+    constexpr int count = 50;
     const std::string prefix = unique_url("cli-interrupted-before-commit");
-    const std::filesystem::path input = urls_file("interrupted-before-commit", prefix, 50);
+    const std::filesystem::path input = urls_file("interrupted-before-commit", prefix, count);
     const std::filesystem::path err = scratch_file("interrupted-before-commit-stderr");
     const std::string name = unique_application_name("interrupted-before-commit");
+    const std::string last = prefix + "/" + std::to_string(count - 1);
+    const std::string trigger = "hold_last_" + std::to_string(getpid());
+    auto setup = connect();
+    {
+        pqxx::nontransaction ddl(*setup);
+        ddl.exec0("CREATE FUNCTION public." + trigger + "() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(7151, 1); RETURN NEW; END$$");
+        ddl.exec0("CREATE TRIGGER " + trigger + " BEFORE INSERT ON urls FOR EACH ROW WHEN "
+                  "(NEW.original_url = " + ddl.quote(last) + ") EXECUTE FUNCTION public." + trigger + "()");
+    }
     auto locker = connect();
     pqxx::work locking(*locker);
-    locking.exec0("LOCK TABLE urls IN SHARE MODE");
+    locking.exec1("SELECT pg_advisory_xact_lock(7151, 1)");
 
-    const int out = open("/dev/null", O_WRONLY);
+    const int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
     ASSERT_GE(out, 0);
-    const pid_t pid = start_cli({"--dsn", dsn("application_name=" + name), "import", input.string()},
+    const pid_t pid = start_cli({"--dsn", dsn("application_name=" + name), "import", "--batch-size",
+                                 "10", input.string()},
                                 out, err);
     close(out);
     ASSERT_GE(pid, 0);
@@ -469,6 +483,11 @@ TEST(Cli, AnInterruptBeforeTheImportCommitsSaysNothingIsStored)
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     locking.abort();
     wait_until_backend_ends(backend);
+    {
+        pqxx::nontransaction ddl(*setup);
+        ddl.exec0("DROP TRIGGER " + trigger + " ON urls");
+        ddl.exec0("DROP FUNCTION public." + trigger + "()");
+    }
 
     const std::string message = read_file(err);
     std::filesystem::remove(err);
@@ -495,7 +514,7 @@ TEST(Cli, AnInterruptWhileTheImportCommitsSaysTheOutcomeIsUnknown)
     int status = 0;
     {
         CommitsHang hang;
-        const int out = open("/dev/null", O_WRONLY);
+        const int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
         ASSERT_GE(out, 0);
         const pid_t pid = start_cli(
             {"--dsn", dsn("application_name=" + name), "import", input.string()}, out, err);
