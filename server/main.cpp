@@ -34,6 +34,7 @@
 #include "longest_stop.h"
 #include "metrics.h"
 #include "problem.h"
+#include "qr_code.h"
 #include "router.h"
 #include "server_options.h"
 
@@ -98,7 +99,8 @@ void parse_listen(const std::string &listen, ServerOptions &options)
  * is it, "/" and the code).  It must be able to prefix one: an absolute
  * http or https URL with a host, and no userinfo (a short URL with a
  * password in it), query or fragment (the code would land in them), and
- * a port, if any, from 1 to 65535.  Checked as given: "http://" less its
+ * a port, if any, from 1 to 65535; short enough that a short URL with a
+ * 64-character code fits a QR code.  Checked as given: "http://" less its
  * slashes is "http:", which parses.  Throws CLI::ValidationError.
  */
 std::string checked_base_url(const std::string &given)
@@ -125,6 +127,13 @@ std::string checked_base_url(const std::string &given)
     std::string base_url = given;
     while (!base_url.empty() && base_url.back() == '/')
         base_url.pop_back();
+    /* The QR routes draw the short URL: with the longest code (64) it must fit. */
+    constexpr std::size_t longest_code = 64;
+    if (base_url.size() + 1 + longest_code > qr_max_bytes)
+        throw refuse("a short URL of it with a code of " + std::to_string(longest_code) +
+                     " characters would not fit a QR code (" + std::to_string(qr_max_bytes) +
+                     " bytes): at most " + std::to_string(qr_max_bytes - 1 - longest_code) +
+                     " characters");
     return base_url;
 }
 

@@ -240,8 +240,11 @@ Response problem_response(const Problem &problem, unsigned version, bool keep_al
     /* Not the 503 of a full pool: that is the server shedding load, as
      * many times a second as it is asked to, and /metrics counts it
      * (url_shortener_http_requests_total, status 503); a line for each
-     * would add a write to every refusal when the server is busiest. */
-    if (static_cast<unsigned>(problem.status) >= 500 && problem.type != pool_exhausted_type)
+     * would add a write to every refusal when the server is busiest.  Nor
+     * the 501 of a method nobody implements: the client's mistake, counted
+     * there too. */
+    if (static_cast<unsigned>(problem.status) >= 500 && problem.type != pool_exhausted_type &&
+        problem.status != http::status::not_implemented)
         log_server_error(problem);
     boost::json::object body;
     body["type"] = "urn:url-shortener:problem:" + problem.type;

@@ -107,24 +107,38 @@ bool has_dot_segment(std::string_view path)
  * is the link whose alias is "batch". */
 Match match_target(std::string_view target, http::verb method)
 {
+    /*
+     * The query is not parsed at all: browsers send characters RFC 3986
+     * does not allow there (|, {, }, ^, a stray %) as they are, and a link
+     * followed with such a query must still lead where it leads.
+     */
+    target = target.substr(0, target.find('?'));
+
     /* origin-form ("/abc"), or absolute-form ("http://host/abc"), which
      * RFC 9112 has servers accept too: its path is the route. */
     std::vector<std::string> parts;
+    std::string_view path;   /* into target, which the parsed views only refer to */
     if (auto origin = boost::urls::parse_origin_form(target)) {
-        if (has_dot_segment(origin->encoded_path()))
-            return {};
+        path = origin->encoded_path();
         for (std::string segment : origin->segments())
             parts.push_back(std::move(segment));
     } else if (auto absolute = boost::urls::parse_absolute_uri(target);
                absolute && (absolute->scheme_id() == boost::urls::scheme::http ||
                             absolute->scheme_id() == boost::urls::scheme::https)) {
-        if (has_dot_segment(absolute->encoded_path()))
-            return {};
+        path = absolute->encoded_path();
         for (std::string segment : absolute->segments())
             parts.push_back(std::move(segment));
     } else {
         return {};
     }
+    /*
+     * Every route name and every code is spelled in characters that need
+     * no percent-encoding, so a path with a % names nothing (404), as one
+     * with a dot segment: a proxy that guards /metrics or /api by the raw
+     * path is not passed by /%6Detrics, which would decode to it.
+     */
+    if (has_dot_segment(path) || path.find('%') != std::string_view::npos)
+        return {};
 
     Match match;
     const std::size_t n = parts.size();
@@ -181,6 +195,19 @@ std::string route_name(RouteKind kind, http::verb method)
 
 /* The methods a route answers, in the order Allow names them (HEAD
  * wherever GET); none for an unknown route. */
+const std::vector<http::verb> &methods_of(RouteKind kind);
+
+/* The methods of the resource match names: /api/v1/links/batch is the
+ * batch for POST and a link named "batch" for the others, so it has both's. */
+const std::vector<http::verb> &methods_of(const Match &match)
+{
+    using v = http::verb;
+    static const std::vector<v> link_or_batch{v::get, v::head, v::post, v::patch, v::delete_};
+    if (match.kind == RouteKind::link && match.code == "batch")
+        return link_or_batch;
+    return methods_of(match.kind);
+}
+
 const std::vector<http::verb> &methods_of(RouteKind kind)
 {
     using v = http::verb;
@@ -227,6 +254,13 @@ bool is_api(RouteKind kind)
 /* 405 unless method is one of allowed (their names, for the Allow header). */
 void require_method(const Request &request, const std::vector<http::verb> &allowed)
 {
+    /* A method no route of this server knows (BREW, or get: methods are
+     * case-sensitive) is not implemented, RFC 9110 9.1; a known one it
+     * does not allow here is 405. */
+    if (request.method() == http::verb::unknown)
+        throw ProblemError(Problem{http::status::not_implemented, "not-implemented",
+                                   "Not implemented",
+                                   "This server implements GET, HEAD, POST, PATCH and DELETE."});
     std::string names;
     for (http::verb verb : allowed) {
         if (request.method() == verb)
@@ -250,6 +284,21 @@ void require_json(const Request &request)
         throw ProblemError(Problem{http::status::unsupported_media_type, "unsupported-media-type",
                                    "Unsupported media type",
                                    "The body must be JSON, sent as Content-Type: application/json."});
+    /* No content coding is undone here: a gzip body is refused as such,
+     * not parsed as JSON (nor a plain one labelled br taken as it is). */
+    const auto codings = request.equal_range(http::field::content_encoding);
+    for (auto field = codings.first; field != codings.second; ++field) {
+        std::string_view coding = field->value();
+        while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+            coding.remove_prefix(1);
+        while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+            coding.remove_suffix(1);
+        if (!boost::algorithm::iequals(coding, "identity"))
+            throw ProblemError(Problem{http::status::unsupported_media_type,
+                                       "unsupported-media-type", "Unsupported media type",
+                                       "The body must be sent without a content coding "
+                                       "(Content-Encoding: gzip and the like are not undone)."});
+    }
 }
 
 /* The version an opaque tag's text names ("3"), if it is one of ours. */
@@ -459,7 +508,7 @@ bool Router::screen(const Request &header, Respond respond)
             throw_not_found();
         if (is_api(match.kind))
             authorize(header);   /* first, as in dispatch */
-        require_method(header, methods_of(match.kind));
+        require_method(header, methods_of(match));
         return false;
     } catch (...) {
         finisher(header, match, false, std::move(respond))(
@@ -483,10 +532,10 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
     case RouteKind::unknown:
         throw_not_found();
     case RouteKind::healthz:
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
         return finish(text_response(http::status::ok, "ok\n"));
     case RouteKind::metrics:
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
     {
         PoolCounts api = pool_.counts();
         api.unanswered = deadlines_.interrupted();
@@ -494,11 +543,11 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
                                     "text/plain; version=0.0.4"));
     }
     case RouteKind::readyz:
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
         return run_on_worker([](Client &client) { return database_ready(client); }, finish,
                              version, keep_alive, 4, true);
     case RouteKind::follow:
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
         if (request.method() == http::verb::head)
             return run_on_worker(
                 [code, settings](Client &client) { return check_link(client, code, settings); },
@@ -519,7 +568,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         });
     case RouteKind::qr_svg:
     case RouteKind::qr_png: {
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
         const bool png = match.kind == RouteKind::qr_png;
         return run_on_worker(
             [code, png, settings](Client &client) { return link_qr(client, code, png, settings); },
@@ -533,7 +582,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
     authorize(request);
     switch (match.kind) {
     case RouteKind::links: {
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
         require_json(request);
         NewLink link = parse_new_link(request.body());
         link.options.idempotency_key = idempotency_key(request, max_key_bytes);
@@ -548,7 +597,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             finish, version, keep_alive);
     }
     case RouteKind::links_batch: {
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
         require_json(request);
         std::vector<std::string> urls = parse_batch(request.body());
         std::optional<std::string> key = idempotency_key(request, max_batch_key_bytes);
@@ -561,7 +610,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
             finish, version, keep_alive, statements);
     }
     case RouteKind::link:
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
         if (request.method() == http::verb::get || request.method() == http::verb::head)
             return run_on_worker(
                 [code, settings](Client &client) { return read_link(client, code, settings); },
@@ -585,7 +634,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         }
     case RouteKind::link_disable:
     case RouteKind::link_enable: {
-        require_method(request, methods_of(match.kind));
+        require_method(request, methods_of(match));
         const bool enable = match.kind == RouteKind::link_enable;
         return run_on_worker(
             [code, enable, expected = if_match(request)](Client &client) {
