@@ -235,6 +235,18 @@ void ServerConnection::connect()
         throw ConnectionLost("could not connect to the server: " + one_line(e.what()),
                              sqlstate_cannot_connect, e.what());
     }
+    /*
+     * libpqxx 6 reopens a broken connection by itself on its next use
+     * (connection_base::activate), ROLLBACK of the broken transaction
+     * included: that closed the broken handle, and libpq's report of the
+     * loss with it, before the failure was read; and a reopen would escape
+     * the connect timeout, interrupt() and the reconnect budget.  This
+     * library reconnects only in ServerConnection, so libpqxx may not.
+     */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    opened->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
     watch_socket(opened->sock());
     try {
         /* Within the connect timeout (setup_deadline.h): a server that

@@ -545,6 +545,36 @@ TEST(Errors, ALostConnectionKeepsTheServersReportNotLibpqxxsText)
     }
 }
 
+/*
+ * The same in a transaction of the Client's (any isolation but autocommit):
+ * libpqxx's ROLLBACK of the broken transaction used to reconnect-and-close
+ * the connection before the failure was read, and server_message() was
+ * empty (found in review).
+ */
+TEST(Errors, ALostConnectionInATransactionKeepsTheServersReport)
+{
+    GenerationLock lock;
+    LinkOptions alias;   /* no key goes along: the loss is not retried */
+    alias.alias = "kill-text-tx-" + std::to_string(getpid());
+    const std::string name = unique_application_name("kill-text-tx");
+    ClientOptions options;
+    options.isolation = Isolation::read_committed;
+    options.retry.max_attempts = 1;   /* lost before COMMIT: nothing done, else retried */
+    Client client(dsn("application_name=" + name), options);
+    auto call = call_with_backend_killed(
+        name, [&] { return client.shorten_locked(unique_url("kill-text-tx"), alias); });
+    try {
+        finish(call);
+        ADD_FAILURE() << "no error after the backend was terminated";
+    } catch (const ConnectionLost &e) {
+        EXPECT_NE(std::string(e.server_message()).find("terminating connection"), std::string::npos)
+            << "server_message: \"" << e.server_message() << "\"";
+        EXPECT_NE(std::string(e.primary_message()).find("terminating connection"),
+                  std::string::npos)
+            << e.primary_message();
+    }
+}
+
 /* A WARNING's severity prefix goes, as ERROR's and FATAL's do. */
 TEST(Errors, AWarningsSeverityPrefixIsNotPartOfTheMessage)
 {
