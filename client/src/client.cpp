@@ -54,6 +54,15 @@ ServerConnection &opened(SessionType &s)
  * (preparing the statements anew) if it is not the one they were prepared
  * for, so a Client notices ALTER EXTENSION ... UPDATE.
  */
+/* The CallArguments of a call that changes nothing (a lost connection is retried). */
+CallArguments only_reads()
+{
+    CallArguments reads;
+    reads.sends_url = false;
+    reads.only_reads = true;
+    return reads;
+}
+
 template <typename SessionType>
 std::string refresh_version(SessionType &s)
 {
@@ -64,7 +73,8 @@ std::string refresh_version(SessionType &s)
             if (rows.empty())
                 return std::nullopt;
             return rows[0][1].as<std::string>();
-        });
+        },
+        only_reads());
     if (!installed)
         throw ServerError("the url_shortener extension is not installed in this database",
                           "42704");

@@ -45,6 +45,11 @@ Failure connection_gone(const std::string &server_text, bool in_explicit_transac
                 std::make_exception_ptr(ConnectionLost(
                     "connection to the server was lost before COMMIT; nothing was stored",
                     sqlstate_connection_lost, server_text))};
+    if (arguments.only_reads)
+        return {FailureKind::reconnect_retry, RetryCause::connection_lost,
+                std::make_exception_ptr(ConnectionLost(
+                    "connection to the server was lost during a read; nothing was changed",
+                    sqlstate_connection_lost, server_text))};
     return in_doubt(OutcomeUnknown("connection to the server was lost after the statement was "
                                    "sent; it may or may not have taken effect",
                                    sqlstate_outcome_unknown, server_text),

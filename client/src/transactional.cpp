@@ -41,12 +41,19 @@ namespace {
  */
 void require_open(pqxx::transaction_base &t)
 {
+    /* Not sent: libpqxx would reopen the caller's connection by itself,
+     * outside any transaction, and send the statement there. */
     if (!t.conn().is_open())
-        return;   /* the statement fails as a lost connection, as it would have */
+        throw ConnectionLost("the connection of this url_shortener::InTransaction's transaction "
+                             "is closed; nothing was sent",
+                             sqlstate_connection_lost, {});
     try {
         pqxx::nontransaction probe(t.conn(), "url_shortener transaction check");
     } catch (const pqxx::usage_error &) {
         return;   /* another transaction, t, holds the connection */
+    } catch (const pqxx::broken_connection &) {
+        /* The probe got the connection, so t has ended; and the connection
+         * has gone since (its notifications could not be read). */
     }
     throw Error("the transaction this url_shortener::InTransaction was made on has ended "
                 "(committed or aborted); nothing was sent");

@@ -263,3 +263,19 @@ TEST(Backoff, WaitsGrowThenStayUnderTheCap)
         }
     EXPECT_LE(backoff_delay(policy, 1000000, random).count(), 100);
 }
+
+/* No cap (milliseconds::max()) is a day: the doubling does not overflow,
+ * and the wait stays one the clock can count (found in review). */
+TEST(Backoff, AnUncappedPolicyWaitsAtMostADay)
+{
+    RetryPolicy policy;
+    policy.base_delay = std::chrono::milliseconds(10);
+    policy.max_delay = std::chrono::milliseconds::max();
+    std::mt19937_64 random(42);
+    constexpr long long day = 24LL * 60 * 60 * 1000;
+    for (const int attempt : {30, 40, 63, 64, 100, 1000000}) {
+        const long long d = backoff_delay(policy, attempt, random).count();
+        EXPECT_GE(d, day / 2) << attempt;
+        EXPECT_LE(d, day) << attempt;
+    }
+}

@@ -285,6 +285,34 @@ TEST(InTransaction, ACallAfterTheTransactionEndedIsAnErrorAndStoresNothing)
 }
 
 /*
+ * On a connection already lost, nothing is sent and the caller's
+ * connection stays closed: libpqxx 6.4 reopened it by itself for the
+ * constructor's lookup (a fresh autocommit session the caller's next
+ * exec_params would have run in), and the failure was ServerError 08000
+ * (found in review).  A call of an InTransaction made before the loss is
+ * ConnectionLost with nothing sent too.
+ */
+TEST(InTransaction, OnAConnectionAlreadyLostNothingIsSentNorReopened)
+{
+    const std::string name = unique_application_name("txn-already-lost");
+    auto c = connect("application_name=" + name);
+    pqxx::work t(*c);
+    InTransaction before(t);
+    terminate_backend(backend_pid(name));
+    EXPECT_ANY_THROW(t.exec_params("SELECT 1"));   /* libpq notices the loss */
+    ASSERT_FALSE(c->is_open());
+    try {
+        InTransaction links(t);
+        ADD_FAILURE() << "an InTransaction was made on a lost connection";
+    } catch (const ConnectionLost &e) {
+        EXPECT_NE(std::string(e.what()).find("nothing was sent"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(before.shorten(unique_url("txn-already-lost")), ConnectionLost);
+    EXPECT_FALSE(c->is_open()) << "libpqxx reopened the caller's connection";
+    EXPECT_EQ(links_to(unique_url("txn-already-lost")), 0);
+}
+
+/*
  * The server's report is not replaced by libpqxx's text when the server
  * ends the connection: on the caller's connection the client cannot read
  * libpq's message, so server_message() is empty and primary_message() is

@@ -106,7 +106,8 @@ namespace url_shortener {
 struct RetryPolicy {
     int max_attempts = 4;                       /* tries per call, at least 1 */
     std::chrono::milliseconds base_delay{10};   /* wait before the 2nd try */
-    std::chrono::milliseconds max_delay{1000};  /* cap on any one wait */
+    std::chrono::milliseconds max_delay{1000};  /* cap on any one wait (at most 24 h is
+                                                   waited, whatever is set) */
 };
 
 /* Why a call is about to try again; see ClientOptions::on_retry. */

@@ -24,7 +24,9 @@
  *      - A lost connection is ConnectionLost when t is a real transaction
  *        (the server rolls it back: nothing of it was stored) and
  *        OutcomeUnknown when t is a pqxx::nontransaction (each statement
- *        commits by itself).
+ *        commits by itself).  On a connection already closed (a call, or
+ *        the constructor, after a loss) nothing is sent: ConnectionLost,
+ *        whatever t is, and libpqxx is kept from reopening it by itself.
  *    Errors are otherwise the Client's (url_shortener/errors.h), chosen the
  *    same way; the same client-side checks run before sending.
  *
@@ -73,7 +75,9 @@ public:
     /*
      * As Client::shorten_many, chunk_size URLs per statement (1 to
      * 1,000,000, else InvalidArgument), all inside t: if any chunk fails,
-     * t is aborted and nothing of the batch survives.
+     * t is aborted and nothing of the batch survives.  (On a
+     * pqxx::nontransaction each chunk commits by itself: the chunks before
+     * a failed one stay stored.)
      */
     std::vector<std::string> shorten_many(const std::vector<std::string> &urls,
                                           std::size_t chunk_size = 5000);
