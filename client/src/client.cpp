@@ -49,11 +49,6 @@ ServerConnection &opened(SessionType &s)
     return s.connection;
 }
 
-/*
- * The installed extension version, read through the retry loop; reconnects
- * (preparing the statements anew) if it is not the one they were prepared
- * for, so a Client notices ALTER EXTENSION ... UPDATE.
- */
 /* The CallArguments of a call that changes nothing (a lost connection is retried). */
 CallArguments only_reads()
 {
@@ -63,6 +58,11 @@ CallArguments only_reads()
     return reads;
 }
 
+/*
+ * The installed extension version, read through the retry loop; reconnects
+ * (preparing the statements anew) if it is not the one they were prepared
+ * for, so a Client notices ALTER EXTENSION ... UPDATE.
+ */
 template <typename SessionType>
 std::string refresh_version(SessionType &s)
 {

@@ -41,9 +41,11 @@ namespace {
  */
 void require_open(pqxx::transaction_base &t)
 {
-    /* Not sent: libpqxx would reopen the caller's connection by itself,
-     * outside any transaction, and send the statement there. */
-    if (!t.conn().is_open())
+    /* Not sent on a connection that was open and is lost: libpqxx would
+     * reopen it by itself, outside any transaction, and send the statement
+     * there.  A lazy connection never opened yet (its server_version() is
+     * still 0; libpqxx keeps it after a loss) opens on first use, as ever. */
+    if (!t.conn().is_open() && t.conn().server_version() != 0)
         throw ConnectionLost("the connection of this url_shortener::InTransaction's transaction "
                              "is closed; nothing was sent",
                              sqlstate_connection_lost, {});

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <pqxx/connection>
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
@@ -310,6 +311,19 @@ TEST(InTransaction, OnAConnectionAlreadyLostNothingIsSentNorReopened)
     EXPECT_THROW(before.shorten(unique_url("txn-already-lost")), ConnectionLost);
     EXPECT_FALSE(c->is_open()) << "libpqxx reopened the caller's connection";
     EXPECT_EQ(links_to(unique_url("txn-already-lost")), 0);
+}
+
+/* A lazy connection not opened yet is opened by the first call, as before. */
+TEST(InTransaction, ALazyConnectionOpensOnTheFirstCall)
+{
+    pqxx::lazyconnection c(dsn());
+    ASSERT_FALSE(c.is_open());
+    pqxx::nontransaction t(c);
+    InTransaction links(t);
+    const std::string code = links.shorten(unique_url("txn-lazy"));
+    EXPECT_TRUE(c.is_open());
+    EXPECT_EQ(links_to(unique_url("txn-lazy")), 1);
+    EXPECT_EQ(Client(dsn()).resolve(code), unique_url("txn-lazy"));
 }
 
 /*
