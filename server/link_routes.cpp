@@ -147,14 +147,41 @@ Response create_links(Client &client, const std::vector<std::string> &urls,
     return json_response(http::status::created, json::object{{"links", std::move(links)}});
 }
 
-Response read_link(Client &client, const std::string &code, const LinkSettings &settings)
+Response read_link(Client &client, const std::string &code, const LinkSettings &settings,
+                   const std::optional<IfMatch> &if_match,
+                   const std::optional<IfNoneMatch> &if_none_match)
 {
     const std::optional<LinkStats> stats = client.stats(code);
     if (!stats)
         throw ProblemError(no_such_link(code));
+    const std::string etag = "\"" + std::to_string(stats->version) + "\"";
+    const auto names = [&stats](const std::vector<long long> &versions) {
+        return std::find(versions.begin(), versions.end(), stats->version) != versions.end();
+    };
+    if (if_match && !if_match->any && !names(if_match->versions))
+        throw ProblemError(Problem{http::status::precondition_failed, "version-conflict",
+                                   "Precondition failed",
+                                   "The link is at version " + std::to_string(stats->version) +
+                                       ", which If-Match does not name."});
+    if (if_none_match && (if_none_match->any || names(if_none_match->versions))) {
+        Response res{http::status::not_modified, 11};
+        res.set(http::field::etag, etag);
+        res.set(http::field::cache_control, "no-store");
+        return res;
+    }
     Response res = json_response(http::status::ok, stats_json(*stats, short_url(settings, code)));
-    res.set(http::field::etag, "\"" + std::to_string(stats->version) + "\"");
+    res.set(http::field::etag, etag);
     return res;
+}
+
+void refuse_change_unless_absent(Client &client, const std::string &code)
+{
+    if (!client.stats(code))
+        throw ProblemError(no_such_link(code));
+    throw ProblemError(Problem{http::status::precondition_failed, "version-conflict",
+                               "Precondition failed",
+                               "If-None-Match: * asks that the link not exist, and it does: "
+                               "nothing was changed."});
 }
 
 Response edit_link(Client &client, const std::string &code, const std::string &new_url,

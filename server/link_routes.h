@@ -50,8 +50,6 @@ Response create_links(Client &client, const std::vector<std::string> &urls,
                       const std::optional<std::string> &idempotency_key,
                       const LinkSettings &settings);
 
-/* GET /api/v1/links/{code}: 200 with the stats and ETag "<version>". */
-Response read_link(Client &client, const std::string &code, const LinkSettings &settings);
 
 /*
  * What an If-Match header asks of a PATCH (RFC 9110, 13.1.1): any current
@@ -90,6 +88,34 @@ Response set_link_enabled(Client &client, const std::string &code, bool enabled,
 /* DELETE /api/v1/links/{code}: 204, or 404; if_match as for set_link_enabled. */
 Response delete_link(Client &client, const std::string &code,
                      const std::optional<IfMatch> &if_match);
+
+/*
+ * What an If-None-Match header asks (RFC 9110, 13.1.2): that the link
+ * not exist ("*"), or not be at a version its entity tags name (weak
+ * comparison: W/"3" names version 3 too).
+ */
+struct IfNoneMatch {
+    bool any = false;
+    std::vector<long long> versions;
+};
+
+/*
+ * GET /api/v1/links/{code}: 200 with the stats and ETag "<version>"; 404.
+ * With if_match (RFC 9110, 13.1.1; weak tags never match), 412 unless the
+ * link is at a version it names; then with if_none_match, 304 (the ETag,
+ * no body) if the link is at a version it names or it is "*".
+ */
+Response read_link(Client &client, const std::string &code, const LinkSettings &settings,
+                   const std::optional<IfMatch> &if_match = std::nullopt,
+                   const std::optional<IfNoneMatch> &if_none_match = std::nullopt);
+
+/*
+ * If-None-Match on a route that changes a link (PATCH, DELETE, /disable,
+ * /enable): only "*" is taken, which an existing link never satisfies, so
+ * the answer is 412 (404 for an unknown code, RFC 9110, 13.2.1) and
+ * nothing is changed.  Throws the ProblemError to answer.
+ */
+[[noreturn]] void refuse_change_unless_absent(Client &client, const std::string &code);
 
 /* GET /readyz on a worker: 200 if the database answers a query. */
 Response database_ready(Client &client);

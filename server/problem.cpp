@@ -38,6 +38,7 @@ Problem no_such_link(const std::string &code)
 
 /* The type of pool_exhausted()'s 503: load shed, counted, not logged. */
 constexpr const char *pool_exhausted_type = "no-database-connection";
+constexpr const char *unknown_method_type = "not-implemented";
 
 Problem pool_exhausted()
 {
@@ -241,10 +242,10 @@ Response problem_response(const Problem &problem, unsigned version, bool keep_al
      * many times a second as it is asked to, and /metrics counts it
      * (url_shortener_http_requests_total, status 503); a line for each
      * would add a write to every refusal when the server is busiest.  Nor
-     * the 501 of a method nobody implements: the client's mistake, counted
-     * there too. */
+     * the 501 of a method nobody implements (BREW): the client's mistake,
+     * counted there too. */
     if (static_cast<unsigned>(problem.status) >= 500 && problem.type != pool_exhausted_type &&
-        problem.status != http::status::not_implemented)
+        problem.type != unknown_method_type)
         log_server_error(problem);
     boost::json::object body;
     body["type"] = "urn:url-shortener:problem:" + problem.type;

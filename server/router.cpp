@@ -11,7 +11,10 @@
  *    If-Match: PATCH needs it (428 without); DELETE, /disable and /enable
  *    honour it when sent (412 unless it names the link's version, checked
  *    in the transaction that makes the change) and act unconditionally
- *    without it.
+ *    without it; GET and HEAD answer 412 when it names another version.
+ *    If-None-Match: GET and HEAD answer 304 when it names the version (or
+ *    is "*"); on a change only "*" is taken, and answered 412 (404 for an
+ *    unknown code) without changing anything; entity tags there are 400.
  *
  *    Idempotency-Key (POST /api/v1/links and /batch): the header's key goes
  *    to the extension as the link's idempotency key; in a batch, element n
@@ -116,56 +119,68 @@ Match match_target(std::string_view target, http::verb method)
 
     /* origin-form ("/abc"), or absolute-form ("http://host/abc"), which
      * RFC 9112 has servers accept too: its path is the route. */
-    std::vector<std::string> parts;
-    std::string_view path;   /* into target, which the parsed views only refer to */
-    if (auto origin = boost::urls::parse_origin_form(target)) {
-        path = origin->encoded_path();
-        for (std::string segment : origin->segments())
+    std::vector<std::string> parts;    /* decoded */
+    std::vector<std::string> raw;      /* as sent */
+    std::string_view path;             /* into target, which the parsed views only refer to */
+    const auto take = [&](const auto &url) {
+        path = url.encoded_path();
+        for (std::string segment : url.segments())
             parts.push_back(std::move(segment));
+        for (const auto segment : url.encoded_segments())
+            raw.emplace_back(segment.data(), segment.size());
+    };
+    if (auto origin = boost::urls::parse_origin_form(target)) {
+        take(*origin);
     } else if (auto absolute = boost::urls::parse_absolute_uri(target);
                absolute && (absolute->scheme_id() == boost::urls::scheme::http ||
                             absolute->scheme_id() == boost::urls::scheme::https)) {
-        path = absolute->encoded_path();
-        for (std::string segment : absolute->segments())
-            parts.push_back(std::move(segment));
+        take(*absolute);
     } else {
         return {};
     }
-    /*
-     * Every route name and every code is spelled in characters that need
-     * no percent-encoding, so a path with a % names nothing (404), as one
-     * with a dot segment: a proxy that guards /metrics or /api by the raw
-     * path is not passed by /%6Detrics, which would decode to it.
-     */
-    if (has_dot_segment(path) || path.find('%') != std::string_view::npos)
+    if (has_dot_segment(path) || raw.size() != parts.size())
         return {};
-
+    /*
+     * Route names must be written as they are: a proxy that guards
+     * /metrics or /api by the raw path must not be passed by /%6Detrics,
+     * which decodes to it.  A code may be percent-encoded (/%7Eab is
+     * /~ab, RFC 3986 6.2.2.2); no code is a route name (they are reserved
+     * words of the extension).
+     */
+    const auto named = [&raw](std::size_t i, const char *name) { return raw[i] == name; };
+    /* A route name percent-encoded names nothing, not even a code. */
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        if (parts[i] != raw[i])
+            for (const char *name : {"healthz", "readyz", "metrics", "api", "v1", "links", "batch",
+                                     "disable", "enable", "qr.svg", "qr.png"})
+                if (parts[i] == name)
+                    return {};
     Match match;
     const std::size_t n = parts.size();
-    if (n == 1 && parts[0] == "healthz")
+    if (n == 1 && named(0, "healthz"))
         match.kind = RouteKind::healthz;
-    else if (n == 1 && parts[0] == "readyz")
+    else if (n == 1 && named(0, "readyz"))
         match.kind = RouteKind::readyz;
-    else if (n == 1 && parts[0] == "metrics")
+    else if (n == 1 && named(0, "metrics"))
         match.kind = RouteKind::metrics;
-    else if (n >= 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "links") {
+    else if (n >= 3 && named(0, "api") && named(1, "v1") && named(2, "links")) {
         if (n == 3)
             match.kind = RouteKind::links;
-        else if (n == 4 && parts[3] == "batch" && method == http::verb::post)
+        else if (n == 4 && named(3, "batch") && method == http::verb::post)
             match.kind = RouteKind::links_batch;
         else if (n == 4 && plausible_code(parts[3]))
             match.kind = RouteKind::link;
-        else if (n == 5 && plausible_code(parts[3]) && parts[4] == "disable")
+        else if (n == 5 && plausible_code(parts[3]) && named(4, "disable"))
             match.kind = RouteKind::link_disable;
-        else if (n == 5 && plausible_code(parts[3]) && parts[4] == "enable")
+        else if (n == 5 && plausible_code(parts[3]) && named(4, "enable"))
             match.kind = RouteKind::link_enable;
         if (n >= 4)
             match.code = parts[3];
     } else if (n == 1 && plausible_code(parts[0])) {
         match.kind = RouteKind::follow;
         match.code = parts[0];
-    } else if (n == 2 && plausible_code(parts[0]) && (parts[1] == "qr.svg" || parts[1] == "qr.png")) {
-        match.kind = parts[1] == "qr.svg" ? RouteKind::qr_svg : RouteKind::qr_png;
+    } else if (n == 2 && plausible_code(parts[0]) && (named(1, "qr.svg") || named(1, "qr.png"))) {
+        match.kind = named(1, "qr.svg") ? RouteKind::qr_svg : RouteKind::qr_png;
         match.code = parts[0];
     }
     return match;
@@ -258,7 +273,7 @@ void require_method(const Request &request, const std::vector<http::verb> &allow
      * case-sensitive) is not implemented, RFC 9110 9.1; a known one it
      * does not allow here is 405. */
     if (request.method() == http::verb::unknown)
-        throw ProblemError(Problem{http::status::not_implemented, "not-implemented",
+        throw ProblemError(Problem{http::status::not_implemented, "not-implemented",   /* unlogged */
                                    "Not implemented",
                                    "This server implements GET, HEAD, POST, PATCH and DELETE."});
     std::string names;
@@ -318,17 +333,20 @@ std::optional<long long> version_named(std::string_view tag)
 }
 
 /*
- * The If-Match header(s) of a request on a link (RFC 9110: "*" or a list
- * of entity tags, W/"..." or "...", over one or more header lines), or
- * std::nullopt without one; 400 if one is not that syntax.
+ * The If-Match (or If-None-Match) header(s) of a request on a link (RFC
+ * 9110: "*" or a list of entity tags, W/"..." or "...", over one or more
+ * header lines), or std::nullopt without one; 400 if one is not that
+ * syntax.  A weak tag names its version only for weak comparison
+ * (If-None-Match's); If-Match compares strongly.
  */
-std::optional<IfMatch> if_match(const Request &request)
+std::optional<IfMatch> entity_tags(const Request &request, http::field field_name,
+                                   const std::string &name, bool weak_comparison)
 {
-    const auto [first, last] = request.equal_range(http::field::if_match);
+    const auto [first, last] = request.equal_range(field_name);
     if (first == last)
         return std::nullopt;
-    const auto malformed = [] {
-        return bad_request("If-Match must be \"*\" or entity tags as GET "
+    const auto malformed = [&name] {
+        return bad_request(name + " must be \"*\" or entity tags as GET "
                            "/api/v1/links/{code} returns them in ETag, such as \"3\" (with "
                            "the quotes).");
     };
@@ -361,8 +379,8 @@ std::optional<IfMatch> if_match(const Request &request)
                 for (const char c : tag)
                     if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f)
                         throw malformed();
-                /* Strong comparison: a weak tag matches nothing. */
-                if (const std::optional<long long> version = version_named(tag); version && !weak)
+                if (const std::optional<long long> version = version_named(tag);
+                    version && (!weak || weak_comparison))
                     result.versions.push_back(*version);
                 at = close + 1;
             }
@@ -375,6 +393,35 @@ std::optional<IfMatch> if_match(const Request &request)
     if (elements == 0 || (result.any && elements > 1))
         throw malformed();
     return result;
+}
+
+std::optional<IfMatch> if_match(const Request &request)
+{
+    return entity_tags(request, http::field::if_match, "If-Match", false);
+}
+
+std::optional<IfNoneMatch> if_none_match(const Request &request)
+{
+    std::optional<IfMatch> tags =
+        entity_tags(request, http::field::if_none_match, "If-None-Match", true);
+    if (!tags)
+        return std::nullopt;
+    return IfNoneMatch{tags->any, std::move(tags->versions)};
+}
+
+/*
+ * If-None-Match on a change: "*" only (the change then never happens:
+ * refuse_change_unless_absent); entity tags would need the change made
+ * only at a version they do not name, which no call of the client does.
+ */
+bool change_unless_absent(const Request &request)
+{
+    const std::optional<IfNoneMatch> given = if_none_match(request);
+    if (given && !given->any)
+        throw bad_request("If-None-Match on a change of a link must be \"*\" (which an "
+                          "existing link never satisfies); use If-Match to change it at a "
+                          "version.");
+    return given.has_value();
 }
 
 /* The If-Match of a PATCH: 428 without one, as the route needs it to be race-free. */
@@ -613,7 +660,14 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_method(request, methods_of(match));
         if (request.method() == http::verb::get || request.method() == http::verb::head)
             return run_on_worker(
-                [code, settings](Client &client) { return read_link(client, code, settings); },
+                [code, settings, expected = if_match(request),
+                 unexpected = if_none_match(request)](Client &client) {
+                    return read_link(client, code, settings, expected, unexpected);
+                },
+                finish, version, keep_alive);
+        if (change_unless_absent(request))
+            return run_on_worker(
+                [code](Client &client) -> Response { refuse_change_unless_absent(client, code); },
                 finish, version, keep_alive);
         if (request.method() == http::verb::delete_)
             return run_on_worker(
@@ -636,6 +690,10 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
     case RouteKind::link_enable: {
         require_method(request, methods_of(match));
         const bool enable = match.kind == RouteKind::link_enable;
+        if (change_unless_absent(request))
+            return run_on_worker(
+                [code](Client &client) -> Response { refuse_change_unless_absent(client, code); },
+                finish, version, keep_alive);
         return run_on_worker(
             [code, enable, expected = if_match(request)](Client &client) {
                 return set_link_enabled(client, code, enable, expected);
