@@ -132,8 +132,11 @@ Match match_target(std::string_view target, http::verb method)
     if (auto origin = boost::urls::parse_origin_form(target)) {
         take(*origin);
     } else if (auto absolute = boost::urls::parse_absolute_uri(target);
-               absolute && (absolute->scheme_id() == boost::urls::scheme::http ||
-                            absolute->scheme_id() == boost::urls::scheme::https)) {
+               absolute && absolute->has_authority() &&
+               (absolute->scheme_id() == boost::urls::scheme::http ||
+                absolute->scheme_id() == boost::urls::scheme::https)) {
+        /* (With an authority: "http:metrics" is no absolute-form target,
+         * and a proxy guarding /metrics by the raw path would pass it.) */
         take(*absolute);
     } else {
         return {};
@@ -143,9 +146,10 @@ Match match_target(std::string_view target, http::verb method)
     /*
      * Route names must be written as they are: a proxy that guards
      * /metrics or /api by the raw path must not be passed by /%6Detrics,
-     * which decodes to it.  A code may be percent-encoded (/%7Eab is
-     * /~ab, RFC 3986 6.2.2.2); no code is a route name (they are reserved
-     * words of the extension).
+     * which decodes to it, nor /api/v1/links/%62atch be the batch.  A code
+     * may be percent-encoded (/%7Eab is /~ab, RFC 3986 6.2.2.2), except
+     * one spelled like a route word (v1, links, batch, enable, disable, and
+     * the words the extension reserves): percent-encoded, it is 404.
      */
     const auto named = [&raw](std::size_t i, const char *name) { return raw[i] == name; };
     /* A route name percent-encoded names nothing, not even a code. */
@@ -524,8 +528,9 @@ Router::Finish Router::finisher(const Request &request, const Match &match, bool
         if (keep_alive && version < 11)
             res.set(http::field::connection, "keep-alive");
         res.prepare_payload();
-        /* RFC 9110 (8.6): no Content-Length on a 204 (Beast sets "0"). */
-        if (res.result() == http::status::no_content)
+        /* RFC 9110 (8.6): no Content-Length on a 204 (Beast sets "0"), nor
+         * on a 304, where only the 200's length would be right. */
+        if (res.result() == http::status::no_content || res.result() == http::status::not_modified)
             res.erase(http::field::content_length);
         if (head)
             res.body().clear();   /* Content-Length stays: what GET would send */
