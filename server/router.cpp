@@ -119,15 +119,12 @@ Match match_target(std::string_view target, http::verb method)
 
     /* origin-form ("/abc"), or absolute-form ("http://host/abc"), which
      * RFC 9112 has servers accept too: its path is the route. */
-    std::vector<std::string> parts;    /* decoded */
-    std::vector<std::string> raw;      /* as sent */
-    std::string_view path;             /* into target, which the parsed views only refer to */
+    std::vector<boost::urls::pct_string_view> segments;   /* as sent: views into target */
+    std::string_view path;
     const auto take = [&](const auto &url) {
         path = url.encoded_path();
-        for (std::string segment : url.segments())
-            parts.push_back(std::move(segment));
-        for (const auto segment : url.encoded_segments())
-            raw.emplace_back(segment.data(), segment.size());
+        for (const boost::urls::pct_string_view segment : url.encoded_segments())
+            segments.push_back(segment);
     };
     if (auto origin = boost::urls::parse_origin_form(target)) {
         take(*origin);
@@ -141,26 +138,33 @@ Match match_target(std::string_view target, http::verb method)
     } else {
         return {};
     }
-    if (has_dot_segment(path) || raw.size() != parts.size())
+    if (has_dot_segment(path))
         return {};
+
     /*
      * Route names must be written as they are: a proxy that guards
      * /metrics or /api by the raw path must not be passed by /%6Detrics,
      * which decodes to it, nor /api/v1/links/%62atch be the batch.  A code
      * may be percent-encoded (/%7Eab is /~ab, RFC 3986 6.2.2.2), except
      * one spelled like a route word (v1, links, batch, enable, disable, and
-     * the words the extension reserves): percent-encoded, it is 404.
+     * the words the extension reserves): percent-encoded, it names nothing.
      */
-    const auto named = [&raw](std::size_t i, const char *name) { return raw[i] == name; };
-    /* A route name percent-encoded names nothing, not even a code. */
-    for (std::size_t i = 0; i < parts.size(); ++i)
-        if (parts[i] != raw[i])
-            for (const char *name : {"healthz", "readyz", "metrics", "api", "v1", "links", "batch",
+    const auto named = [&segments](std::size_t i, std::string_view name) {
+        return std::string_view(segments[i].data(), segments[i].size()) == name;
+    };
+    const auto code_at = [&segments](std::size_t i) -> std::optional<std::string> {
+        std::string code = segments[i].decode();
+        if (!plausible_code(code))
+            return std::nullopt;
+        if (code.size() != segments[i].size())
+            for (const char *word : {"healthz", "readyz", "metrics", "api", "v1", "links", "batch",
                                      "disable", "enable", "qr.svg", "qr.png"})
-                if (parts[i] == name)
-                    return {};
+                if (code == word)
+                    return std::nullopt;
+        return code;
+    };
     Match match;
-    const std::size_t n = parts.size();
+    const std::size_t n = segments.size();
     if (n == 1 && named(0, "healthz"))
         match.kind = RouteKind::healthz;
     else if (n == 1 && named(0, "readyz"))
@@ -168,24 +172,25 @@ Match match_target(std::string_view target, http::verb method)
     else if (n == 1 && named(0, "metrics"))
         match.kind = RouteKind::metrics;
     else if (n >= 3 && named(0, "api") && named(1, "v1") && named(2, "links")) {
-        if (n == 3)
+        if (n == 3) {
             match.kind = RouteKind::links;
-        else if (n == 4 && named(3, "batch") && method == http::verb::post)
+        } else if (n == 4 && named(3, "batch") && method == http::verb::post) {
             match.kind = RouteKind::links_batch;
-        else if (n == 4 && plausible_code(parts[3]))
-            match.kind = RouteKind::link;
-        else if (n == 5 && plausible_code(parts[3]) && named(4, "disable"))
-            match.kind = RouteKind::link_disable;
-        else if (n == 5 && plausible_code(parts[3]) && named(4, "enable"))
-            match.kind = RouteKind::link_enable;
-        if (n >= 4)
-            match.code = parts[3];
-    } else if (n == 1 && plausible_code(parts[0])) {
-        match.kind = RouteKind::follow;
-        match.code = parts[0];
-    } else if (n == 2 && plausible_code(parts[0]) && (named(1, "qr.svg") || named(1, "qr.png"))) {
-        match.kind = named(1, "qr.svg") ? RouteKind::qr_svg : RouteKind::qr_png;
-        match.code = parts[0];
+        } else if (std::optional<std::string> code = n <= 5 ? code_at(3) : std::nullopt) {
+            if (n == 4)
+                match.kind = RouteKind::link;
+            else if (named(4, "disable"))
+                match.kind = RouteKind::link_disable;
+            else if (named(4, "enable"))
+                match.kind = RouteKind::link_enable;
+            match.code = std::move(*code);
+        }
+    } else if (n == 1 || (n == 2 && (named(1, "qr.svg") || named(1, "qr.png")))) {
+        if (std::optional<std::string> code = code_at(0)) {
+            match.kind = n == 1 ? RouteKind::follow
+                                : named(1, "qr.svg") ? RouteKind::qr_svg : RouteKind::qr_png;
+            match.code = std::move(*code);
+        }
     }
     return match;
 }
