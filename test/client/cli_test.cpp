@@ -401,6 +401,31 @@ std::filesystem::path urls_file(const std::string &name, const std::string &pref
     return input;
 }
 
+/*
+ * The stderr (err, removed) of a CLI that ended with status; fails unless
+ * it ended by SIGINT itself, as without a notice: a shell sees 130.  For
+ * ASSERT_NO_FATAL_FAILURE.
+ */
+void read_interrupted(int status, const std::filesystem::path &err, std::string &message)
+{
+    message = read_file(err);
+    std::filesystem::remove(err);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status) << ": " << message;
+    EXPECT_EQ(WTERMSIG(status), SIGINT) << message;
+}
+
+/* As the notices say: the same import again prints all count codes and
+ * stores nothing (input removed after). */
+void expect_import_again_stores_nothing(const std::filesystem::path &input,
+                                        const std::string &prefix, int count)
+{
+    const CliRun again = run({"import", input.string()});
+    std::filesystem::remove(input);
+    EXPECT_EQ(again.status, 0) << again.err;
+    EXPECT_EQ(lines(again.out).size(), static_cast<std::size_t>(count));
+    EXPECT_EQ(links_under(prefix + "/"), count);
+}
+
 } // namespace
 
 TEST(Cli, AnInterruptAfterTheImportCommitsSaysTheLinksAreStored)
@@ -422,23 +447,15 @@ TEST(Cli, AnInterruptAfterTheImportCommitsSaysTheLinksAreStored)
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     close(fds[0]);
-    const std::string message = read_file(err);
-    std::filesystem::remove(err);
-    /* Ended by SIGINT itself, as without the notice: a shell sees 130. */
-    ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status) << ": " << message;
-    EXPECT_EQ(WTERMSIG(status), SIGINT) << message;
+    std::string message;
+    ASSERT_NO_FATAL_FAILURE(read_interrupted(status, err, message));
     EXPECT_NE(message.find("import interrupted after its COMMIT: all 20000 links are stored"),
               std::string::npos) << message;
     EXPECT_NE(message.find("running the same import again on the same input prints them all and "
                            "stores nothing twice"),
               std::string::npos) << message;
     EXPECT_EQ(links_under(prefix + "/"), count);
-    /* As it says: the same import again prints every code, stores nothing. */
-    const CliRun again = run({"import", input.string()});
-    std::filesystem::remove(input);
-    EXPECT_EQ(again.status, 0) << again.err;
-    EXPECT_EQ(lines(again.out).size(), static_cast<std::size_t>(count));
-    EXPECT_EQ(links_under(prefix + "/"), count);
+    expect_import_again_stores_nothing(input, prefix, count);
 }
 
 /*
@@ -489,11 +506,9 @@ TEST(Cli, AnInterruptBeforeTheImportCommitsSaysNothingIsStored)
         ddl.exec0("DROP FUNCTION public." + trigger + "()");
     }
 
-    const std::string message = read_file(err);
-    std::filesystem::remove(err);
     std::filesystem::remove(input);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status) << ": " << message;
-    EXPECT_EQ(WTERMSIG(status), SIGINT) << message;
+    std::string message;
+    ASSERT_NO_FATAL_FAILURE(read_interrupted(status, err, message));
     EXPECT_EQ(message, "\nurl-shortener: import interrupted before its COMMIT: nothing is stored\n");
     EXPECT_EQ(links_under(prefix + "/"), 0);
 }
@@ -527,20 +542,13 @@ TEST(Cli, AnInterruptWhileTheImportCommitsSaysTheOutcomeIsUnknown)
         hang.release();
         wait_until_backend_ends(backend);
     }
-    const std::string message = read_file(err);
-    std::filesystem::remove(err);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status) << ": " << message;
-    EXPECT_EQ(WTERMSIG(status), SIGINT) << message;
+    std::string message;
+    ASSERT_NO_FATAL_FAILURE(read_interrupted(status, err, message));
     EXPECT_EQ(message, "\nurl-shortener: import interrupted at its COMMIT: whether its 50 links "
                        "are stored is unknown; running the same import again on the same input "
                        "prints their codes and stores nothing twice\n");
     EXPECT_EQ(links_under(prefix + "/"), count);
-
-    const CliRun again = run({"import", input.string()});
-    std::filesystem::remove(input);
-    EXPECT_EQ(again.status, 0) << again.err;
-    EXPECT_EQ(lines(again.out).size(), static_cast<std::size_t>(count));
-    EXPECT_EQ(links_under(prefix + "/"), count);
+    expect_import_again_stores_nothing(input, prefix, count);
 }
 
 /* An alias names one link; a reusable link has no limits.  Usage errors
