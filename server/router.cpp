@@ -747,35 +747,18 @@ void Router::run_on_worker(Work work, Finish finish, unsigned version, bool keep
             std::optional<ConnectionPool::Lease> lease = pool_.acquire(deadline);
             if (!lease)
                 throw ProblemError(pool_exhausted());
-            /* A probe whose pooled connection had lost its backend (say,
-             * pg_terminate_backend while it sat idle) learns that only
-             * when it sends: 08007 (OutcomeUnknown), though the database
-             * serves.  The probe reads only, so it is tried once more on a
-             * new connection (a connection found lost before sending the
-             * client library replaces by itself).  Not when the connection was new (the
-             * database could not be reached: a second try would only
-             * double the wait) nor when a deadline ended it. */
-            const bool lent_open = readiness && lease->client().connected();
-            for (bool retried = false;; retried = true) {
-                /* Ends before the lease does: no interrupt reaches the next user. */
-                CallDeadlines::Watch watch(deadlines_, lease->client(), statements);
-                try {
-                    /* Two calls on the client: an interrupt between them
-                     * (microseconds) ends nothing, but the watch interrupts
-                     * again every repeat_interrupt_interval until the work
-                     * ends, so work's call ends too; counted as unanswered
-                     * once. */
-                    lease->connect();
-                    res = work(lease->client());
-                    break;
-                } catch (const OutcomeUnknown &) {
-                    /* Not ConnectionLost: the client library throws that
-                     * only once its own reconnect failed too, so another
-                     * try would only wait out a second connect (review). */
-                    if (!lent_open || retried || watch.fired())
-                        throw;
-                }
-            }
+            /* Ends before the lease does: no interrupt reaches the next user. */
+            CallDeadlines::Watch watch(deadlines_, lease->client(), statements);
+            /* Two calls on the client: an interrupt between them
+             * (microseconds) ends nothing, but the watch interrupts again
+             * every repeat_interrupt_interval until the work ends, so
+             * work's call ends too; counted as unanswered once.  A probe
+             * (readiness) only reads: a pooled connection that lost its
+             * backend while idle (pg_terminate_backend) is replaced by
+             * the client library, before sending or, since the probe's
+             * statement only reads, after. */
+            lease->connect();
+            res = work(lease->client());
         } catch (...) {
             Problem problem = problem_for_current_exception();
             if (readiness)

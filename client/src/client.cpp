@@ -260,10 +260,10 @@ auto code_lookup(SessionType &s, const char *statement, const char *call, std::s
     if (impossible_code(code))
         return std::nullopt;
     const std::string argument(code);
-    return run_with_retries(s.connection, s.options, s.options.isolation, s.random,
-                            [&](pqxx::transaction_base &t) {
-                                return read(t.exec_prepared(statement, argument));
-                            });
+    return run_with_retries(
+        s.connection, s.options, s.options.isolation, s.random,
+        [&](pqxx::transaction_base &t) { return read(t.exec_prepared(statement, argument)); },
+        only_reads());
 }
 
 /* The result of a 1.5 change at a version: NULL (no such link) is none. */

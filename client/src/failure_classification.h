@@ -61,9 +61,10 @@ struct CallArguments {
     const std::string *key = nullptr;
     const BatchKeys *batch_keys = nullptr;
     /*
-     * The call only reads (the lookup of the installed version): a
-     * connection lost after sending it changed nothing, so the call is
-     * retried on a new connection, as one lost before COMMIT is.
+     * The call only reads (the lookup of the installed version, stats,
+     * resolve_without_click): a connection lost after sending it changed
+     * nothing, so the call is retried on a new connection, as one lost
+     * before COMMIT is.
      */
     bool only_reads = false;
 };

@@ -6,12 +6,15 @@
  *    inside an explicit transaction is retried, since nothing committed; a
  *    connection lost while an autocommit statement without an idempotency
  *    key (an alias) runs is OutcomeUnknown and is not retried (with a key
- *    it is retried: idempotency_test.cpp).
+ *    it is retried: idempotency_test.cpp), while one lost during a call
+ *    that only reads is retried.
  */
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -208,6 +211,39 @@ TEST(Retry, ADeferredClientsFirstCallStillHasItsReconnect)
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].failed_attempt, 1);
     EXPECT_EQ(clicks(code), 1);
+}
+
+/*
+ * stats and resolve_without_click only read: a connection lost after
+ * sending one (in autocommit, no COMMIT to wait for) changed nothing, so
+ * the call is retried on a new connection and answers, rather than
+ * throwing OutcomeUnknown.  The read waits on a lock of urls held by
+ * another transaction while its backend is terminated.
+ */
+TEST(Retry, ConnectionLostDuringAReadIsRetried)
+{
+    const std::string url = unique_url("read-kill");
+    const std::string code = Client(dsn()).shorten(url);
+    const std::vector<std::pair<const char *, std::function<std::string(Client &)>>> reads = {
+        {"stats", [&](Client &c) { return c.stats(code).value().url; }},
+        {"resolve_without_click", [&](Client &c) { return c.resolve_without_click(code).value(); }},
+    };
+    for (const auto &[call_name, read] : reads) {
+        SCOPED_TRACE(call_name);
+        std::vector<RetryEvent> events;
+        const std::string name = unique_application_name(std::string("read-kill-") + call_name);
+        Client client(dsn("application_name=" + name), recording(events));
+        auto locker = connect();
+        pqxx::work locking(*locker);
+        locking.exec0("LOCK TABLE urls IN ACCESS EXCLUSIVE MODE");
+        auto call = call_with_backend_killed(name, [&] { return read(client); });
+        locking.abort();
+        EXPECT_EQ(finish(call), url);
+        ASSERT_EQ(events.size(), 1u);
+        EXPECT_EQ(events[0].cause, RetryCause::connection_lost);
+        EXPECT_EQ(events[0].failed_attempt, 1);
+    }
+    EXPECT_EQ(clicks(code), 0);
 }
 
 /*
