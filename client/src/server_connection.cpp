@@ -5,10 +5,13 @@
 #include "server_connection.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <memory>
 
 #include <fcntl.h>
@@ -72,11 +75,39 @@ const char *own_connect_timeout(const Conninfo &options)
     return std::getenv("PGCONNECT_TIMEOUT");
 }
 
+/*
+ * value as libpq 12 and later read an integer connection option: an int
+ * in decimal, blanks around it allowed.  Anything else libpq refuses when
+ * it connects ("invalid integer value"), so it is refused here, before,
+ * with the same words.
+ */
+int libpq_integer(const char *value, const char *option, const std::string &where)
+{
+    errno = 0;
+    char *end = nullptr;
+    const long number = std::strtol(value, &end, 10);
+    bool valid = end != value && errno == 0 && number >= std::numeric_limits<int>::min() &&
+                 number <= std::numeric_limits<int>::max();
+    while (valid && *end != '\0' && std::isspace(static_cast<unsigned char>(*end)))
+        ++end;
+    if (!valid || *end != '\0')
+        throw InvalidArgument(where + ": invalid integer value \"" +
+                                  std::string(value) + "\" for connection option \"" + option +
+                                  "\"",
+                              sqlstate_invalid_argument);
+    return static_cast<int>(number);
+}
+
 } // namespace
 
 std::chrono::seconds connect_timeout_in_effect(const std::string &connection_string,
                                                const ClientOptions &options)
 {
+    /* It goes into the connection string, which libpq reads as an int. */
+    if (options.connect_timeout.count() > std::numeric_limits<int>::max())
+        throw InvalidArgument("connect_timeout must be at most " +
+                                  std::to_string(std::numeric_limits<int>::max()) + " seconds",
+                              sqlstate_invalid_argument);
     const Conninfo conninfo = parsed(connection_string);
     const char *own = own_connect_timeout(conninfo);   /* points into conninfo */
     if (own == nullptr)
@@ -84,7 +115,9 @@ std::chrono::seconds connect_timeout_in_effect(const std::string &connection_str
                    ? std::chrono::seconds(0)
                    : std::max(options.connect_timeout, std::chrono::seconds(2));
     /* As libpq reads it: 0 or less is no limit, and it waits at least 2 s. */
-    const int seconds = std::atoi(own);
+    const bool from_environment = own == std::getenv("PGCONNECT_TIMEOUT");
+    const int seconds = libpq_integer(
+        own, "connect_timeout", from_environment ? "PGCONNECT_TIMEOUT" : "invalid connection string");
     return seconds <= 0 ? std::chrono::seconds(0) : std::chrono::seconds(std::max(seconds, 2));
 }
 

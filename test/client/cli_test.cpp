@@ -773,7 +773,9 @@ TEST(Cli, BadTimeoutsAndAnUnparseableDsnAreUsageErrors)
              {"--statement-timeout", "99999999999", "resolve", "x"},
              {"--dsn", "host", "resolve", "x"},
              {"--dsn", "port=1 'unterminated", "resolve", "x"},
-             {"--dsn", "postgresql://[::1", "resolve", "x"}}) {
+             {"--dsn", "postgresql://[::1", "resolve", "x"},
+             {"--dsn", "connect_timeout=abc", "resolve", "x"},
+             {"--dsn", "connect_timeout=99999999999", "resolve", "x"}}) {
         const CliRun r = run(args);
         EXPECT_EQ(r.status, 2) << args[0] << " " << args[1] << ": " << r.err;
         expect_one_error_line(r);

@@ -11,6 +11,7 @@
  */
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <cstdlib>
 #include <future>
 #include <mutex>
@@ -488,6 +489,56 @@ TEST(Timeouts, ConnectTimeoutInEffectIsLibpqsOwn)
     ::setenv("PGCONNECT_TIMEOUT", "25", 1);
     EXPECT_EQ(connect_timeout_in_effect("dbname=x", options), std::chrono::seconds(25));
     EXPECT_EQ(connect_timeout_in_effect("dbname=x connect_timeout=4", options), std::chrono::seconds(4));
+    ::setenv("PGCONNECT_TIMEOUT", "soon", 1);
+    EXPECT_THROW(connect_timeout_in_effect("dbname=x", options), InvalidArgument);
     ::unsetenv("PGCONNECT_TIMEOUT");
     EXPECT_THROW(connect_timeout_in_effect("dbname=x bogus_option=1", options), InvalidArgument);
+    /* libpq's own reading: an int in decimal, blanks around it. */
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x connect_timeout=' 30 '", options),
+              std::chrono::seconds(30));
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x connect_timeout=-5", options),
+              std::chrono::seconds(0));
+    for (const char *refused : {"connect_timeout=abc", "connect_timeout=10s", "connect_timeout=''",
+                                "connect_timeout=0x10", "connect_timeout=2147483648"}) {
+        SCOPED_TRACE(refused);
+        try {
+            connect_timeout_in_effect(std::string("dbname=x ") + refused, options);
+            ADD_FAILURE() << "taken";
+        } catch (const InvalidArgument &e) {
+            EXPECT_EQ(e.sqlstate(), "22023");
+            EXPECT_NE(std::string(e.what()).find("for connection option \"connect_timeout\""),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_EQ(connect_timeout_in_effect("dbname=x connect_timeout=2147483647", options),
+              std::chrono::seconds(2147483647));
+    options.connect_timeout = std::chrono::seconds(2147483648LL);
+    EXPECT_THROW(connect_timeout_in_effect("dbname=x", options), InvalidArgument);
+}
+
+/*
+ * What libpq refuses when it connects, a Client refuses when it is made:
+ * a connect_timeout it cannot read, or over INT_MAX seconds.  libpq itself
+ * refuses both (the second as the connect_timeout the Client adds to the
+ * connection string), so every connect would fail with ConnectionLost.
+ */
+TEST(Timeouts, AConnectTimeoutLibpqCannotTakeIsRefusedWhenTheClientIsMade)
+{
+    EXPECT_THROW(Client(dsn("connect_timeout=abc")), InvalidArgument);
+    ClientOptions deferred;
+    deferred.defer_connect = true;
+    EXPECT_THROW(Client(dsn("connect_timeout=99999999999"), deferred), InvalidArgument);
+    ClientOptions forever;
+    forever.connect_timeout = std::chrono::seconds(std::numeric_limits<int>::max() + 1LL);
+    try {
+        Client client(dsn(), forever);
+        ADD_FAILURE() << "a connect_timeout libpq cannot take was taken";
+    } catch (const InvalidArgument &e) {
+        EXPECT_EQ(e.sqlstate(), "22023");
+    }
+    /* libpq's own limit is taken, and connects. */
+    forever.connect_timeout = std::chrono::seconds(std::numeric_limits<int>::max());
+    Client client(dsn(), forever);
+    EXPECT_EQ(client.resolve("nosuchcode"), std::nullopt);
 }

@@ -159,7 +159,9 @@ struct ClientOptions {
      * ConnectionLost (08001), nothing sent.  0 waits as long as the
      * operating system does, and the setup statements without limit.
      * The connection string's connect_timeout or PGCONNECT_TIMEOUT, when
-     * set, win over this.  Applies to every reconnect too.
+     * set, win over this.  Applies to every reconnect too.  At most
+     * INT_MAX seconds (libpq's limit): the constructor refuses more with
+     * InvalidArgument.
      */
     std::chrono::seconds connect_timeout{10};
     /*
@@ -184,7 +186,10 @@ struct ClientOptions {
  * take, as libpq will apply it: the string's connect_timeout, else
  * PGCONNECT_TIMEOUT, else options.connect_timeout; at least 2 s, and 0 for
  * no limit.  Throws InvalidArgument if libpq cannot parse
- * connection_string.  For a caller that sets its own deadline around
+ * connection_string, if the connect_timeout it names (or
+ * PGCONNECT_TIMEOUT) is not an integer libpq would take (an int in
+ * decimal, blanks around it allowed), or if options.connect_timeout is
+ * over INT_MAX seconds.  For a caller that sets its own deadline around
  * calls that may reconnect.
  */
 URL_SHORTENER_CLIENT_EXPORT std::chrono::seconds connect_timeout_in_effect(
@@ -241,7 +246,9 @@ public:
      * Prepares the statements at once, so a database without the extension
      * fails here.
      * Throws InvalidArgument if libpq cannot parse connection_string (or
-     * it holds a NUL byte) or options.batch_chunk_size is out of range,
+     * it holds a NUL byte), its connect_timeout or PGCONNECT_TIMEOUT is not
+     * an integer (connect_timeout_in_effect()), or options.batch_chunk_size
+     * or options.connect_timeout is out of range,
      * ConnectionLost (08001) if the server cannot be reached within
      * options.connect_timeout, or does not answer the setup statements
      * within it again or within options.statement_timeout (the server
