@@ -514,27 +514,52 @@ TEST(Idempotency, AgainstExtension12NoKeyIsSentAndACallersKeyIsRefused)
 
 TEST(Idempotency, TheServersRefusalOfAKeyIsInvalidArgumentAndUs004IsIdempotencyConflict)
 {
-    /* What the client checks before sending, were it to reach the server anyway. */
+    /*
+     * What the client checks before sending, were it to reach the server
+     * anyway: the server's own refusals, made for real, typed as the
+     * client types a keyed call's failure (by SQLSTATE and the message's
+     * first words, which these checks keep in step with the extension).
+     */
     const CallArguments keyed{true, false, true};
-    const auto type_of = [&](const char *sqlstate, const std::string &text) {
+    const auto type_of_refusal = [&](const std::string &statement) {
+        auto connection = connect();
+        pqxx::nontransaction refused(*connection);
         try {
-            std::rethrow_exception(error_for_sqlstate(sqlstate, text, keyed));
-        } catch (const IdempotencyConflict &) {
-            return std::string("IdempotencyConflict");
-        } catch (const InvalidArgument &) {
-            return std::string("InvalidArgument");
-        } catch (const InvalidUrl &) {
-            return std::string("InvalidUrl");
-        } catch (const Error &) {
-            return std::string("Error");
+            refused.exec(statement);
+            return std::string("taken");
+        } catch (const pqxx::sql_error &server) {
+            try {
+                std::rethrow_exception(error_for_sqlstate(server.sqlstate(), server.what(), keyed));
+            } catch (const IdempotencyConflict &) {
+                return std::string("IdempotencyConflict");
+            } catch (const InvalidArgument &) {
+                return std::string("InvalidArgument");
+            } catch (const InvalidUrl &) {
+                return std::string("InvalidUrl");
+            } catch (const Error &e) {
+                return std::string("Error ") + e.sqlstate();
+            }
         }
     };
-    EXPECT_EQ(type_of("22023", "ERROR:  idempotency key must be 1 to 255 bytes long\n"),
+    const std::string key = unique_key("refusals");
+    EXPECT_EQ(type_of_refusal("SELECT shorten_url('https://example.com/k', "
+                              "idempotency_key => repeat('k', 256))"),
               "InvalidArgument");
-    EXPECT_EQ(type_of("22023", "ERROR:  idempotency_keys must have one element per URL\n"),
+    EXPECT_EQ(type_of_refusal("SELECT shorten_url('https://example.com/k', idempotency_key => '')"),
               "InvalidArgument");
-    EXPECT_EQ(type_of("22023", "ERROR:  url scheme \"ftp\" is not allowed\n"), "InvalidUrl");
-    EXPECT_EQ(type_of("US004", "ERROR:  idempotency key was already used for a different request\n"
-                               "DETAIL:  It holds the link \"Ab3x9Q\".\n"),
+    EXPECT_EQ(type_of_refusal("SELECT * FROM shorten_urls(ARRAY['https://example.com/a', "
+                              "'https://example.com/b'], ARRAY['" + key + "-one'])"),
+              "InvalidArgument");
+    EXPECT_EQ(type_of_refusal("SELECT * FROM shorten_urls(ARRAY['https://example.com/a'], "
+                              "ARRAY[NULL::text])"),
+              "InvalidArgument");
+    EXPECT_EQ(type_of_refusal("SELECT shorten_url('ftp://example.com/k', idempotency_key => '" +
+                              key + "-ftp')"),
+              "InvalidUrl");
+    EXPECT_EQ(type_of_refusal("SELECT shorten_url('https://example.com/first', idempotency_key => '" +
+                              key + "')"),
+              "taken");
+    EXPECT_EQ(type_of_refusal("SELECT shorten_url('https://example.com/second', "
+                              "idempotency_key => '" + key + "')"),
               "IdempotencyConflict");
 }
