@@ -167,7 +167,13 @@ int report_error(const Error &e, const std::string &command, const std::string &
         return exit_outcome_unknown;
     }
     if (dynamic_cast<const ConnectionLost *>(&e)) {
-        std::cerr << e.what() << " (check --dsn or PGHOST, PGPORT and PGDATABASE)\n";
+        /* stats is tried once more on a new connection by the library
+         * when its connection is lost; this is the second loss, or none
+         * could be opened. */
+        std::cerr << e.what()
+                  << (command == "stats" ? " (stats changes nothing: running it again is safe; "
+                                           "check --dsn or PGHOST, PGPORT and PGDATABASE)\n"
+                                         : " (check --dsn or PGHOST, PGPORT and PGDATABASE)\n");
         return exit_server_failure;
     }
     if (!e.sqlstate().empty())

@@ -1679,8 +1679,9 @@ TEST(Cli, OutputThatCannotBeWrittenIsExitSixForEveryCommandAndSaysWhatWasDone)
 }
 
 /*
- * stats changes nothing: a connection lost while it runs is 5 (run it
- * again), not 6 (check first).  Its backend is terminated while its
+ * stats changes nothing: a connection lost while it runs is tried once
+ * more on a new connection, and when that is lost too, it is 5 (run it
+ * again), not 6 (check first).  Each backend is terminated while its
  * url_stats waits on a lock on urls.
  */
 TEST(Cli, StatsWhoseConnectionIsLostExitsFive)
@@ -1694,23 +1695,26 @@ TEST(Cli, StatsWhoseConnectionIsLostExitsFive)
         return run({"--dsn", dsn("application_name=" + name), "stats", code}, "timeout 120");
     });
     /* Its statement, not its setup: the backend waits in url_stats. */
-    int pid = 0;
-    {
+    const auto waiting_backend = [&](int other_than) {
         auto watcher = connect();
-        for (int tries = 0; pid == 0 && tries < 1200; ++tries) {
+        for (int tries = 0; tries < 1200; ++tries) {
             pqxx::nontransaction q(*watcher);
             const pqxx::result rows = q.exec_params(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = $1 "
-                "AND wait_event_type = 'Lock' AND query LIKE '%url_stats%'",
-                name);
+                "AND wait_event_type = 'Lock' AND query LIKE '%url_stats%' AND pid <> $2",
+                name, other_than);
             if (!rows.empty())
-                pid = rows[0][0].as<int>();
-            else
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                return rows[0][0].as<int>();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-    }
-    ASSERT_NE(pid, 0) << "stats never waited on the lock";
-    terminate_backend(pid);
+        return 0;
+    };
+    const int first = waiting_backend(0);
+    ASSERT_NE(first, 0) << "stats never waited on the lock";
+    terminate_backend(first);
+    const int second = waiting_backend(first);
+    ASSERT_NE(second, 0) << "stats was not tried again on a new connection";
+    terminate_backend(second);
     const CliRun r = finish(stats);
     locking.abort();
     EXPECT_EQ(r.status, 5) << r.err;
