@@ -319,7 +319,8 @@ std::optional<bool> versioned_call(SessionType &s, const char *statement, const 
                                  [&](pqxx::transaction_base &t) {
                                      return optional_stats(
                                          t.exec_prepared(statements::stats.name, code));
-                                 });
+                                 },
+                                 only_reads());
             if (!stats)
                 return std::nullopt;
             if (std::find(versions.begin(), versions.end(), stats->version) == versions.end())

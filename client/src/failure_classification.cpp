@@ -30,6 +30,12 @@ Failure give_up(std::exception_ptr error)
  */
 Failure in_doubt(OutcomeUnknown error, const CallArguments &arguments)
 {
+    /* A read's COMMIT (an explicit transaction's) decides nothing. */
+    if (arguments.only_reads)
+        return {FailureKind::reconnect_retry, RetryCause::connection_lost,
+                std::make_exception_ptr(ConnectionLost(
+                    "connection to the server was lost during a read; nothing was changed",
+                    sqlstate_connection_lost, error.server_message()))};
     if (arguments.sends_idempotency_key)
         return {FailureKind::reconnect_retry, RetryCause::outcome_unknown,
                 std::make_exception_ptr(std::move(error))};

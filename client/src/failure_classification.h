@@ -62,7 +62,8 @@ struct CallArguments {
     const BatchKeys *batch_keys = nullptr;
     /*
      * The call only reads (the lookup of the installed version, stats,
-     * resolve_without_click): a connection lost after sending it changed
+     * resolve_without_click, the version read of a change at versions): a
+     * connection lost after sending it, or during its COMMIT, changed
      * nothing, so the call is retried on a new connection, as one lost
      * before COMMIT is.
      */

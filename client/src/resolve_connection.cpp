@@ -101,6 +101,9 @@ ResolveConnection::ResolveConnection(const std::string &connection_string,
                                      const ClientOptions &options)
     : handle_(std::make_unique<Handle>())
 {
+    /* Refuses a connect_timeout libpq would refuse only when connecting
+     * (InvalidArgument), before anything is opened. */
+    const std::chrono::seconds setup_limit = connect_timeout_in_effect(connection_string, options);
     const std::string conninfo =
         connection_string_with_timeout(connection_string, options.connect_timeout.count());
     handle_->conn = PQconnectdb(conninfo.c_str());
@@ -117,7 +120,7 @@ ResolveConnection::ResolveConnection(const std::string &connection_string,
      * a server that authenticated the connection and then went silent
      * would otherwise hold this thread forever. */
     within_setup_deadline(
-        PQsocket(handle_->conn), connect_timeout_in_effect(connection_string, options), [&] {
+        PQsocket(handle_->conn), setup_limit, [&] {
             if (options.statement_timeout.count() > 0) {
                 const std::string timeout = std::to_string(options.statement_timeout.count());
                 const char *value = timeout.c_str();

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -379,6 +380,16 @@ TEST(ResolveConnection, ADatabaseWithoutTheExtensionIsAServerErrorAtConnect)
     } catch (const ServerError &e) {
         EXPECT_EQ(e.sqlstate(), "42704");
     }
+}
+
+/* As Client: a connect_timeout libpq would refuse when connecting is
+ * InvalidArgument before anything is opened, not ConnectionLost. */
+TEST(ResolveConnection, AConnectTimeoutLibpqCannotTakeIsInvalidArgument)
+{
+    EXPECT_THROW(ResolveConnection(dsn("connect_timeout=abc")), InvalidArgument);
+    ClientOptions forever;
+    forever.connect_timeout = std::chrono::seconds(std::numeric_limits<int>::max() + 1LL);
+    EXPECT_THROW(ResolveConnection(dsn(), forever), InvalidArgument);
 }
 
 TEST(ResolveConnection, AnUnreachableServerIsConnectionLostAtConnect)

@@ -247,6 +247,33 @@ TEST(Retry, ConnectionLostDuringAReadIsRetried)
 }
 
 /*
+ * remove_at with two versions first reads the link's version: a connection
+ * lost during that read changed nothing, so it is read again on a new
+ * connection and the change made at the version read, not OutcomeUnknown.
+ */
+TEST(Retry, AChangeAtVersionsWhoseReadIsLostIsRetried)
+{
+    const std::string url = unique_url("versioned-read-kill");
+    const std::string code = Client(dsn()).shorten(url);
+    const long long version = Client(dsn()).stats(code)->version;
+
+    std::vector<RetryEvent> events;
+    const std::string name = unique_application_name("versioned-read-kill");
+    Client client(dsn("application_name=" + name), recording(events));
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec0("LOCK TABLE urls IN ACCESS EXCLUSIVE MODE");
+    auto call = call_with_backend_killed(
+        name, [&] { return client.remove_at(code, {version, version + 1}); });
+    locking.abort();
+
+    EXPECT_EQ(finish(call), std::optional<bool>(true));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::connection_lost);
+    EXPECT_FALSE(Client(dsn()).stats(code).has_value());
+}
+
+/*
  * remove_at with two versions reads the link's version, then changes it at
  * that version: two statements, each run by the retry loop.  The bounds
  * are still one call's: the connection found dead before the read is the

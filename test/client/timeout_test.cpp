@@ -11,9 +11,9 @@
  */
 #include <atomic>
 #include <chrono>
-#include <limits>
 #include <cstdlib>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>

@@ -51,7 +51,9 @@
  *    per call.  In an explicit transaction (Isolation other than autocommit,
  *    and always in shorten_many) a connection lost before COMMIT was sent
  *    also counts, since the server rolls such a transaction back; and so
- *    does one lost during stats or resolve_without_click, which only read.  The
+ *    does one lost during stats or resolve_without_click, or during the
+ *    read of the version remove_at, disable_at and enable_at make first,
+ *    which only read (also during their COMMIT).  The
  *    bounds are the call's, however many statements it runs (remove_at,
  *    disable_at and enable_at read the version, then change; a call may
  *    first re-read the extension's version): max_attempts - 1 retries in
