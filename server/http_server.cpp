@@ -58,6 +58,26 @@ constexpr std::chrono::milliseconds stop_linger_quiet{1000};
 constexpr std::chrono::milliseconds stop_linger_check{50};
 constexpr std::chrono::seconds last_answer_timeout{5};   /* writing an answer made after a stop's drain */
 
+/* Whether the request line at the start of buffer (one Beast refused for
+ * its version) ends in HTTP/<major>.<minor> with a major of 2 or more: RFC
+ * 9110 (2.5) answers those 505.  Any other refused version is malformed. */
+bool names_a_later_major_version(const beast::flat_buffer &buffer)
+{
+    const std::string_view bytes(static_cast<const char *>(buffer.data().data()), buffer.size());
+    std::string_view line = bytes.substr(0, bytes.find('\n'));
+    if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+    /* method SP request-target SP HTTP-version, the version to the end */
+    const std::size_t first = line.find(' ');
+    const std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+    if (second == std::string_view::npos)
+        return false;
+    const std::string_view version = line.substr(second + 1);
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    return version.size() == 8 && version.substr(0, 5) == "HTTP/" && digit(version[5]) &&
+           version[6] == '.' && digit(version[7]) && version[5] >= '2';
+}
+
 /* Whether closing the socket fd, whose sending side is shut down, can
  * no longer cost the client its answer: the client's end has acknowledged
  * every byte sent and the FIN after them (FIN-WAIT-2), so the answer is in
@@ -479,6 +499,8 @@ private:
                                   "header-too-large", "Header too large",
                                   "The request line and header may hold at most " +
                                       std::to_string(header_limit) + " bytes."});
+        if (ec == http::error::bad_version && names_a_later_major_version(buffer_))
+            return refuse(version_not_supported());
         if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
             ec != http::error::end_of_stream && ec != http::error::partial_message)
             return refuse(Problem{http::status::bad_request, "malformed-request",

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "duplicate_members.h"
 #include "problem.h"
 #include "rfc3339.h"
 
@@ -24,6 +25,8 @@ json::object parse_object(const std::string &body)
         throw bad_request("The body is not valid JSON: " + ec.message() + ".");
     if (!value.is_object())
         throw bad_request("The body must be a JSON object.");
+    if (const std::optional<std::string> twice = first_duplicate_member(body))
+        throw bad_request("The member \"" + *twice + "\" is given twice.");
     return std::move(value.as_object());
 }
 

@@ -1,8 +1,9 @@
 /*
  * json_links.h
  *    The REST API's JSON: reading the bodies of POST and PATCH requests
- *    (strictly: an unknown member, a wrong type or malformed JSON is a 400
- *    naming the problem) and writing links and their stats.
+ *    (strictly: an unknown member, a member given twice, a wrong type or
+ *    malformed JSON is a 400 naming the problem) and writing links and
+ *    their stats.
  */
 #ifndef URL_SHORTENER_SERVER_JSON_LINKS_H
 #define URL_SHORTENER_SERVER_JSON_LINKS_H

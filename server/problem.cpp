@@ -39,6 +39,7 @@ Problem no_such_link(const std::string &code)
 /* The type of pool_exhausted()'s 503: load shed, counted, not logged. */
 constexpr const char *pool_exhausted_type = "no-database-connection";
 constexpr const char *unknown_method_type = "not-implemented";
+constexpr const char *version_not_supported_type = "version-not-supported";
 
 Problem pool_exhausted()
 {
@@ -46,6 +47,13 @@ Problem pool_exhausted()
                    "No database connection available",
                    "Every database connection stayed busy for the longest wait; try again.",
                    {}, 1};
+}
+
+Problem version_not_supported()
+{
+    return Problem{http::status::http_version_not_supported, version_not_supported_type,
+                   "HTTP version not supported",
+                   "This server speaks HTTP/1.1 (and 1.0); send the request in HTTP/1.1."};
 }
 
 Problem not_ready(Problem problem)
@@ -243,9 +251,9 @@ Response problem_response(const Problem &problem, unsigned version, bool keep_al
      * (url_shortener_http_requests_total, status 503); a line for each
      * would add a write to every refusal when the server is busiest.  Nor
      * the 501 of a method nobody implements (BREW): the client's mistake,
-     * counted there too. */
+     * counted there too; nor the 505 of a request in HTTP/2 or later. */
     if (static_cast<unsigned>(problem.status) >= 500 && problem.type != pool_exhausted_type &&
-        problem.type != unknown_method_type)
+        problem.type != unknown_method_type && problem.type != version_not_supported_type)
         log_server_error(problem);
     boost::json::object body;
     body["type"] = "urn:url-shortener:problem:" + problem.type;

@@ -49,6 +49,10 @@ Problem no_such_link(const std::string &code);
 /* The 503 for a request that found no free database connection in time. */
 Problem pool_exhausted();
 
+/* The 505 for a request line naming HTTP/2 or later: the client's to fix,
+ * not logged (the server speaks HTTP/1.x only; h2c's preface gets it too). */
+Problem version_not_supported();
+
 /* /readyz's answer to any failure: 503, whatever problem's status (a missing
  * extension is 42704, a 500 elsewhere), keeping its SQLSTATE and cause. */
 Problem not_ready(Problem problem);
@@ -65,7 +69,8 @@ Problem problem_for_current_exception();
  * The response carrying problem, for a request of the given HTTP version.
  * A 5xx is also written to stderr, one line: status, type, SQLSTATE and
  * the cause (or the detail); never a request's body or header.  Except
- * pool_exhausted()'s 503, which /metrics counts.
+ * pool_exhausted()'s 503, the 501 of an unknown method and
+ * version_not_supported()'s 505, which /metrics counts.
  */
 Response problem_response(const Problem &problem, unsigned version, bool keep_alive);
 
