@@ -175,7 +175,7 @@ checks_of(Relation rel)
  * evaluates this one.
  */
 static Datum
-evaluate_deferred_check(ExprState *state, ExprContext *econtext, bool *isnull)
+evaluate_deferred_check(ExprState *state, ExprContext *econtext, bool *isnull) noexcept
 {
     DeferredCheck *check = (DeferredCheck *) state;
 
@@ -232,7 +232,7 @@ defer_constraint_exprs(ResultRelInfo *result_rel, EState *estate)
 }
 
 static void
-executor_start(QueryDesc *query_desc, int eflags)
+executor_start(QueryDesc *query_desc, int eflags) noexcept
 {
     ListCell *cell;
 

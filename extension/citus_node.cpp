@@ -64,3 +64,26 @@ refuse_on_citus_worker(const char *what)
                        group),
              errhint("Connect to the coordinator for this call.")));
 }
+
+bool
+citus_partitions(Oid relid)
+{
+    const Oid catalog = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+    bool found = false;
+
+    if (!OidIsValid(catalog))
+        return found;
+    Relation relation = table_open(catalog, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, NULL, 0, NULL);
+    HeapTuple tuple;
+    while (!found && HeapTupleIsValid(tuple = systable_getnext(scan))) {
+        bool isnull;
+        /* logicalrelid, its first column, a regclass */
+        const Datum value = heap_getattr(tuple, 1, RelationGetDescr(relation), &isnull);
+
+        found = !isnull && DatumGetObjectId(value) == relid;
+    }
+    systable_endscan(scan);
+    table_close(relation, AccessShareLock);
+    return found;
+}

@@ -30,4 +30,11 @@
  */
 void refuse_on_citus_worker(const char *what);
 
+/*
+ * Whether Citus's catalog pg_dist_partition has a row for relid (a
+ * distributed or reference table), read with a catalog scan, no plan;
+ * false without Citus.
+ */
+bool citus_partitions(Oid relid);
+
 #endif

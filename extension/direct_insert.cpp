@@ -111,7 +111,7 @@ static MemoryContext plan_being_built = NULL;   /* freed by the next build if on
 static bool invalidation_registered = false;
 
 static void
-forget_plan(Datum arg, Oid relid)
+forget_plan(Datum arg, Oid relid) noexcept
 {
     (void) arg;
     if (relid == InvalidOid || relid == plan_building_relid ||

@@ -9,6 +9,7 @@
 #include "link_store.h"
 #include "sqlstates.h"
 
+#include "citus_node.h"
 #include "code_alphabet.h"
 #include "code_generator.h"
 #include "direct_insert.h"
@@ -301,7 +302,7 @@ refuse_write_rules(Oid relid)
 }
 
 static void
-forget_store(Datum arg, Oid relid)
+forget_store(Datum arg, Oid relid) noexcept
 {
     (void) arg;
     if (relid == InvalidOid || relid == store_relid || relid == store_released_relid ||
@@ -327,7 +328,7 @@ forget_store(Datum arg, Oid relid)
  * to a schema makes the next call prepare them with the current name.
  */
 static void
-forget_store_names(Datum arg, int cacheid, uint32 hashvalue)
+forget_store_names(Datum arg, int cacheid, uint32 hashvalue) noexcept
 {
     (void) arg;
     (void) cacheid;
@@ -349,10 +350,28 @@ static void prepare_link_store(Oid nsp, LOCKMODE lockmode);
 /* Most passes of open_link_store in one call; see there. */
 static const int MOST_STORE_PASSES = 8;
 
+/*
+ * The function being called was dropped since the call began: DROP
+ * EXTENSION committed while the call waited for a lock of its own (the
+ * generation or batch lock) before it opened the tables.
+ */
+static void
+report_extension_dropped(void)
+{
+    ereport(ERROR,
+            (errcode(ERRCODE_UNDEFINED_OBJECT),
+             errmsg("extension url_shortener was dropped during this call"),
+             errdetail("DROP EXTENSION url_shortener committed while the call waited for a lock."),
+             errhint("Run CREATE EXTENSION url_shortener again, or call it where it is installed.")));
+}
+
 void
 open_link_store(Oid function_oid, LOCKMODE lockmode)
 {
     const Oid nsp = get_func_namespace(function_oid);
+
+    if (!OidIsValid(nsp))
+        report_extension_dropped();
 
     if (superseded_plans != NIL && module_calls_running() <= 1)
         free_superseded_plans();
@@ -431,7 +450,7 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
 {
     const char *schema = get_namespace_name(nsp);
     if (schema == NULL)
-        elog(ERROR, "url_shortener: schema %u of the extension does not exist", nsp);
+        report_extension_dropped();
     const char *table = quote_qualified_identifier(schema, "urls");
     const Oid relid = get_relname_relid("urls", nsp);
     if (!OidIsValid(relid))
@@ -1179,11 +1198,13 @@ read_reuse_key(ReuseKey *key)
     if (key->code_length < 1 || key->code_length > MAX_CODE_LENGTH ||
         url_shortener::check_alphabet(key->alphabet).problem != url_shortener::AlphabetProblem::none)
         ereport(ERROR,
-                (errcode(ERRCODE_DATA_CORRUPTED),
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                  errmsg("the reuse key's code shape is not valid"),
                  errdetail("Its code length is %d and its alphabet is \"%s\".", key->code_length,
                            key->alphabet),
-                 errhint("Restore the row of the extension's table reuse_key from a backup.")));
+                 errhint("Set code_length of the extension's table reuse_key to 1 to %d and its "
+                         "alphabet to one that url_shortener.alphabet would take.",
+                         MAX_CODE_LENGTH)));
 }
 
 /*
@@ -1319,26 +1340,16 @@ change_plan(LinkChange change, bool at_version)
  * a forwarded release_code would otherwise record its code in the
  * worker's own copy of the table, which no call reads, and the code would
  * be freed unrecorded.  Without Citus there is nothing to check.  Only on
- * release_code, an administrator's call, so one catalog query is cheap.
+ * release_code, an administrator's call; a catalog scan, as citus_node
+ * reads Citus's catalog, not a statement planned on every call.
  */
 static void
 ensure_releases_recorded_where_read(void)
 {
-    if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
-        return;
-
-    Oid types[2] = {OIDOID, OIDOID};
-    Datum values[2] = {ObjectIdGetDatum(store_relid), ObjectIdGetDatum(store_released_relid)};
-    bool isnull;
-    const int rc = SPI_execute_with_args(
-        "SELECT pg_catalog.bool_or(p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) $1) IS TRUE "
-        "AND NOT pg_catalog.bool_or(p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) $2) IS TRUE "
-        "FROM pg_catalog.pg_dist_partition p",
-        2, types, values, NULL, true, 1);
-    if (rc != SPI_OK_SELECT || SPI_processed != 1)
-        refuse_spi_result("the distribution lookup", rc);
-    const bool stranded = DatumGetBool(result_value(0, 1, BOOLOID, &isnull));
-    SPI_freetuptable(SPI_tuptable);
+    /* Scans of Citus's catalog (citus_node.h), no statement: where Citus
+     * is not installed, one syscache lookup of its name. */
+    const bool stranded =
+        citus_partitions(store_relid) && !citus_partitions(store_released_relid);
     if (stranded)
         ereport(ERROR,
                 (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -33,7 +33,7 @@ static int test_seed_setting = -1;
 
 /* Refuses an alphabet that could make ambiguous, biased or unsafe codes. */
 static bool
-check_alphabet_setting(char **newval, void **extra, GucSource source)
+check_alphabet_setting(char **newval, void **extra, GucSource source) noexcept
 {
     const url_shortener::AlphabetVerdict v = url_shortener::check_alphabet(*newval);
 
@@ -63,7 +63,7 @@ check_alphabet_setting(char **newval, void **extra, GucSource source)
 }
 
 static void
-assign_test_seed(int newval, void *extra)
+assign_test_seed(int newval, void *extra) noexcept
 {
     reseed_code_generator(newval);
 }

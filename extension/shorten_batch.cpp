@@ -105,7 +105,7 @@ code_slot(const Batch *batch, int position)
 }
 
 void
-element_error_context(void *arg)
+element_error_context(void *arg) noexcept
 {
     const ElementPosition *at = (const ElementPosition *) arg;
 

@@ -34,7 +34,7 @@ idempotency_keys_argument(ArrayType *keys, int count)
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                  errmsg("idempotency_keys must have one element per URL"),
-                 errdetail("Lengths: urls %d, idempotency_keys %d.", count,
+                 errdetail("Their lengths are %d (urls) and %d (idempotency_keys).", count,
                            ArrayGetNItems(ARR_NDIM(keys), ARR_DIMS(keys)))));
     deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &nkeys);
 

@@ -22,12 +22,12 @@ typedef struct ElementPosition {
     int count;
 } ElementPosition;
 
-void element_error_context(void *arg);
+void element_error_context(void *arg) noexcept;
 
 /*
  * The elements of keys, one per URL, each checked (idempotency.h); raises
- * 22023 if keys is not a one-dimensional array of count elements, 22004
- * for a NULL element.  Allocated in the current memory context.
+ * 2202E if keys has more than one dimension, 22023 if it has not count
+ * elements, 22004 for a NULL element.  Allocated in the current memory context.
  */
 Datum *idempotency_keys_argument(ArrayType *keys, int count);
 

@@ -49,6 +49,12 @@ report_invalid_url(const url_shortener::UrlVerdict &v, const char *data, size_t 
                                (unsigned) (unsigned char) data[v.offset]),
                      errhint("Percent-encode the path and query, and write an international host name in its \"xn--\" form.")));
             break;
+        case UrlProblem::out_of_memory:
+            ereport(ERROR,
+                    (errcode(ERRCODE_OUT_OF_MEMORY),
+                     errmsg("out of memory"),
+                     errdetail("The URL parser could not allocate memory for the URL.")));
+            break;
         case UrlProblem::malformed:
             ereport(ERROR,
                     (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -226,7 +226,10 @@ UrlVerdict check_url(const char *data, std::size_t length, std::size_t max_lengt
 
     UriUriA uri;
     const char *error_position = nullptr;
-    if (uriParseSingleUriExA(&uri, data, data + tail, &error_position) != URI_SUCCESS) {
+    const int parsed = uriParseSingleUriExA(&uri, data, data + tail, &error_position);
+    if (parsed == URI_ERROR_MALLOC)
+        return verdict(UrlProblem::out_of_memory, 0);
+    if (parsed != URI_SUCCESS) {
         const std::size_t offset =
             error_position != nullptr ? static_cast<std::size_t>(error_position - data) : 0;
         return verdict(UrlProblem::malformed, offset);

@@ -35,7 +35,8 @@ enum class UrlProblem {
     encoded_host,       /* a "%" in a host name: it can disguise the host */
     noncanonical_ipv4,  /* a host browsers read as IPv4, not as "a.b.c.d" in decimal */
     userinfo,           /* user@ or user:password@ before the host */
-    bad_port            /* a port outside 1..65535 */
+    bad_port,           /* a port outside 1..65535 */
+    out_of_memory       /* the URI parser could not allocate: no verdict on the URL */
 };
 
 struct UrlVerdict {

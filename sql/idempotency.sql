@@ -220,5 +220,13 @@ RESET url_shortener.code_length;
 UPDATE reuse_key SET code_length = 3;
 SELECT length(shorten_url('https://crowded.example/', idempotency_key => 'crowded')) AS lengthened;
 SELECT count(*) AS rows_for_crowded FROM urls WHERE original_url = 'https://crowded.example/';
+-- A shape no code can be drawn from (a one-letter alphabet; its
+-- code_length has a CHECK) is the administrator's to fix: 55000 naming
+-- it, for keys and reuse alike, nothing stored.
+UPDATE reuse_key SET alphabet = 'a';
+SELECT shorten_url('https://shape.example/', idempotency_key => 'shape');
+SELECT pg_temp.outcome($$SELECT shorten_url('https://shape.example/', idempotency_key => 'shape')$$);
+SELECT pg_temp.outcome($$SELECT shorten_url('https://shape.example/', reuse => true)$$);
+SELECT count(*) AS rows_for_shape FROM urls WHERE original_url = 'https://shape.example/';
 UPDATE reuse_key SET code_length = s.code_length, alphabet = s.alphabet FROM shape_before AS s;
 DROP TABLE shape_before;
