@@ -23,27 +23,50 @@ extern "C" {
 /* Citus's COORDINATOR_GROUP_ID. */
 static const int32 COORDINATOR_GROUP = 0;
 
-/* This node's Citus group: COORDINATOR_GROUP without Citus, or where it has no row. */
-static int32
-local_group(void)
+/*
+ * Calls visit with the first column of each row of Citus's catalog table
+ * pg_catalog.<name> whose value is not null, until visit returns false: a
+ * catalog scan, no statement.  Returns whether the table exists (without
+ * Citus it does not, and nothing is visited).
+ */
+static bool
+scan_citus_catalog(const char *name, bool (*visit)(Datum value, void *arg), void *arg)
 {
-    const Oid relid = get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE);
-    int32 group = COORDINATOR_GROUP;
+    const Oid relid = get_relname_relid(name, PG_CATALOG_NAMESPACE);
 
     if (!OidIsValid(relid))
-        return group;
+        return false;
     Relation relation = table_open(relid, AccessShareLock);
     SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, NULL, 0, NULL);
-    HeapTuple tuple = systable_getnext(scan);
-    if (HeapTupleIsValid(tuple)) {
+    HeapTuple tuple;
+    bool more = true;
+    while (more && HeapTupleIsValid(tuple = systable_getnext(scan))) {
         bool isnull;
         const Datum value = heap_getattr(tuple, 1, RelationGetDescr(relation), &isnull);
 
         if (!isnull)
-            group = DatumGetInt32(value);
+            more = visit(value, arg);
     }
     systable_endscan(scan);
     table_close(relation, AccessShareLock);
+    return true;
+}
+
+/* pg_dist_local_group's one row: its groupid, kept; stop. */
+static bool
+keep_group(Datum value, void *arg)
+{
+    *static_cast<int32 *>(arg) = DatumGetInt32(value);
+    return false;
+}
+
+/* This node's Citus group: COORDINATOR_GROUP without Citus, or where it has no row. */
+static int32
+local_group(void)
+{
+    int32 group = COORDINATOR_GROUP;
+
+    scan_citus_catalog("pg_dist_local_group", keep_group, &group);
     return group;
 }
 
@@ -65,25 +88,24 @@ refuse_on_citus_worker(const char *what)
              errhint("Connect to the coordinator for this call.")));
 }
 
+/* A pg_dist_partition row's logicalrelid (a regclass): go on unless it is
+ * the relation sought, *arg, which is then set to InvalidOid. */
+static bool
+unless_sought(Datum value, void *arg)
+{
+    Oid *sought = static_cast<Oid *>(arg);
+
+    if (DatumGetObjectId(value) != *sought)
+        return true;
+    *sought = InvalidOid;
+    return false;
+}
+
 bool
 citus_partitions(Oid relid)
 {
-    const Oid catalog = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
-    bool found = false;
+    Oid sought = relid;
 
-    if (!OidIsValid(catalog))
-        return found;
-    Relation relation = table_open(catalog, AccessShareLock);
-    SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, NULL, 0, NULL);
-    HeapTuple tuple;
-    while (!found && HeapTupleIsValid(tuple = systable_getnext(scan))) {
-        bool isnull;
-        /* logicalrelid, its first column, a regclass */
-        const Datum value = heap_getattr(tuple, 1, RelationGetDescr(relation), &isnull);
-
-        found = !isnull && DatumGetObjectId(value) == relid;
-    }
-    systable_endscan(scan);
-    table_close(relation, AccessShareLock);
-    return found;
+    scan_citus_catalog("pg_dist_partition", unless_sought, &sought);
+    return OidIsValid(relid) && !OidIsValid(sought);
 }
