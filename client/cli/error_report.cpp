@@ -136,12 +136,6 @@ int report_error(const Error &e, const std::string &command, const std::string &
         return exit_server_failure;
     }
     if (dynamic_cast<const OutcomeUnknown *>(&e)) {
-        /* stats only reads: what it may have done is nothing. */
-        if (command == "stats") {
-            std::cerr << "connection to the server was lost after the statement was sent "
-                         "(stats changes nothing: running it again is safe)\n";
-            return exit_server_failure;
-        }
         /* A link sent with a key (the client's own, or --idempotency-key):
          * the same key settles it.  The library's what() then advises its
          * API; this says how with the command line.  A batch (several URLs,
@@ -167,13 +161,11 @@ int report_error(const Error &e, const std::string &command, const std::string &
         return exit_outcome_unknown;
     }
     if (dynamic_cast<const ConnectionLost *>(&e)) {
-        /* stats is tried once more on a new connection by the library
-         * when its connection is lost; this is the second loss, or none
-         * could be opened. */
-        std::cerr << e.what()
-                  << (command == "stats" ? " (stats changes nothing: running it again is safe; "
-                                           "check --dsn or PGHOST, PGPORT and PGDATABASE)\n"
-                                         : " (check --dsn or PGHOST, PGPORT and PGDATABASE)\n");
+        /* Also stats whose connection was lost twice (the library tries a
+         * read once more on a new connection): it is never OutcomeUnknown. */
+        std::cerr << e.what() << " ("
+                  << (command == "stats" ? "stats changes nothing: running it again is safe; " : "")
+                  << "check --dsn or PGHOST, PGPORT and PGDATABASE)\n";
         return exit_server_failure;
     }
     if (!e.sqlstate().empty())

@@ -26,11 +26,12 @@ Failure give_up(std::exception_ptr error)
 
 /*
  * The outcome of what was sent is unknown: final, unless the call sent
- * idempotency keys, which make sending it again safe.
+ * idempotency keys, which make sending it again safe, or only read, when
+ * nothing it sent (a statement, or an explicit transaction's COMMIT) can
+ * have changed anything: then it is a lost connection, retried.
  */
 Failure in_doubt(OutcomeUnknown error, const CallArguments &arguments)
 {
-    /* A read's COMMIT (an explicit transaction's) decides nothing. */
     if (arguments.only_reads)
         return {FailureKind::reconnect_retry, RetryCause::connection_lost,
                 std::make_exception_ptr(ConnectionLost(
@@ -50,11 +51,6 @@ Failure connection_gone(const std::string &server_text, bool in_explicit_transac
         return {FailureKind::reconnect_retry, RetryCause::connection_lost,
                 std::make_exception_ptr(ConnectionLost(
                     "connection to the server was lost before COMMIT; nothing was stored",
-                    sqlstate_connection_lost, server_text))};
-    if (arguments.only_reads)
-        return {FailureKind::reconnect_retry, RetryCause::connection_lost,
-                std::make_exception_ptr(ConnectionLost(
-                    "connection to the server was lost during a read; nothing was changed",
                     sqlstate_connection_lost, server_text))};
     return in_doubt(OutcomeUnknown("connection to the server was lost after the statement was "
                                    "sent; it may or may not have taken effect",
