@@ -7,7 +7,7 @@
  *    connection lost while an autocommit statement without an idempotency
  *    key (an alias) runs is OutcomeUnknown and is not retried (with a key
  *    it is retried: idempotency_test.cpp), while one lost during a call
- *    that only reads is retried.
+ *    that only reads is retried.  A deadlock victim is retried too.
  */
 #include <chrono>
 #include <functional>
@@ -106,6 +106,41 @@ TEST(Retry, SerializationFailureBeyondTheAttemptsIsServerError40001)
     }
     EXPECT_TRUE(events.empty());
     EXPECT_EQ(clicks(code), 1);
+}
+
+/*
+ * A real deadlock: the client's resolve holds its lock on urls while it
+ * waits for the row another transaction clicked, and that transaction then
+ * asks for the whole table (a migration in the same transaction as a
+ * click).  The client's backend finds the cycle (its deadlock_timeout is
+ * the shorter) and is rolled back with 40P01; the client sends the call
+ * again in a new transaction, which gets the row once the other has ended.
+ */
+TEST(Retry, ADeadlockVictimIsRetriedInANewTransaction)
+{
+    HeldLink held("deadlock");
+    held.clicking.exec0("SET LOCAL deadlock_timeout = '10min'");
+
+    std::vector<RetryEvent> events;
+    const std::string name = unique_application_name("deadlock");
+    Client client(dsn("application_name=" + name + " options='-c deadlock_timeout=3s'"), recording(events));
+    const int pid = backend_pid(name);
+
+    auto call = std::async(std::launch::async, [&] { return client.resolve(held.code); });
+    wait_until_waiting_on_lock(pid);
+    auto migration = std::async(std::launch::async, [&] {
+        held.clicking.exec0("LOCK TABLE urls IN ACCESS EXCLUSIVE MODE");
+    });
+    ASSERT_EQ(migration.wait_for(std::chrono::minutes(2)), std::future_status::ready)
+        << "the other transaction never got the table";
+    migration.get();  // granted once the client's first try was rolled back
+    held.release();
+
+    EXPECT_EQ(finish(call), held.url);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].cause, RetryCause::deadlock);
+    EXPECT_EQ(events[0].failed_attempt, 1);
+    EXPECT_EQ(clicks(held.code), 1);  // the retry's; the other's and the failed try's rolled back
 }
 
 TEST(Retry, ConnectionLostBeforeSendingIsReplacedOnceAndTheCallSucceeds)
