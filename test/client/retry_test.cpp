@@ -7,7 +7,8 @@
  *    connection lost while an autocommit statement without an idempotency
  *    key (an alias) runs is OutcomeUnknown and is not retried (with a key
  *    it is retried: idempotency_test.cpp), while one lost during a call
- *    that only reads is retried.  A deadlock victim is retried too.
+ *    that only reads is retried, also when what is lost is its COMMIT.  A
+ *    deadlock victim is retried too.
  */
 #include <chrono>
 #include <functional>
@@ -23,6 +24,7 @@
 #include <pqxx/transaction>
 
 #include "backoff.h"
+#include "commit_cutting_proxy.h"
 #include "killed_backend.h"
 #include "test_database.h"
 #include "url_shortener/client.h"
@@ -279,6 +281,47 @@ TEST(Retry, ConnectionLostDuringAReadIsRetried)
         EXPECT_EQ(events[0].failed_attempt, 1);
     }
     EXPECT_EQ(clicks(code), 0);
+}
+
+/*
+ * In an explicit transaction a read ends with COMMIT: the connection lost
+ * with that COMMIT on its way changed nothing either, so the read is made
+ * again on a new connection.  A click whose COMMIT is lost the same way is
+ * OutcomeUnknown (it might have counted) and not repeated; here the proxy
+ * never forwarded the COMMIT, so the server rolled the click back.
+ */
+TEST(Retry, AReadWhoseCommitIsLostIsRetried)
+{
+    const std::string url = unique_url("read-commit-cut");
+    const std::string code = Client(dsn()).shorten(url);
+    CommitCuttingProxy proxy;
+    const std::vector<std::pair<const char *, std::function<std::string(Client &)>>> reads = {
+        {"stats", [&](Client &c) { return c.stats(code).value().url; }},
+        {"resolve_without_click", [&](Client &c) { return c.resolve_without_click(code).value(); }},
+    };
+    for (const auto &[call_name, read] : reads) {
+        SCOPED_TRACE(call_name);
+        std::vector<RetryEvent> events;
+        Client client(proxy.proxy_dsn(), recording(events, Isolation::repeatable_read));
+        const int cut_before = proxy.commits_cut();
+        proxy.cut_next_commit();
+        EXPECT_EQ(read(client), url);
+        EXPECT_EQ(proxy.commits_cut(), cut_before + 1);
+        ASSERT_EQ(events.size(), 1u);
+        EXPECT_EQ(events[0].cause, RetryCause::connection_lost);
+        EXPECT_EQ(events[0].failed_attempt, 1);
+    }
+
+    std::vector<RetryEvent> events;
+    Client client(proxy.proxy_dsn(), recording(events, Isolation::repeatable_read));
+    const int cut_before = proxy.commits_cut();
+    proxy.cut_next_commit();
+    EXPECT_THROW(client.resolve(code), OutcomeUnknown);
+    EXPECT_EQ(proxy.commits_cut(), cut_before + 1);
+    EXPECT_TRUE(events.empty());
+    EXPECT_EQ(clicks(code), 0);
+    EXPECT_EQ(client.resolve(code), url);  // the next call reconnects
+    EXPECT_EQ(clicks(code), 1);
 }
 
 /*
