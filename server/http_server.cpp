@@ -61,21 +61,47 @@ constexpr std::chrono::seconds last_answer_timeout{5};   /* writing an answer ma
 /* Whether the request line at the start of buffer (one Beast refused for
  * its version) ends in HTTP/<major>.<minor> with a major of 2 or more: RFC
  * 9110 (2.5) answers those 505.  Any other refused version is malformed. */
-bool names_a_later_major_version(const beast::flat_buffer &buffer)
+/* The HTTP-version at the end of the request line at buffer's start
+ * (method SP request-target SP HTTP-version), as "HTTP/d.d", or empty. */
+std::string_view request_line_version(const beast::flat_buffer &buffer)
 {
     const std::string_view bytes(static_cast<const char *>(buffer.data().data()), buffer.size());
     std::string_view line = bytes.substr(0, bytes.find('\n'));
     if (!line.empty() && line.back() == '\r')
         line.remove_suffix(1);
-    /* method SP request-target SP HTTP-version, the version to the end */
     const std::size_t first = line.find(' ');
     const std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
     if (second == std::string_view::npos)
-        return false;
+        return {};
     const std::string_view version = line.substr(second + 1);
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    return version.size() == 8 && version.substr(0, 5) == "HTTP/" && digit(version[5]) &&
-           version[6] == '.' && digit(version[7]) && version[5] >= '2';
+    if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && digit(version[5]) &&
+        version[6] == '.' && digit(version[7]))
+        return version;
+    return {};
+}
+
+/* Whether the request line at buffer's start names HTTP/2 or later (an
+ * h2c preface too), which Beast's parser refuses as a bad version: 505. */
+bool names_a_later_major_version(const beast::flat_buffer &buffer)
+{
+    const std::string_view version = request_line_version(buffer);
+    return !version.empty() && version[5] >= '2';
+}
+
+/* RFC 9110 (2.5): a later minor version of HTTP/1 (HTTP/1.2 to 1.9), which
+ * Beast's parser refuses, is read as HTTP/1.1, the highest this server
+ * implements.  Rewrites the version in buffer and returns true if it was
+ * one of them. */
+bool read_later_minor_version_as_1_1(beast::flat_buffer &buffer)
+{
+    const std::string_view version = request_line_version(buffer);
+    if (version.empty() || version[5] != '1' || version[7] < '2')
+        return false;
+    const std::size_t minor = static_cast<std::size_t>(version.data() + 7 -
+                                                       static_cast<const char *>(buffer.data().data()));
+    static_cast<char *>(buffer.data().data())[minor] = '1';
+    return true;
 }
 
 /* Whether closing the socket fd, whose sending side is shut down, can
@@ -261,14 +287,21 @@ private:
         const bool started = buffer_.size() > 0;   /* bytes that came with the last request */
         if (server_.stopping() && !started)
             return close();
-        parser_.emplace();
-        parser_->header_limit(header_limit);
-        body_limit_ = server_.max_body_bytes();   /* until the route says it reads no body */
-        parser_->body_limit(body_limit_);
+        new_parser();
         stream_.expires_after(server_.idle_timeout());
         if (started)
             return read_rest_of_header();
         wait_for_request();
+    }
+
+    /* A parser for the next request, with its limits. */
+    void new_parser()
+    {
+        parser_.emplace();
+        header_before_trailer_.reset();
+        parser_->header_limit(header_limit);
+        body_limit_ = server_.max_body_bytes();   /* until the route says it reads no body */
+        parser_->body_limit(body_limit_);
     }
 
     /*
@@ -377,6 +410,12 @@ private:
                 parser_->body_limit(body_limit_);
             }
         }
+        /* Beast adds a chunked body's trailer fields to the header's; kept
+         * apart, they would pass for header fields (If-Match,
+         * Idempotency-Key, ...), which RFC 9110 (6.5.1) forbids.  The
+         * header is kept to be put back: trailers are discarded. */
+        if (parser_->chunked())
+            header_before_trailer_.emplace(header.base());
         if (header.version() >= 11 &&
             boost::algorithm::iequals(header[http::field::expect], "100-continue")) {
             auto interim = std::make_shared<http::response<http::empty_body>>(
@@ -410,6 +449,10 @@ private:
         if (ec)
             return on_read_error(ec);
         stream_.expires_never();   /* the database work has its own bound (the pool wait) */
+        if (header_before_trailer_) {
+            parser_->get().base() = std::move(*header_before_trailer_);
+            header_before_trailer_.reset();
+        }
         /* The answer comes from a worker thread; until the session is back on
          * its strand, this guard keeps io_context::run() from returning (a
          * graceful stop waits for it). */
@@ -501,6 +544,12 @@ private:
                                       std::to_string(header_limit) + " bytes."});
         if (ec == http::error::bad_version && names_a_later_major_version(buffer_))
             return refuse(version_not_supported());
+        /* The parser consumed nothing of a header it refused: it is all in
+         * buffer_ still, to be parsed again as HTTP/1.1. */
+        if (ec == http::error::bad_version && read_later_minor_version_as_1_1(buffer_)) {
+            new_parser();
+            return read_rest_of_header();
+        }
         if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
             ec != http::error::end_of_stream && ec != http::error::partial_message)
             return refuse(Problem{http::status::bad_request, "malformed-request",
@@ -636,6 +685,7 @@ private:
      * (400).  Body bytes are consumed as they come, so any body fits. */
     beast::flat_buffer buffer_{read_buffer_limit};
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<http::request_header<>> header_before_trailer_;   /* a chunked request's */
     std::size_t body_limit_ = 0;   /* the request's: max_body_bytes, or bodyless_max_body_bytes */
     std::array<char, 4096> drain_buffer_{};
     HttpServer &server_;

@@ -56,8 +56,12 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] ||
         (month == 2 && day == 29 && !leap_year(year)) || hour > 23 || minute > 59 || second > 60)
         return std::nullopt;
-    if (second == 60)
-        second = 59; /* a leap second: the instant before is close enough for an expiry */
+    /* A leap second: the instant before is close enough for an expiry.
+     * RFC 3339 (5.7) allows one only as the last second of a UTC day
+     * (23:59:60Z, or its local time under an offset); checked below. */
+    const bool leap_second = second == 60;
+    if (leap_second)
+        second = 59;
 
     std::size_t pos = 19;
     long long micros = 0;
@@ -101,6 +105,8 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
             .count() - 1;
     if (seconds > limit || seconds < -limit)
+        return std::nullopt;
+    if (leap_second && ((seconds % 86400) + 86400) % 86400 != 86399)
         return std::nullopt;
     return std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
