@@ -4,6 +4,7 @@
  *    server report into its fields.
  */
 #include "url_shortener/errors.h"
+#include "severity_label.h"
 
 #include <sstream>
 #include <utility>
@@ -60,10 +61,12 @@ ServerReport ServerReport::parse(const std::string &server_text)
         if (found)
             continue;
         if (!labelled && report.message.empty()) {
-            /* A client-side message (libpq's own) has no label. */
+            /* The severity in another language than the labels above
+             * (the server's lc_messages); a client-side message (libpq's
+             * own) has no label. */
             current = &report.message;
             labelled = true;
-            *current = line;
+            *current = line.substr(severity_label_length(line));
         } else if (current && !line.empty()) {
             *current += '\n' + line;
         }

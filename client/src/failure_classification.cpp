@@ -3,6 +3,7 @@
  *    From libpqxx exceptions to url_shortener errors and retry decisions.
  */
 #include "failure_classification.h"
+#include "severity_label.h"
 
 #include <pqxx/except>
 
@@ -68,10 +69,7 @@ std::string one_line(const std::string &server_text)
     while (std::getline(lines, line)) {
         if (first) {
             first = false;
-            for (const char *severity : {"ERROR:  ", "FATAL:  ", "PANIC:  ", "WARNING:  "})
-                if (starts_with(line, severity))
-                    line.erase(0, std::char_traits<char>::length(severity));
-            primary = line;
+            primary = line.substr(severity_label_length(line));
         } else if (starts_with(line, "DETAIL:  ") || starts_with(line, "HINT:  ")) {
             /* Detail and hint are whole sentences (PostgreSQL's style). */
             sentences += (sentences.empty() ? "" : " ") + line.substr(line.find(':') + 3);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <string>
@@ -581,6 +582,81 @@ TEST(Errors, AWarningsSeverityPrefixIsNotPartOfTheMessage)
     EXPECT_EQ(ServerReport::parse("WARNING:  there is no transaction in progress").message,
               "there is no transaction in progress");
     EXPECT_EQ(one_line("WARNING:  something\nHINT:  Do this."), "something: Do this.");
+}
+
+/* A severity in another language is a label too (the server's lc_messages). */
+TEST(Errors, ATranslatedSeverityIsNotPartOfTheMessage)
+{
+    const ServerReport report =
+        ServerReport::parse("FEHLER:  alias \"api\" is reserved\nHINT:  Choose another alias.");
+    EXPECT_EQ(report.message, "alias \"api\" is reserved");
+    EXPECT_EQ(report.hint, "Choose another alias.");
+    EXPECT_EQ(ServerReport::parse("ОШИБКА:  expires_at must be in the future").message,
+              "expires_at must be in the future");
+    EXPECT_EQ(one_line("ERREUR:  something\nHINT:  Do this."), "something: Do this.");
+    /* libpq's own messages have no label, and keep their words. */
+    EXPECT_EQ(ServerReport::parse("could not connect to server: Connection refused").message,
+              "could not connect to server: Connection refused");
+    EXPECT_EQ(ServerReport::parse("server closed the connection unexpectedly").message,
+              "server closed the connection unexpectedly");
+}
+
+/*
+ * Against a server whose lc_messages is German, libpq writes the severity
+ * the server sends, "FEHLER:  "; the extension's own messages stay
+ * English.  A refused option is still InvalidArgument (it was InvalidUrl,
+ * its message read with the label), and no message keeps the label.
+ * Needs the de_DE.UTF-8 locale and PostgreSQL's German messages
+ * (tools/install-deps makes the locale): skipped without them, except
+ * under CI=true, where that fails.
+ */
+TEST(Errors, ARefusedOptionIsInvalidArgumentWhateverTheServersLanguage)
+{
+    const std::string german = "options='-c lc_messages=de_DE.UTF-8'";
+    bool translated = false;
+    try {
+        auto probe = connect(german);
+        pqxx::nontransaction query(*probe);
+        query.exec("SELECT 1 / 0");
+    } catch (const pqxx::sql_error &e) {
+        translated = std::string(e.what()).rfind("FEHLER:  ", 0) == 0;
+    } catch (const pqxx::broken_connection &) {
+        /* the server refused the locale */
+    }
+    if (!translated) {
+        const char *ci = std::getenv("CI");
+        if (ci && std::string(ci) == "true")
+            FAIL() << "the server cannot speak German: no de_DE.UTF-8 locale or no translations";
+        GTEST_SKIP() << "the server cannot speak German: no de_DE.UTF-8 locale or no translations";
+    }
+
+    Client client(dsn(german));
+    const long long before = link_count();
+    LinkOptions reserved;
+    reserved.alias = "admin";
+    LinkOptions past;
+    past.expires_at = std::chrono::system_clock::now() - std::chrono::hours(1);
+    for (const auto &[option, message] : {std::pair{&reserved, "alias \"admin\" is reserved"},
+                                          std::pair{&past, "expires_at must be in the future"}}) {
+        SCOPED_TRACE(message);
+        try {
+            client.shorten(unique_url("german"), *option);
+            ADD_FAILURE() << "accepted";
+        } catch (const InvalidArgument &e) {
+            EXPECT_EQ(e.sqlstate(), "22023");
+            EXPECT_EQ(e.primary_message(), message);
+            EXPECT_EQ(std::string(e.what()).find("FEHLER"), std::string::npos) << e.what();
+        } catch (const InvalidUrl &e) {
+            ADD_FAILURE() << "a refused option reported as InvalidUrl: " << e.what();
+        }
+    }
+    try {
+        client.shorten("not a url");
+        ADD_FAILURE() << "accepted a bad URL";
+    } catch (const InvalidUrl &e) {
+        EXPECT_EQ(std::string(e.what()).find("FEHLER"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(link_count(), before);
 }
 
 /*
