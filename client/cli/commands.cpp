@@ -173,7 +173,17 @@ int shorten_command(Client &client, Output &out, const std::vector<std::string> 
                                      : locked ? client.shorten_locked(urls[i], link)
                                               : client.shorten(urls[i], link);
             out.link(code, urls[i], false);
-            out.flush();
+            /* A code that cannot be written is lost: storing the rest
+             * would only lose theirs too. */
+            if (!out.flush()) {
+                out.report_lost(
+                    urls.size() == 1
+                        ? std::string("the link is stored, its code lost: check before running it again")
+                        : "stored the first " + std::to_string(i + 1) + " of " +
+                              std::to_string(urls.size()) +
+                              " URLs, their codes lost, not the rest: check before running it again");
+                return exit_outcome_unknown;
+            }
         } catch (const Error &e) {
             std::string prefix;
             if (urls.size() > 1)
@@ -183,6 +193,18 @@ int shorten_command(Client &client, Output &out, const std::vector<std::string> 
                               ? "this one maybe, not the rest: "
                               : "not the rest: ");
             prefix += quoted(urls[i]) + ": ";
+            /* The key that would settle it goes with the expiry of this
+             * run, which no later run of the command asks for again. */
+            if (options.expires_in_seconds && dynamic_cast<const OutcomeUnknown *>(&e) != nullptr) {
+                std::cerr << "url-shortener: " << prefix
+                          << "the connection to the server was lost after the link was sent, so it "
+                             "may or may not have been stored (sqlstate "
+                          << e.sqlstate()
+                          << "); --expires-in counts from each run, so running the command again "
+                             "asks for another link: check whether a link to this URL exists "
+                             "before running it again\n";
+                return exit_outcome_unknown;
+            }
             return report_error(e, locked ? "shorten --locked" : "shorten", prefix);
         }
     }

@@ -290,6 +290,11 @@ int run_command_line(int argc, char **argv)
             throw UsageError{"--idempotency-key is one link's: give one URL"};
         if (key_option->count() > 0 && shorten_options.idempotency_key.empty())
             throw UsageError{"--idempotency-key must not be empty"};
+        /* The key stands for the URL and its options, the expiry to the
+         * microsecond: a second run would ask for another (exit 9). */
+        if (key_option->count() > 0 && expires_in_option->count() > 0)
+            throw UsageError{"--expires-in counts from each run, so a second run with the same "
+                             "--idempotency-key would ask for another expiry: give one of them"};
         if (expires_in_option->count() > 0)
             shorten_options.expires_in_seconds =
                 whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);
@@ -387,7 +392,7 @@ int run_command_line(int argc, char **argv)
      * for a success, nor run it again blindly. */
     errno = 0;
     std::cout.flush();
-    if (!std::cout) {
+    if (!std::cout && !out.lost_reported()) {
         std::cerr << "url-shortener: could not write the output"
                   << (errno ? std::string(": ") + std::strerror(errno) : std::string())
                   << (status == exit_success

@@ -4,7 +4,10 @@
  */
 #include "output.h"
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <iostream>
 
 #include <boost/json/serialize.hpp>
 
@@ -33,6 +36,25 @@ std::string utc(std::chrono::system_clock::time_point t)
 Output::Output(std::ostream &out, bool json, std::string base_url)
     : out_(out), json_(json), base_url_(std::move(base_url))
 {
+}
+
+bool Output::flush()
+{
+    errno = 0;
+    out_.flush();
+    if (out_)
+        return true;
+    if (lost_errno_ == 0)
+        lost_errno_ = errno;
+    return false;
+}
+
+void Output::report_lost(const std::string &done)
+{
+    std::cerr << "url-shortener: could not write the output"
+              << (lost_errno_ ? std::string(": ") + std::strerror(lost_errno_) : std::string())
+              << "; " << done << '\n';
+    lost_reported_ = true;
 }
 
 std::string Output::short_form(const std::string &code) const

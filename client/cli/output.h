@@ -45,12 +45,24 @@ public:
     /* Any other result: text as given, or the object. */
     void result(const std::string &text, const boost::json::object &object);
 
-    void flush() { out_.flush(); }
+    /* Flushes; false if the output is lost (a full disk, a closed pipe),
+     * with the error in lost_errno(). */
+    bool flush();
+
+    /*
+     * Says on stderr that the output is lost and what is done despite it
+     * (done: "stored ..."), once: main() then says nothing more of it.
+     */
+    void report_lost(const std::string &done);
+    bool lost_reported() const { return lost_reported_; }
+
 
 private:
     std::ostream &out_;
     bool json_;
     std::string base_url_;
+    int lost_errno_ = 0;
+    bool lost_reported_ = false;
 };
 
 } // namespace url_shortener::cli

@@ -293,6 +293,34 @@ TEST(Cli, OutputThatCannotBeWrittenExitsSixThoughTheLinkIsStored)
 }
 
 /*
+ * shorten --locked (or with an option) stores one URL at a time and
+ * prints each code as it goes: once a code cannot be written, the loop
+ * stops, so one link's code is lost, not twenty.  Before, it stored all 20
+ * and said so only at the end.
+ */
+TEST(Cli, OneAtATimeShortenStopsAtTheFirstFailedWrite)
+{
+    const std::string prefix = unique_url("cli-full-loop");
+    for (const std::vector<std::string> &option :
+         std::vector<std::vector<std::string>>{{"--locked"}, {"--max-clicks", "5"}}) {
+        SCOPED_TRACE(option[0]);
+        const std::string under = prefix + "/" + option[0];
+        std::vector<std::string> args = {"shorten"};
+        args.insert(args.end(), option.begin(), option.end());
+        for (int i = 0; i < 20; ++i)
+            args.push_back(under + "/" + std::to_string(i));
+        const CliRun r = run(args, {}, "< /dev/null > /dev/full");
+        EXPECT_EQ(r.status, 6) << r.err;
+        expect_one_error_line(r);
+        EXPECT_NE(r.err.find("could not write the output: No space left on device; stored the "
+                             "first 1 of 20 URLs, their codes lost, not the rest"),
+                  std::string::npos)
+            << r.err;
+        EXPECT_EQ(links_under(under + "/"), 1);
+    }
+}
+
+/*
  * A reader that is gone (a pipe whose read end is closed before the CLI
  * starts: every write fails with EPIPE) is the same failure, not a death
  * by SIGPIPE with nothing said.
@@ -1394,6 +1422,33 @@ TEST(Cli, ShortenAfterOutcomeUnknownNamesTheKeyThatSettlesIt)
     ASSERT_EQ(settled.status, 0) << settled.err;
     EXPECT_EQ(settled.out, stored + "\n");
     EXPECT_EQ(links_to(url), 1);
+}
+
+/*
+ * --expires-in is counted from each run, and an idempotency key stands for
+ * the URL and its options to the microsecond: a second run with the key
+ * asked for another expiry and was refused (exit 9), so the two are a
+ * usage error together, and after a lost COMMIT the advice names no key
+ * (before, it named one that could only give exit 9).
+ */
+TEST(Cli, ExpiresInIsNeverPairedWithAnIdempotencyKey)
+{
+    const std::string url = unique_url("cli-expires-in-key");
+    const CliRun both = run({"shorten", "--idempotency-key", "k-expires", "--expires-in", "3600", url});
+    EXPECT_EQ(both.status, 2) << both.err;
+    expect_one_error_line(both);
+    EXPECT_NE(both.err.find("--expires-in counts from each run"), std::string::npos) << both.err;
+    EXPECT_EQ(links_to(url), 0);
+
+    const CliRun lost =
+        run_with_commit_and_retry_lost("shorten-expires-in-doubt", {"shorten", "--expires-in", "3600", url});
+    EXPECT_EQ(lost.status, 6) << lost.err;
+    EXPECT_EQ(lost.out, "");
+    expect_one_error_line(lost);
+    EXPECT_EQ(lost.err.find("--idempotency-key"), std::string::npos) << lost.err;
+    EXPECT_NE(lost.err.find("--expires-in counts from each run"), std::string::npos) << lost.err;
+    EXPECT_NE(lost.err.find("may or may not have been stored"), std::string::npos) << lost.err;
+    EXPECT_EQ(links_to(url), 1);   // the lost COMMIT stored it
 }
 
 TEST(Cli, ImportOfAFileThatCannotBeReadExitsThree)
