@@ -47,6 +47,37 @@ std::string quoted_value(const char *value)
 using Conninfo = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
 
 /* connection_string as libpq reads it; InvalidArgument if it cannot. */
+/*
+ * libpq's messages about a malformed URI quote the URI, or the part of it
+ * it failed to decode: the password of "postgresql://user:secret@host"
+ * would go into what(), a CLI's stderr and a server's log.  Every
+ * occurrence of the URI's password (as written, before any decoding) is
+ * replaced.  A key=value string's messages quote keywords and stray
+ * words, not values.
+ */
+std::string without_password(std::string message, const std::string &connection_string)
+{
+    std::size_t start = std::string::npos;
+    for (const char *scheme : {"postgresql://", "postgres://"})
+        if (connection_string.rfind(scheme, 0) == 0)
+            start = std::strlen(scheme);
+    if (start == std::string::npos)
+        return message;
+    const std::size_t authority_end = connection_string.find_first_of("/?", start);
+    const std::size_t at = connection_string.rfind('@', authority_end == std::string::npos
+                                                            ? std::string::npos
+                                                            : authority_end);
+    if (at == std::string::npos || at < start)
+        return message;
+    const std::size_t colon = connection_string.find(':', start);
+    if (colon == std::string::npos || colon >= at || colon + 1 == at)
+        return message;
+    const std::string password = connection_string.substr(colon + 1, at - colon - 1);
+    for (std::size_t found; (found = message.find(password)) != std::string::npos;)
+        message.replace(found, password.size(), "********");
+    return message;
+}
+
 Conninfo parsed(const std::string &connection_string)
 {
     /* libpq reads a C string: the rest after a NUL byte would be dropped
@@ -61,7 +92,8 @@ Conninfo parsed(const std::string &connection_string)
         PQfreemem(message);
         while (!reason.empty() && reason.back() == '\n')
             reason.pop_back();
-        throw InvalidArgument("invalid connection string: " + reason, sqlstate_invalid_argument);
+        throw InvalidArgument("invalid connection string: " + without_password(reason, connection_string),
+                              sqlstate_invalid_argument);
     }
     return options;
 }

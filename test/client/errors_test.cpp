@@ -445,6 +445,29 @@ TEST(Errors, AnUnparseableConnectionStringIsInvalidArgument)
     }
 }
 
+/*
+ * libpq's messages about a malformed URI quote the URI, or the part it
+ * could not decode: the password must not reach what() (a CLI's stderr,
+ * a server's log).  Before, the first of these put "S3cretPw" there.
+ */
+TEST(Errors, AMalformedUriDoesNotEchoItsPassword)
+{
+    for (const char *bad : {"postgresql://app:S3cretPw@[::1/db", "postgres://app:S3cretPw%zz@localhost/db",
+                            "postgresql://app:S3cretPw@localhost/db?port=1=2",
+                            "postgresql://app:S3cretPw@localhost/db?sslmode"}) {
+        SCOPED_TRACE(bad);
+        try {
+            Client client(bad);
+            ADD_FAILURE() << "parsed";
+        } catch (const InvalidArgument &e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find("invalid connection string"), std::string::npos) << what;
+            EXPECT_EQ(what.find("S3cretPw"), std::string::npos) << what;
+            EXPECT_EQ(e.server_message().find("S3cretPw"), std::string::npos) << e.server_message();
+        }
+    }
+}
+
 TEST(Errors, AMovedFromClientThrowsAClearError)
 {
     Client client(dsn());
