@@ -157,7 +157,18 @@ int report_error(const Error &e, const std::string &command, const std::string &
                       << e.sqlstate() << "; check whether the links exist before running again)\n";
             return exit_outcome_unknown;
         }
-        std::cerr << e.what() << " (check whether the link exists before running again)\n";
+        /* The server's reason, when it gave one ("terminating connection
+         * due to administrator command"), and what is in doubt. */
+        std::cerr << e.what();
+        if (e.primary_message() != e.what())
+            std::cerr << ": " << e.primary_message();
+        std::cerr << (command == "resolve"
+                          ? " (the click may or may not have been counted; running it again "
+                            "counts another)\n"
+                      : command.rfind("shorten", 0) == 0 || command == "import"
+                          ? " (check whether the link exists before running again)\n"
+                          : " (run url-shortener stats CODE to see whether the change was made "
+                            "before running it again)\n");
         return exit_outcome_unknown;
     }
     if (dynamic_cast<const ConnectionLost *>(&e)) {

@@ -1778,6 +1778,36 @@ TEST(Cli, StatsWhoseConnectionIsLostExitsFive)
 }
 
 /*
+ * A resolve whose backend is terminated while its click waits: exit 6, and
+ * stderr says what is in doubt (the click, not whether the link exists)
+ * and the server's reason.  Before, it said "check whether the link
+ * exists" and left the reason out.
+ */
+TEST(Cli, AResolveWhoseConnectionIsLostSaysTheClickIsInDoubtAndWhy)
+{
+    const std::string code = lines(run({"shorten", unique_url("cli-resolve-lost")}).out).at(0);
+    const std::string name = unique_application_name("resolve-lost");
+    auto locker = connect();
+    pqxx::work locking(*locker);
+    locking.exec_params("SELECT resolve_url($1)", code);   // holds the link's row
+    auto resolved = std::async(std::launch::async, [&] {
+        return run({"--dsn", dsn("application_name=" + name), "resolve", code}, "timeout 120");
+    });
+    const int pid = backend_pid(name);
+    wait_until_waiting_on_lock(pid);
+    terminate_backend(pid);
+    const CliRun r = finish(resolved);
+    locking.abort();
+    EXPECT_EQ(r.status, 6) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("the click may or may not have been counted"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("terminating connection due to administrator command"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("check whether the link exists"), std::string::npos) << r.err;
+    EXPECT_EQ(clicks(code), 0);   // the other's click rolled back, the CLI's never committed
+}
+
+/*
  * The client library's own refusal of a URL (not UTF-8, a NUL byte) is
  * not prefixed with "URL N of M" a second time, nor, in import, with a
  * count that is not the line's.
