@@ -145,6 +145,22 @@ TEST(Cli, ShortenPrintsACodeThatResolvePrintsBack)
     EXPECT_EQ(resolved.out, url + "\n");
 }
 
+/* An alias may begin with "-": after "--" it is a code, not an option. */
+TEST(Cli, ACodeThatBeginsWithADashGoesAfterTwoDashes)
+{
+    const std::string url = unique_url("cli-dash");
+    const std::string alias = "-dash" + std::to_string(getpid());
+    const CliRun shortened = run({"shorten", "--alias=" + alias, url});
+    ASSERT_EQ(shortened.status, 0) << shortened.err;
+    EXPECT_EQ(shortened.out, alias + "\n");
+    const CliRun resolved = run({"resolve", "--", alias});
+    EXPECT_EQ(resolved.status, 0) << resolved.err;
+    EXPECT_EQ(resolved.out, url + "\n");
+    const CliRun without = run({"resolve", alias});
+    EXPECT_EQ(without.status, 2) << without.err;   // taken for an option: a usage error
+    EXPECT_EQ(clicks(alias), 1);
+}
+
 TEST(Cli, ShortenSeveralUrlsPrintsOneCodeEach)
 {
     const CliRun r = run({"shorten", unique_url("cli-several", 1), unique_url("cli-several", 2)});
