@@ -81,6 +81,27 @@ bool refuse_too_long_line(const UrlLines &lines, const std::string &source)
     return false;
 }
 
+/*
+ * What shorten one URL at a time leaves when the code of URL n (0-based)
+ * of count could not be written: n + 1 links stored, the codes before it
+ * printed (flushed, each on its own), its own lost, the rest not stored.
+ */
+std::string lost_code_report(std::size_t n, std::size_t count)
+{
+    std::string report;
+    if (count == 1)
+        report = "the link is stored, its code lost";
+    else if (n == 0)
+        report = "stored the first of " + std::to_string(count) + " URLs, its code lost";
+    else
+        report = "stored the first " + std::to_string(n + 1) + " of " + std::to_string(count) +
+                 " URLs, the codes of the first " + std::to_string(n) +
+                 " printed, the last one's lost";
+    if (n + 1 < count)
+        report += ", not the other " + std::to_string(count - n - 1);
+    return report + ": check before running it again";
+}
+
 /* The link options of the command line; expires_in is from now. */
 LinkOptions link_options(const ShortenOptions &options)
 {
@@ -176,12 +197,7 @@ int shorten_command(Client &client, Output &out, const std::vector<std::string> 
             /* A code that cannot be written is lost: storing the rest
              * would only lose theirs too. */
             if (!out.flush()) {
-                out.report_lost(
-                    urls.size() == 1
-                        ? std::string("the link is stored, its code lost: check before running it again")
-                        : "stored the first " + std::to_string(i + 1) + " of " +
-                              std::to_string(urls.size()) +
-                              " URLs, their codes lost, not the rest: check before running it again");
+                out.report_lost(lost_code_report(i, urls.size()));
                 return exit_outcome_unknown;
             }
         } catch (const Error &e) {

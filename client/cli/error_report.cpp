@@ -160,13 +160,17 @@ int report_error(const Error &e, const std::string &command, const std::string &
         /* The server's reason, when it gave one ("terminating connection
          * due to administrator command"), and what is in doubt. */
         std::cerr << e.what();
-        if (e.primary_message() != e.what())
-            std::cerr << ": " << e.primary_message();
+        const std::string reason = e.primary_message().substr(0, e.primary_message().find('\n'));
+        if (reason != e.what())
+            std::cerr << ": " << reason;   /* libpq's further lines would break the one line */
         std::cerr << (command == "resolve"
                           ? " (the click may or may not have been counted; running it again "
                             "counts another)\n"
                       : command.rfind("shorten", 0) == 0 || command == "import"
                           ? " (check whether the link exists before running again)\n"
+                      : command == "purge"
+                          ? " (the expired links may or may not have been purged; running it "
+                            "again is safe)\n"
                           : " (run url-shortener stats CODE to see whether the change was made "
                             "before running it again)\n");
         return exit_outcome_unknown;

@@ -13,6 +13,8 @@
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -47,13 +49,26 @@ std::string quoted_value(const char *value)
 using Conninfo = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
 
 /* connection_string as libpq reads it; InvalidArgument if it cannot. */
+/* Replaces each occurrence of text in message by replacement, left to right. */
+void replace_all(std::string &message, const std::string &text, const std::string &replacement)
+{
+    if (text.empty())
+        return;
+    for (std::size_t at = 0; (at = message.find(text, at)) != std::string::npos;) {
+        message.replace(at, text.size(), replacement);
+        at += replacement.size();
+    }
+}
+
 /*
  * libpq's messages about a malformed URI quote the URI, or the part of it
- * it failed to decode: the password of "postgresql://user:secret@host"
- * would go into what(), a CLI's stderr and a server's log.  Every
- * occurrence of the URI's password (as written, before any decoding) is
- * replaced.  A key=value string's messages quote keywords and stray
- * words, not values.
+ * it could not decode ("invalid percent-encoded token: \"...\"", a query
+ * parameter): a password would go into what(), a CLI's stderr and a
+ * server's log.  The URI quoted whole is replaced by itself with its
+ * passwords (the user information's, and every password= parameter's)
+ * starred out in place, and a part quoted alone that is one of them, or
+ * a password= parameter, by stars.  A key=value string's messages quote
+ * keywords and stray words, not values.
  */
 std::string without_password(std::string message, const std::string &connection_string)
 {
@@ -63,18 +78,43 @@ std::string without_password(std::string message, const std::string &connection_
             start = std::strlen(scheme);
     if (start == std::string::npos)
         return message;
-    const std::size_t authority_end = connection_string.find_first_of("/?", start);
-    const std::size_t at = connection_string.rfind('@', authority_end == std::string::npos
-                                                            ? std::string::npos
-                                                            : authority_end);
-    if (at == std::string::npos || at < start)
+    constexpr const char *stars = "********";
+
+    /* Where each secret is: [begin, end) in connection_string. */
+    std::vector<std::pair<std::size_t, std::size_t>> secrets;
+    std::vector<std::string> quoted_parts;
+    const std::size_t authority_end = std::min(connection_string.find_first_of("/?", start),
+                                               connection_string.size());
+    const std::size_t at = connection_string.rfind('@', authority_end);
+    if (at != std::string::npos && at >= start) {
+        const std::size_t colon = connection_string.find(':', start);
+        if (colon < at)
+            secrets.emplace_back(colon + 1, at);
+    }
+    if (const std::size_t query = connection_string.find('?', start); query != std::string::npos) {
+        for (std::size_t param = query + 1; param <= connection_string.size();) {
+            const std::size_t param_end = std::min(connection_string.find('&', param),
+                                                   connection_string.size());
+            const std::string text = connection_string.substr(param, param_end - param);
+            if (text.rfind("password=", 0) == 0) {
+                secrets.emplace_back(param + 9, param_end);
+                quoted_parts.push_back(text);
+            }
+            param = param_end + 1;
+        }
+    }
+    if (secrets.empty())
         return message;
-    const std::size_t colon = connection_string.find(':', start);
-    if (colon == std::string::npos || colon >= at || colon + 1 == at)
-        return message;
-    const std::string password = connection_string.substr(colon + 1, at - colon - 1);
-    for (std::size_t found; (found = message.find(password)) != std::string::npos;)
-        message.replace(found, password.size(), "********");
+
+    std::string redacted = connection_string;
+    for (auto s = secrets.rbegin(); s != secrets.rend(); ++s) {   /* from the end: positions hold */
+        quoted_parts.push_back(connection_string.substr(s->first, s->second - s->first));
+        redacted.replace(s->first, s->second - s->first, stars);
+    }
+    replace_all(message, connection_string, redacted);
+    for (const std::string &part : quoted_parts)
+        if (!part.empty())
+            replace_all(message, "\"" + part + "\"", std::string("\"") + stars + "\"");
     return message;
 }
 

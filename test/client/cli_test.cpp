@@ -29,6 +29,7 @@
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "commit_cutting_proxy.h"
 #include "commit_hang.h"
 #include "killed_backend.h"
 #include "silent_listener.h"
@@ -329,11 +330,31 @@ TEST(Cli, OneAtATimeShortenStopsAtTheFirstFailedWrite)
         EXPECT_EQ(r.status, 6) << r.err;
         expect_one_error_line(r);
         EXPECT_NE(r.err.find("could not write the output: No space left on device; stored the "
-                             "first 1 of 20 URLs, their codes lost, not the rest"),
+                             "first of 20 URLs, its code lost, not the other 19"),
                   std::string::npos)
             << r.err;
         EXPECT_EQ(links_under(under + "/"), 1);
     }
+
+    /* A file that may grow to 1024 bytes (dash's ulimit -f counts 512-byte
+     * blocks), codes of about 600: the first is printed, the second cut. */
+    const std::string under = prefix + "/limit";
+    const std::filesystem::path written = scratch_file("fsize-out");
+    const std::string base_url = "https://s.example/" + std::string(580, 'b') + "/";
+    const CliRun r = run({"--base-url", base_url, "shorten", "--locked", under + "/0", under + "/1",
+                          under + "/2"},
+                         {}, "< /dev/null > " + quoted(written.string()), "trap '' XFSZ; ulimit -f 2;");
+    EXPECT_EQ(r.status, 6) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("stored the first 2 of 3 URLs, the codes of the first 1 printed, the last "
+                         "one's lost, not the other 1"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(links_under(under + "/"), 2);
+    const std::vector<std::string> printed = lines(read_file(written));
+    ASSERT_FALSE(printed.empty());
+    EXPECT_EQ(printed[0].rfind(base_url, 0), 0u) << printed[0];   // the first code, whole
+    std::filesystem::remove(written);
 }
 
 /*
@@ -1821,6 +1842,24 @@ TEST(Cli, AResolveWhoseConnectionIsLostSaysTheClickIsInDoubtAndWhy)
         << r.err;
     EXPECT_EQ(r.err.find("check whether the link exists"), std::string::npos) << r.err;
     EXPECT_EQ(clicks(code), 0);   // the other's click rolled back, the CLI's never committed
+
+    /* Lost without a word from the server (the network): libpq's message
+     * runs over three lines, and stderr is still one. */
+    CommitCuttingProxy proxy;
+    pqxx::work again(*locker);
+    again.exec_params("SELECT resolve_url($1)", code);
+    const std::string cut_name = unique_application_name("resolve-cut");
+    auto cut = std::async(std::launch::async, [&] {
+        return run({"--dsn", proxy.proxy_dsn("application_name=" + cut_name), "resolve", code},
+                   "timeout 120");
+    });
+    wait_until_waiting_on_lock(backend_pid(cut_name));
+    proxy.cut_everything();
+    const CliRun c = finish(cut);
+    again.abort();
+    EXPECT_EQ(c.status, 6) << c.err;
+    expect_one_error_line(c);
+    EXPECT_NE(c.err.find("the click may or may not have been counted"), std::string::npos) << c.err;
 }
 
 /*

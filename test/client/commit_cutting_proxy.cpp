@@ -107,6 +107,12 @@ CommitCuttingProxy::CommitCuttingProxy()
 {
     if (::pipe(stop_pipe_) != 0)
         throw system_error("pipe");
+    if (::pipe(cut_pipe_) != 0) {
+        const auto error = system_error("pipe");
+        ::close(stop_pipe_[0]);
+        ::close(stop_pipe_[1]);
+        throw error;
+    }
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -118,8 +124,8 @@ CommitCuttingProxy::CommitCuttingProxy()
         const auto error = system_error("cannot listen on 127.0.0.1");
         if (listener_ >= 0)
             ::close(listener_);
-        ::close(stop_pipe_[0]);
-        ::close(stop_pipe_[1]);
+        for (int fd : {stop_pipe_[0], stop_pipe_[1], cut_pipe_[0], cut_pipe_[1]})
+            ::close(fd);
         throw error;
     }
     port_ = ntohs(address.sin_port);
@@ -135,8 +141,14 @@ CommitCuttingProxy::~CommitCuttingProxy()
     for (auto &relay : relays_)
         relay.join();
     ::close(listener_);
-    ::close(stop_pipe_[0]);
-    ::close(stop_pipe_[1]);
+    for (int fd : {stop_pipe_[0], stop_pipe_[1], cut_pipe_[0], cut_pipe_[1]})
+        ::close(fd);
+}
+
+void CommitCuttingProxy::cut_everything()
+{
+    const char cut = 0;
+    (void)!::write(cut_pipe_[1], &cut, 1);
 }
 
 std::string CommitCuttingProxy::proxy_dsn(const std::string &extra) const
@@ -178,13 +190,14 @@ void CommitCuttingProxy::relay(int client, int server)
     bool in_startup = true;       // startup packets have no type byte
     char buffer[65536];
     for (;;) {
-        pollfd fds[3] = {{client, POLLIN, 0}, {server, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0) {
+        pollfd fds[4] = {{client, POLLIN, 0}, {server, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0},
+                         {cut_pipe_[0], POLLIN, 0}};
+        if (::poll(fds, 4, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (fds[2].revents)
+        if (fds[2].revents || fds[3].revents)
             break;
         if (fds[1].revents) {
             const ssize_t got = ::recv(server, buffer, sizeof(buffer), 0);

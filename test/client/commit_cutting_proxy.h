@@ -6,7 +6,8 @@
  *    the COMMIT, so the server rolls the transaction back and the client
  *    hears nothing.  A connection lost with COMMIT on its way, for any
  *    transaction: a read's COMMIT never waits, so commit_hang.h (which holds
- *    a COMMIT that wrote) cannot lose it.
+ *    a COMMIT that wrote) cannot lose it.  cut_everything() loses every
+ *    connection at once, as a network would (no message from the server).
  *
  *    The client's connection string must name the proxy and disable SSL and
  *    GSS encryption (proxy_dsn() does), so that the protocol stays readable.
@@ -38,12 +39,17 @@ public:
     /* How many connections a COMMIT has cut. */
     int commits_cut() const { return cut_; }
 
+    /* Closes every connection through the proxy, now and from now on: the
+     * client's end reads EOF wherever it is (a statement waiting, say). */
+    void cut_everything();
+
 private:
     void accept_loop();
     void relay(int client, int server);
 
     int listener_ = -1;
     int stop_pipe_[2] = {-1, -1};
+    int cut_pipe_[2] = {-1, -1};       /* readable once cut_everything() was called */
     int port_ = 0;
     std::atomic<bool> armed_{false};
     std::atomic<int> cut_{0};

@@ -454,7 +454,10 @@ TEST(Errors, AMalformedUriDoesNotEchoItsPassword)
 {
     for (const char *bad : {"postgresql://app:S3cretPw@[::1/db", "postgres://app:S3cretPw%zz@localhost/db",
                             "postgresql://app:S3cretPw@localhost/db?port=1=2",
-                            "postgresql://app:S3cretPw@localhost/db?sslmode"}) {
+                            "postgresql://app:S3cretPw@localhost/db?sslmode",
+                            "postgresql://[::1/db?password=S3cretPw",
+                            "postgresql://app@localhost/db?password=S3cretPw%zz",
+                            "postgresql://app@localhost/db?password=S3cretPw=2"}) {
         SCOPED_TRACE(bad);
         try {
             Client client(bad);
@@ -464,6 +467,22 @@ TEST(Errors, AMalformedUriDoesNotEchoItsPassword)
             EXPECT_NE(what.find("invalid connection string"), std::string::npos) << what;
             EXPECT_EQ(what.find("S3cretPw"), std::string::npos) << what;
             EXPECT_EQ(e.server_message().find("S3cretPw"), std::string::npos) << e.server_message();
+        }
+    }
+    /* A password that is also other text of the URI, or of the stars, is
+     * replaced where it is the password, not wherever it occurs (that
+     * would show what it is, or, for "*", never end). */
+    for (const auto &[bad, shown] :
+         {std::pair{"postgresql://app:p@[::1/db", "\"postgresql://app:********@[::1/db\""},
+          std::pair{"postgresql://postgres:postgres@[::1/postgres",
+                    "\"postgresql://postgres:********@[::1/postgres\""},
+          std::pair{"postgresql://app:*@[::1/db", "\"postgresql://app:********@[::1/db\""}}) {
+        SCOPED_TRACE(bad);
+        try {
+            Client client(bad);
+            ADD_FAILURE() << "parsed";
+        } catch (const InvalidArgument &e) {
+            EXPECT_NE(std::string(e.what()).find(shown), std::string::npos) << e.what();
         }
     }
 }

@@ -125,7 +125,10 @@ TEST(Retry, ADeadlockVictimIsRetriedInANewTransaction)
 
     std::vector<RetryEvent> events;
     const std::string name = unique_application_name("deadlock");
-    Client client(dsn("application_name=" + name + " options='-c deadlock_timeout=3s'"), recording(events));
+    /* PostgreSQL looks for a cycle once per wait, deadlock_timeout after
+     * it began: the other transaction must be waiting by then, which 10 s
+     * leaves a loaded machine time for. */
+    Client client(dsn("application_name=" + name + " options='-c deadlock_timeout=10s'"), recording(events));
     const int pid = backend_pid(name);
 
     auto call = std::async(std::launch::async, [&] { return client.resolve(held.code); });
