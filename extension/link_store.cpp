@@ -78,6 +78,7 @@ static SPIPlanPtr reuse_insert_plan = NULL;
 static SPIPlanPtr reuse_check_plan = NULL;
 static SPIPlanPtr reuse_key_plan = NULL;
 static SPIPlanPtr reuse_key_insert_plan = NULL;
+static SPIPlanPtr derived_link_plan = NULL;
 static SPIPlanPtr exists_plan = NULL;
 static SPIPlanPtr click_plan = NULL;
 static SPIPlanPtr batch_insert_plan = NULL;
@@ -104,7 +105,7 @@ static SPIPlanPtr take_back_plan = NULL;
 /* Every kept plan, so that re-opening frees them all. */
 static SPIPlanPtr *const kept_plans[] = {
     &insert_plan, &insert_unless_taken_plan, &update_plan, &version_plan,
-    &reuse_insert_plan, &reuse_check_plan, &reuse_key_plan, &reuse_key_insert_plan,
+    &reuse_insert_plan, &reuse_check_plan, &reuse_key_plan, &reuse_key_insert_plan, &derived_link_plan,
     &exists_plan, &click_plan, &batch_insert_plan, &batch_insert_skipping_plan,
     &taken_codes_plan, &retire_plan, &disable_plan, &enable_plan, &release_plan,
     &retire_at_plan, &disable_at_plan, &enable_at_plan,
@@ -610,6 +611,16 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
             psprintf("INSERT INTO %s (secret, code_length, alphabet) VALUES ($1, $2, $3) "
                      "ON CONFLICT DO NOTHING", key_table),
             3, key_columns);
+        /*
+         * Whether a link was made from the key: then its row was lost (a
+         * DELETE, a restore without it), and a new key would give every
+         * repeated key or reused URL a second link.  Read only when the
+         * key row is missing, so once per database: a scan of urls.
+         */
+        derived_link_plan = prepare_kept_plan(
+            psprintf("SELECT 1 FROM %s WHERE reusable%s LIMIT 1", table,
+                     store_version >= STORE_1_3 ? " OR idempotency_digest IS NOT NULL" : ""),
+            0, NULL);
         /*
          * Retire, disable and enable; each also only while the link is at
          * version $2 (the two-argument forms, 1.5).  At READ COMMITTED a
@@ -1166,6 +1177,16 @@ read_reuse_key(ReuseKey *key)
         refuse_spi_result("key lookup", rc);
 
     if (SPI_processed == 0 && reuse_key_insert_plan != NULL) {
+        rc = SPI_execute_plan(derived_link_plan, NULL, NULL, false, 1);
+        if (rc != SPI_OK_SELECT)
+            refuse_spi_result("derived link lookup", rc);
+        if (SPI_processed != 0)
+            ereport(ERROR,
+                    (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                     errmsg("the secret key of reusable links is missing"),
+                     errdetail("Links made with reuse or an idempotency key were derived from it; a "
+                               "new key would give each of them a second link."),
+                     errhint("Restore the row of the extension's table reuse_key from a backup.")));
         /* The first reuse in this database: make the key, or find a racer's. */
         bytea *secret = (bytea *) palloc(VARHDRSZ + REUSE_SECRET_BYTES);
         SET_VARSIZE(secret, VARHDRSZ + REUSE_SECRET_BYTES);

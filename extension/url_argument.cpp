@@ -92,6 +92,12 @@ report_invalid_url(const url_shortener::UrlVerdict &v, const char *data, size_t 
                      errdetail("Browsers read a host whose last label is a number as an IPv4 address, so this form disguises where the link goes."),
                      errhint("Write the address as four decimal numbers from 0 to 255 without leading zeros, for example \"192.0.2.1\".")));
             break;
+        case UrlProblem::future_ip_literal:
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                     errmsg("url host is an IPvFuture literal"),
+                     errdetail("Browsers open no address written as \"[v...]\", so the link could never be followed.")));
+            break;
         case UrlProblem::userinfo:
             ereport(ERROR,
                     (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

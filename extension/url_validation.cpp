@@ -179,6 +179,12 @@ UrlVerdict check_parsed(const UriUriA &uri, const char *data) noexcept
     if (!has_host)
         return verdict(UrlProblem::no_host);
 
+    /* RFC 3986 allows "[v1.x]" for addresses of versions to come; the
+     * WHATWG URL standard that browsers follow refuses it. */
+    if (uri.hostData.ipFuture.first != nullptr)
+        return verdict(UrlProblem::future_ip_literal,
+                       static_cast<std::size_t>(uri.hostData.ipFuture.first - data));
+
     if (host_is_percent_encoded(uri))
         return verdict(UrlProblem::encoded_host,
                        static_cast<std::size_t>(uri.hostText.first - data));

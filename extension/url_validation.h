@@ -34,6 +34,7 @@ enum class UrlProblem {
     no_host,            /* no authority, or an empty host */
     encoded_host,       /* a "%" in a host name: it can disguise the host */
     noncanonical_ipv4,  /* a host browsers read as IPv4, not as "a.b.c.d" in decimal */
+    future_ip_literal,  /* an IPvFuture literal ("[v1.x]"): no browser opens one */
     userinfo,           /* user@ or user:password@ before the host */
     bad_port,           /* a port outside 1..65535 */
     out_of_memory       /* the URI parser could not allocate: no verdict on the URL */

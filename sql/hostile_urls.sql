@@ -275,7 +275,8 @@ INSERT INTO hostile (label, url) VALUES
     ('path: dot segments',              'https://example.com/a/../../../etc/passwd'),
     ('path: double slashes',            'https://example.com//evil.example/'),
     ('path: colon and at sign',         'https://example.com/a:b@c'),
-    ('path: tilde and dash',            'https://example.com/~user/a-b_c.d');
+    ('path: tilde and dash',            'https://example.com/~user/a-b_c.d'),
+    ('ipv6: IPvFuture, upper-case V',   'https://[V7.a:b]:8080/x');
 
 UPDATE hostile SET outcome = pg_temp.outcome(url);
 

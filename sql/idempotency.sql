@@ -230,3 +230,27 @@ SELECT pg_temp.outcome($$SELECT shorten_url('https://shape.example/', reuse => t
 SELECT count(*) AS rows_for_shape FROM urls WHERE original_url = 'https://shape.example/';
 UPDATE reuse_key SET code_length = s.code_length, alphabet = s.alphabet FROM shape_before AS s;
 DROP TABLE shape_before;
+-- The key's row lost while links made from it remain (a DELETE, a restore
+-- without it): 55000 for keys and reuse alike, no new key made, nothing
+-- stored (before, a new key was made and a repeated key got a second
+-- link).  With the row back, the key answers its link again.  With no
+-- such link left, a new key is made, as in a new database.
+SELECT shorten_url('https://lost-key.example/', idempotency_key => 'lost-key') AS lost_key_code \gset
+SELECT shorten_url('https://lost-key.example/reused', reuse => true) AS reused_code \gset
+CREATE TEMP TABLE saved_key AS SELECT * FROM reuse_key;
+DELETE FROM reuse_key;
+SELECT pg_temp.outcome($$SELECT shorten_url('https://lost-key.example/', idempotency_key => 'lost-key')$$);
+SELECT pg_temp.outcome($$SELECT shorten_url('https://lost-key.example/reused', reuse => true)$$);
+SELECT pg_temp.outcome($$SELECT shorten_urls(ARRAY['https://lost-key.example/'], ARRAY['lost-key'])$$);
+SELECT count(*) AS key_rows, (SELECT count(*) FROM urls WHERE original_url LIKE 'https://lost-key.example/%') AS lost_key_links
+FROM reuse_key;
+INSERT INTO reuse_key SELECT * FROM saved_key;
+SELECT shorten_url('https://lost-key.example/', idempotency_key => 'lost-key') = :'lost_key_code' AS same_code_with_the_row_back,
+       shorten_url('https://lost-key.example/reused', reuse => true) = :'reused_code' AS same_reused_code;
+BEGIN;
+TRUNCATE urls;
+DELETE FROM reuse_key;
+SELECT length(shorten_url('https://lost-key.example/', idempotency_key => 'lost-key')) AS keyed_code_length;
+SELECT count(*) AS key_rows_made FROM reuse_key;
+ROLLBACK;
+DROP TABLE saved_key;

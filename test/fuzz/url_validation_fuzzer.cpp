@@ -247,6 +247,13 @@ void check_refused(const char *data, std::size_t length, std::size_t max_length,
             REQUIRE(!is_dotted_decimal_quad(host, host_length));
             return;
         }
+        case UrlProblem::future_ip_literal: {
+            /* the offset is where a bracketed literal's "v" or "V" is */
+            REQUIRE(v.offset > 0 && v.offset < length);
+            REQUIRE(data[v.offset - 1] == '[');
+            REQUIRE(data[v.offset] == 'v' || data[v.offset] == 'V');
+            return;
+        }
         case UrlProblem::userinfo:
         case UrlProblem::bad_port:
         case UrlProblem::out_of_memory:   /* no verdict on the input */
