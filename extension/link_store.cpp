@@ -1118,6 +1118,20 @@ count_click_and_fetch_url(text *code)
     return (text *) DatumGetPointer(SPI_datumTransfer(PointerGetDatum(flat), false, -1));
 }
 
+/* A BEFORE UPDATE trigger returned NULL: the live link at version was not changed. */
+static void report_suppressed_change(text *code, int64 version) pg_attribute_noreturn();
+
+static void
+report_suppressed_change(text *code, int64 version)
+{
+    ereport(ERROR,
+            (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+             errmsg("a trigger on the links table suppressed the change of link \"%s\"",
+                    text_to_cstring(code)),
+             errdetail("The link is at version " INT64_FORMAT " and was not changed.", version),
+             errhint("A BEFORE UPDATE trigger on the extension's table urls returned NULL; drop or fix it.")));
+}
+
 EditOutcome
 replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
 {
@@ -1127,26 +1141,34 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
     if (update_plan == NULL)
         elog(ERROR, "url_shortener: update_url needs extension version 1.1");
 
-    int rc = SPI_execute_plan(update_plan, values, NULL, false, 0);
-    if (rc != SPI_OK_UPDATE_RETURNING)
-        refuse_spi_result("url update", rc);
-    if (SPI_processed == 1) {
-        *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
-        return EDIT_DONE;
-    }
-
     /*
      * Not updated: no such link, or its version moved on.  Which one?  A new
      * snapshot (read_only false), so that under READ COMMITTED the version
-     * a concurrent edit just committed is the one reported.
+     * a concurrent edit just committed is the one reported.  A link found
+     * at the expected version was not in the UPDATE's snapshot (made by a
+     * transaction that committed between the two: the UPDATE is run
+     * again), or a BEFORE UPDATE trigger returned NULL (then again, and
+     * the second time it is the trigger's).
      */
-    rc = SPI_execute_plan(version_plan, values, NULL, false, 1);
-    if (rc != SPI_OK_SELECT)
-        refuse_spi_result("version lookup", rc);
-    if (SPI_processed == 0)
-        return EDIT_NO_SUCH_LINK;
-    *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
-    return EDIT_VERSION_CHANGED;
+    for (int tries = 1;; tries++) {
+        int rc = SPI_execute_plan(update_plan, values, NULL, false, 0);
+        if (rc != SPI_OK_UPDATE_RETURNING)
+            refuse_spi_result("url update", rc);
+        if (SPI_processed == 1) {
+            *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
+            return EDIT_DONE;
+        }
+        rc = SPI_execute_plan(version_plan, values, NULL, false, 1);
+        if (rc != SPI_OK_SELECT)
+            refuse_spi_result("version lookup", rc);
+        if (SPI_processed == 0)
+            return EDIT_NO_SUCH_LINK;
+        *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
+        if (*version != expected_version)
+            return EDIT_VERSION_CHANGED;
+        if (tries == 2)
+            report_suppressed_change(code, expected_version);
+    }
 }
 
 /*
@@ -1389,7 +1411,34 @@ change_link(LinkChange change, text *code)
 
     if (rc != (change == RELEASE_CODE ? SPI_OK_DELETE : SPI_OK_UPDATE))
         refuse_spi_result("link change", rc);
-    const bool changed = SPI_processed > 0;
+    bool changed = SPI_processed > 0;
+
+    /*
+     * Nothing changed: no live link, or it is already as asked, or a
+     * BEFORE UPDATE trigger returned NULL, which false would hide.  A live
+     * link not as asked (in a new snapshot) is changed at the version read,
+     * which tells a trigger (09000) from a change that came in between.
+     */
+    if (!changed && change != RELEASE_CODE && stats_plan != NULL) {
+        for (int tries = 0; tries < 8; tries++) {
+            rc = SPI_execute_plan(stats_plan, values, NULL, false, 1);
+            if (rc != SPI_OK_SELECT)
+                refuse_spi_result("version lookup", rc);
+            if (SPI_processed == 0)
+                break;
+            bool isnull;
+            const int64 at = DatumGetInt64(result_value(0, 7, INT8OID, &isnull));
+            const bool enabled = DatumGetBool(result_value(0, 8, BOOLOID, &isnull));
+            if ((change == DISABLE_LINK && !enabled) || (change == ENABLE_LINK && enabled))
+                break;
+            int64 version;
+            const EditOutcome outcome = change_link_at(change, code, at, &version);
+            if (outcome != EDIT_VERSION_CHANGED) {
+                changed = outcome == EDIT_DONE;
+                break;
+            }
+        }
+    }
 
     /* A freed code is recorded (1.6), in the same transaction as the delete. */
     if (change == RELEASE_CODE && changed && released_record_plan != NULL) {
@@ -1557,12 +1606,7 @@ change_link_at(LinkChange change, text *code, int64 expected_version, int64 *ver
     if ((change == DISABLE_LINK && !enabled) || (change == ENABLE_LINK && enabled))
         return EDIT_NOT_NEEDED;
     /* Live, at the version, and not as asked: the UPDATE changed no row. */
-    ereport(ERROR,
-            (errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-             errmsg("a trigger on the links table suppressed the change of link \"%s\"",
-                    text_to_cstring(code)),
-             errdetail("The link is at version " INT64_FORMAT " and was not changed.", expected_version),
-             errhint("A BEFORE UPDATE trigger on the extension's table urls returned NULL; drop or fix it.")));
+    report_suppressed_change(code, expected_version);
 }
 
 bool

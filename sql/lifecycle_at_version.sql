@@ -81,6 +81,19 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT delete_url('at-three', 1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT enable_url('at-three', 1) AS enabled_already;
+-- The same for update_url and the one-argument forms (until 2026-12-07
+-- update_url said US003 with the link "at version 1" it expected, and
+-- disable_url and delete_url returned false as for no link to change,
+-- found in a black-box review); enable_url of an enabled link is still
+-- false, and so is a change of an unknown code.
+SELECT update_url('at-three', 'https://example.com/at/3b', 1);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT disable_url('at-three');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT delete_url('at-three');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT enable_url('at-three') AS enabled_already, disable_url('no-such-link') AS unknown_disabled,
+       delete_url('no-such-link') AS unknown_deleted;
 DROP TRIGGER keep_row ON urls;
 DROP FUNCTION keep_row();
 SELECT version, enabled FROM url_stats('at-three');
@@ -111,7 +124,7 @@ FROM pg_proc p
 LEFT JOIN pg_init_privs i ON i.objoid = p.oid AND i.classoid = 'pg_proc'::regclass AND i.objsubid = 0
 WHERE p.proname IN ('delete_url', 'disable_url', 'enable_url')
   AND p.pronamespace = 'public'::regnamespace
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text COLLATE "C";
 DROP EXTENSION url_shortener;
 DROP ROLE url_shortener_at_owner;
 CREATE EXTENSION url_shortener;
