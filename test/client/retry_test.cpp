@@ -64,6 +64,16 @@ struct HeldLink {
     pqxx::work clicking;
 };
 
+/* The calls that only read, by name, each returning the link's URL. */
+using Read = std::pair<const char *, std::function<std::string(Client &)>>;
+std::vector<Read> reads_of(const std::string &code)
+{
+    return {
+        {"stats", [code](Client &c) { return c.stats(code).value().url; }},
+        {"resolve_without_click", [code](Client &c) { return c.resolve_without_click(code).value(); }},
+    };
+}
+
 } // namespace
 
 TEST(Retry, SerializationFailureIsRetriedInANewTransaction)
@@ -264,10 +274,7 @@ TEST(Retry, ConnectionLostDuringAReadIsRetried)
 {
     const std::string url = unique_url("read-kill");
     const std::string code = Client(dsn()).shorten(url);
-    const std::vector<std::pair<const char *, std::function<std::string(Client &)>>> reads = {
-        {"stats", [&](Client &c) { return c.stats(code).value().url; }},
-        {"resolve_without_click", [&](Client &c) { return c.resolve_without_click(code).value(); }},
-    };
+    const std::vector<Read> reads = reads_of(code);
     for (const auto &[call_name, read] : reads) {
         SCOPED_TRACE(call_name);
         std::vector<RetryEvent> events;
@@ -298,10 +305,7 @@ TEST(Retry, AReadWhoseCommitIsLostIsRetried)
     const std::string url = unique_url("read-commit-cut");
     const std::string code = Client(dsn()).shorten(url);
     CommitCuttingProxy proxy;
-    const std::vector<std::pair<const char *, std::function<std::string(Client &)>>> reads = {
-        {"stats", [&](Client &c) { return c.stats(code).value().url; }},
-        {"resolve_without_click", [&](Client &c) { return c.resolve_without_click(code).value(); }},
-    };
+    const std::vector<Read> reads = reads_of(code);
     for (const auto &[call_name, read] : reads) {
         SCOPED_TRACE(call_name);
         std::vector<RetryEvent> events;
