@@ -8,7 +8,7 @@
 
 #include "duplicate_members.h"
 #include "problem.h"
-#include "rfc3339.h"
+#include "url_shortener/rfc3339.h"
 
 namespace url_shortener::server {
 

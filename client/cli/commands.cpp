@@ -20,6 +20,7 @@
 #include "exit_codes.h"
 #include "interrupt_notice.h"
 #include "url_lines.h"
+#include "url_shortener/rfc3339.h"
 
 namespace url_shortener::cli {
 
@@ -112,6 +113,8 @@ LinkOptions link_options(const ShortenOptions &options)
     if (options.expires_in_seconds)
         link.expires_at =
             std::chrono::system_clock::now() + std::chrono::seconds(*options.expires_in_seconds);
+    if (options.expires_at)
+        link.expires_at = options.expires_at;
     link.max_clicks = options.max_clicks;
     if (!options.idempotency_key.empty())
         link.idempotency_key = options.idempotency_key;
@@ -210,15 +213,21 @@ int shorten_command(Client &client, Output &out, const std::vector<std::string> 
                               : "not the rest: ");
             prefix += quoted(urls[i]) + ": ";
             /* The key that would settle it goes with the expiry of this
-             * run, which no later run of the command asks for again. */
-            if (options.expires_in_seconds && dynamic_cast<const OutcomeUnknown *>(&e) != nullptr) {
+             * run, which --expires-in would count afresh: name it, to the
+             * microsecond, as --expires-at. */
+            const auto *in_doubt = dynamic_cast<const OutcomeUnknown *>(&e);
+            if (options.expires_in_seconds && in_doubt != nullptr &&
+                in_doubt->idempotency_keys().size() == 1) {
                 std::cerr << "url-shortener: " << prefix
                           << "the connection to the server was lost after the link was sent, so it "
                              "may or may not have been stored (sqlstate "
-                          << e.sqlstate()
-                          << "); --expires-in counts from each run, so running the command again "
-                             "asks for another link: check whether a link to this URL exists "
-                             "before running it again\n";
+                          << e.sqlstate() << "); to settle it without storing it twice, run url-shortener "
+                          << (locked ? "shorten --locked" : "shorten")
+                          << " again for this URL alone, with the same options but --expires-at "
+                          << format_rfc3339(*link.expires_at)
+                          << " instead of --expires-in, and --idempotency-key "
+                          << printable(in_doubt->idempotency_keys()[0])
+                          << ": it prints the code if the link was stored, and stores it once if not\n";
                 return exit_outcome_unknown;
             }
             return report_error(e, locked ? "shorten --locked" : "shorten", prefix);

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+
 #include "output.h"
 #include "url_lines.h"
 #include "url_shortener/client.h"
@@ -24,6 +26,7 @@ struct ShortenOptions {
     std::string alias;                          /* empty: none */
     bool reuse = false;
     std::optional<long long> expires_in_seconds;
+    std::optional<std::chrono::system_clock::time_point> expires_at;   /* --expires-at */
     std::optional<long long> max_clicks;
     std::string idempotency_key;                /* empty: the client draws one */
 };

@@ -37,6 +37,7 @@
 #include "exit_codes.h"
 #include "output.h"
 #include "url_shortener/client.h"
+#include "url_shortener/rfc3339.h"
 #include "url_shortener/version.h"
 
 using namespace url_shortener;
@@ -204,6 +205,13 @@ int run_command_line(int argc, char **argv)
                             ", 100 years of 366 days)")
         ->type_name("SECONDS")
         ->excludes(reuse_option);
+    std::string expires_at;
+    CLI::Option *expires_at_option = shorten->add_option("--expires-at", expires_at,
+                        "The link resolves until this time, in RFC 3339 (2030-01-31T12:00:00Z, "
+                        "or with an offset and fractions of a second)")
+        ->type_name("TIME")
+        ->excludes(reuse_option)
+        ->excludes(expires_in_option);
     CLI::Option *max_clicks_option = shorten->add_option("--max-clicks", max_clicks, "The link resolves this many times, then no more")
         ->type_name("N")
         ->excludes(reuse_option);
@@ -294,7 +302,14 @@ int run_command_line(int argc, char **argv)
          * microsecond: a second run would ask for another (exit 9). */
         if (key_option->count() > 0 && expires_in_option->count() > 0)
             throw UsageError{"--expires-in counts from each run, so a second run with the same "
-                             "--idempotency-key would ask for another expiry: give one of them"};
+                             "--idempotency-key would ask for another expiry: give --expires-at "
+                             "instead"};
+        if (expires_at_option->count() > 0) {
+            shorten_options.expires_at = parse_rfc3339(expires_at);
+            if (!shorten_options.expires_at)
+                throw UsageError{"--expires-at takes an RFC 3339 time such as 2030-01-31T12:00:00Z, "
+                                 "not " + url_shortener::cli::quoted(expires_at)};
+        }
         if (expires_in_option->count() > 0)
             shorten_options.expires_in_seconds =
                 whole_number("--expires-in", expires_in, 1, max_expires_in_seconds);

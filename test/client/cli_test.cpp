@@ -1464,28 +1464,53 @@ TEST(Cli, ShortenAfterOutcomeUnknownNamesTheKeyThatSettlesIt)
 /*
  * --expires-in is counted from each run, and an idempotency key stands for
  * the URL and its options to the microsecond: a second run with the key
- * asked for another expiry and was refused (exit 9), so the two are a
- * usage error together, and after a lost COMMIT the advice names no key
- * (before, it named one that could only give exit 9).
+ * asked for another expiry and was refused (exit 9).  So the two are a
+ * usage error together, --expires-at names the expiry itself (the same
+ * command twice prints one code), and after a lost COMMIT with
+ * --expires-in the advice names the key and the expiry of the lost try as
+ * --expires-at, which settle it.
  */
-TEST(Cli, ExpiresInIsNeverPairedWithAnIdempotencyKey)
+TEST(Cli, ExpiresInTakesNoKeyAndExpiresAtSettlesItsDoubt)
 {
     const std::string url = unique_url("cli-expires-in-key");
     const CliRun both = run({"shorten", "--idempotency-key", "k-expires", "--expires-in", "3600", url});
     EXPECT_EQ(both.status, 2) << both.err;
     expect_one_error_line(both);
-    EXPECT_NE(both.err.find("--expires-in counts from each run"), std::string::npos) << both.err;
+    EXPECT_NE(both.err.find("give --expires-at instead"), std::string::npos) << both.err;
     EXPECT_EQ(links_to(url), 0);
+
+    const std::string at_url = unique_url("cli-expires-at-key");
+    const std::string key = "k-at-" + std::to_string(getpid());
+    const CliRun first = run({"shorten", "--idempotency-key", key, "--expires-at", "2099-01-31T12:00:00.25+01:00", at_url});
+    ASSERT_EQ(first.status, 0) << first.err;
+    const CliRun again = run({"shorten", "--expires-at", "2099-01-31T11:00:00.250Z", "--idempotency-key", key, at_url});
+    EXPECT_EQ(again.status, 0) << again.err;
+    EXPECT_EQ(again.out, first.out);   // the same instant, written another way
+    EXPECT_EQ(links_to(at_url), 1);
+    for (const char *bad : {"tomorrow", "2099-01-31", "2099-01-31T12:00:60Z", ""}) {
+        const CliRun r = run({"shorten", "--expires-at", bad, unique_url("cli-expires-at-bad")});
+        EXPECT_EQ(r.status, 2) << bad << ": " << r.err;
+        expect_one_error_line(r);
+    }
 
     const CliRun lost =
         run_with_commit_and_retry_lost("shorten-expires-in-doubt", {"shorten", "--expires-in", "3600", url});
     EXPECT_EQ(lost.status, 6) << lost.err;
     EXPECT_EQ(lost.out, "");
     expect_one_error_line(lost);
-    EXPECT_EQ(lost.err.find("--idempotency-key"), std::string::npos) << lost.err;
-    EXPECT_NE(lost.err.find("--expires-in counts from each run"), std::string::npos) << lost.err;
-    EXPECT_NE(lost.err.find("may or may not have been stored"), std::string::npos) << lost.err;
-    EXPECT_EQ(links_to(url), 1);   // the lost COMMIT stored it
+    const std::string::size_type at = lost.err.find("--expires-at ");
+    const std::string::size_type key_at = lost.err.find("--idempotency-key ");
+    ASSERT_NE(at, std::string::npos) << lost.err;
+    ASSERT_NE(key_at, std::string::npos) << lost.err;
+    const std::string expiry = lost.err.substr(at + 13, lost.err.find(' ', at + 13) - at - 13);
+    const std::string::size_type key_start = key_at + std::string("--idempotency-key ").size();
+    const std::string lost_key = lost.err.substr(key_start, lost.err.find(':', key_start) - key_start);
+    const std::string stored = only_code_of(url);   // the lost COMMIT stored it
+    ASSERT_NE(stored, "");
+    const CliRun settled = run({"shorten", "--expires-at", expiry, "--idempotency-key", lost_key, url});
+    ASSERT_EQ(settled.status, 0) << settled.err << " (expiry " << expiry << ", key " << lost_key << ")";
+    EXPECT_EQ(settled.out, stored + "\n");
+    EXPECT_EQ(links_to(url), 1);
 }
 
 TEST(Cli, ImportOfAFileThatCannotBeReadExitsThree)

@@ -2,13 +2,13 @@
  * rfc3339.cpp
  *    RFC 3339 date-time parsing and formatting (see rfc3339.h).
  */
-#include "rfc3339.h"
+#include "url_shortener/rfc3339.h"
 
 #include <charconv>
 #include <cstdio>
 #include <ctime>
 
-namespace url_shortener::server {
+namespace url_shortener {
 
 namespace {
 
@@ -139,4 +139,4 @@ std::string format_rfc3339(std::chrono::system_clock::time_point when)
     return buf;
 }
 
-} // namespace url_shortener::server
+} // namespace url_shortener
