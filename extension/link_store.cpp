@@ -1202,32 +1202,44 @@ read_reuse_key(ReuseKey *key)
         rc = SPI_execute_plan(derived_link_plan, NULL, NULL, false, 1);
         if (rc != SPI_OK_SELECT)
             refuse_spi_result("derived link lookup", rc);
-        if (SPI_processed != 0)
-            ereport(ERROR,
-                    (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                     errmsg("the secret key of reusable links is missing"),
-                     errdetail("Links made with reuse or an idempotency key were derived from it; a "
-                               "new key would give each of them a second link."),
-                     errhint("Restore the row of the extension's table reuse_key from a backup.")));
-        /* The first reuse in this database: make the key, or find a racer's. */
-        bytea *secret = (bytea *) palloc(VARHDRSZ + REUSE_SECRET_BYTES);
-        SET_VARSIZE(secret, VARHDRSZ + REUSE_SECRET_BYTES);
-        if (!pg_strong_random(VARDATA(secret), REUSE_SECRET_BYTES))
-            ereport(ERROR,
-                    (errcode(ERRCODE_INTERNAL_ERROR),
-                     errmsg("could not generate random bytes for the reuse key")));
-        Datum values[3] = {PointerGetDatum(secret), Int32GetDatum(code_length_setting),
-                           CStringGetTextDatum(alphabet_setting)};
+        if (SPI_processed != 0) {
+            /*
+             * A link made from a key.  Its key committed with it or before:
+             * read once more, in a snapshot taken after the scan's, so
+             * that another session's first reuse, committed between the
+             * two reads, is not taken for a lost row.
+             */
+            rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, false, 2);
+            if (rc != SPI_OK_SELECT)
+                refuse_spi_result("key lookup", rc);
+            if (SPI_processed == 0)
+                ereport(ERROR,
+                        (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                         errmsg("the secret key of reusable links is missing"),
+                         errdetail("Links made with reuse or an idempotency key were derived from it; a "
+                                   "new key would give each of them a second link."),
+                         errhint("Restore the row of the extension's table reuse_key from a backup.")));
+        } else {
+            /* The first reuse in this database: make the key, or find a racer's. */
+            bytea *secret = (bytea *) palloc(VARHDRSZ + REUSE_SECRET_BYTES);
+            SET_VARSIZE(secret, VARHDRSZ + REUSE_SECRET_BYTES);
+            if (!pg_strong_random(VARDATA(secret), REUSE_SECRET_BYTES))
+                ereport(ERROR,
+                        (errcode(ERRCODE_INTERNAL_ERROR),
+                         errmsg("could not generate random bytes for the reuse key")));
+            Datum values[3] = {PointerGetDatum(secret), Int32GetDatum(code_length_setting),
+                               CStringGetTextDatum(alphabet_setting)};
 
-        if (OidIsValid(store_reuse_key_relid))
-            lock_table_for_write(store_reuse_key_relid);
-        rc = SPI_execute_plan(reuse_key_insert_plan, values, NULL, false, 0);
-        if (rc != SPI_OK_INSERT)
-            refuse_spi_result("key insert", rc);
-        /* A fresh snapshot: the row this statement or a racer inserted. */
-        rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, false, 2);
-        if (rc != SPI_OK_SELECT)
-            refuse_spi_result("key lookup", rc);
+            if (OidIsValid(store_reuse_key_relid))
+                lock_table_for_write(store_reuse_key_relid);
+            rc = SPI_execute_plan(reuse_key_insert_plan, values, NULL, false, 0);
+            if (rc != SPI_OK_INSERT)
+                refuse_spi_result("key insert", rc);
+            /* A fresh snapshot: the row this statement or a racer inserted. */
+            rc = SPI_execute_plan(reuse_key_plan, NULL, NULL, false, 2);
+            if (rc != SPI_OK_SELECT)
+                refuse_spi_result("key lookup", rc);
+        }
     }
     if (SPI_processed != 1)
         ereport(ERROR,
@@ -1579,34 +1591,39 @@ change_link_at(LinkChange change, text *code, int64 expected_version, int64 *ver
     Datum values[2] = {PointerGetDatum(code), Int64GetDatum(expected_version)};
     bool isnull;
 
-    int rc = SPI_execute_plan(change_plan(change, true), values, NULL, false, 0);
-    if (rc != SPI_OK_UPDATE)
-        refuse_spi_result("link change", rc);
-    if (SPI_processed > 0) {
-        *version = expected_version + 1;
-        return EDIT_DONE;
-    }
-
     /*
      * Not changed: no such link, its version moved on, or it is already
      * in the state asked for.  A new snapshot, as in replace_link_url, so
      * that under READ COMMITTED a version just committed is the one
      * reported.  The stats row (version in column 7, enabled in 8) tells
-     * "already as asked" from an UPDATE a trigger suppressed.
+     * "already as asked" from an UPDATE that changed nothing: a link the
+     * UPDATE did not see (its code freed and taken again while the UPDATE
+     * waited: the UPDATE is run again), or a BEFORE UPDATE trigger that
+     * returned NULL (then again, and the second time it is the trigger's).
      */
-    rc = SPI_execute_plan(stats_plan, values, NULL, false, 1);
-    if (rc != SPI_OK_SELECT)
-        refuse_spi_result("version lookup", rc);
-    if (SPI_processed == 0)
-        return EDIT_NO_SUCH_LINK;
-    *version = DatumGetInt64(result_value(0, 7, INT8OID, &isnull));
-    if (*version != expected_version)
-        return EDIT_VERSION_CHANGED;
-    const bool enabled = DatumGetBool(result_value(0, 8, BOOLOID, &isnull));
-    if ((change == DISABLE_LINK && !enabled) || (change == ENABLE_LINK && enabled))
-        return EDIT_NOT_NEEDED;
-    /* Live, at the version, and not as asked: the UPDATE changed no row. */
-    report_suppressed_change(code, expected_version);
+    for (int tries = 1;; tries++) {
+        int rc = SPI_execute_plan(change_plan(change, true), values, NULL, false, 0);
+        if (rc != SPI_OK_UPDATE)
+            refuse_spi_result("link change", rc);
+        if (SPI_processed > 0) {
+            *version = expected_version + 1;
+            return EDIT_DONE;
+        }
+        rc = SPI_execute_plan(stats_plan, values, NULL, false, 1);
+        if (rc != SPI_OK_SELECT)
+            refuse_spi_result("version lookup", rc);
+        if (SPI_processed == 0)
+            return EDIT_NO_SUCH_LINK;
+        *version = DatumGetInt64(result_value(0, 7, INT8OID, &isnull));
+        if (*version != expected_version)
+            return EDIT_VERSION_CHANGED;
+        const bool enabled = DatumGetBool(result_value(0, 8, BOOLOID, &isnull));
+        if ((change == DISABLE_LINK && !enabled) || (change == ENABLE_LINK && enabled))
+            return EDIT_NOT_NEEDED;
+        /* Live, at the version, and not as asked: the UPDATE changed no row. */
+        if (tries == 2)
+            report_suppressed_change(code, expected_version);
+    }
 }
 
 bool

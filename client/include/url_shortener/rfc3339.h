@@ -1,8 +1,8 @@
 /*
  * url_shortener/rfc3339.h
- *    RFC 3339 text to a time point and back: the timestamps of
- *    url-shortener-server's JSON and of the CLI's --expires-at, exact to
- *    the microsecond, as LinkOptions::expires_at and LinkStats carry them.
+ *    RFC 3339 text to a time point and back, to the microsecond: the
+ *    timestamps of url-shortener-server's JSON and of the CLI's
+ *    --expires-at (LinkOptions::expires_at, LinkStats).
  */
 #ifndef URL_SHORTENER_RFC3339_H
 #define URL_SHORTENER_RFC3339_H
