@@ -405,15 +405,10 @@ int run_command_line(int argc, char **argv)
     /* Codes printed into a full disk or a closed pipe are lost: the links
      * were stored (the clicks counted), so the caller must not take this
      * for a success, nor run it again blindly. */
-    errno = 0;
-    std::cout.flush();
-    if (!std::cout && !out.lost_reported()) {
-        std::cerr << "url-shortener: could not write the output"
-                  << (errno ? std::string(": ") + std::strerror(errno) : std::string())
-                  << (status == exit_success
-                          ? "; the command itself succeeded" + done_despite_lost_output(command_name)
-                          : std::string())
-                  << "\n";
+    if (!out.flush() && !out.lost_reported()) {
+        out.report_lost(status == exit_success
+                            ? "the command itself succeeded" + done_despite_lost_output(command_name)
+                            : std::string());
         return status == exit_success ? exit_outcome_unknown : status;
     }
     return status;

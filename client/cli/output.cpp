@@ -53,7 +53,7 @@ void Output::report_lost(const std::string &done)
 {
     std::cerr << "url-shortener: could not write the output"
               << (lost_errno_ ? std::string(": ") + std::strerror(lost_errno_) : std::string())
-              << "; " << done << '\n';
+              << (done.empty() ? std::string() : "; " + done) << '\n';
     lost_reported_ = true;
 }
 

@@ -46,16 +46,16 @@ public:
     void result(const std::string &text, const boost::json::object &object);
 
     /* Flushes; false if the output is lost (a full disk, a closed pipe),
-     * with the error in lost_errno(). */
+     * the write's error kept for report_lost. */
     bool flush();
 
     /*
-     * Says on stderr that the output is lost and what is done despite it
-     * (done: "stored ..."), once: main() then says nothing more of it.
+     * Says on stderr, in one line, that the output is lost, with the
+     * write's error and what is done despite it (done, if not empty:
+     * "stored ..."); once said, lost_reported() is true.
      */
     void report_lost(const std::string &done);
     bool lost_reported() const { return lost_reported_; }
-
 
 private:
     std::ostream &out_;
