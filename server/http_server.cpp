@@ -58,9 +58,6 @@ constexpr std::chrono::milliseconds stop_linger_quiet{1000};
 constexpr std::chrono::milliseconds stop_linger_check{50};
 constexpr std::chrono::seconds last_answer_timeout{5};   /* writing an answer made after a stop's drain */
 
-/* Whether the request line at the start of buffer (one Beast refused for
- * its version) ends in HTTP/<major>.<minor> with a major of 2 or more: RFC
- * 9110 (2.5) answers those 505.  Any other refused version is malformed. */
 /* The HTTP-version at the end of the request line at buffer's start
  * (method SP request-target SP HTTP-version), as "HTTP/d.d", or empty. */
 std::string_view request_line_version(const beast::flat_buffer &buffer)
