@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 #include <boost/locale/utf.hpp>
 #include <pqxx/row>
@@ -38,14 +39,29 @@ void refuse_nul_byte(std::string_view url)
         throw InvalidUrl("url contains a NUL byte", "22021");
 }
 
-/* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
-std::string unix_seconds(std::chrono::system_clock::time_point t)
+/*
+ * A time as PostgreSQL reads a timestamptz, in UTC to the microsecond:
+ * "2026-12-07 18:58:12.000001+00".  The input of an ISO date does not
+ * depend on DateStyle or TimeZone, and it is exact, where Unix seconds in
+ * a float8 (to_timestamp) lost a microsecond past about 2242.  The clock
+ * spans 1677 to 2262, so the year always has four digits.
+ */
+std::string timestamptz_text(std::chrono::system_clock::time_point t)
 {
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-    char text[32];
-    std::snprintf(text, sizeof(text), "%lld.%06lld", static_cast<long long>(micros / 1000000),
-                  static_cast<long long>(micros % 1000000 < 0 ? -(micros % 1000000) : micros % 1000000));
+    const long long micros =
+        std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch()).count();
+    long long seconds = micros / 1000000, fraction = micros % 1000000;
+    if (fraction < 0) {
+        seconds -= 1;
+        fraction += 1000000;
+    }
+    const std::time_t whole = static_cast<std::time_t>(seconds);
+    std::tm utc{};
+    gmtime_r(&whole, &utc);
+    char text[48];
+    std::snprintf(text, sizeof(text), "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00",
+                  utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                  utc.tm_sec, fraction);
     return text;
 }
 
@@ -157,7 +173,7 @@ OptionParameters::OptionParameters(const LinkOptions &o)
     : alias(o.alias), reuse(o.reuse ? "true" : "false"), idempotency_key(o.idempotency_key)
 {
     if (o.expires_at)
-        expires_at = unix_seconds(*o.expires_at);
+        expires_at = timestamptz_text(*o.expires_at);
     if (o.max_clicks)
         max_clicks = std::to_string(*o.max_clicks);
 }

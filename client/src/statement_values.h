@@ -53,8 +53,8 @@ void refuse_invalid_utf8_key(std::string_view key, const std::string &what);
 void refuse_invalid_utf8(const std::vector<std::string> &urls,
                          const std::vector<std::string> *keys);
 
-/* A time as the Unix seconds to_timestamp() takes, to the microsecond. */
-std::string unix_seconds(std::chrono::system_clock::time_point t);
+/* A time as a timestamptz's input, in UTC to the microsecond. */
+std::string timestamptz_text(std::chrono::system_clock::time_point t);
 
 /*
  * Unix microseconds (statements::stats reads them exactly, as int8) as a

@@ -56,19 +56,19 @@ inline constexpr Statement all[] = {shorten, shorten_locked, resolve, shorten_ch
 
 /*
  * Version 1.1's lifecycle calls.  Parameters travel as text: the options of
- * shorten_url ($2 alias, $3 reuse, $4 expires_at as Unix seconds, $5
- * max_clicks; NULL when not given), and times come back as Unix
+ * shorten_url ($2 alias, $3 reuse, $4 expires_at as an ISO 8601 time in
+ * UTC, $5 max_clicks; NULL when not given), and times come back as Unix
  * microseconds (stats).
  */
 inline constexpr Statement shorten_with_options{
     "url_shortener_shorten_with_options", "SELECT ",
     ".shorten_url($1, alias => $2, reuse => $3::pg_catalog.bool, "
-    "expires_at => pg_catalog.to_timestamp($4::pg_catalog.float8), max_clicks => $5::pg_catalog.int8)"};
+    "expires_at => $4::pg_catalog.timestamptz, max_clicks => $5::pg_catalog.int8)"};
 
 inline constexpr Statement shorten_locked_with_options{
     "url_shortener_shorten_locked_with_options", "SELECT ",
     ".shorten_url_locked($1, alias => $2, reuse => $3::pg_catalog.bool, "
-    "expires_at => pg_catalog.to_timestamp($4::pg_catalog.float8), max_clicks => $5::pg_catalog.int8)"};
+    "expires_at => $4::pg_catalog.timestamptz, max_clicks => $5::pg_catalog.int8)"};
 
 inline constexpr Statement update{"url_shortener_update", "SELECT ",
                                   ".update_url($1, $2, $3::pg_catalog.int8)"};
@@ -179,13 +179,13 @@ inline constexpr Statement shorten_chunk_keyed{
 inline constexpr Statement shorten_with_options_keyed{
     "url_shortener_shorten_with_options_keyed", "SELECT ",
     ".shorten_url($1, alias => $2, reuse => $3::pg_catalog.bool, "
-    "expires_at => pg_catalog.to_timestamp($4::pg_catalog.float8), max_clicks => $5::pg_catalog.int8, "
+    "expires_at => $4::pg_catalog.timestamptz, max_clicks => $5::pg_catalog.int8, "
     "idempotency_key => $6)"};
 
 inline constexpr Statement shorten_locked_with_options_keyed{
     "url_shortener_shorten_locked_with_options_keyed", "SELECT ",
     ".shorten_url_locked($1, alias => $2, reuse => $3::pg_catalog.bool, "
-    "expires_at => pg_catalog.to_timestamp($4::pg_catalog.float8), max_clicks => $5::pg_catalog.int8, "
+    "expires_at => $4::pg_catalog.timestamptz, max_clicks => $5::pg_catalog.int8, "
     "idempotency_key => $6)"};
 
 inline constexpr Statement keyed[] = {shorten_keyed, shorten_locked_keyed, shorten_chunk_keyed,

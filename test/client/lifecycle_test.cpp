@@ -202,6 +202,38 @@ TEST(Lifecycle, StatsReadsTimesExactlyAndAKeyedRequestRepeatsWithThem)
 }
 
 /*
+ * An expiry is stored as given, to the microsecond, however far ahead
+ * (the clock's last microsecond included) and whatever the session's
+ * DateStyle and TimeZone: sent as Unix seconds in a float8, times past
+ * about 2242 came back a microsecond or two off, so a keyed request
+ * repeated with them was another request.
+ */
+TEST(Lifecycle, AFarExpiryIsStoredToTheMicrosecondUnderAnyDateStyle)
+{
+    using std::chrono::microseconds;
+    Client client(dsn("options='-c DateStyle=SQL,DMY -c TimeZone=Pacific/Chatham'"));
+    const auto last = std::chrono::floor<microseconds>(system_clock::time_point::max());
+    const std::vector<system_clock::time_point> expiries = {
+        last, last - microseconds(1), last - hours(24 * 365 * 12) - microseconds(500001),
+        std::chrono::floor<microseconds>(system_clock::now()) + hours(24 * 365 * 200) +
+            microseconds(999999)};
+    for (std::size_t i = 0; i < expiries.size(); ++i) {
+        LinkOptions options;
+        options.idempotency_key = "far-expiry-" + unique_url("far-expiry", i);
+        options.expires_at = expiries[i];
+        const std::string url = unique_url("far-expiry", i);
+        const std::string code = client.shorten(url, options);
+
+        const std::optional<LinkStats> st = client.stats(code);
+        ASSERT_TRUE(st && st->expires_at) << "link " << i;
+        EXPECT_EQ(std::chrono::floor<microseconds>(*st->expires_at).time_since_epoch().count(),
+                  std::chrono::floor<microseconds>(expiries[i]).time_since_epoch().count())
+            << "link " << i;
+        EXPECT_EQ(client.shorten(url, options), code) << "link " << i;
+    }
+}
+
+/*
  * An expiry SQL callers may set beyond what system_clock holds (after
  * 2262-04-11, or 'infinity') reads as time_point::max(), not as a
  * converted overflow (it came back as 1677-09-21, an expired link).
