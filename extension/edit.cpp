@@ -15,7 +15,7 @@ update(PG_FUNCTION_ARGS)
 {
     if (PG_ARGISNULL(0))
         PG_RETURN_NULL();
-    text *url = valid_url_argument(fcinfo, 1);
+    text *url = valid_url_argument(fcinfo, 1, "new_url");
     if (PG_ARGISNULL(2))
         ereport(ERROR,
                 (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -27,12 +27,12 @@ alias_argument(FunctionCallInfo fcinfo, int argno, char *alias)
     const char *data = VARDATA_ANY(value);
     const int length = VARSIZE_ANY_EXHDR(value);
 
-    if (length == 0 || length > MAX_ALIAS_LENGTH)
-        ereport(ERROR,
-                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                 errmsg("alias must be 1 to %d characters long", MAX_ALIAS_LENGTH),
-                 errdetail("The alias has %d bytes.", length)));
-    for (int i = 0; i < length; i++)
+    /*
+     * The characters first, so that an alias of non-ASCII letters hears of
+     * them rather than of its length in bytes; only as far as an alias may
+     * reach, so that a long one is not read whole.
+     */
+    for (int i = 0; i < length && i <= MAX_ALIAS_LENGTH; i++)
         if (!is_alias_character(data[i]))
             ereport(ERROR,
                     (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -40,6 +40,11 @@ alias_argument(FunctionCallInfo fcinfo, int argno, char *alias)
                      errdetail("The byte at position %d is 0x%02x.", i + 1,
                                (unsigned) (unsigned char) data[i]),
                      errhint("An alias uses only A-Z, a-z, 0-9, \"_\" and \"-\".")));
+    if (length == 0 || length > MAX_ALIAS_LENGTH)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("alias must be 1 to %d characters long", MAX_ALIAS_LENGTH),
+                 errdetail("The alias has %d characters.", length)));
 
     memcpy(alias, data, length);
     alias[length] = '\0';

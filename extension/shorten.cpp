@@ -365,7 +365,7 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
     bool reuse = false;
     text *idempotency_key = NULL;
 
-    text *url = valid_url_argument(fcinfo, 0);
+    text *url = valid_url_argument(fcinfo, 0, "url");
     if (PG_NARGS() >= 5) {
         has_alias = alias_argument(fcinfo, 1, code);
         reuse = reuse_argument(fcinfo, 2);

@@ -153,7 +153,7 @@ ensure_valid_urls(const Datum *urls, const bool *nulls, int count)
             ereport(ERROR,
                     (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                      errmsg("url must not be null")));
-        ensure_valid_url(DatumGetTextPP(urls[at.position]));
+        ensure_valid_url(DatumGetTextPP(urls[at.position]), "url");
     }
 
     error_context_stack = callback.previous;

@@ -18,6 +18,14 @@ extern "C" {
 #include "utils/hsearch.h"
 }
 
+/* The context of a refused key: the element of idempotency_keys, not of urls. */
+static void
+key_error_context(void *arg) noexcept
+{
+    const ElementPosition *at = (const ElementPosition *) arg;
+
+    errcontext("idempotency key of URL %d of %d in the array", at->position + 1, at->count);
+}
 
 Datum *
 idempotency_keys_argument(ArrayType *keys, int count)
@@ -40,7 +48,7 @@ idempotency_keys_argument(ArrayType *keys, int count)
 
     ElementPosition at = {0, count};
     ErrorContextCallback callback;
-    callback.callback = element_error_context;
+    callback.callback = key_error_context;
     callback.arg = &at;
     callback.previous = error_context_stack;
     error_context_stack = &callback;

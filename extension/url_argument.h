@@ -10,11 +10,12 @@
 
 /*
  * Returns argument argno as a URL that may be stored, or raises the error
- * for it.  An over-long value is refused before it is detoasted.
+ * for it, whose message names the argument as name ("url", "new_url").  An
+ * over-long value is refused before it is detoasted.
  */
-text *valid_url_argument(FunctionCallInfo fcinfo, int argno);
+text *valid_url_argument(FunctionCallInfo fcinfo, int argno, const char *name);
 
-/* Raises the error for url unless it may be stored. */
-void ensure_valid_url(text *url);
+/* Raises the error for url unless it may be stored; name as above. */
+void ensure_valid_url(text *url, const char *name);
 
 #endif

@@ -18,7 +18,7 @@ EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, context = PG_EXCEPTION_CONTEXT;
     RETURN SQLSTATE || ': ' || SQLERRM
         || CASE WHEN detail <> '' THEN ' | ' || regexp_replace(detail, '"[^"]*"', '"<code>"') ELSE '' END
-        || CASE WHEN context LIKE 'URL %' THEN ' | ' || split_part(context, E'\n', 1) ELSE '' END;
+        || CASE WHEN context LIKE 'URL %' OR context LIKE 'idempotency key of URL %' THEN ' | ' || split_part(context, E'\n', 1) ELSE '' END;
 END $$;
 
 -- The same key and request: the same code, one row, however often.

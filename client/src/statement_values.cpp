@@ -105,11 +105,6 @@ std::chrono::system_clock::time_point from_unix_microseconds(long long microseco
 void check_link_options(const LinkOptions &o)
 {
     if (o.alias) {
-        if (o.alias->empty() || o.alias->size() > 64)
-            throw InvalidArgument("alias must be 1 to 64 characters long",
-                                  sqlstate_invalid_argument,
-                                  ClientReport("The alias has " +
-                                               std::to_string(o.alias->size()) + " bytes."));
         for (std::size_t i = 0; i < o.alias->size(); ++i)
             if (!is_alias_character((*o.alias)[i]))
                 throw InvalidArgument("alias contains a character that is not allowed",
@@ -118,6 +113,11 @@ void check_link_options(const LinkOptions &o)
                                                        std::to_string(i + 1) + " is not allowed.",
                                                    "An alias uses only A-Z, a-z, 0-9, \"_\" "
                                                    "and \"-\"."));
+        if (o.alias->empty() || o.alias->size() > 64)
+            throw InvalidArgument("alias must be 1 to 64 characters long",
+                                  sqlstate_invalid_argument,
+                                  ClientReport("The alias has " +
+                                               std::to_string(o.alias->size()) + " characters."));
     }
     if (o.max_clicks && *o.max_clicks < 1)
         throw InvalidArgument("max_clicks must be at least 1", sqlstate_invalid_argument,

@@ -834,7 +834,15 @@ TEST(Errors, ARefusalOfTheClientsOwnHasNoServerMessageButItsDetailAndHint)
     LinkOptions long_alias;
     long_alias.alias = std::string(65, 'a');
     check("a 65-byte alias", [&] { client.shorten(url, long_alias); },
-          {"alias must be 1 to 64 characters long", "The alias has 65 bytes.", ""});
+          {"alias must be 1 to 64 characters long", "The alias has 65 characters.", ""});
+    LinkOptions letters_alias;
+    std::string forty_e_acute;
+    for (int i = 0; i < 40; ++i)
+        forty_e_acute += "\xc3\xa9";
+    letters_alias.alias = forty_e_acute;
+    check("an alias of 40 letters outside ASCII", [&] { client.shorten(url, letters_alias); },
+          {"alias contains a character that is not allowed", "The byte at position 1 is not allowed.",
+           "An alias uses only A-Z, a-z, 0-9, \"_\" and \"-\"."});
     LinkOptions bad_alias;
     bad_alias.alias = "a b";
     check("an alias with a blank", [&] { client.shorten(url, bad_alias); },
