@@ -122,6 +122,20 @@ static SPIPlanPtr *const kept_plans[] = {
 static List *superseded_plans = NIL;
 
 /*
+ * The outer call's plans and what they were made for, while a call inside
+ * it (user code that one of them fired) prepares a new set: if preparing
+ * fails, and the user code catches the error, the outer call goes on with
+ * its own set, not with a part of the new one (restore_set_aside_store).
+ * The plans are also on superseded_plans until then.
+ */
+static SPIPlanPtr set_aside_plans[lengthof(kept_plans)];
+static bool store_set_aside = false;
+static Oid set_aside_relid = InvalidOid;
+static Oid set_aside_released_relid = InvalidOid;
+static StoreVersion set_aside_version = STORE_1_0;
+static char *set_aside_schema_name = NULL;
+
+/*
  * What retiring a link sets: the URL goes (vacuum reclaims its space), the
  * row stays as a tombstone holding the code, so the code can never lead
  * anywhere else.  A statement text fragment, shared by delete and purge.
@@ -217,7 +231,11 @@ drop_kept_plans(void)
             free_plan(plan);
         return;
     }
-    for (SPIPlanPtr *plan : kept_plans) {
+    /* Preparing runs no user code, so no third call can set a set aside. */
+    Assert(!store_set_aside);
+    for (size_t i = 0; i < lengthof(kept_plans); i++) {
+        SPIPlanPtr *plan = kept_plans[i];
+        set_aside_plans[i] = *plan;
         if (*plan == NULL)
             continue;
         const MemoryContext old_context = MemoryContextSwitchTo(TopMemoryContext);
@@ -225,8 +243,56 @@ drop_kept_plans(void)
         MemoryContextSwitchTo(old_context);
         *plan = NULL;
     }
+    store_set_aside = true;
+    set_aside_relid = store_relid;
+    set_aside_released_relid = store_released_relid;
+    set_aside_version = store_version;
+    set_aside_schema_name = store_schema_name;
+    store_schema_name = NULL;
     ereport(DEBUG1,
             (errmsg_internal("url_shortener prepares its statements again under a call that may be running them: the old ones are freed later")));
+}
+
+/*
+ * After a failed preparing under a call: gives the outer call its set back
+ * (and lets the part of the new one go, to be freed later), so that it
+ * goes on as if the inner call had not prepared.  The next call alone on
+ * the stack looks at the tables afresh (store_namespace stays unset).
+ */
+static void
+restore_set_aside_store(void)
+{
+    const MemoryContext old_context = MemoryContextSwitchTo(TopMemoryContext);
+    for (size_t i = 0; i < lengthof(kept_plans); i++) {
+        SPIPlanPtr *plan = kept_plans[i];
+        if (*plan != NULL)
+            superseded_plans = lappend(superseded_plans, *plan);
+        if (set_aside_plans[i] != NULL)
+            superseded_plans = list_delete_ptr(superseded_plans, set_aside_plans[i]);
+        *plan = set_aside_plans[i];
+        set_aside_plans[i] = NULL;
+    }
+    MemoryContextSwitchTo(old_context);
+    store_relid = set_aside_relid;
+    store_released_relid = set_aside_released_relid;
+    store_version = set_aside_version;
+    if (store_schema_name != NULL)
+        pfree(store_schema_name);
+    store_schema_name = set_aside_schema_name;
+    set_aside_schema_name = NULL;
+    store_set_aside = false;
+}
+
+/* Preparing was whole: what was set aside is no longer needed. */
+static void
+forget_set_aside_store(void)
+{
+    for (size_t i = 0; i < lengthof(kept_plans); i++)
+        set_aside_plans[i] = NULL;
+    if (set_aside_schema_name != NULL)
+        pfree(set_aside_schema_name);
+    set_aside_schema_name = NULL;
+    store_set_aside = false;
 }
 
 /* Frees what drop_kept_plans set aside; only when no other call runs. */
@@ -412,7 +478,17 @@ open_link_store(Oid function_oid, LOCKMODE lockmode)
      */
     for (int pass = 1;; pass++) {
         const uint64 seen = store_invalidations;
-        prepare_link_store(nsp, lockmode);
+        PG_TRY();
+        {
+            prepare_link_store(nsp, lockmode);
+        }
+        PG_CATCH();
+        {
+            if (store_set_aside)
+                restore_set_aside_store();
+            PG_RE_THROW();
+        }
+        PG_END_TRY();
         if (store_invalidations == seen)
             break;
         store_namespace = InvalidOid;
@@ -760,6 +836,8 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
         1, one_text_array);
     store_schema_name = MemoryContextStrdup(TopMemoryContext, schema);
     store_namespace = nsp;
+    if (store_set_aside)
+        forget_set_aside_store();
 }
 
 /* Bytes of a new reuse key's secret (HMAC-SHA256's block is 64, its output 32). */

@@ -68,6 +68,35 @@ SET client_min_messages = debug1;
 SELECT links4.resolve_url('reentered') AS resolved;
 RESET client_min_messages;
 
+-- A call inside a call whose preparing fails: a trigger renames the schema
+-- and a column the statements read, so the inner call prepares again and
+-- fails; the trigger catches the error, which takes both renames back, and
+-- suppresses the outer update_url's change (returns NULL).  The outer call
+-- goes on with its own statements and reports the suppression (09000).
+-- Before 2026-12-07 it went on with the part of the new set the inner
+-- call had prepared, and none of the rest: here 42P01 for links5.urls, a
+-- schema the rollback had named links4 again.
+SELECT links4.shorten_url('https://example.com/outer', alias => 'outer') AS outer_link;
+CREATE FUNCTION public.rename_fail_and_suppress() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        ALTER SCHEMA links4 RENAME TO links5;
+        ALTER TABLE links5.reuse_key RENAME COLUMN secret TO hidden;
+        PERFORM links5.shorten_url('https://example.com/inner');
+    EXCEPTION WHEN undefined_column THEN
+        RAISE NOTICE 'inner call failed: %', SQLERRM;
+    END;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER rename_fail_and_suppress BEFORE UPDATE ON links4.urls
+    FOR EACH ROW EXECUTE FUNCTION public.rename_fail_and_suppress();
+SELECT links4.update_url('outer', 'https://example.com/changed', 1) AS new_version;
+DROP TRIGGER rename_fail_and_suppress ON links4.urls;
+DROP FUNCTION public.rename_fail_and_suppress();
+SELECT original_url, version FROM links4.url_stats('outer');
+SELECT count(*) AS inner_links FROM links4.urls WHERE original_url LIKE '%/inner';
+
 DROP EXTENSION url_shortener;
 DROP SCHEMA links4;
 CREATE EXTENSION url_shortener;
