@@ -28,11 +28,11 @@ alias_argument(FunctionCallInfo fcinfo, int argno, char *alias)
     const int length = VARSIZE_ANY_EXHDR(value);
 
     /*
-     * The characters first, so that an alias of non-ASCII letters hears of
-     * them rather than of its length in bytes; only as far as an alias may
-     * reach, so that a long one is not read whole.
+     * The characters first, so that an alias of letters outside ASCII hears
+     * of them rather than of its length in bytes; past them, the length in
+     * bytes is the length in characters.
      */
-    for (int i = 0; i < length && i <= MAX_ALIAS_LENGTH; i++)
+    for (int i = 0; i < length; i++)
         if (!is_alias_character(data[i]))
             ereport(ERROR,
                     (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

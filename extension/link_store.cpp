@@ -254,10 +254,14 @@ drop_kept_plans(void)
 }
 
 /*
- * After a failed preparing under a call: gives the outer call its set back
- * (and lets the part of the new one go, to be freed later), so that it
- * goes on as if the inner call had not prepared.  The next call alone on
- * the stack looks at the tables afresh (store_namespace stays unset).
+ * After a failed preparing under a call: puts back the set that was kept
+ * before it (the outer call's, or one a pass before this one prepared
+ * whole) and lets the part of the new one go, to be freed later, so that
+ * the outer call goes on as if this preparing had not begun.  The next
+ * call alone on the stack looks at the tables afresh (store_namespace
+ * stays unset).  A preparing that succeeded is kept even if user code then
+ * rolls back what made it necessary (a rename in a subtransaction): README,
+ * What is left.
  */
 static void
 restore_set_aside_store(void)

@@ -28,6 +28,7 @@ SELECT shorten_url('https://example.com/x', alias => repeat('a', 65));
 SELECT shorten_url('https://example.com/x', alias => 'a/b');
 -- Letters outside ASCII are named as such, not by their length in bytes.
 SELECT shorten_url('https://example.com/x', alias => repeat('é', 40));
+SELECT shorten_url('https://example.com/x', alias => repeat('a', 65) || 'é');
 SELECT shorten_url('https://example.com/x', alias => 'caf' || chr(233));
 SELECT shorten_url('https://example.com/x', alias => 'Admin');
 SELECT shorten_url('https://example.com/x', alias => 'api');

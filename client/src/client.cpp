@@ -545,7 +545,7 @@ std::string Client::shorten_locked(std::string_view url, const LinkOptions &opti
 std::optional<long long> Client::update(std::string_view code, std::string_view new_url,
                                         long long expected_version)
 {
-    refuse_nul_byte(new_url);
+    refuse_nul_byte(new_url, "new_url");
     const Call call = start_call();
     Session &s = call.session;
     require_lifecycle(s, "update");

@@ -25,9 +25,10 @@ namespace url_shortener {
 /*
  * libpq sends parameters as C strings, so a NUL byte would silently cut
  * the URL short; refuse it (InvalidUrl 22021) the way the server refuses
- * bad bytes.
+ * bad bytes.  name is the argument's, as the server names it ("url",
+ * "new_url").
  */
-void refuse_nul_byte(std::string_view url);
+void refuse_nul_byte(std::string_view url, const char *name = "url");
 
 /*
  * Whether code cannot be any link's: codes and aliases are ASCII (the

@@ -270,7 +270,7 @@ std::optional<long long> InTransaction::update(std::string_view code, std::strin
                                                long long expected_version)
 {
     require_lifecycle(version_, "update");
-    refuse_nul_byte(new_url);
+    refuse_nul_byte(new_url, "new_url");
     if (impossible_code(code))
         return std::nullopt;
     const std::string code_argument(code), url_argument(new_url);

@@ -95,6 +95,19 @@ TEST(Errors, NulByteIsRefusedBeforeSending)
     EXPECT_THROW(client.shorten_many({unique_url("nul"), std::string("https://x/\0", 11)}),
                  InvalidUrl);
     EXPECT_EQ(link_count(), before);
+
+    /* update's argument is new_url, as the server names it. */
+    const std::string code = client.shorten(unique_url("nul-update"));
+    try {
+        client.update(code, std::string("https://example.com/\0tail", 25), 1);
+        ADD_FAILURE() << "update accepted a NUL byte";
+    } catch (const InvalidUrl &e) {
+        EXPECT_EQ(e.sqlstate(), "22021");
+        EXPECT_EQ(std::string(e.what()), "new_url contains a NUL byte");
+    }
+    const std::optional<LinkStats> st = client.stats(code);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->version, 1);
 }
 
 /*

@@ -6,6 +6,8 @@
  */
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <future>
 #include <string>
@@ -206,11 +208,29 @@ TEST(Lifecycle, StatsReadsTimesExactlyAndAKeyedRequestRepeatsWithThem)
  * (the clock's last microsecond included) and whatever the session's
  * DateStyle and TimeZone: sent as Unix seconds in a float8, times past
  * about 2242 came back a microsecond or two off, so a keyed request
- * repeated with them was another request.
+ * repeated with them was another request.  And whatever this process's
+ * TZ: a date made with gmtime_r under right/UTC counts leap seconds, and
+ * was 27 seconds early.
  */
 TEST(Lifecycle, AFarExpiryIsStoredToTheMicrosecondUnderAnyDateStyle)
 {
     using std::chrono::microseconds;
+    const char *tz = std::getenv("TZ");
+    const std::string saved_tz = tz ? tz : "";
+    ASSERT_EQ(setenv("TZ", "right/UTC", 1), 0);
+    tzset();
+    struct RestoreTz {
+        std::string saved;
+        bool was_set;
+        ~RestoreTz()
+        {
+            if (was_set)
+                setenv("TZ", saved.c_str(), 1);
+            else
+                unsetenv("TZ");
+            tzset();
+        }
+    } restore_tz{saved_tz, tz != nullptr};
     Client client(dsn("options='-c DateStyle=SQL,DMY -c TimeZone=Pacific/Chatham'"));
     const auto last = std::chrono::floor<microseconds>(system_clock::time_point::max());
     const std::vector<system_clock::time_point> expiries = {
