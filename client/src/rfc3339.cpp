@@ -4,9 +4,10 @@
  */
 #include "url_shortener/rfc3339.h"
 
+#include "utc_time.h"
+
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 
 namespace url_shortener {
 
@@ -113,6 +114,31 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
             std::chrono::seconds(seconds) + std::chrono::microseconds(micros)));
 }
 
+UtcTime utc_time(std::chrono::system_clock::time_point t)
+{
+    const long long micros =
+        std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch()).count();
+    constexpr long long per_day = 86400LL * 1000000LL;
+    long long days = micros / per_day, in_day = micros % per_day;
+    if (in_day < 0) {
+        days -= 1;
+        in_day += per_day;
+    }
+    /* Howard Hinnant's civil_from_days: eras of 400 years from 0000-03-01. */
+    days += 719468;
+    const long long era = (days >= 0 ? days : days - 146096) / 146097;
+    const long long doe = days - era * 146097;
+    const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const long long mp = (5 * doy + 2) / 153;
+    const int day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    const long long seconds = in_day / 1000000;
+    return UtcTime{yoe + era * 400 + (month <= 2 ? 1 : 0), month, day,
+                   static_cast<int>(seconds / 3600), static_cast<int>(seconds / 60 % 60),
+                   static_cast<int>(seconds % 60), in_day % 1000000};
+}
+
 std::string format_rfc3339(std::chrono::system_clock::time_point when)
 {
     using namespace std::chrono;
@@ -121,21 +147,14 @@ std::string format_rfc3339(std::chrono::system_clock::time_point when)
         return "infinity";
     if (when == system_clock::time_point::min())
         return "-infinity";
-    const auto since_epoch = duration_cast<microseconds>(when.time_since_epoch());
-    auto secs = duration_cast<seconds>(since_epoch);
-    long long micros = (since_epoch - secs).count();
-    if (micros < 0) {
-        micros += 1000000;
-        secs -= seconds(1);
-    }
-    const std::time_t t = static_cast<std::time_t>(secs.count());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
+    const UtcTime u = utc_time(when);
     char buf[64];
-    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (micros != 0)
-        n += static_cast<std::size_t>(std::snprintf(buf + n, sizeof buf - n, ".%06lld", micros));
-    std::snprintf(buf + n, sizeof buf - n, "Z");
+    int n = std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d", u.year, u.month,
+                          u.day, u.hour, u.minute, u.second);
+    if (u.microsecond != 0)
+        n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%06lld",
+                           u.microsecond);
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), "Z");
     return buf;
 }
 

@@ -13,6 +13,7 @@
 
 #include "failure_classification.h"
 #include "idempotency_key.h"
+#include "utc_time.h"
 #include "url_shortener/errors.h"
 
 namespace url_shortener {
@@ -42,38 +43,15 @@ void refuse_nul_byte(std::string_view url, const char *name)
  * A time as PostgreSQL reads a timestamptz, in UTC to the microsecond:
  * "2026-12-07 18:58:12.000001+00".  The input of an ISO date does not
  * depend on DateStyle or TimeZone, and it is exact, where Unix seconds in
- * a float8 (to_timestamp) lost a microsecond past about 2242.  The date is
- * computed from the day count (H. Hinnant's civil_from_days), not with
- * gmtime_r, which counts leap seconds under a TZ of right/: PostgreSQL's
- * times, like Unix time, have none.  The clock spans 1677 to 2262, so the
- * year always has four digits.
+ * a float8 (to_timestamp) lost a microsecond past about 2242.  The clock
+ * spans 1677 to 2262, so the year always has four digits.
  */
 std::string timestamptz_text(std::chrono::system_clock::time_point t)
 {
-    const long long micros =
-        std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch()).count();
-    constexpr long long per_day = 86400LL * 1000000LL;
-    long long days = micros / per_day, in_day = micros % per_day;
-    if (in_day < 0) {
-        days -= 1;
-        in_day += per_day;
-    }
-    /* civil_from_days: eras of 400 years, starting on 0000-03-01. */
-    days += 719468;
-    const long long era = (days >= 0 ? days : days - 146096) / 146097;
-    const long long day_of_era = days - era * 146097;
-    const long long year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-    const long long day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    const long long month_from_march = (5 * day_of_year + 2) / 153;
-    const long long day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    const long long month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
-    const long long year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
-
-    const long long seconds = in_day / 1000000;
+    const UtcTime u = utc_time(t);
     char text[64];
-    std::snprintf(text, sizeof(text), "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld+00", year,
-                  month, day, seconds / 3600, seconds / 60 % 60, seconds % 60, in_day % 1000000);
+    std::snprintf(text, sizeof(text), "%04lld-%02d-%02d %02d:%02d:%02d.%06lld+00", u.year, u.month,
+                  u.day, u.hour, u.minute, u.second, u.microsecond);
     return text;
 }
 
