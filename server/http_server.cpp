@@ -78,6 +78,15 @@ std::string_view request_line_version(const beast::flat_buffer &buffer)
     return {};
 }
 
+/* Whether the request line at buffer's start does not end within it: a
+ * request over header_limit whose request-target is at fault (RFC 9110,
+ * 15.5.15: 414), not its header fields (431). */
+bool request_line_unended(const beast::flat_buffer &buffer)
+{
+    const std::string_view bytes(static_cast<const char *>(buffer.data().data()), buffer.size());
+    return bytes.find('\n') == std::string_view::npos;
+}
+
 /* Whether the request line at buffer's start names HTTP/2 or later (an
  * h2c preface too), which Beast's parser refuses as a bad version: 505. */
 bool names_a_later_major_version(const beast::flat_buffer &buffer)
@@ -534,6 +543,10 @@ private:
     {
         if (ec == http::error::body_limit)
             return refuse(body_too_large());
+        if (ec == http::error::header_limit && request_line_unended(buffer_))
+            return refuse(Problem{http::status::uri_too_long, "uri-too-long", "URI too long",
+                                  "The request line may hold at most " +
+                                      std::to_string(header_limit) + " bytes."});
         if (ec == http::error::header_limit)
             return refuse(Problem{http::status::request_header_fields_too_large,
                                   "header-too-large", "Header too large",

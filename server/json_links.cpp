@@ -77,7 +77,8 @@ NewLink parse_new_link(const std::string &body)
             when = parse_rfc3339(expires->as_string());
         if (!when)
             throw bad_request("The member \"expires_at\" must be an RFC 3339 date-time "
-                              "before 2262, such as \"2030-01-31T12:00:00Z\".");
+                              "before 2262-04-11T23:47:16Z (where the server's clock ends), "
+                              "such as \"2030-01-31T12:00:00Z\".");
         link.options.expires_at = when;
     }
     if (const json::value *max = object.if_contains("max_clicks"); max && !max->is_null()) {
