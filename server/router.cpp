@@ -433,6 +433,22 @@ bool change_unless_absent(const Request &request)
     return given.has_value();
 }
 
+/*
+ * Preconditions on a POST that creates links: the collection it posts to
+ * has no representation, so an If-Match (tags or "*") can never be
+ * satisfied: 412, nothing created (RFC 9110, 13.1.1); an If-None-Match
+ * always is.  Either is 400 if it is not the syntax.
+ */
+void check_preconditions_of_create(const Request &request)
+{
+    (void) if_none_match(request);
+    if (if_match(request))
+        throw ProblemError(Problem{http::status::precondition_failed, "precondition-failed",
+                                   "Precondition failed",
+                                   "If-Match on a POST that creates links cannot match: there is "
+                                   "no link yet. Nothing was created."});
+}
+
 /* The If-Match of a PATCH: 428 without one, as the route needs it to be race-free. */
 IfMatch required_if_match(const Request &request)
 {
@@ -643,6 +659,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_json(request);
         NewLink link = parse_new_link(request.body());
         link.options.idempotency_key = idempotency_key(request, max_key_bytes);
+        check_preconditions_of_create(request);
         if (link.options.idempotency_key && (link.options.alias || link.options.reuse))
             throw bad_request("Idempotency-Key cannot go with \"alias\" or \"reuse\": an "
                               "alias is its own identity, and reuse already returns the URL's "
@@ -658,6 +675,7 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
         require_json(request);
         std::vector<std::string> urls = parse_batch(request.body());
         std::optional<std::string> key = idempotency_key(request, max_batch_key_bytes);
+        check_preconditions_of_create(request);
         const std::size_t statements =
             batch_call_statements(urls.size(), pool_.options().batch_chunk_size);
         return run_on_worker(
