@@ -299,12 +299,18 @@ void require_method(const Request &request, const std::vector<http::verb> &allow
 /* 415 unless the body is declared JSON (application/json or any +json). */
 void require_json(const Request &request)
 {
+    /* One field: of two, which one the body is would be a guess (RFC 9110, 5.3). */
+    if (request.count(http::field::content_type) > 1)
+        throw bad_request("The request has more than one Content-Type header field.");
     std::string_view type = request[http::field::content_type];
     type = type.substr(0, type.find(';'));
     while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
         type.remove_suffix(1);
-    if (!boost::algorithm::iequals(type, "application/json") &&
-        !boost::algorithm::iends_with(type, "+json"))
+    /* A structured syntax suffix needs a subtype before it: "x/y+json". */
+    const std::size_t slash = type.find('/');
+    const bool suffixed_json = boost::algorithm::iends_with(type, "+json") && slash != 0 &&
+                               slash != std::string_view::npos && slash + 1 < type.size() - 5;
+    if (!boost::algorithm::iequals(type, "application/json") && !suffixed_json)
         throw ProblemError(Problem{http::status::unsupported_media_type, "unsupported-media-type",
                                    "Unsupported media type",
                                    "The body must be JSON, sent as Content-Type: application/json."});
