@@ -78,13 +78,17 @@ std::string_view request_line_version(const beast::flat_buffer &buffer)
     return {};
 }
 
-/* Whether the request line at buffer's start does not end within it: a
- * request over header_limit whose request-target is at fault (RFC 9110,
+/* Whether a request over header_limit is so for its request line: the
+ * parser took no request line (it takes it, and each field, as it comes,
+ * and they leave the buffer), and the line in buffer does not end within
+ * header_limit bytes.  Its request-target is then at fault (RFC 9110,
  * 15.5.15: 414), not its header fields (431). */
-bool request_line_unended(const beast::flat_buffer &buffer)
+bool request_line_over_limit(bool parser_took_request_line, const beast::flat_buffer &buffer)
 {
+    if (parser_took_request_line)
+        return false;
     const std::string_view bytes(static_cast<const char *>(buffer.data().data()), buffer.size());
-    return bytes.find('\n') == std::string_view::npos;
+    return bytes.substr(0, header_limit).find('\n') == std::string_view::npos;
 }
 
 /* Whether the request line at buffer's start names HTTP/2 or later (an
@@ -543,7 +547,8 @@ private:
     {
         if (ec == http::error::body_limit)
             return refuse(body_too_large());
-        if (ec == http::error::header_limit && request_line_unended(buffer_))
+        if (ec == http::error::header_limit &&
+            request_line_over_limit(!parser_->get().target().empty(), buffer_))
             return refuse(Problem{http::status::uri_too_long, "uri-too-long", "URI too long",
                                   "The request line may hold at most " +
                                       std::to_string(header_limit) + " bytes."});

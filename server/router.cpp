@@ -306,10 +306,19 @@ void require_json(const Request &request)
     type = type.substr(0, type.find(';'));
     while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
         type.remove_suffix(1);
-    /* A structured syntax suffix needs a subtype before it: "x/y+json". */
+    /* A structured syntax suffix needs a subtype before it: "x/y+json",
+     * type and subtype tokens (RFC 9110, 8.3.1 and 5.6.2). */
+    const auto token = [](std::string_view t) {
+        return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                   std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        });
+    };
     const std::size_t slash = type.find('/');
-    const bool suffixed_json = boost::algorithm::iends_with(type, "+json") && slash != 0 &&
-                               slash != std::string_view::npos && slash + 1 < type.size() - 5;
+    const bool suffixed_json = boost::algorithm::iends_with(type, "+json") &&
+                               slash != std::string_view::npos && token(type.substr(0, slash)) &&
+                               type.size() > slash + 1 + 5 &&
+                               token(type.substr(slash + 1, type.size() - slash - 1 - 5));
     if (!boost::algorithm::iequals(type, "application/json") && !suffixed_json)
         throw ProblemError(Problem{http::status::unsupported_media_type, "unsupported-media-type",
                                    "Unsupported media type",
@@ -663,9 +672,9 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
     case RouteKind::links: {
         require_method(request, methods_of(match));
         require_json(request);
+        check_preconditions_of_create(request);
         NewLink link = parse_new_link(request.body());
         link.options.idempotency_key = idempotency_key(request, max_key_bytes);
-        check_preconditions_of_create(request);
         if (link.options.idempotency_key && (link.options.alias || link.options.reuse))
             throw bad_request("Idempotency-Key cannot go with \"alias\" or \"reuse\": an "
                               "alias is its own identity, and reuse already returns the URL's "
@@ -679,9 +688,9 @@ void Router::dispatch(const Request &request, const Match &match, const Finish &
     case RouteKind::links_batch: {
         require_method(request, methods_of(match));
         require_json(request);
+        check_preconditions_of_create(request);
         std::vector<std::string> urls = parse_batch(request.body());
         std::optional<std::string> key = idempotency_key(request, max_batch_key_bytes);
-        check_preconditions_of_create(request);
         const std::size_t statements =
             batch_call_statements(urls.size(), pool_.options().batch_chunk_size);
         return run_on_worker(
