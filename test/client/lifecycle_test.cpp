@@ -6,8 +6,6 @@
  */
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <ctime>
 #include <functional>
 #include <future>
 #include <string>
@@ -18,6 +16,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
+#include "scoped_tz.h"
 #include "test_database.h"
 #include "url_shortener/client.h"
 #include "url_shortener/transactional.h"
@@ -215,22 +214,7 @@ TEST(Lifecycle, StatsReadsTimesExactlyAndAKeyedRequestRepeatsWithThem)
 TEST(Lifecycle, AFarExpiryIsStoredToTheMicrosecondUnderAnyDateStyle)
 {
     using std::chrono::microseconds;
-    const char *tz = std::getenv("TZ");
-    const std::string saved_tz = tz ? tz : "";
-    ASSERT_EQ(setenv("TZ", "right/UTC", 1), 0);
-    tzset();
-    struct RestoreTz {
-        std::string saved;
-        bool was_set;
-        ~RestoreTz()
-        {
-            if (was_set)
-                setenv("TZ", saved.c_str(), 1);
-            else
-                unsetenv("TZ");
-            tzset();
-        }
-    } restore_tz{saved_tz, tz != nullptr};
+    const ScopedTz leap_seconds_counted("right/UTC");
     Client client(dsn("options='-c DateStyle=SQL,DMY -c TimeZone=Pacific/Chatham'"));
     const auto last = std::chrono::floor<microseconds>(system_clock::time_point::max());
     const std::vector<system_clock::time_point> expiries = {

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "scoped_tz.h"
 #include "url_shortener/rfc3339.h"
 
 using std::chrono::microseconds;
@@ -21,32 +22,6 @@ using url_shortener::format_rfc3339;
 using url_shortener::parse_rfc3339;
 
 namespace {
-
-/* Sets TZ for the test's life, and puts the old one back. */
-class ScopedTz {
-public:
-    explicit ScopedTz(const char *tz)
-    {
-        const char *old = std::getenv("TZ");
-        had_ = old != nullptr;
-        if (had_)
-            old_ = old;
-        setenv("TZ", tz, 1);
-        tzset();
-    }
-    ~ScopedTz()
-    {
-        if (had_)
-            setenv("TZ", old_.c_str(), 1);
-        else
-            unsetenv("TZ");
-        tzset();
-    }
-
-private:
-    bool had_ = false;
-    std::string old_;
-};
 
 system_clock::time_point at_microseconds(long long us)
 {
