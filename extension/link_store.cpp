@@ -1214,6 +1214,26 @@ report_suppressed_change(text *code, int64 version)
              errhint("A BEFORE UPDATE trigger on the extension's table urls returned NULL; drop or fix it.")));
 }
 
+/*
+ * After an UPDATE of a change that changed no row: the live link's version
+ * by plan (in column), in a new snapshot (read_only false), so that under
+ * READ COMMITTED the version a concurrent change just committed is the one
+ * read; false if there is no live link.  The row stays in SPI_tuptable.
+ */
+static bool
+read_live_version(SPIPlanPtr plan, Datum *values, int column, int64 *version)
+{
+    bool isnull;
+    const int rc = SPI_execute_plan(plan, values, NULL, false, 1);
+
+    if (rc != SPI_OK_SELECT)
+        refuse_spi_result("version lookup", rc);
+    if (SPI_processed == 0)
+        return false;
+    *version = DatumGetInt64(result_value(0, column, INT8OID, &isnull));
+    return true;
+}
+
 EditOutcome
 replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
 {
@@ -1233,19 +1253,15 @@ replace_link_url(text *code, Datum url, int64 expected_version, int64 *version)
      * the second time it is the trigger's).
      */
     for (int tries = 1;; tries++) {
-        int rc = SPI_execute_plan(update_plan, values, NULL, false, 0);
+        const int rc = SPI_execute_plan(update_plan, values, NULL, false, 0);
         if (rc != SPI_OK_UPDATE_RETURNING)
             refuse_spi_result("url update", rc);
         if (SPI_processed == 1) {
             *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
             return EDIT_DONE;
         }
-        rc = SPI_execute_plan(version_plan, values, NULL, false, 1);
-        if (rc != SPI_OK_SELECT)
-            refuse_spi_result("version lookup", rc);
-        if (SPI_processed == 0)
+        if (!read_live_version(version_plan, values, 1, version))
             return EDIT_NO_SUCH_LINK;
-        *version = DatumGetInt64(result_value(0, 1, INT8OID, &isnull));
         if (*version != expected_version)
             return EDIT_VERSION_CHANGED;
         if (tries == 2)
@@ -1684,19 +1700,15 @@ change_link_at(LinkChange change, text *code, int64 expected_version, int64 *ver
      * returned NULL (then again, and the second time it is the trigger's).
      */
     for (int tries = 1;; tries++) {
-        int rc = SPI_execute_plan(change_plan(change, true), values, NULL, false, 0);
+        const int rc = SPI_execute_plan(change_plan(change, true), values, NULL, false, 0);
         if (rc != SPI_OK_UPDATE)
             refuse_spi_result("link change", rc);
         if (SPI_processed > 0) {
             *version = expected_version + 1;
             return EDIT_DONE;
         }
-        rc = SPI_execute_plan(stats_plan, values, NULL, false, 1);
-        if (rc != SPI_OK_SELECT)
-            refuse_spi_result("version lookup", rc);
-        if (SPI_processed == 0)
+        if (!read_live_version(stats_plan, values, 7, version))
             return EDIT_NO_SUCH_LINK;
-        *version = DatumGetInt64(result_value(0, 7, INT8OID, &isnull));
         if (*version != expected_version)
             return EDIT_VERSION_CHANGED;
         const bool enabled = DatumGetBool(result_value(0, 8, BOOLOID, &isnull));
