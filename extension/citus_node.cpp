@@ -70,8 +70,16 @@ local_group(void)
     return group;
 }
 
+/* The refusal's DETAIL, the same for every call. */
+static int
+errdetail_worker(int32 group)
+{
+    return errdetail("This node is a Citus worker (group %d). The call's locks are taken on the node that runs it, and only calls on the coordinator take them in one place for the whole cluster.",
+                     group);
+}
+
 void
-refuse_on_citus_worker(const char *what)
+refuse_on_citus_worker(CoordinatorOnlyCall call)
 {
     /* A read-only transaction (a hot standby too) gets the call's own
      * 25006 first, as everywhere else. */
@@ -80,11 +88,38 @@ refuse_on_citus_worker(const char *what)
     const int32 group = local_group();
     if (group == COORDINATOR_GROUP)
         return;
+
+    /* One whole message per call, so that each can be translated. */
+    const char *message = NULL;
+    switch (call) {
+    case CoordinatorOnlyCall::shorten_url_with_key:
+        message = gettext_noop("shorten_url with an idempotency key must run on the Citus coordinator");
+        break;
+    case CoordinatorOnlyCall::shorten_url_locked_with_key:
+        message = gettext_noop("shorten_url_locked with an idempotency key must run on the Citus coordinator");
+        break;
+    case CoordinatorOnlyCall::shorten_url_with_reuse:
+        message = gettext_noop("shorten_url with reuse must run on the Citus coordinator");
+        break;
+    case CoordinatorOnlyCall::shorten_url_locked_with_reuse:
+        message = gettext_noop("shorten_url_locked with reuse must run on the Citus coordinator");
+        break;
+    case CoordinatorOnlyCall::shorten_url_locked:
+        message = gettext_noop("shorten_url_locked must run on the Citus coordinator");
+        break;
+    case CoordinatorOnlyCall::shorten_urls:
+        message = gettext_noop("shorten_urls must run on the Citus coordinator");
+        break;
+    case CoordinatorOnlyCall::purge_urls:
+        message = gettext_noop("purge_urls must run on the Citus coordinator");
+        break;
+    }
+    if (message == NULL)
+        elog(ERROR, "unknown coordinator-only call %d", static_cast<int>(call));
     ereport(ERROR,
             (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-             errmsg("%s must run on the Citus coordinator", what),
-             errdetail("This node is a Citus worker (group %d). The call's locks are taken on the node that runs it, and only calls on the coordinator take them in one place for the whole cluster.",
-                       group),
+             errmsg("%s", _(message)),
+             errdetail_worker(group),
              errhint("Connect to the coordinator for this call.")));
 }
 

@@ -21,14 +21,24 @@
 
 #include "postgres_headers.h"
 
+/* The calls refused on a worker, each named whole in its message. */
+enum class CoordinatorOnlyCall {
+    shorten_url_with_key,
+    shorten_url_locked_with_key,
+    shorten_url_with_reuse,
+    shorten_url_locked_with_reuse,
+    shorten_url_locked,
+    shorten_urls,
+    purge_urls,
+};
+
 /*
  * Raises 0A000 if this node is a Citus worker
- * (its pg_dist_local_group is not the coordinator's group 0), naming
- * `what`, the call (for example "shorten_urls").  Without Citus, on the
- * coordinator, or in a read-only transaction (where the call fails with
- * its own 25006 instead), it returns at once.
+ * (its pg_dist_local_group is not the coordinator's group 0), naming the
+ * call.  Without Citus, on the coordinator, or in a read-only transaction
+ * (where the call fails with its own 25006 instead), it returns at once.
  */
-void refuse_on_citus_worker(const char *what);
+void refuse_on_citus_worker(CoordinatorOnlyCall call);
 
 /*
  * Whether Citus's catalog pg_dist_partition has a row for relid (a

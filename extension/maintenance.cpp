@@ -51,7 +51,7 @@ purge(PG_FUNCTION_ARGS)
     /* As take_batch_lock (shorten_batch.cpp): 25006 on a hot standby. */
     PreventCommandIfReadOnly("purge_urls()");
     /* The purge lock is local to the node that takes it (citus_node.h). */
-    refuse_on_citus_worker("purge_urls");
+    refuse_on_citus_worker(CoordinatorOnlyCall::purge_urls);
     connect_link_store(fcinfo);
     if (!try_extension_lock(PURGE_LOCK)) {
         SPI_finish();

@@ -386,12 +386,13 @@ shorten(FunctionCallInfo fcinfo, bool serialize)
                  errdetail("An alias is already the identity of its link, and reuse already returns the same link for the same URL.")));
 
     if (idempotency_key != NULL)
-        refuse_on_citus_worker(serialize ? "shorten_url_locked with an idempotency key"
-                                         : "shorten_url with an idempotency key");
+        refuse_on_citus_worker(serialize ? CoordinatorOnlyCall::shorten_url_locked_with_key
+                                         : CoordinatorOnlyCall::shorten_url_with_key);
     else if (reuse)
-        refuse_on_citus_worker(serialize ? "shorten_url_locked with reuse" : "shorten_url with reuse");
+        refuse_on_citus_worker(serialize ? CoordinatorOnlyCall::shorten_url_locked_with_reuse
+                                         : CoordinatorOnlyCall::shorten_url_with_reuse);
     else if (serialize)
-        refuse_on_citus_worker("shorten_url_locked");
+        refuse_on_citus_worker(CoordinatorOnlyCall::shorten_url_locked);
 
     if (serialize)
         take_generation_lock();

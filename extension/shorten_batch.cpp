@@ -548,7 +548,7 @@ shorten_many(PG_FUNCTION_ARGS)
 
     /* On Citus the batch lock, and the keys' sequence locks, hold across
      * the cluster only if every batch takes them on the coordinator. */
-    refuse_on_citus_worker("shorten_urls");
+    refuse_on_citus_worker(CoordinatorOnlyCall::shorten_urls);
 
     if (keys != NULL) {
         /* Every key's sequence lock (extension_locks.h), before the batch
