@@ -67,6 +67,14 @@ static bool store_user_code_known = false;
  * not overwritten by what it then publishes.
  */
 static uint64 store_invalidations = 0;
+/*
+ * A kept statement was rewritten by a rule (refuse_spi_result): prepare
+ * afresh at the next call.  A plan rewritten to nothing (DO INSTEAD
+ * NOTHING) has no query left to depend on the table, so the plan cache
+ * does not invalidate it when the rule is dropped: the statement would
+ * stay rewritten for the rest of the session.
+ */
+static bool store_plans_rewritten = false;
 static StoreVersion store_version = STORE_1_0;
 static char *store_schema_name = NULL;     /* the name the texts spell, in TopMemoryContext */
 static bool invalidation_registered = false;
@@ -580,8 +588,8 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
     if (store_runs_user_code)
         guard_search_path_for_user_code();
 
-    if (insert_plan != NULL && relid == store_relid && version == store_version &&
-        released_relid == store_released_relid &&
+    if (insert_plan != NULL && !store_plans_rewritten && relid == store_relid &&
+        version == store_version && released_relid == store_released_relid &&
         store_schema_name != NULL && strcmp(schema, store_schema_name) == 0) {
         store_namespace = nsp;
         return;
@@ -840,6 +848,7 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
         1, one_text_array);
     store_schema_name = MemoryContextStrdup(TopMemoryContext, schema);
     store_namespace = nsp;
+    store_plans_rewritten = false;
     if (store_set_aside)
         forget_set_aside_store();
 }
@@ -856,12 +865,14 @@ static const int REUSE_SECRET_BYTES = 32;
 static void pg_attribute_noreturn()
 refuse_spi_result(const char *statement, int rc)
 {
-    if (rc == SPI_OK_REWRITTEN)
+    if (rc == SPI_OK_REWRITTEN) {
+        store_plans_rewritten = true;
         ereport(ERROR,
                 (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                  errmsg("url_shortener does not support rules on its tables"),
                  errdetail("A rule rewrote this statement of the module: %s.", statement),
                  errhint("Drop the rule; a trigger can do the same work.")));
+    }
     elog(ERROR, "url_shortener: %s returned %s", statement, SPI_result_code_string(rc));
 }
 

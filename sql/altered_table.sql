@@ -94,3 +94,29 @@ DROP TABLE click_log;
 -- (VACUUM clears relhasrules, which a dropped rule leaves set.)
 VACUUM public.urls;
 SELECT short_code, enabled, retired_at IS NULL AS live FROM urls ORDER BY short_code;
+
+-- Rules on the module's other two tables are refused the same way, each
+-- named in the DETAIL; nothing is stored.
+CREATE RULE no_key_inserts AS ON INSERT TO reuse_key DO INSTEAD NOTHING;
+SELECT shorten_url('https://ruled.example/reused', reuse => true);
+\echo :SQLSTATE
+DROP RULE no_key_inserts ON reuse_key;
+CREATE RULE no_release_inserts AS ON INSERT TO released_codes DO INSTEAD NOTHING;
+SELECT shorten_url('https://ruled.example/released');
+\echo :SQLSTATE
+DROP RULE no_release_inserts ON released_codes;
+SELECT count(*) AS stored_rows FROM urls WHERE original_url LIKE 'https://ruled.example/re%';
+-- A DELETE rule alone is not refused when the tables are opened: the
+-- statement it rewrites is, when it runs (releasing a tombstone deletes
+-- it), and the tombstone stays.
+SELECT delete_url('ruled') AS deleted;
+CREATE RULE no_deletes AS ON DELETE TO urls DO INSTEAD NOTHING;
+SELECT resolve_url('ruled') IS NULL AS deleted_link_resolves_to_nothing;
+SELECT release_code('ruled');
+\echo :SQLSTATE
+DROP RULE no_deletes ON urls;
+SELECT short_code, original_url IS NULL AS tombstone FROM urls WHERE short_code = 'ruled';
+SELECT count(*) AS released FROM released_codes WHERE short_code = 'ruled';
+SELECT release_code('ruled') AS released_without_the_rule;
+-- (VACUUM clears relhasrules again, for the tests that follow.)
+VACUUM public.urls, public.reuse_key, public.released_codes;
