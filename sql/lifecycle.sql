@@ -5,6 +5,8 @@
 --
 TRUNCATE urls;
 \set VERBOSITY default
+-- Each refusal is followed by its SQLSTATE (psql prints none at this
+-- verbosity): the code is the promise, the message its explanation.
 
 -- shorten_url(url) still works; the options are named and default to NULL.
 SET url_shortener.test_seed = 7;
@@ -16,24 +18,36 @@ SELECT shorten_url('https://example.com/docs', alias => 'docs_v2-final') AS alia
 SELECT resolve_url('docs_v2-final');
 -- Taken: US002, never a retry onto another code; nothing stored.
 SELECT shorten_url('https://example.com/other', alias => 'docs_v2-final');
+\echo :SQLSTATE
 SELECT shorten_url_locked('https://example.com/other', alias => 'docs_v2-final');
+\echo :SQLSTATE
 SELECT count(*) AS links_to_other FROM urls WHERE original_url = 'https://example.com/other';
 -- A random code's value is taken the same way.
 SELECT shorten_url('https://example.com/x', alias => (SELECT short_code FROM urls WHERE original_url = 'https://example.com/plain'));
+\echo :SQLSTATE
 -- Case matters, as for every code ("C" collation).
 SELECT shorten_url('https://example.com/docs-upper', alias => 'DOCS_V2-FINAL') AS other_case;
 -- Bad aliases: 22023, nothing stored.
 SELECT shorten_url('https://example.com/x', alias => '');
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', alias => repeat('a', 65));
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', alias => 'a/b');
+\echo :SQLSTATE
 -- Letters outside ASCII are named as such, not by their length in bytes.
 SELECT shorten_url('https://example.com/x', alias => repeat('é', 40));
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', alias => repeat('a', 65) || 'é');
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', alias => 'caf' || chr(233));
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', alias => 'Admin');
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', alias => 'api');
+\echo :SQLSTATE
 -- readyz too: url-shortener-server's readiness route (it was missing).
 SELECT shorten_url('https://example.com/x', alias => 'ReadyZ');
+\echo :SQLSTATE
 SELECT length(shorten_url('https://example.com/x64', alias => repeat('a', 64))) AS longest_alias;
 SELECT count(*) AS links_to_x FROM urls WHERE original_url = 'https://example.com/x';
 
@@ -76,13 +90,17 @@ SELECT update_url('docs_v2-final', 'https://example.com/docs/v3', 3) AS new_vers
 SELECT resolve_url('docs_v2-final') AS edited_target;
 -- A stale version: US003, nothing changed.
 SELECT update_url('docs_v2-final', 'https://example.com/docs/v4', 3);
+\echo :SQLSTATE
 SELECT original_url, version FROM url_stats('docs_v2-final');
 -- Unknown code: NULL.  Bad input: the URL rules of shorten_url.
 SELECT update_url('nosuch', 'https://example.com/', 1) IS NULL AS unknown_is_null;
 SELECT update_url(NULL, 'https://example.com/', 1) IS NULL AS null_code_is_null;
 SELECT update_url('docs_v2-final', 'javascript:alert(1)', 4);
+\echo :SQLSTATE
 SELECT update_url('docs_v2-final', NULL, 4);
+\echo :SQLSTATE
 SELECT update_url('docs_v2-final', 'https://example.com/', NULL);
+\echo :SQLSTATE
 SELECT original_url, version FROM url_stats('docs_v2-final');
 
 -- Delete retires the link: the row stays as a tombstone that holds the
@@ -100,7 +118,9 @@ SELECT resolve_url('once') IS NULL AS still_gone;
 -- The code is never handed out again: an alias claim is US002, with
 -- either variant, and a random draw treats it as taken (below).
 SELECT shorten_url('https://example.com/once-more', alias => 'once') AS reused_alias;
+\echo :SQLSTATE
 SELECT shorten_url_locked('https://example.com/once-more', alias => 'once') AS reused_alias;
+\echo :SQLSTATE
 -- A draw: seed 7 draws Hr3scV, then ctb4Tl.  Hr3scV is a live link of
 -- the tests above, so the first draw passes over it; once it is retired,
 -- each function drawing from seed 7 again passes over the tombstone too.
@@ -136,9 +156,13 @@ SELECT shorten_url('https://example.com/plain-first') AS plain \gset
 SELECT shorten_url('https://example.com/plain-first', reuse => true) <> :'plain' AS reuse_is_new;
 -- Nor are aliases and limited links; reuse cannot be combined with them.
 SELECT shorten_url('https://example.com/x', alias => 'x', reuse => true);
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', reuse => true, max_clicks => 5);
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', reuse => true, expires_at => now() + interval '1 day');
+\echo :SQLSTATE
 SELECT shorten_url('https://example.com/x', reuse => NULL);
+\echo :SQLSTATE
 -- The code is the URL's, not the session's: forget it, and it comes back.
 DELETE FROM urls WHERE short_code = :'first';
 SELECT shorten_url('https://example.com/shared', reuse => true) = :'first' AS same_after_delete;
@@ -213,6 +237,7 @@ BEGIN
 END $$;
 SELECT count(*) AS held_codes FROM urls;
 SELECT shorten_url('https://example.com/shared', reuse => true);
+\echo :SQLSTATE
 -- The remedy its hint names: a longer shape in reuse_key.  The URL then
 -- derives other codes, a second reusable link; the 16 old ones still resolve.
 UPDATE reuse_key SET code_length = 7;
