@@ -50,6 +50,10 @@ RESET url_shortener.max_url_length;
 SELECT short_code = :'long_a' AS first, octet_length(original_url) AS length,
        pg_column_size(original_url) < octet_length(original_url) AS compressed_or_out_of_line
 FROM urls ORDER BY length, first DESC;
+-- The two huge ones (640,020 bytes each, not compressible enough to fit a
+-- page) are out of line: the TOAST table holds at least both.
+SELECT pg_relation_size(reltoastrelid) >= 2 * 640020 AS huge_urls_out_of_line
+FROM pg_class WHERE oid = 'urls'::regclass;
 \c
 SELECT a = 'https://example.com/' || repeat('abcdefgh', 250) AS a_is_a,
        b = 'https://example.com/' || repeat('zyxwvuts', 250) AS b_is_b
