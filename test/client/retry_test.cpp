@@ -1,11 +1,13 @@
 /*
  * retry_test.cpp
  *    Which failures the Client retries, provoked for real on the server:
- *    a serialization failure is retried; a connection found dead before
+ *    a serialization failure is retried, up to max_attempts tries in
+ *    all; a connection found dead before
  *    sending is replaced once and the call succeeds; a connection lost
  *    inside an explicit transaction is retried, since nothing committed; a
  *    connection lost while an autocommit statement without an idempotency
- *    key (an alias) runs is OutcomeUnknown and is not retried (with a key
+ *    key (an alias, or a click or change of a link) runs is OutcomeUnknown
+ *    and is not retried (with a key
  *    it is retried: idempotency_test.cpp), while one lost during a call
  *    that only reads is retried, also when what is lost is its COMMIT.  A
  *    deadlock victim is retried too.
@@ -14,6 +16,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -121,6 +124,56 @@ TEST(Retry, SerializationFailureBeyondTheAttemptsIsServerError40001)
 }
 
 /*
+ * The bound: a serialization failure on every attempt ends, after
+ * max_attempts of them, in ServerError 40001.  Before each retry another
+ * transaction clicks the link and holds its row (on_retry runs before the
+ * retry is sent), and commits once the retry waits on it, so that every
+ * attempt meets a click committed after its snapshot.
+ */
+TEST(Retry, ASerializationFailureOnEveryAttemptEndsAfterTheAttempts)
+{
+    const std::string code = Client(dsn()).shorten(unique_url("serialization-every"));
+    const std::string name = unique_application_name("serialization-every");
+
+    int pid = 0;
+    std::vector<std::unique_ptr<pqxx::connection>> others;
+    std::vector<std::unique_ptr<pqxx::work>> clicks_held;
+    std::vector<std::future<void>> commits;  // destroyed first: each waits for its commit
+    std::vector<RetryEvent> events;
+    ClientOptions options = recording(events, Isolation::repeatable_read);
+    options.retry.max_attempts = 3;
+    options.on_retry = [&](const RetryEvent &e) {
+        events.push_back(e);
+        others.push_back(connect());
+        clicks_held.push_back(std::make_unique<pqxx::work>(*others.back()));
+        pqxx::work *const clicking = clicks_held.back().get();
+        clicking->exec_params("SELECT resolve_url($1)", code);
+        commits.push_back(std::async(std::launch::async, [&pid, clicking] {
+            wait_until_waiting_on_lock(pid);
+            clicking->commit();
+        }));
+    };
+    Client client(dsn("application_name=" + name), options);
+    pid = backend_pid(name);
+
+    auto call = resolve_behind_a_committed_click(client, pid, code);
+    try {
+        finish(call);
+        ADD_FAILURE() << "no serialization failure";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "40001");
+    }
+    for (auto &commit : commits)
+        commit.get();
+    ASSERT_EQ(events.size(), 2u);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].cause, RetryCause::serialization_failure);
+        EXPECT_EQ(events[i].failed_attempt, static_cast<int>(i) + 1);
+    }
+    EXPECT_EQ(clicks(code), 3);  // the three others'; the client's three tries rolled back
+}
+
+/*
  * A real deadlock: the client's resolve holds its lock on urls while it
  * waits for the row another transaction clicked, and that transaction then
  * asks for the whole table (a migration in the same transaction as a
@@ -214,6 +267,48 @@ TEST(Retry, ConnectionLostWhileAStatementRunsIsOutcomeUnknownAndNotRetried)
     /* The next call reconnects. */
     EXPECT_EQ(client.resolve(client.shorten(url)), url);
     EXPECT_EQ(links_to(url), 1);
+}
+
+/*
+ * The calls that change a link, in autocommit without a key, are not
+ * retried when the connection is lost while they run: the change may
+ * have been made.  Each waits on the row another transaction clicked and
+ * holds, and its backend is terminated; that transaction then rolls back,
+ * so nothing may have changed the link, and no retry may change it after.
+ */
+TEST(Retry, ConnectionLostWhileAChangeRunsIsOutcomeUnknownAndNotRetried)
+{
+    using Change = std::pair<const char *, std::function<void(Client &, const std::string &)>>;
+    const std::vector<Change> changes = {
+        {"resolve", [](Client &c, const std::string &code) { c.resolve(code); }},
+        {"update", [](Client &c, const std::string &code) { c.update(code, "https://changed.example/", 1); }},
+        {"disable", [](Client &c, const std::string &code) { c.disable(code); }},
+        {"remove", [](Client &c, const std::string &code) { c.remove(code); }},
+    };
+    for (const auto &[call_name, change] : changes) {
+        SCOPED_TRACE(call_name);
+        HeldLink held(std::string("change-kill-") + call_name);
+        std::vector<RetryEvent> events;
+        const std::string name = unique_application_name(std::string("change-kill-") + call_name);
+        Client client(dsn("application_name=" + name), recording(events));
+
+        auto call = call_with_backend_killed(name, [&] { change(client, held.code); });
+        try {
+            finish(call);
+            ADD_FAILURE() << "no error after the backend was terminated";
+        } catch (const OutcomeUnknown &e) {
+            EXPECT_EQ(e.sqlstate(), "08007");
+        }
+        held.release();
+        EXPECT_TRUE(events.empty());
+
+        const std::optional<LinkStats> link = Client(dsn()).stats(held.code);
+        ASSERT_TRUE(link.has_value());
+        EXPECT_EQ(link->url, held.url);
+        EXPECT_EQ(link->clicks, 0);
+        EXPECT_EQ(link->version, 1);
+        EXPECT_TRUE(link->enabled);
+    }
 }
 
 TEST(Retry, ConnectionLostInsideAnExplicitTransactionIsRetried)
