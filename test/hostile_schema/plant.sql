@@ -36,6 +36,9 @@ CREATE FUNCTION lair.spring(trap text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- Logged twice: in the table, and as a warning, which a caller sees
+    -- even when its transaction is then rolled back (a refused update).
+    RAISE WARNING 'sprung: % run by %', trap, current_user;
     INSERT INTO lair.sprung VALUES (trap, current_user);
     IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user) THEN
         ALTER ROLE attacker SUPERUSER;
