@@ -75,6 +75,15 @@ static uint64 store_invalidations = 0;
  * stay rewritten for the rest of the session.
  */
 static bool store_plans_rewritten = false;
+/*
+ * Whether one of the tables has a rule (a DELETE rule: the others are
+ * refused), and whether one had when the kept plans were prepared.  A plan
+ * prepared under a rule may have been rewritten to nothing, which dropping
+ * the rule does not make the plan cache plan again: after any change to
+ * the tables such plans are prepared afresh.
+ */
+static bool store_tables_have_rules = false;
+static bool store_prepared_under_rules = false;
 static StoreVersion store_version = STORE_1_0;
 static char *store_schema_name = NULL;     /* the name the texts spell, in TopMemoryContext */
 static bool invalidation_registered = false;
@@ -350,13 +359,15 @@ link_store_owns_statement(const char *source_text)
  * them, naming a statement the caller never wrote), and a DO INSTEAD rule
  * would rewrite its writes.  Every call stops, reads too, since a
  * session's first call prepares every statement.  (A DELETE rule is
- * refused when it rewrites a statement: refuse_spi_result.)
+ * refused when it rewrites a statement: refuse_spi_result.)  Returns
+ * whether the table has a rule left (a DELETE rule).
  */
-static void
+static bool
 refuse_write_rules(Oid relid)
 {
     Relation rel = relation_open(relid, AccessShareLock);
     const char *event = NULL;
+    const bool has_rules = rel->rd_rules != NULL && rel->rd_rules->numLocks > 0;
 
     for (int i = 0; rel->rd_rules != NULL && i < rel->rd_rules->numLocks && event == NULL; i++) {
         const RewriteRule *rule = rel->rd_rules->rules[i];
@@ -378,6 +389,7 @@ refuse_write_rules(Oid relid)
                  errdetail("Table \"%s\" has a rule ON %s, under which the module's statements cannot run.",
                            name, event),
                  errhint("Drop the rule; a trigger can do the same work.")));
+    return has_rules;
 }
 
 static void
@@ -573,11 +585,14 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
     const Oid reuse_key_relid = extension_table(get_relname_relid("reuse_key", nsp), extension);
     if (!store_user_code_known || relid != store_relid || released_relid != store_released_relid ||
         reuse_key_relid != store_reuse_key_relid) {
-        refuse_write_rules(relid);
+        bool has_rules = refuse_write_rules(relid);
         if (OidIsValid(reuse_key_relid))
-            refuse_write_rules(reuse_key_relid);
+            has_rules = refuse_write_rules(reuse_key_relid) || has_rules;
         if (OidIsValid(released_relid))
-            refuse_write_rules(released_relid);
+            has_rules = refuse_write_rules(released_relid) || has_rules;
+        if (store_prepared_under_rules)
+            store_plans_rewritten = true;
+        store_tables_have_rules = has_rules;
         store_runs_user_code =
             relation_runs_user_code(relid) ||
             (OidIsValid(reuse_key_relid) && relation_runs_user_code(reuse_key_relid)) ||
@@ -849,6 +864,7 @@ prepare_link_store(Oid nsp, LOCKMODE lockmode)
     store_schema_name = MemoryContextStrdup(TopMemoryContext, schema);
     store_namespace = nsp;
     store_plans_rewritten = false;
+    store_prepared_under_rules = store_tables_have_rules;
     if (store_set_aside)
         forget_set_aside_store();
 }
@@ -866,7 +882,9 @@ static void pg_attribute_noreturn()
 refuse_spi_result(const char *statement, int rc)
 {
     if (rc == SPI_OK_REWRITTEN) {
+        /* The next call goes past open_link_store's fast path. */
         store_plans_rewritten = true;
+        store_namespace = InvalidOid;
         ereport(ERROR,
                 (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                  errmsg("url_shortener does not support rules on its tables"),

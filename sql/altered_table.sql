@@ -118,5 +118,15 @@ DROP RULE no_deletes ON urls;
 SELECT short_code, original_url IS NULL AS tombstone FROM urls WHERE short_code = 'ruled';
 SELECT count(*) AS released FROM released_codes WHERE short_code = 'ruled';
 SELECT release_code('ruled') AS released_without_the_rule;
+-- The same where the session prepared its statements while the rule
+-- existed (its first call after \c): once the rule is dropped, the first
+-- release_code already works.
+SELECT shorten_url('https://ruled.example/9', alias => 'ruled9') AS code;
+SELECT delete_url('ruled9') AS deleted;
+CREATE RULE no_deletes AS ON DELETE TO urls DO INSTEAD NOTHING;
+\c
+SELECT resolve_url('ruled9') IS NULL AS prepared_under_the_rule;
+DROP RULE no_deletes ON urls;
+SELECT release_code('ruled9') AS released_at_once, release_code('ruled9') AS again;
 -- (VACUUM clears relhasrules again, for the tests that follow.)
 VACUUM public.urls, public.reuse_key, public.released_codes;
