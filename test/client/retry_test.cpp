@@ -77,6 +77,17 @@ std::vector<Read> reads_of(const std::string &code)
     };
 }
 
+/* The call (a resolve) ends in a serialization failure, ServerError 40001. */
+void expect_serialization_failure(std::future<std::optional<std::string>> &call)
+{
+    try {
+        finish(call);
+        ADD_FAILURE() << "no serialization failure";
+    } catch (const ServerError &e) {
+        EXPECT_EQ(e.sqlstate(), "40001");
+    }
+}
+
 } // namespace
 
 TEST(Retry, SerializationFailureIsRetriedInANewTransaction)
@@ -113,12 +124,7 @@ TEST(Retry, SerializationFailureBeyondTheAttemptsIsServerError40001)
 
     auto call = resolve_behind_a_committed_click(client, pid, code);
 
-    try {
-        finish(call);
-        ADD_FAILURE() << "no serialization failure";
-    } catch (const ServerError &e) {
-        EXPECT_EQ(e.sqlstate(), "40001");
-    }
+    expect_serialization_failure(call);
     EXPECT_TRUE(events.empty());
     EXPECT_EQ(clicks(code), 1);
 }
@@ -157,12 +163,7 @@ TEST(Retry, ASerializationFailureOnEveryAttemptEndsAfterTheAttempts)
     pid = backend_pid(name);
 
     auto call = resolve_behind_a_committed_click(client, pid, code);
-    try {
-        finish(call);
-        ADD_FAILURE() << "no serialization failure";
-    } catch (const ServerError &e) {
-        EXPECT_EQ(e.sqlstate(), "40001");
-    }
+    expect_serialization_failure(call);
     for (auto &commit : commits)
         commit.get();
     ASSERT_EQ(events.size(), 2u);
