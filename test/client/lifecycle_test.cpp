@@ -213,6 +213,7 @@ TEST(Lifecycle, StatsReadsTimesExactlyAndAKeyedRequestRepeatsWithThem)
  */
 TEST(Lifecycle, AFarExpiryIsStoredToTheMicrosecondUnderAnyDateStyle)
 {
+    REQUIRE_RIGHT_ZONES();
     using std::chrono::microseconds;
     const ScopedTz leap_seconds_counted("right/UTC");
     Client client(dsn("options='-c DateStyle=SQL,DMY -c TimeZone=Pacific/Chatham'"));
