@@ -78,6 +78,22 @@ errdetail_worker(int32 group)
                      group);
 }
 
+/*
+ * Each refused call's message, whole, so that each can be translated; in
+ * the order of CoordinatorOnlyCall.
+ */
+static const char *const refusal_messages[] = {
+    gettext_noop("shorten_url with an idempotency key must run on the Citus coordinator"),
+    gettext_noop("shorten_url_locked with an idempotency key must run on the Citus coordinator"),
+    gettext_noop("shorten_url with reuse must run on the Citus coordinator"),
+    gettext_noop("shorten_url_locked with reuse must run on the Citus coordinator"),
+    gettext_noop("shorten_url_locked must run on the Citus coordinator"),
+    gettext_noop("shorten_urls must run on the Citus coordinator"),
+    gettext_noop("purge_urls must run on the Citus coordinator"),
+};
+static_assert(lengthof(refusal_messages) == static_cast<int>(CoordinatorOnlyCall::purge_urls) + 1,
+              "one message per CoordinatorOnlyCall");
+
 void
 refuse_on_citus_worker(CoordinatorOnlyCall call)
 {
@@ -89,33 +105,7 @@ refuse_on_citus_worker(CoordinatorOnlyCall call)
     if (group == COORDINATOR_GROUP)
         return;
 
-    /* One whole message per call, so that each can be translated. */
-    const char *message = NULL;
-    switch (call) {
-    case CoordinatorOnlyCall::shorten_url_with_key:
-        message = gettext_noop("shorten_url with an idempotency key must run on the Citus coordinator");
-        break;
-    case CoordinatorOnlyCall::shorten_url_locked_with_key:
-        message = gettext_noop("shorten_url_locked with an idempotency key must run on the Citus coordinator");
-        break;
-    case CoordinatorOnlyCall::shorten_url_with_reuse:
-        message = gettext_noop("shorten_url with reuse must run on the Citus coordinator");
-        break;
-    case CoordinatorOnlyCall::shorten_url_locked_with_reuse:
-        message = gettext_noop("shorten_url_locked with reuse must run on the Citus coordinator");
-        break;
-    case CoordinatorOnlyCall::shorten_url_locked:
-        message = gettext_noop("shorten_url_locked must run on the Citus coordinator");
-        break;
-    case CoordinatorOnlyCall::shorten_urls:
-        message = gettext_noop("shorten_urls must run on the Citus coordinator");
-        break;
-    case CoordinatorOnlyCall::purge_urls:
-        message = gettext_noop("purge_urls must run on the Citus coordinator");
-        break;
-    }
-    if (message == NULL)
-        elog(ERROR, "unknown coordinator-only call %d", static_cast<int>(call));
+    const char *const message = refusal_messages[static_cast<int>(call)];
     ereport(ERROR,
             (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
              errmsg("%s", _(message)),

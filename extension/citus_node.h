@@ -21,7 +21,8 @@
 
 #include "postgres_headers.h"
 
-/* The calls refused on a worker, each named whole in its message. */
+/* The calls refused on a worker, each named whole in its message
+ * (citus_node.cpp's refusal_messages, in this order; purge_urls last). */
 enum class CoordinatorOnlyCall {
     shorten_url_with_key,
     shorten_url_locked_with_key,
